@@ -1,0 +1,32 @@
+# Two entry points for a fresh clone: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench clean ffmpeg-check
+
+$(STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet torch==2.13.0
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Debian's ffmpeg is the independent conformance check used by the tests.
+ffmpeg-check:
+	@command -v ffmpeg >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq ffmpeg >/dev/null; \
+	  else echo "tests need Debian's ffmpeg: sudo apt-get install ffmpeg" >&2; exit 1; fi; }
+
+demo: $(STAMP)
+	$(VENV)/bin/vcm demo
+
+test: $(STAMP) ffmpeg-check
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/python -m pytest
+
+bench: $(STAMP)
+	$(VENV)/bin/python bench/bench_foundation.py
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info

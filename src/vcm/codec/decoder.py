@@ -1,0 +1,122 @@
+"""Decode HEVC/H.264 files: frames, per-frame picture type and bytes, H.264 QP read-back."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import numpy as np
+
+from vcm.codec.encoder import CROP_TAG
+from vcm.errors import InputError
+
+
+@dataclass
+class DecodedFrame:
+    """One decoded picture: type 'I'/'P'/'B', coded bytes, and (H.264 only) the
+    per-macroblock QP map (rows, cols) read back from the stream."""
+
+    index: int
+    picture_type: str
+    bytes: int
+    qp_map: np.ndarray | None = None
+
+
+@dataclass
+class DecodedVideo:
+    """A decoded file. rgb: (N, H, W, 3) uint8 or None when frames were not kept;
+    luma: (N, H, W) uint8 Y planes straight from the decoder (for PSNR)."""
+
+    path: str
+    codec: str
+    width: int
+    height: int
+    fps: float
+    frames: list[DecodedFrame] = field(default_factory=list)
+    rgb: np.ndarray | None = None
+    luma: np.ndarray | None = None
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(frame.bytes for frame in self.frames)
+
+    @property
+    def bitrate_kbps(self) -> float:
+        return 8 * self.total_bytes * self.fps / max(len(self.frames), 1) / 1000
+
+    def picture_types(self) -> str:
+        return "".join(frame.picture_type for frame in self.frames)
+
+
+def _crop_size(container: av.container.InputContainer) -> tuple[int, int] | None:
+    comment = container.metadata.get("comment", "")
+    if not comment.startswith(CROP_TAG):
+        return None
+    width, height = comment[len(CROP_TAG):].split("x")
+    return int(width), int(height)
+
+
+def decode(path: str | Path, *, keep_frames: bool = True, read_qp: bool = True) -> DecodedVideo:
+    """Decode every frame of `path`.
+
+    keep_frames: also return RGB frames and luma planes (else only per-frame info).
+    read_qp: for H.264, read each macroblock's QP (export_side_data=venc_params).
+    Raises InputError for a missing, non-video or corrupt file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"no such file: {path}")
+    try:
+        container = av.open(str(path))
+    except av.FFmpegError as error:
+        raise InputError(f"{path} is not a readable video ({error.strerror or error})") from None
+    with container:
+        if not container.streams.video:
+            raise InputError(f"{path} has no video stream")
+        stream = container.streams.video[0]
+        codec = stream.codec_context.name
+        want_qp = read_qp and codec == "h264"
+        if want_qp:
+            stream.codec_context.options = {"export_side_data": "venc_params"}
+        crop = _crop_size(container)
+        fps = float(stream.average_rate or stream.base_rate or 25)
+        sizes: dict[int, int] = {}
+        infos: list[DecodedFrame] = []
+        rgb: list[np.ndarray] = []
+        luma: list[np.ndarray] = []
+        try:
+            for packet in container.demux(stream):
+                if packet.size and packet.pts is not None:
+                    sizes[int(packet.pts)] = packet.size
+                for frame in packet.decode():
+                    if frame.is_corrupt:
+                        raise InputError(f"{path}: frame {len(infos)} is corrupt")
+                    infos.append(DecodedFrame(
+                        index=len(infos), picture_type=av.video.frame.PictureType(frame.pict_type).name,
+                        bytes=sizes.pop(int(frame.pts), 0) if frame.pts is not None else 0,
+                        qp_map=_qp_map(frame) if want_qp else None,
+                    ))
+                    if keep_frames:
+                        rgb.append(_cropped(frame.to_ndarray(format="rgb24"), crop))
+                        plane = frame.planes[0]
+                        rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+                        luma.append(_cropped(rows[:, : plane.width].copy(), crop))
+        except av.FFmpegError as error:
+            raise InputError(f"{path}: corrupt bitstream ({error.strerror or error})") from None
+    if not infos:
+        raise InputError(f"{path} holds zero decodable frames")
+    width, height = crop or (stream.codec_context.width, stream.codec_context.height)
+    return DecodedVideo(
+        path=str(path), codec=codec, width=width, height=height, fps=fps, frames=infos,
+        rgb=np.stack(rgb) if keep_frames else None, luma=np.stack(luma) if keep_frames else None,
+    )
+
+
+def _cropped(array: np.ndarray, crop: tuple[int, int] | None) -> np.ndarray:
+    return array if crop is None else array[: crop[1], : crop[0]]
+
+
+def _qp_map(frame: av.VideoFrame) -> np.ndarray | None:
+    for side_data in frame.side_data:
+        if side_data.type.name == "VIDEO_ENC_PARAMS":
+            return np.asarray(side_data.qp_map())
+    return None

@@ -1,0 +1,200 @@
+"""Encode RGB frames with per-block QP maps to HEVC/H.264 through PyAV (libx265/libx264)."""
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from vcm.atomic import atomic_output
+from vcm.codec.options import CODECS, ENCODER_QP, encoder_options
+from vcm.codec.qpmap import QPMap, grid_shape
+from vcm.codec.roi import RoiFrame
+from vcm.errors import InputError
+
+RAW_FORMATS = {".hevc": "hevc", ".265": "hevc", ".h265": "hevc", ".264": "h264", ".h264": "h264"}
+CROP_TAG = "vcm-crop="
+
+
+@dataclass
+class FrameStats:
+    """What the encoder did with one frame: picture type 'I'/'P', coded bytes, mean block QP."""
+
+    index: int
+    picture_type: str
+    bytes: int
+    base_qp: int
+    mean_qp: float
+
+
+@dataclass
+class EncodeResult:
+    """An encoded file and its per-frame statistics. bitrate_kbps = 8 * bytes * fps / frames / 1000."""
+
+    path: str
+    codec: str
+    width: int
+    height: int
+    fps: float
+    gop: int
+    frames: list[FrameStats] = field(default_factory=list)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(frame.bytes for frame in self.frames)
+
+    @property
+    def bitrate_kbps(self) -> float:
+        return 8 * self.total_bytes * self.fps / max(len(self.frames), 1) / 1000
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path, "codec": self.codec, "width": self.width, "height": self.height,
+            "fps": self.fps, "gop": self.gop, "total_bytes": self.total_bytes,
+            "bitrate_kbps": round(self.bitrate_kbps, 3),
+            "frames": [asdict(frame) for frame in self.frames],
+        }
+
+
+def container_format(path: Path) -> str | None:
+    """PyAV format name for an output path: raw Annex-B for .hevc/.264, else by suffix."""
+    return RAW_FORMATS.get(path.suffix.lower())
+
+
+class Encoder:
+    """A streaming encoder: open on a path, `write` frames with their QP maps, `close`.
+
+    Frames are (H, W, 3) uint8 RGB; odd sizes are padded by one replicated pixel for
+    4:2:0 and the true size is recorded in the MP4 metadata for `decode` to crop back.
+    """
+
+    def __init__(self, path: Path, width: int, height: int, *, codec: str = "hevc",
+                 gop: int = 32, fps: float = 25.0) -> None:
+        if codec not in CODECS:
+            raise InputError(f"unknown codec {codec!r}; choose from {', '.join(CODECS)}")
+        if gop < 1:
+            raise InputError(f"gop must be at least 1, got {gop}")
+        if fps <= 0:
+            raise InputError(f"fps must be positive, got {fps}")
+        if width < 16 or height < 16:
+            raise InputError(f"frames of {width}x{height} are too small to encode (16x16 minimum)")
+        self.width, self.height, self.codec, self.gop, self.fps = width, height, codec, gop, fps
+        self.rows, self.cols = grid_shape(width, height)
+        self._padded = (width + width % 2, height + height % 2)
+        raw_format = container_format(path)
+        if raw_format is not None and raw_format != codec:
+            raise InputError(f"output suffix {path.suffix} does not hold {codec}")
+        self.container = av.open(str(path), "w", format=raw_format)
+        if raw_format is None and self._padded != (width, height):
+            self.container.metadata["comment"] = f"{CROP_TAG}{width}x{height}"
+        rate = Fraction(fps).limit_denominator(1001)
+        self.stream = self.container.add_stream(CODECS[codec], rate=rate,
+                                                options=encoder_options(codec, gop))
+        self.stream.width, self.stream.height = self._padded
+        self.stream.pix_fmt = "yuv420p"
+        self._carrier: RoiFrame | None = None
+        self._next_index = 0
+        self._stats: dict[int, FrameStats] = {}
+        self._pending_qp: dict[int, QPMap] = {}
+
+    def write(self, rgb: np.ndarray, qp_map: QPMap, *, force_intra: bool = False) -> None:
+        """Encode one (H, W, 3) uint8 RGB frame under `qp_map`."""
+        if rgb.shape != (self.height, self.width, 3) or rgb.dtype != np.uint8:
+            raise InputError(
+                f"frame {self._next_index} is {rgb.shape} {rgb.dtype}, expected "
+                f"({self.height}, {self.width}, 3) uint8"
+            )
+        block_qp = qp_map.dense(self.rows, self.cols)
+        if self._padded != (self.width, self.height):
+            pad = ((0, self._padded[1] - self.height), (0, self._padded[0] - self.width), (0, 0))
+            rgb = np.pad(rgb, pad, mode="edge")
+        picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        picture = picture.reformat(format="yuv420p")
+        if self._carrier is None:
+            self._carrier = RoiFrame(picture)
+        frame = self._carrier.load(picture, block_qp, ENCODER_QP)
+        frame.pts = self._next_index
+        frame.pict_type = av.video.frame.PictureType.I if force_intra else (
+            av.video.frame.PictureType.NONE)
+        self._pending_qp[self._next_index] = qp_map
+        self._next_index += 1
+        self._mux(self.stream.encode(frame))
+
+    def _mux(self, packets: Sequence[av.Packet]) -> None:
+        for packet in packets:
+            index = int(packet.pts)
+            qp_map = self._pending_qp.pop(index)
+            self._stats[index] = FrameStats(
+                index=index, picture_type="I" if packet.is_keyframe else "P",
+                bytes=packet.size, base_qp=qp_map.base, mean_qp=round(qp_map.mean_qp(), 3),
+            )
+            self.container.mux(packet)
+
+    def close(self) -> list[FrameStats]:
+        """Flush the encoder, finish the file and return per-frame statistics in display order."""
+        self._mux(self.stream.encode(None))
+        self.container.close()
+        return [self._stats[index] for index in sorted(self._stats)]
+
+    def abort(self) -> None:
+        """Close the container after a failure, ignoring further errors."""
+        try:
+            self.container.close()
+        except (av.FFmpegError, OSError, ValueError):
+            pass
+
+
+def encode(
+    frames: Iterable[np.ndarray] | np.ndarray,
+    qp_maps: QPMap | int | Sequence[QPMap],
+    out: str | Path,
+    *,
+    codec: str = "hevc",
+    gop: int = 32,
+    fps: float = 25.0,
+    force_intra: Iterable[int] = (),
+    on_frame: Callable[[int], None] | None = None,
+) -> EncodeResult:
+    """Encode (H, W, 3) uint8 RGB frames to `out` (MP4/MKV, or raw .hevc/.264).
+
+    qp_maps: one QPMap per frame, a single QPMap for all frames, or an int uniform QP.
+    force_intra: frame indices to code as IDR frames in addition to every gop-th.
+    The file appears at `out` only when complete.
+    """
+    path = Path(out)
+    forced = set(force_intra)
+    if isinstance(qp_maps, int):
+        qp_maps = QPMap(base=qp_maps)
+    iterator = iter(frames)
+    first = next(iterator, None)
+    if first is None:
+        raise InputError("no frames to encode")
+    height, width = first.shape[:2]
+    stats: list[FrameStats] = []
+    with atomic_output(path) as temporary:
+        encoder = Encoder(temporary, width, height, codec=codec, gop=gop, fps=fps)
+        try:
+            for index, rgb in enumerate(_chain(first, iterator)):
+                qp_map = qp_maps if isinstance(qp_maps, QPMap) else _nth(qp_maps, index)
+                encoder.write(rgb, qp_map, force_intra=index in forced)
+                if on_frame is not None:
+                    on_frame(index)
+            stats = encoder.close()
+        except BaseException:
+            encoder.abort()
+            raise
+    return EncodeResult(path=str(path), codec=codec, width=width, height=height, fps=fps,
+                        gop=gop, frames=stats)
+
+
+def _chain(first: np.ndarray, rest: Iterable[np.ndarray]) -> Iterable[np.ndarray]:
+    yield first
+    yield from rest
+
+
+def _nth(qp_maps: Sequence[QPMap], index: int) -> QPMap:
+    if index >= len(qp_maps):
+        raise InputError(f"{len(qp_maps)} QP maps given for more frames than that")
+    return qp_maps[index]

@@ -1,0 +1,84 @@
+"""QP maps: a base QP per frame plus an integer QP per 16x16 block."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vcm.errors import InputError
+
+BLOCK_SIZE = 16
+QP_MIN = 0
+QP_MAX = 51
+
+
+def grid_shape(width: int, height: int) -> tuple[int, int]:
+    """Block grid (rows, cols) = (ceil(H/16), ceil(W/16)) for a frame of width x height pixels."""
+    return -(-height // BLOCK_SIZE), -(-width // BLOCK_SIZE)
+
+
+def _check_qp_range(values: np.ndarray, what: str) -> None:
+    if values.size and (values.min() < QP_MIN or values.max() > QP_MAX):
+        raise InputError(
+            f"{what} has QPs in [{values.min()}, {values.max()}], outside {QP_MIN}..{QP_MAX}"
+        )
+
+
+@dataclass(frozen=True)
+class QPMap:
+    """The QP plan of one frame.
+
+    base: the frame QP, used for every block when `blocks` is None.
+    blocks: (rows, cols) int QPs, one per 16x16 block, or None for a uniform frame.
+    """
+
+    base: int
+    blocks: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if not QP_MIN <= int(self.base) <= QP_MAX:
+            raise InputError(f"base QP {self.base} is outside {QP_MIN}..{QP_MAX}")
+        if self.blocks is not None:
+            blocks = np.asarray(self.blocks)
+            if blocks.ndim != 2:
+                raise InputError(f"a block QP map must be 2-D (rows, cols), got shape {blocks.shape}")
+            if not np.issubdtype(blocks.dtype, np.integer):
+                if not np.all(np.isfinite(blocks)) or not np.all(blocks == np.round(blocks)):
+                    raise InputError("block QPs must be integers")
+            _check_qp_range(blocks, "block QP map")
+            object.__setattr__(self, "blocks", blocks.astype(np.int16))
+
+    @classmethod
+    def from_blocks(cls, blocks: np.ndarray) -> "QPMap":
+        """A map whose base is the most frequent block QP."""
+        values, counts = np.unique(np.asarray(blocks), return_counts=True)
+        return cls(base=int(values[np.argmax(counts)]), blocks=blocks)
+
+    def dense(self, rows: int, cols: int) -> np.ndarray:
+        """(rows, cols) int16 QPs, checking the shape of an explicit map."""
+        if self.blocks is None:
+            return np.full((rows, cols), self.base, dtype=np.int16)
+        if self.blocks.shape != (rows, cols):
+            raise InputError(
+                f"QP map shape {self.blocks.shape} does not match the frame's 16x16 block grid "
+                f"({rows}, {cols})"
+            )
+        return self.blocks
+
+    def mean_qp(self) -> float:
+        return float(self.base if self.blocks is None else self.blocks.mean())
+
+
+def qp_maps_from_array(array: np.ndarray, frames: int, width: int, height: int) -> list[QPMap]:
+    """Turn a (rows, cols) or (frames, rows, cols) integer array into one QPMap per frame."""
+    array = np.asarray(array)
+    rows, cols = grid_shape(width, height)
+    if array.ndim == 2:
+        array = np.broadcast_to(array, (frames, *array.shape))
+    if array.ndim != 3 or array.shape[1:] != (rows, cols):
+        raise InputError(
+            f"QP map shape {array.shape} does not fit {width}x{height} frames: expected "
+            f"({rows}, {cols}) or (frames, {rows}, {cols})"
+        )
+    if array.shape[0] < frames:
+        raise InputError(f"QP map has {array.shape[0]} frames but the video has {frames}")
+    return [QPMap.from_blocks(array[index]) for index in range(frames)]
