@@ -1,5 +1,6 @@
 """Encode RGB frames with per-block QP maps to HEVC/H.264 through PyAV (libx265/libx264)."""
 
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -140,10 +141,8 @@ class Encoder:
 
     def abort(self) -> None:
         """Close the container after a failure, ignoring further errors."""
-        try:
+        with contextlib.suppress(av.FFmpegError, OSError, ValueError):
             self.container.close()
-        except (av.FFmpegError, OSError, ValueError):
-            pass
 
 
 def encode(

@@ -41,9 +41,10 @@ class QPMap:
             blocks = np.asarray(self.blocks)
             if blocks.ndim != 2:
                 raise InputError(f"a block QP map must be 2-D (rows, cols), got shape {blocks.shape}")
-            if not np.issubdtype(blocks.dtype, np.integer):
-                if not np.all(np.isfinite(blocks)) or not np.all(blocks == np.round(blocks)):
-                    raise InputError("block QPs must be integers")
+            if not np.issubdtype(blocks.dtype, np.integer) and not (
+                np.all(np.isfinite(blocks)) and np.all(blocks == np.round(blocks))
+            ):
+                raise InputError("block QPs must be integers")
             _check_qp_range(blocks, "block QP map")
             object.__setattr__(self, "blocks", blocks.astype(np.int16))
 

@@ -21,7 +21,7 @@ class YoloV3Tiny:
     """The YOLOv3-tiny detector. Thresholds: score = objectness * class probability."""
 
     def __init__(self, *, score_threshold: float = 0.25, nms_iou: float = 0.45,
-                 batch_size: int = 8) -> None:
+                 batch_size: int = 1) -> None:
         files = fetch_yolov3_tiny()
         self.net = DarknetNet(parse_cfg(files.cfg))
         self.net.load_darknet_weights(files.weights)

@@ -1,0 +1,203 @@
+"""The `vcm` command: a thin layer over the library API."""
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from rich.table import Table
+
+from vcm.atomic import write_text_atomic
+from vcm.codec import QPMap, decode, encode, grid_shape, qp_maps_from_array
+from vcm.codec.qpmap import QP_MAX
+from vcm.errors import InputError, VcmError
+from vcm.media.video import parse_size, read_video
+from vcm.progress import console, progress_bar
+
+
+def _add_input_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("video", help="input video (any format FFmpeg reads) or raw .yuv")
+    parser.add_argument("--size", type=parse_size, help="WxH of a raw YUV 4:2:0 input")
+    parser.add_argument("--fps", type=float, help="frame rate of a raw YUV input")
+    parser.add_argument("--frames", type=int, help="use only the first N frames")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vcm", description="Video coding for machines: "
+                                     "task-aware per-block QP encoding to standard HEVC/H.264.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    detect = commands.add_parser("detect", help="run the detector on a video",
+                                 description="Detect COCO objects with YOLOv3-tiny.")
+    _add_input_options(detect)
+    detect.add_argument("--json", type=Path, help="write detections per frame to this JSON file")
+    detect.add_argument("--threshold", type=float, default=0.25, help="minimum score (0.25)")
+
+    enc = commands.add_parser("encode", help="encode a video with a per-block QP map",
+                              description="Encode to HEVC/H.264 with a uniform QP or a QP map.")
+    _add_input_options(enc)
+    enc.add_argument("-o", "--output", type=Path, required=True,
+                     help="output .mp4/.mkv, or raw .hevc/.264")
+    enc.add_argument("--codec", choices=["hevc", "h264"], default="hevc")
+    enc.add_argument("--qp", type=int, default=30, help="uniform QP when no map is given (30)")
+    enc.add_argument("--qp-map", type=Path, help=".npy int QPs shaped (rows, cols) or "
+                     "(frames, rows, cols); rows, cols = ceil(H/16), ceil(W/16)")
+    enc.add_argument("--gop", type=int, default=32, help="frames per GOP: 1 I then P (32)")
+    enc.add_argument("--stats", type=Path, help="write per-frame statistics to this JSON file")
+
+    info = commands.add_parser("info", help="describe an encoded file",
+                               description="Codec, size, frames, picture types, bytes, bitrate.")
+    info.add_argument("file")
+    info.add_argument("--json", type=Path, help="also write the description as JSON")
+
+    fetch = commands.add_parser("fetch", help="fetch model weights and the sample clip",
+                                description="Fetch assets into the cache ($VCM_HOME).")
+    fetch.add_argument("what", choices=["weights", "samples", "all"], nargs="?", default="all")
+
+    demo = commands.add_parser("demo", help="run the end-to-end demo on the sample clip",
+                               description="Detect, encode uniform vs detection-box QP, "
+                               "re-detect, and print a summary.")
+    demo.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
+    demo.add_argument("--frames", type=int, default=64, help="frames of the sample (64)")
+    demo.add_argument("--codec", choices=["hevc", "h264"], default="hevc")
+    return parser
+
+
+def _read(args: argparse.Namespace):
+    if args.frames is not None and args.frames < 1:
+        raise InputError(f"--frames must be at least 1, got {args.frames}")
+    return read_video(args.video, max_frames=args.frames, size=args.size, fps=args.fps)
+
+
+def _write_json(path: Path, payload: object) -> None:
+    write_text_atomic(path, json.dumps(payload, indent=2))
+
+
+def cmd_detect(args: argparse.Namespace) -> None:
+    from vcm.models import load_detector
+
+    video = _read(args)
+    detector = load_detector()
+    detector.score_threshold = args.threshold
+    per_frame = []
+    with progress_bar() as progress:
+        task = progress.add_task("detect", total=len(video))
+        for frame in video.frames:
+            per_frame.append(detector.detect(frame[None])[0])
+            progress.advance(task)
+    counts: dict[str, int] = {}
+    for detections in per_frame:
+        for detection in detections:
+            counts[detection.class_name] = counts.get(detection.class_name, 0) + 1
+    summary = ", ".join(f"{name} {count}" for name, count in sorted(counts.items())) or "nothing"
+    console.print(f"{len(video)} frames: {summary}")
+    if args.json:
+        _write_json(args.json, {"video": str(args.video), "width": video.width,
+                                "height": video.height, "frames": [
+                                    [d.to_dict() for d in detections] for detections in per_frame]})
+
+
+def _load_qp_maps(path: Path, frames: int, width: int, height: int) -> list[QPMap]:
+    try:
+        array = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise InputError(f"no such QP map file: {path}") from None
+    except (OSError, ValueError) as error:
+        raise InputError(f"{path} is not a .npy QP map ({error})") from None
+    if not np.issubdtype(array.dtype, np.integer):
+        raise InputError(f"{path} holds {array.dtype} values; QPs must be integers")
+    return qp_maps_from_array(array, frames, width, height)
+
+
+def cmd_encode(args: argparse.Namespace) -> None:
+    if not 0 <= args.qp <= QP_MAX:
+        raise InputError(f"--qp must be in 0..{QP_MAX}, got {args.qp}")
+    video = _read(args)
+    maps = (_load_qp_maps(args.qp_map, len(video), video.width, video.height) if args.qp_map
+            else [QPMap(base=args.qp)] * len(video))
+    with progress_bar() as progress:
+        task = progress.add_task(f"encode {args.codec}", total=len(video))
+        result = encode(video.frames, maps, args.output, codec=args.codec, gop=args.gop,
+                        fps=video.fps, on_frame=lambda _: progress.advance(task))
+    console.print(f"{args.output}: {len(result.frames)} frames, {result.total_bytes} bytes, "
+                  f"{result.bitrate_kbps:.1f} kbit/s")
+    if args.stats:
+        payload = result.to_dict()
+        for frame, qp_map in zip(payload["frames"], maps, strict=True):
+            frame["qp_map"] = qp_map.dense(*grid_shape(video.width, video.height)).tolist()
+        _write_json(args.stats, payload)
+
+
+def cmd_info(args: argparse.Namespace) -> None:
+    decoded = decode(args.file, keep_frames=False, read_qp=False)
+    types = decoded.picture_types()
+    description = {
+        "file": str(args.file), "codec": decoded.codec, "width": decoded.width,
+        "height": decoded.height, "fps": decoded.fps, "frames": len(decoded.frames),
+        "picture_types": {kind: types.count(kind) for kind in sorted(set(types))},
+        "i_frames_at": [frame.index for frame in decoded.frames if frame.picture_type == "I"],
+        "bytes": decoded.total_bytes, "bitrate_kbps": round(decoded.bitrate_kbps, 3),
+    }
+    table = Table(show_header=False)
+    for key, value in description.items():
+        table.add_row(key, str(value))
+    console.print(table)
+    if args.json:
+        _write_json(args.json, description)
+
+
+def cmd_fetch(args: argparse.Namespace) -> None:
+    if args.what in ("weights", "all"):
+        from vcm.models.weights import fetch_yolov3_tiny
+
+        files = fetch_yolov3_tiny()
+        console.print(f"weights: {files.weights.parent} (verified)")
+    if args.what in ("samples", "all"):
+        from vcm.media import fetch_sample
+
+        console.print(f"sample: {fetch_sample()} (verified)")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from vcm.demo import run_demo
+
+    with progress_bar() as progress:
+        tasks: dict[str, int] = {}
+
+        def report(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = progress.add_task(label, total=total)
+            progress.update(tasks[label], completed=done)
+
+        rows = run_demo(args.out, frames=args.frames, codec=args.codec, progress=report)
+    table = Table(title=f"vcm demo: first {args.frames} frames of vtest.avi, {args.codec}")
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(value) for value in row.values()))
+    console.print(table)
+    console.print(f"summary: {args.out / 'summary.json'}")
+
+
+COMMANDS = {"detect": cmd_detect, "encode": cmd_encode, "info": cmd_info, "fetch": cmd_fetch,
+            "demo": cmd_demo}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `vcm` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        COMMANDS[args.command](args)
+    except VcmError as error:
+        print(f"vcm: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("vcm: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

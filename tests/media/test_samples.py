@@ -1,0 +1,27 @@
+import shutil
+from pathlib import Path
+
+import pytest
+
+from vcm.errors import AssetError
+from vcm.media import fetch_sample
+from vcm.media.samples import SAMPLE_SHA256
+
+
+def test_sample_is_verified(sample_path: Path) -> None:
+    from vcm.cache import sha256_of
+
+    assert sha256_of(sample_path) == SAMPLE_SHA256
+
+
+def test_corrupt_cached_sample_says_how_to_fix(tmp_path: Path, sample_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VCM_HOME", str(tmp_path))
+    target = tmp_path / "samples" / "vtest.avi"
+    target.parent.mkdir(parents=True)
+    shutil.copy(sample_path, target)
+    with target.open("r+b") as handle:
+        handle.seek(1000)
+        handle.write(b"\x00" * 16)
+    with pytest.raises(AssetError, match=r"corrupt.*delete it"):
+        fetch_sample()

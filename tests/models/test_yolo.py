@@ -1,0 +1,78 @@
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from vcm.models import YoloV3Tiny
+from vcm.models.detector import box_iou
+from vcm.models.weights import fetch_yolov3_tiny
+
+MIN_SCORE = 0.3
+
+
+def _opencv_detections(frame_rgb: np.ndarray) -> list[tuple[int, float, tuple[float, ...]]]:
+    files = fetch_yolov3_tiny()
+    net = cv2.dnn.readNetFromDarknet(str(files.cfg), str(files.weights))
+    blob = cv2.dnn.blobFromImage(frame_rgb[:, :, ::-1], 1 / 255.0, (416, 416), swapRB=True, crop=False)
+    net.setInput(blob)
+    height, width = frame_rgb.shape[:2]
+    boxes, scores, classes = [], [], []
+    for output in net.forward(net.getUnconnectedOutLayersNames()):
+        for row in output:
+            class_id = int(np.argmax(row[5:]))
+            score = float(row[5 + class_id])
+            if score >= MIN_SCORE:
+                cx, cy, w, h = row[0] * width, row[1] * height, row[2] * width, row[3] * height
+                boxes.append([cx - w / 2, cy - h / 2, w, h])
+                scores.append(score)
+                classes.append(class_id)
+    kept = np.array(cv2.dnn.NMSBoxes(boxes, scores, MIN_SCORE, 0.45)).flatten()
+    return [(classes[i], scores[i], (boxes[i][0], boxes[i][1], boxes[i][0] + boxes[i][2],
+                                     boxes[i][1] + boxes[i][3])) for i in kept]
+
+
+@pytest.mark.parametrize("index", [0, 5, 11])
+def test_matches_opencv_darknet_reader(frames: np.ndarray, detector: YoloV3Tiny, index: int) -> None:
+    frame = frames[index]
+    reference = _opencv_detections(frame)
+    ours = [d for d in detector.detect(frame[None])[0] if d.score >= MIN_SCORE]
+    assert len(reference) >= 3
+    assert len(ours) == len(reference)
+    for class_id, score, box in reference:
+        match = max(ours, key=lambda d: box_iou(d.box, box) if d.class_id == class_id else -1)
+        assert match.class_id == class_id
+        assert box_iou(match.box, box) >= 0.95
+        assert abs(match.score - score) <= 0.01
+
+
+def test_finds_people_in_the_sample(frames: np.ndarray, detector: YoloV3Tiny) -> None:
+    for detections in detector.detect(frames[:4]):
+        assert any(d.class_name == "person" and d.score >= 0.7 for d in detections)
+        for d in detections:
+            x1, y1, x2, y2 = d.box
+            assert 0 <= x1 < x2 <= 768 and 0 <= y1 < y2 <= 576
+
+
+def test_target_score_gradient_is_local(frames: np.ndarray, detector: YoloV3Tiny) -> None:
+    frame = frames[0]
+    target = max(detector.detect(frame[None])[0], key=lambda d: d.score)
+    image = torch.from_numpy(frame).permute(2, 0, 1).float().div(255).requires_grad_(True)
+    score = detector.target_score(image, target.box, target.class_id)
+    assert score.item() == pytest.approx(target.score, abs=1e-3)
+    score.backward()
+    gradient = image.grad.abs().sum(dim=0)
+    assert torch.isfinite(gradient).all() and gradient.sum() > 0
+    x1, y1, x2, y2 = (int(v) for v in target.box)
+    inside = torch.zeros_like(gradient, dtype=torch.bool)
+    inside[max(y1 - 16, 0) : y2 + 16, max(x1 - 16, 0) : x2 + 16] = True
+    assert gradient[inside].mean() > 10 * gradient[~inside].mean()
+
+
+def test_gradient_selects_the_class(frames: np.ndarray, detector: YoloV3Tiny) -> None:
+    frame = frames[0]
+    target = max(detector.detect(frame[None])[0], key=lambda d: d.score)
+    image = torch.from_numpy(frame).permute(2, 0, 1).float().div(255)
+    other_class = (target.class_id + 40) % 80
+    own = detector.target_score(image, target.box, target.class_id)
+    other = detector.target_score(image, target.box, other_class)
+    assert own.item() > 10 * other.item()

@@ -1,0 +1,84 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vcm.cli import main
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_help_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ([], ["detect"], ["encode"], ["info"], ["fetch"], ["demo"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*command, "--help"])
+        assert exit_info.value.code == 0
+        assert "usage: vcm" in capsys.readouterr().out
+
+
+def test_encode_with_map_and_stats(tmp_path: Path, sample_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    qp_map = np.full((36, 48), 40, dtype=np.int32)
+    qp_map[10:20, 10:20] = 24
+    np.save(tmp_path / "map.npy", qp_map)
+    out, stats = tmp_path / "out.mp4", tmp_path / "stats.json"
+    code, text = _run(capsys, "encode", str(sample_path), "-o", str(out), "--frames", "3",
+                      "--qp-map", str(tmp_path / "map.npy"), "--codec", "h264", "--gop", "2",
+                      "--stats", str(stats))
+    assert code == 0, text
+    payload = json.loads(stats.read_text())
+    assert [f["picture_type"] for f in payload["frames"]] == ["I", "P", "I"]
+    assert payload["frames"][0]["qp_map"] == qp_map.tolist()
+    code, text = _run(capsys, "info", str(out), "--json", str(tmp_path / "info.json"))
+    assert code == 0
+    info = json.loads((tmp_path / "info.json").read_text())
+    assert info["codec"] == "h264" and info["frames"] == 3 and info["picture_types"] == {"I": 2, "P": 1}
+
+
+def test_detect_writes_json(tmp_path: Path, sample_path: Path,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    code, text = _run(capsys, "detect", str(sample_path), "--frames", "2",
+                      "--json", str(tmp_path / "d.json"))
+    assert code == 0 and "person" in text
+    frames = json.loads((tmp_path / "d.json").read_text())["frames"]
+    assert len(frames) == 2 and frames[0][0]["class_name"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["encode", "{missing}", "-o", "{out}"], "no such file"),
+        (["encode", "{junk}", "-o", "{out}"], "not a readable video"),
+        (["encode", "{sample}", "-o", "{out}", "--frames", "2", "--qp-map", "{bad_shape}"],
+         "does not fit"),
+        (["encode", "{sample}", "-o", "{out}", "--frames", "2", "--qp-map", "{bad_range}"],
+         "outside 0..51"),
+        (["encode", "{sample}", "-o", "{out}", "--frames", "2", "--qp-map", "{junk}"],
+         "not a .npy QP map"),
+        (["encode", "{sample}", "-o", "{out}", "--qp", "60"], "--qp must be"),
+        (["encode", "{sample}", "-o", "{nodir}", "--frames", "2"], "does not exist"),
+        (["info", "{junk}"], "not a readable video"),
+        (["detect", "{missing}"], "no such file"),
+    ],
+)
+def test_bad_input_is_one_clear_line(tmp_path: Path, sample_path: Path,
+                                     capsys: pytest.CaptureFixture[str], argv: list[str],
+                                     message: str) -> None:
+    junk = tmp_path / "junk.mp4"
+    junk.write_text("not a video at all\n" * 20)
+    np.save(tmp_path / "bad_shape.npy", np.full((10, 10), 30))
+    np.save(tmp_path / "bad_range.npy", np.full((36, 48), 70))
+    names = {"missing": tmp_path / "missing.avi", "junk": junk, "sample": sample_path,
+             "out": tmp_path / "out.mp4", "nodir": tmp_path / "no" / "out.mp4",
+             "bad_shape": tmp_path / "bad_shape.npy", "bad_range": tmp_path / "bad_range.npy"}
+    code, text = _run(capsys, *(arg.format(**names) for arg in argv))
+    assert code == 1
+    assert message in text
+    assert len(text.strip().splitlines()) == 1 and text.strip().startswith("vcm: error:")
+    assert not (tmp_path / "out.mp4").exists()
+    assert not list(tmp_path.glob(".*part*"))
