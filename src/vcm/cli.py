@@ -173,10 +173,13 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
         rows = run_demo(args.out, frames=args.frames, codec=args.codec, progress=report)
     table = Table(title=f"vcm demo: first {args.frames} frames of vtest.avi, {args.codec}")
-    for column in rows[0]:
-        table.add_column(column)
+    columns = {"encode": "encode", "bitrate_kbps": "kbit/s", "bytes": "bytes",
+               "targets_kept": "targets kept", "detection_rate": "det. rate",
+               "luma_psnr_db": "PSNR-Y dB"}
+    for title in columns.values():
+        table.add_column(title, justify="right")
     for row in rows:
-        table.add_row(*(str(value) for value in row.values()))
+        table.add_row(*(str(row[key]) for key in columns))
     console.print(table)
     console.print(f"summary: {args.out / 'summary.json'}")
 
