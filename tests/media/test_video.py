@@ -76,3 +76,17 @@ def test_not_a_video(tmp_path: Path) -> None:
 def test_bad_size_text(text: str) -> None:
     with pytest.raises(InputError):
         parse_size(text)
+
+
+def test_reads_y4m(tmp_path: Path, frames: np.ndarray) -> None:
+    import av
+
+    path = tmp_path / "clip.y4m"
+    with av.open(str(path), "w", format="yuv4mpegpipe") as container:
+        stream = container.add_stream("rawvideo", rate=5)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for frame in frames[:2, :48, :64]:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode(None))
+    video = read_video(path)
+    assert video.frames.shape == (2, 48, 64, 3) and video.fps == pytest.approx(5)

@@ -1,0 +1,187 @@
+"""The reference method: detection-guided XAI search of per-block QP on the real codec.
+
+Per frame: binary-search the largest uniform QP that keeps every target; then raise
+the unfrozen blocks one QP at a time. When a raise loses targets, rank 8x8 blocks
+by (difference image x selective gradient of each lost target, each normalised to
+sum 1, summed over the lost targets), restore 32x32
+regions in that order until every target survives (grow), drop restored 8x8 blocks
+in reverse order while every target still survives (shrink, bounded), and freeze
+the survivors one QP below. 8x8 decisions map to the codec's 16x16 blocks by the
+minimum. Every candidate is judged by encoding it with the real codec, decoding it
+and running the detector.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vcm.codec.qpmap import QPMap
+from vcm.models.detector import Detection, Detector
+from vcm.planners.base import CodecCheck, Plan, PlanSettings
+from vcm.planners.frame_qp import QP_FLOOR
+from vcm.xai.importance import block_sums, difference_map, selective_gradient
+
+ANALYSIS_BLOCK = 8
+REGION_BLOCKS = 4  # a 32x32 grow region is 4x4 analysis blocks
+
+
+@dataclass(frozen=True)
+class XaiBudget:
+    """Bounds on the search: shrink_steps single-block drops per lost target, max_checks
+    codec round trips per frame (the last map that kept every target is returned)."""
+
+    shrink_steps: int = 6
+    max_checks: int = 120
+
+
+def to_coder_blocks(fine: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """(rows8, cols8) 8x8 QPs -> (rows, cols) 16x16 QPs by the minimum of each 2x2 group."""
+    padded = np.full((rows * 2, cols * 2), fine.max(), dtype=fine.dtype)
+    padded[: fine.shape[0], : fine.shape[1]] = fine
+    return padded.reshape(rows, 2, cols, 2).min(axis=(1, 3))
+
+
+class XaiSearch:
+    """Searches the QP map of single frames; holds the codec check and counters."""
+
+    def __init__(self, detector: Detector, width: int, height: int, settings: PlanSettings,
+                 budget: XaiBudget) -> None:
+        self.detector, self.settings, self.budget = detector, settings, budget
+        self.check = CodecCheck(detector, width, height, settings)
+        self.fine_shape = (-(-height // ANALYSIS_BLOCK), -(-width // ANALYSIS_BLOCK))
+
+    def _lost(self, frame: np.ndarray, fine: np.ndarray,
+              targets: Sequence[Detection]) -> tuple[list[int], np.ndarray]:
+        return self.check.lost(frame, to_coder_blocks(fine, self.check.rows, self.check.cols), targets)
+
+    def search(self, frame: np.ndarray, targets: Sequence[Detection]) -> np.ndarray:
+        """(rows, cols) 16x16 block QPs for one (H, W, 3) frame."""
+        max_qp = self.settings.max_qp
+        rows, cols = self.check.rows, self.check.cols
+        if not targets:
+            return np.full((rows, cols), max_qp)
+        self._start = self.check.checks
+        level = self.check.largest_uniform_qp(frame, targets, QP_FLOOR, max_qp)
+        fine = np.full(self.fine_shape, level)
+        frozen = np.zeros(self.fine_shape, dtype=bool)
+        gradients: dict[int, np.ndarray] = {}
+        while level < max_qp and not frozen.all() and not self._over_budget():
+            level, fine, failure = self._raise(frame, targets, fine, frozen, level)
+            if failure is None:
+                break
+            lost, degraded = failure
+            difference = difference_map(frame, degraded)
+            importance = np.zeros(self.fine_shape)
+            for index in lost:
+                if index not in gradients:
+                    gradients[index] = selective_gradient(self.detector, frame, targets[index])
+                evidence = block_sums(difference * gradients[index], ANALYSIS_BLOCK)
+                importance += evidence / max(evidence.sum(), 1e-12)
+            raised = np.where(frozen, fine, level + 1)
+            keep = self._causal_blocks(frame, targets, raised, level, frozen, importance)
+            raised[keep] = level
+            frozen |= keep
+            fine = raised
+            level += 1
+        return to_coder_blocks(fine, rows, cols)
+
+    def _over_budget(self) -> bool:
+        return self.check.checks - self._start >= self.budget.max_checks
+
+    def _raise(self, frame: np.ndarray, targets: Sequence[Detection], fine: np.ndarray,
+               frozen: np.ndarray, level: int
+               ) -> tuple[int, np.ndarray, tuple[list[int], np.ndarray] | None]:
+        """Raise the unfrozen blocks as far as every target survives.
+
+        Equivalent to raising one QP at a time until a target is lost (detection is
+        monotone in QP here), found by galloping then bisecting. Returns the highest
+        good level, its map, and (lost targets, decoded frame) at the level above, or
+        None when max_qp was reached or the budget ran out.
+        """
+        max_qp = self.settings.max_qp
+        good, failure, step, bad = level, None, 1, None
+        while not self._over_budget():
+            probe = min(good + step, max_qp)
+            lost, degraded = self._lost(frame, np.where(frozen, fine, probe), targets)
+            if lost:
+                bad, failure = probe, (lost, degraded)
+                break
+            good, step = probe, step * 2
+            if good == max_qp:
+                return good, np.where(frozen, fine, good), None
+        while bad is not None and bad - good > 1 and not self._over_budget():
+            middle = (good + bad) // 2
+            lost, degraded = self._lost(frame, np.where(frozen, fine, middle), targets)
+            if lost:
+                bad, failure = middle, (lost, degraded)
+            else:
+                good = middle
+        if bad is None or bad - good > 1:
+            failure = None
+        return good, np.where(frozen, fine, good), failure
+
+    def _causal_blocks(self, frame: np.ndarray, targets: Sequence[Detection], raised: np.ndarray,
+                       level: int, frozen: np.ndarray, importance: np.ndarray) -> np.ndarray:
+        """Boolean (rows8, cols8) mask of unfrozen blocks that must stay at `level`."""
+        regions = self._ranked_regions(frozen, importance)
+
+        def restored(count: int) -> np.ndarray:
+            mask = np.zeros_like(frozen)
+            for region in regions[:count]:
+                mask |= region
+            return mask
+
+        def ok(mask: np.ndarray) -> bool:
+            return not self._lost(frame, np.where(mask, level, raised), targets)[0]
+
+        # grow: smallest number of top regions that restores every target (exponential,
+        # then binary search); restoring all of them is the previous, known-good map.
+        low, high = 0, 1
+        while high < len(regions) and not ok(restored(high)):
+            low, high = high, min(high * 2, len(regions))
+        while high - low > 1:
+            middle = (low + high) // 2
+            if ok(restored(middle)):
+                high = middle
+            else:
+                low = middle
+        keep = restored(high)
+        # shrink: drop the least important restored blocks while every target survives
+        order = [tuple(index) for index in np.argwhere(keep)]
+        order.sort(key=lambda index: importance[index])
+        for index in order[: self.budget.shrink_steps]:
+            keep[index] = False
+            if not ok(keep):
+                keep[index] = True
+        return keep
+
+    def _ranked_regions(self, frozen: np.ndarray, importance: np.ndarray) -> list[np.ndarray]:
+        """Masks of the unfrozen blocks of each 32x32 region, most important first."""
+        regions = []
+        rows8, cols8 = frozen.shape
+        for top in range(0, rows8, REGION_BLOCKS):
+            for left in range(0, cols8, REGION_BLOCKS):
+                mask = np.zeros_like(frozen)
+                mask[top : top + REGION_BLOCKS, left : left + REGION_BLOCKS] = True
+                mask &= ~frozen
+                if mask.any():
+                    regions.append((float(importance[mask].sum()), mask))
+        regions.sort(key=lambda item: -item[0])
+        return [mask for _, mask in regions]
+
+
+def plan_xai(frames: np.ndarray, targets: Sequence[Sequence[Detection]], detector: Detector,
+             settings: PlanSettings, budget: XaiBudget | None = None,
+             on_frame: Callable[[int], None] | None = None) -> Plan:
+    """Run the XAI search on every frame."""
+    search = XaiSearch(detector, frames.shape[2], frames.shape[1], settings, budget or XaiBudget())
+    maps, checks, calls = [], [], []
+    for index, (frame, frame_targets) in enumerate(zip(frames, targets, strict=True)):
+        before, calls_before = search.check.checks, search.check.detector_calls
+        maps.append(QPMap.from_blocks(search.search(frame, frame_targets)))
+        checks.append(search.check.checks - before)
+        calls.append(search.check.detector_calls - calls_before)
+        if on_frame is not None:
+            on_frame(index)
+    return Plan(frames=frames, maps=maps, checks=checks, detector_calls=calls)

@@ -1,0 +1,58 @@
+"""Which detections must survive coding, and when they count as surviving."""
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from vcm.models.detector import Detection, box_iou
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """Targets are original detections with score >= min_score ('all'), or only the
+    clip's best-scoring object tracked across frames by IoU ('top1'). A target
+    survives when a detection of its class has score >= min_score and IoU >= min_iou."""
+
+    mode: str = "all"
+    min_score: float = 0.7
+    min_iou: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("all", "top1"):
+            raise ValueError(f"targets must be 'all' or 'top1', got {self.mode!r}")
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def survives(target: Detection, found: Sequence[Detection], spec: TargetSpec) -> bool:
+    """Whether `target` is still detected among `found`."""
+    return any(d.class_id == target.class_id and d.score >= spec.min_score
+               and box_iou(d.box, target.box) >= spec.min_iou for d in found)
+
+
+def select_targets(detections: Sequence[Sequence[Detection]], spec: TargetSpec) -> list[list[Detection]]:
+    """Per frame, the targets among the original's detections."""
+    confident = [[d for d in frame if d.score >= spec.min_score] for frame in detections]
+    if spec.mode == "all":
+        return confident
+    return _track_top1(confident, spec.min_iou)
+
+
+def _track_top1(confident: list[list[Detection]], min_iou: float) -> list[list[Detection]]:
+    """Follow the clip's highest-scoring detection forwards and backwards by best IoU."""
+    best = max(((index, d) for index, frame in enumerate(confident) for d in frame),
+               key=lambda item: item[1].score, default=None)
+    tracked: list[list[Detection]] = [[] for _ in confident]
+    if best is None:
+        return tracked
+    start, anchor = best
+    tracked[start] = [anchor]
+    for order in (range(start + 1, len(confident)), range(start - 1, -1, -1)):
+        previous = anchor
+        for index in order:
+            candidates = [d for d in confident[index] if d.class_id == previous.class_id]
+            match = max(candidates, key=lambda d: box_iou(d.box, previous.box), default=None)
+            if match is not None and box_iou(match.box, previous.box) >= min_iou:
+                tracked[index] = [match]
+                previous = match
+    return tracked
