@@ -13,8 +13,10 @@ from vcm.atomic import write_text_atomic
 from vcm.codec import QPMap, decode, encode, grid_shape, qp_maps_from_array
 from vcm.codec.qpmap import QP_MAX
 from vcm.errors import InputError, VcmError
-from vcm.media.video import parse_size, read_video
+from vcm.media.video import Video, parse_size, read_video
+from vcm.planners import METHODS, PlanSettings
 from vcm.progress import console, progress_bar
+from vcm.targets import TargetSpec
 
 
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +24,22 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=parse_size, help="WxH of a raw YUV 4:2:0 input")
     parser.add_argument("--fps", type=float, help="frame rate of a raw YUV input")
     parser.add_argument("--frames", type=int, help="use only the first N frames")
+
+
+def _add_target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--targets", choices=["all", "top1"], default="all",
+                        help="every confident detection, or the clip's best object tracked by IoU")
+    parser.add_argument("--min-score", type=float, default=0.7, help="target/survival score (0.7)")
+    parser.add_argument("--min-iou", type=float, default=0.5, help="survival IoU with the original (0.5)")
+    parser.add_argument("--max-qp", type=int, default=QP_MAX, help="QP of frames without targets (51)")
+
+
+def _target_spec(args: argparse.Namespace) -> TargetSpec:
+    if not 0 < args.min_score <= 1 or not 0 < args.min_iou <= 1:
+        raise InputError("--min-score and --min-iou must be in (0, 1]")
+    if not 0 <= args.max_qp <= QP_MAX:
+        raise InputError(f"--max-qp must be in 0..{QP_MAX}, got {args.max_qp}")
+    return TargetSpec(mode=args.targets, min_score=args.min_score, min_iou=args.min_iou)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,11 +59,34 @@ def build_parser() -> argparse.ArgumentParser:
     enc.add_argument("-o", "--output", type=Path, required=True,
                      help="output .mp4/.mkv, or raw .hevc/.264")
     enc.add_argument("--codec", choices=["hevc", "h264"], default="hevc")
-    enc.add_argument("--qp", type=int, default=30, help="uniform QP when no map is given (30)")
+    enc.add_argument("--method", choices=METHODS, default="fast",
+                     help="QP planner (fast); ignored when --qp-map is given")
+    enc.add_argument("--qp", type=int, default=30, help="QP of uniform and bbox (30)")
     enc.add_argument("--qp-map", type=Path, help=".npy int QPs shaped (rows, cols) or "
                      "(frames, rows, cols); rows, cols = ceil(H/16), ceil(W/16)")
     enc.add_argument("--gop", type=int, default=32, help="frames per GOP: 1 I then P (32)")
+    enc.add_argument("--repair", type=int, default=0, metavar="ROUNDS",
+                     help="re-encode rounds lowering QP around targets lost after decoding (0)")
+    _add_target_options(enc)
     enc.add_argument("--stats", type=Path, help="write per-frame statistics to this JSON file")
+
+    evaluation = commands.add_parser(
+        "eval", help="evaluate methods on video segments",
+        description="Cut videos into segments, run every method, decode, re-detect, and write "
+        "results.csv/json, summary.json, plots and index.html.")
+    evaluation.add_argument("videos", nargs="+", help="input videos")
+    evaluation.add_argument("--methods", default=",".join(METHODS),
+                            help=f"comma-separated methods ({','.join(METHODS)})")
+    evaluation.add_argument("--segment", type=int, default=33, help="frames per segment (33)")
+    evaluation.add_argument("--max-segments", type=int, help="at most this many segments per video")
+    evaluation.add_argument("--codec", choices=["hevc", "h264"], default="hevc")
+    evaluation.add_argument("--gop", type=int, default=32)
+    evaluation.add_argument("--ladder", action="store_true",
+                            help="also run each method's rate ladder (for curves and BD-rate)")
+    evaluation.add_argument("--repair", type=int, default=1, metavar="ROUNDS",
+                            help="repair rounds for frame-qp and xai (1)")
+    _add_target_options(evaluation)
+    evaluation.add_argument("--out", type=Path, required=True, help="output folder")
 
     info = commands.add_parser("info", help="describe an encoded file",
                                description="Codec, size, frames, picture types, bytes, bitrate.")
@@ -114,9 +155,35 @@ def _load_qp_maps(path: Path, frames: int, width: int, height: int) -> list[QPMa
 def cmd_encode(args: argparse.Namespace) -> None:
     if not 0 <= args.qp <= QP_MAX:
         raise InputError(f"--qp must be in 0..{QP_MAX}, got {args.qp}")
+    spec = _target_spec(args)
     video = _read(args)
-    maps = (_load_qp_maps(args.qp_map, len(video), video.width, video.height) if args.qp_map
-            else [QPMap(base=args.qp)] * len(video))
+    if args.qp_map:
+        _encode_with_map(args, video)
+        return
+    from vcm.models import load_detector
+    from vcm.pipeline import run_method
+
+    settings = PlanSettings(codec=args.codec, qp=args.qp, max_qp=args.max_qp, targets=spec)
+    with progress_bar() as progress:
+        tasks: dict[str, int] = {}
+
+        def report(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = progress.add_task(label, total=total)
+            progress.update(tasks[label], completed=done)
+
+        result = run_method(args.method, video.frames, video.fps, args.output, load_detector(), settings,
+                            gop=args.gop, repair_rounds=args.repair, progress=report)
+    console.print(f"{args.output}: {args.method}, {len(result.frames)} frames, {result.total_bytes} bytes, "
+                  f"{result.bitrate_kbps:.1f} kbit/s, detection rate {result.detection_rate:.3f} "
+                  f"({result.lost_frames} frames lost a target), {result.seconds_per_frame() * 1000:.0f} "
+                  "ms/frame")
+    if args.stats:
+        _write_json(args.stats, result.to_dict())
+
+
+def _encode_with_map(args: argparse.Namespace, video: Video) -> None:
+    maps = _load_qp_maps(args.qp_map, len(video), video.width, video.height)
     with progress_bar() as progress:
         task = progress.add_task(f"encode {args.codec}", total=len(video))
         result = encode(video.frames, maps, args.output, codec=args.codec, gop=args.gop,
@@ -128,6 +195,49 @@ def cmd_encode(args: argparse.Namespace) -> None:
         for frame, qp_map in zip(payload["frames"], maps, strict=True):
             frame["qp_map"] = qp_map.dense(*grid_shape(video.width, video.height)).tolist()
         _write_json(args.stats, payload)
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    from vcm.eval.report import write_examples, write_report, write_results
+    from vcm.eval.runner import EvalConfig, run_eval
+    from vcm.models import load_detector
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        named = ", ".join(unknown) or "(none)"
+        raise InputError(f"unknown method(s) {named}; choose from {', '.join(METHODS)}")
+    if args.segment < 1:
+        raise InputError(f"--segment must be at least 1, got {args.segment}")
+    for path in args.videos:
+        if not Path(path).is_file():
+            raise InputError(f"no such file: {path}")
+    config = EvalConfig(methods=methods, segment=args.segment, max_segments=args.max_segments,
+                        codec=args.codec, gop=args.gop, max_qp=args.max_qp, targets=_target_spec(args),
+                        ladder=args.ladder, repair_rounds=args.repair)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with progress_bar() as progress:
+        tasks: dict[str, int] = {}
+
+        def report(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = progress.add_task(label, total=total)
+            progress.update(tasks[label], completed=done)
+            if done >= total:
+                progress.remove_task(tasks.pop(label))
+
+        rows, examples = run_eval(args.videos, config, load_detector(), args.out, report)
+    write_results(rows, args.out)
+    summary = write_report(rows, config, args.out, write_examples(examples, config, args.out))
+    table = Table(title=f"vcm eval: {len({(r.video, r.segment) for r in rows})} segments")
+    columns = ["method", "median_size_ratio", "smaller_than_uniform30", "mean_detection_rate",
+               "mean_map50", "mean_psnr_y_db", "seconds_per_frame", "checks_per_frame"]
+    for column in columns:
+        table.add_column(column.replace("_", " "), justify="right")
+    for entry in summary["methods"]:
+        table.add_row(*(str(entry[column]) for column in columns))
+    console.print(table)
+    console.print(f"report: {args.out / 'index.html'}")
 
 
 def cmd_info(args: argparse.Namespace) -> None:
@@ -184,8 +294,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
     console.print(f"summary: {args.out / 'summary.json'}")
 
 
-COMMANDS = {"detect": cmd_detect, "encode": cmd_encode, "info": cmd_info, "fetch": cmd_fetch,
-            "demo": cmd_demo}
+COMMANDS = {"detect": cmd_detect, "encode": cmd_encode, "eval": cmd_eval, "info": cmd_info,
+            "fetch": cmd_fetch, "demo": cmd_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,11 +10,13 @@ from vcm.models.detector import Detection, box_iou
 class TargetSpec:
     """Targets are original detections with score >= min_score ('all'), or only the
     clip's best-scoring object tracked across frames by IoU ('top1'). A target
-    survives when a detection of its class has score >= min_score and IoU >= min_iou."""
+    survives when a detection of its class has score >= keep_score (default min_score)
+    and IoU >= min_iou. A planner given a lower keep_score trades accuracy for rate."""
 
     mode: str = "all"
     min_score: float = 0.7
     min_iou: float = 0.5
+    keep_score: float | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in ("all", "top1"):
@@ -26,7 +28,8 @@ class TargetSpec:
 
 def survives(target: Detection, found: Sequence[Detection], spec: TargetSpec) -> bool:
     """Whether `target` is still detected among `found`."""
-    return any(d.class_id == target.class_id and d.score >= spec.min_score
+    threshold = spec.min_score if spec.keep_score is None else spec.keep_score
+    return any(d.class_id == target.class_id and d.score >= threshold
                and box_iou(d.box, target.box) >= spec.min_iou for d in found)
 
 

@@ -28,8 +28,9 @@ REGION_BLOCKS = 4  # a 32x32 grow region is 4x4 analysis blocks
 
 @dataclass(frozen=True)
 class XaiBudget:
-    """Bounds on the search: shrink_steps single-block drops per lost target, max_checks
-    codec round trips per frame (the last map that kept every target is returned)."""
+    """Bounds on the search: shrink_steps single-block drops per lost target; max_checks
+    codec round trips per frame before no new round starts (a started grow/shrink round
+    finishes; the last map that kept every target is returned)."""
 
     shrink_steps: int = 6
     max_checks: int = 120

@@ -1,0 +1,91 @@
+"""PNG plots of an evaluation (matplotlib, Agg backend)."""
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from vcm.eval.runner import ResultRow
+
+
+def _sorted_per_method(rows: Sequence[ResultRow], field: str, path: Path, ylabel: str,
+                       reference: float | None) -> Path:
+    figure, axes = plt.subplots(figsize=(7, 4), dpi=110)
+    for method in dict.fromkeys(row.method for row in rows):
+        values = sorted(getattr(row, field) for row in rows if row.method == method and row.main)
+        axes.plot(np.arange(1, len(values) + 1), values, marker="o", markersize=3, label=method)
+    if reference is not None:
+        axes.axhline(reference, color="grey", linestyle="--", linewidth=1)
+    axes.set_xlabel("segment (sorted per method)")
+    axes.set_ylabel(ylabel)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+def size_ratio_plot(rows: Sequence[ResultRow], path: Path) -> Path:
+    """Size ratio to uniform QP 30 per segment, sorted, one line per method."""
+    return _sorted_per_method(rows, "size_ratio", path, "size / uniform QP 30", 1.0)
+
+
+def detection_rate_plot(rows: Sequence[ResultRow], path: Path) -> Path:
+    """Detection rate per segment, sorted, one line per method."""
+    return _sorted_per_method(rows, "detection_rate", path, "detection rate", None)
+
+
+def rate_accuracy_plot(curve_points: dict[str, list[dict[str, float]]], path: Path) -> Path:
+    """Bitrate against mAP@0.5 and against detection rate, one curve per method."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4), dpi=110)
+    for method, points in curve_points.items():
+        rates = [p["bitrate_kbps"] for p in points]
+        left.plot(rates, [p["map50"] for p in points], marker="o", label=method)
+        right.plot(rates, [p["detection_rate"] for p in points], marker="o", label=method)
+    for axes, label in ((left, "mAP@0.5 vs original"), (right, "detection rate")):
+        axes.set_xlabel("bitrate (kbit/s)")
+        axes.set_ylabel(label)
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+def example_frame_plot(original: np.ndarray, decoded: np.ndarray, qp_blocks: np.ndarray,
+                       truth: Sequence, found: Sequence, title: str, path: Path) -> Path:
+    """Original | decoded | QP heat map over the frame | detections (green: original's
+    targets, red: found on the decoded frame)."""
+    height, width = original.shape[:2]
+    figure, axes = plt.subplots(1, 4, figsize=(16, 3.4), dpi=100)
+    axes[0].imshow(original)
+    axes[0].set_title("original")
+    axes[1].imshow(decoded)
+    axes[1].set_title("decoded")
+    axes[2].imshow(original)
+    heat = axes[2].imshow(qp_blocks, cmap="magma_r", alpha=0.6, vmin=0, vmax=51,
+                          extent=(0, qp_blocks.shape[1] * 16, qp_blocks.shape[0] * 16, 0))
+    axes[2].set_xlim(0, width)
+    axes[2].set_ylim(height, 0)
+    axes[2].set_title("QP map")
+    figure.colorbar(heat, ax=axes[2], fraction=0.035)
+    axes[3].imshow(decoded)
+    for detections, colour in ((truth, "lime"), (found, "red")):
+        for d in detections:
+            x1, y1, x2, y2 = d.box
+            axes[3].add_patch(plt.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, color=colour,
+                                            linewidth=1.2))
+    axes[3].set_title("targets (green) / found (red)")
+    for axis in axes:
+        axis.axis("off")
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return path

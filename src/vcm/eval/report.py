@@ -1,0 +1,109 @@
+"""Write an evaluation's files: results.csv/json, summary.json, plots and index.html."""
+
+import csv
+import dataclasses
+import html
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from vcm.atomic import atomic_output, write_text_atomic
+from vcm.eval import plots
+from vcm.eval.runner import EvalConfig, Example, ResultRow
+from vcm.eval.summary import bd_rates, curves, method_summary
+from vcm.targets import select_targets
+
+EXAMPLE_FRAMES = 2
+
+
+def _table(rows: Sequence[dict[str, object]]) -> str:
+    if not rows:
+        return "<p>(none)</p>"
+    head = "".join(f"<th>{html.escape(str(key))}</th>" for key in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(value))}</td>" for value in row.values())
+                   + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def write_results(rows: Sequence[ResultRow], out_dir: Path) -> None:
+    """results.csv and results.json, one row per segment, method and ladder point."""
+    records = [dataclasses.asdict(row) for row in rows]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(records[0]))
+    writer.writeheader()
+    writer.writerows(records)
+    write_text_atomic(out_dir / "results.csv", buffer.getvalue())
+    write_text_atomic(out_dir / "results.json", json.dumps(records, indent=1))
+
+
+def write_examples(examples: dict[tuple[str, str], Example], config: EvalConfig,
+                   out_dir: Path) -> dict[str, list[str]]:
+    """Side-by-side PNGs for a few frames of each video's first segment, per method."""
+    folder = out_dir / "frames"
+    folder.mkdir(exist_ok=True)
+    written: dict[str, list[str]] = {}
+    for (video, method), (segment, report) in examples.items():
+        targets = select_targets(segment.detections, config.targets)
+        picks = np.linspace(0, len(segment.frames) - 1, EXAMPLE_FRAMES).round().astype(int)
+        for index in dict.fromkeys(picks.tolist()):
+            name = f"{Path(video).stem}_{method}_f{index:03d}.png"
+            frame = report.frames[index]
+            plots.example_frame_plot(
+                segment.frames[index], report.decoded_rgb[index], np.array(frame.qp_map), targets[index],
+                report.decoded_detections[index],
+                f"{video} frame {index}: {method}, {frame.picture_type}-frame, {frame.bytes} bytes, "
+                f"mean QP {frame.mean_qp:.1f}", folder / name)
+            written.setdefault(method, []).append(f"frames/{name}")
+    return written
+
+
+def write_report(rows: Sequence[ResultRow], config: EvalConfig, out_dir: Path,
+                 example_images: dict[str, list[str]]) -> dict[str, object]:
+    """summary.json, the plots and index.html; returns the summary."""
+    curve_points = curves(rows)
+    summary = {"config": _config_dict(config), "methods": method_summary(rows),
+               "bd_rate": bd_rates(curve_points), "curves": curve_points}
+    write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=1))
+    images = {
+        "size ratio to uniform QP 30 per segment": plots.size_ratio_plot(rows, out_dir / "size_ratio.png"),
+        "detection rate per segment": plots.detection_rate_plot(rows, out_dir / "detection_rate.png"),
+        "rate-accuracy": plots.rate_accuracy_plot(curve_points, out_dir / "rate_accuracy.png"),
+    }
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>vcm evaluation</title><style>",
+        "body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px;color:#222}",
+        "table{border-collapse:collapse;font-size:13px;margin:1em 0}",
+        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}",
+        "img{max-width:100%;border:1px solid #ddd;margin:4px 0}",
+        "</style></head><body><h1>vcm evaluation</h1>",
+        f"<p>{len({(r.video, r.segment) for r in rows})} segments of {config.segment} frames, codec "
+        f"{config.codec}, GOP {config.gop}; targets: {html.escape(str(config.targets.to_dict()))}. "
+        "Size ratio is against uniform QP 30 on the same segment; detection rate counts targets "
+        "(original detections with score &ge; min_score) still found after decoding (same class, "
+        "score &ge; min_score, IoU &ge; min_iou); mAP@0.5 uses the original's detections "
+        "(score &ge; 0.5) as ground truth.</p>",
+        "<h2>Methods</h2>", _table(summary["methods"]),
+        "<h2>BD-rate against uniform QP (negative = fewer bits at equal accuracy)</h2>",
+        _table(summary["bd_rate"]),
+    ]
+    for title, path in images.items():
+        parts.append(f"<h2>{html.escape(title)}</h2><img src='{path.name}' alt='{html.escape(title)}'>")
+    parts.append("<h2>Example frames</h2>")
+    for method, paths in example_images.items():
+        parts.append(f"<h3>{html.escape(method)}</h3>")
+        parts.extend(f"<img src='{path}' alt='{html.escape(method)}'>" for path in paths)
+    parts.append("<h2>All results</h2>")
+    parts.append(_table([{k: v for k, v in dataclasses.asdict(r).items() if k != "stream"} for r in rows]))
+    parts.append("</body></html>")
+    with atomic_output(out_dir / "index.html") as temporary:
+        temporary.write_text("\n".join(parts))
+    return summary
+
+
+def _config_dict(config: EvalConfig) -> dict[str, object]:
+    payload = dataclasses.asdict(config)
+    payload["methods"] = list(config.methods)
+    return payload

@@ -1,0 +1,198 @@
+"""The experiment runner: cut videos into segments, run every method (and its ladder),
+decode, re-detect and measure."""
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from vcm.eval.detection_ap import mean_average_precision
+from vcm.eval.metrics import luma_psnr
+from vcm.media import luma_of, read_video
+from vcm.models.detector import Detection, Detector
+from vcm.pipeline import EncodeReport, run_method
+from vcm.planners import METHODS, FastConfig, PlanSettings, XaiBudget
+from vcm.targets import TargetSpec, select_targets, survives
+
+Progress = Callable[[str, int, int], None]
+UNIFORM_LADDER = (22, 26, 30, 34, 38, 42)
+BBOX_LADDER = (26, 30, 34, 38)
+KEEP_SCORE_LADDER = (0.7, 0.5, 0.3)  # frame-qp and xai: the score a target must keep
+FAST_LADDER = (30, 34, 38)  # fast: QP of a confident 64 px target
+SEARCH_METHODS = ("frame-qp", "xai")
+
+
+@dataclass(frozen=True)
+class LadderPoint:
+    """One operating point of a method: a label and the knobs that set it."""
+
+    label: str
+    main: bool
+    settings: PlanSettings
+    fast: FastConfig | None = None
+
+
+@dataclass
+class EvalConfig:
+    """What to run. repair_rounds applies to the search methods (frame-qp, xai)."""
+
+    methods: Sequence[str] = ("uniform", "bbox", "frame-qp", "xai", "fast")
+    segment: int = 33
+    max_segments: int | None = None
+    codec: str = "hevc"
+    gop: int = 32
+    qp: int = 30
+    max_qp: int = 51
+    targets: TargetSpec = field(default_factory=TargetSpec)
+    ladder: bool = False
+    repair_rounds: int = 1
+    budget: XaiBudget = field(default_factory=XaiBudget)
+    fast: FastConfig = field(default_factory=FastConfig)
+
+
+@dataclass
+class Segment:
+    """Frames [start, start + len) of one video and the detections on the original."""
+
+    video: str
+    index: int
+    start: int
+    frames: np.ndarray
+    fps: float
+    detections: list[list[Detection]]
+
+
+@dataclass
+class ResultRow:
+    """One method at one operating point on one segment (a row of results.csv)."""
+
+    video: str
+    segment: int
+    start_frame: int
+    frames: int
+    method: str
+    point: str
+    main: bool
+    bytes: int
+    bitrate_kbps: float
+    size_ratio: float
+    detection_rate: float
+    lost_frames: int
+    lost_before_repair: int
+    map50: float
+    psnr_y_db: float
+    seconds_per_frame: float
+    checks_per_frame: float
+    detector_calls_per_frame: float
+    stream: str
+
+
+Example = tuple[Segment, EncodeReport]
+
+
+def ladder(method: str, config: EvalConfig) -> list[LadderPoint]:
+    """The operating points of a method: only the main one unless config.ladder."""
+    base = PlanSettings(codec=config.codec, qp=config.qp, max_qp=config.max_qp, targets=config.targets)
+    if method in ("uniform", "bbox"):
+        qps = (UNIFORM_LADDER if method == "uniform" else BBOX_LADDER) if config.ladder else ()
+        values = sorted({*qps, config.qp})
+        return [LadderPoint(f"qp{qp}", qp == config.qp, dataclasses.replace(base, qp=qp)) for qp in values]
+    if method in SEARCH_METHODS:
+        keeps = KEEP_SCORE_LADDER if config.ladder else (config.targets.min_score,)
+        return [LadderPoint(f"keep{keep:g}", keep == config.targets.min_score,
+                            dataclasses.replace(base, targets=dataclasses.replace(config.targets,
+                                                                                  keep_score=keep)))
+                for keep in keeps]
+    roi_values = sorted({*(FAST_LADDER if config.ladder else ()), config.fast.roi_qp})
+    return [LadderPoint(f"roi{roi}", roi == config.fast.roi_qp, base,
+                        dataclasses.replace(config.fast, roi_qp=roi)) for roi in roi_values]
+
+
+def segments(paths: Sequence[str | Path], config: EvalConfig, detector: Detector,
+             progress: Progress | None = None) -> list[Segment]:
+    """Cut each video into whole segments of config.segment frames and detect on them."""
+    cut: list[Segment] = []
+    for path in paths:
+        video = read_video(path)
+        count = len(video) // config.segment
+        if config.max_segments is not None:
+            count = min(count, config.max_segments)
+        if count == 0:
+            count = 1  # a clip shorter than one segment is one segment
+        for index in range(count):
+            frames = video.frames[index * config.segment : (index + 1) * config.segment]
+            detections = []
+            for number, frame in enumerate(frames):
+                detections.extend(detector.detect(frame[None]))
+                if progress:
+                    progress(f"detect {Path(path).name} segment {index}", number + 1, len(frames))
+            cut.append(Segment(str(path), index, index * config.segment, frames, video.fps, detections))
+    return cut
+
+
+def measure(report: EncodeReport, segment: Segment, point: LadderPoint, reference_bytes: int,
+            original_luma: np.ndarray, spec: TargetSpec) -> ResultRow:
+    """Metrics of one encode: survival under the standard spec (not the point's keep_score)."""
+    targets = select_targets(segment.detections, spec)
+    survived = [[survives(t, found, spec) for t in frame_targets]
+                for frame_targets, found in zip(targets, report.decoded_detections, strict=True)]
+    total = sum(len(flags) for flags in survived)
+    kept = sum(sum(flags) for flags in survived)
+    frames = len(report.frames)
+    return ResultRow(
+        video=Path(segment.video).name, segment=segment.index, start_frame=segment.start, frames=frames,
+        method=report.method, point=point.label, main=point.main, bytes=report.total_bytes,
+        bitrate_kbps=round(report.bitrate_kbps, 3),
+        size_ratio=round(report.total_bytes / reference_bytes, 4),
+        detection_rate=round(kept / total, 4) if total else 1.0,
+        lost_frames=sum(1 for flags in survived if not all(flags)),
+        lost_before_repair=report.lost_before_repair,
+        map50=round(mean_average_precision(segment.detections, report.decoded_detections), 4),
+        psnr_y_db=round(luma_psnr(original_luma, report.decoded_luma), 3),
+        seconds_per_frame=round(report.seconds_per_frame(), 4),
+        checks_per_frame=round(sum(f.checks for f in report.frames) / frames, 2),
+        detector_calls_per_frame=round(sum(f.detector_calls for f in report.frames) / frames, 2),
+        stream=report.path,
+    )
+
+
+def _prefixed(progress: Progress | None, prefix: str) -> Progress | None:
+    if progress is None:
+        return None
+    return lambda label, done, total: progress(f"{prefix} {label}", done, total)
+
+
+def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector, out_dir: Path,
+             progress: Progress | None = None) -> tuple[list[ResultRow], dict[tuple[str, str], Example]]:
+    """Run every method and ladder point on every segment. Returns the rows and, for the
+    report's example frames, the main point's EncodeReport of each video's first segment
+    per (video, method)."""
+    unknown = [m for m in config.methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+    streams = out_dir / "streams"
+    streams.mkdir(parents=True, exist_ok=True)
+    rows: list[ResultRow] = []
+    examples: dict[tuple[str, str], Example] = {}
+    for segment in segments(paths, config, detector, progress):
+        original_luma = np.stack([luma_of(frame) for frame in segment.frames])
+        name = f"{Path(segment.video).stem}_s{segment.index:03d}"
+        reference_settings = PlanSettings(codec=config.codec, qp=30, targets=config.targets)
+        reference = run_method("uniform", segment.frames, segment.fps, streams / f"{name}_reference.mp4",
+                               detector, reference_settings, gop=config.gop, detections=segment.detections)
+        for method in config.methods:
+            for point in ladder(method, config):
+                report = run_method(
+                    method, segment.frames, segment.fps, streams / f"{name}_{method}_{point.label}.mp4",
+                    detector, point.settings, gop=config.gop, detections=segment.detections,
+                    repair_rounds=config.repair_rounds if method in SEARCH_METHODS else 0,
+                    fast=point.fast, budget=config.budget,
+                    progress=_prefixed(progress, f"{name} {point.label}"),
+                )
+                rows.append(measure(report, segment, point, reference.total_bytes, original_luma,
+                                    config.targets))
+                if point.main and segment.index == 0:
+                    examples[(Path(segment.video).name, method)] = (segment, report)
+    return rows, examples

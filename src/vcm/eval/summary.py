@@ -1,0 +1,71 @@
+"""Aggregate result rows: per-method summary, rate-accuracy curves and BD-rates."""
+
+from collections.abc import Sequence
+from statistics import mean, median
+
+import numpy as np
+
+from vcm.eval.bdrate import bd_rate
+from vcm.eval.runner import ResultRow
+
+
+def _finite_mean(values: Sequence[float]) -> float | None:
+    finite = [v for v in values if np.isfinite(v)]
+    return round(mean(finite), 4) if finite else None
+
+
+def method_summary(rows: Sequence[ResultRow]) -> list[dict[str, object]]:
+    """Per method, over its main-point rows: the figures the README reports."""
+    summary = []
+    for method in dict.fromkeys(row.method for row in rows):
+        main = [row for row in rows if row.method == method and row.main]
+        summary.append({
+            "method": method,
+            "point": main[0].point,
+            "segments": len(main),
+            "median_size_ratio": round(median(r.size_ratio for r in main), 4),
+            "smaller_than_uniform30": round(mean(r.size_ratio < 1 for r in main), 4),
+            "mean_detection_rate": round(mean(r.detection_rate for r in main), 4),
+            "min_detection_rate": round(min(r.detection_rate for r in main), 4),
+            "mean_map50": _finite_mean([r.map50 for r in main]),
+            "mean_psnr_y_db": round(mean(r.psnr_y_db for r in main), 3),
+            "mean_bitrate_kbps": round(mean(r.bitrate_kbps for r in main), 2),
+            "seconds_per_frame": round(median(r.seconds_per_frame for r in main), 4),
+            "frames_per_second": round(1 / max(median(r.seconds_per_frame for r in main), 1e-9), 2),
+            "checks_per_frame": round(mean(r.checks_per_frame for r in main), 2),
+            "detector_calls_per_frame": round(mean(r.detector_calls_per_frame for r in main), 2),
+        })
+    return summary
+
+
+def curves(rows: Sequence[ResultRow]) -> dict[str, list[dict[str, float]]]:
+    """Per method, one point per ladder label: mean bitrate, mAP and detection rate over segments."""
+    result: dict[str, list[dict[str, float]]] = {}
+    for method in dict.fromkeys(row.method for row in rows):
+        points = []
+        for label in dict.fromkeys(row.point for row in rows if row.method == method):
+            chosen = [row for row in rows if row.method == method and row.point == label]
+            points.append({"point": label, "bitrate_kbps": mean(r.bitrate_kbps for r in chosen),
+                           "map50": _finite_mean([r.map50 for r in chosen]) or float("nan"),
+                           "detection_rate": mean(r.detection_rate for r in chosen)})
+        result[method] = sorted(points, key=lambda p: p["bitrate_kbps"])
+    return result
+
+
+def bd_rates(curve_points: dict[str, list[dict[str, float]]],
+             reference: str = "uniform") -> list[dict[str, object]]:
+    """BD-rate (%) of each method vs the reference, on mAP and on detection rate."""
+    if reference not in curve_points:
+        return []
+    base = curve_points[reference]
+    table = []
+    for method, points in curve_points.items():
+        if method == reference:
+            continue
+        entry: dict[str, object] = {"method": method, "reference": reference}
+        for metric in ("map50", "detection_rate"):
+            value = bd_rate([p["bitrate_kbps"] for p in base], [p[metric] for p in base],
+                            [p["bitrate_kbps"] for p in points], [p[metric] for p in points])
+            entry[f"bd_rate_{metric}_percent"] = None if value is None else round(value, 2)
+        table.append(entry)
+    return table

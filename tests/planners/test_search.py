@@ -1,0 +1,48 @@
+"""The search planners on real frames, judged by the real codec and the real detector."""
+
+import numpy as np
+import pytest
+
+from vcm.codec.roundtrip import IntraRoundTrip
+from vcm.models import YoloV3Tiny
+from vcm.planners import PlanSettings, XaiBudget, plan_frame_qp, plan_xai
+from vcm.targets import TargetSpec, select_targets, survives
+
+SETTINGS = PlanSettings(codec="hevc")
+
+
+def _lost_targets(frame: np.ndarray, blocks: np.ndarray, targets: list, detector: YoloV3Tiny) -> int:
+    decoded = IntraRoundTrip(frame.shape[1], frame.shape[0], "hevc").run(frame, blocks)
+    found = detector.detect(decoded[None])[0]
+    return sum(not survives(t, found, TargetSpec()) for t in targets)
+
+
+@pytest.fixture(scope="module")
+def targets(frames: np.ndarray, detector: YoloV3Tiny) -> list:
+    return select_targets(detector.detect(frames[:2]), TargetSpec())
+
+
+def test_xai_map_keeps_every_target_on_the_checked_frame(frames: np.ndarray, detector: YoloV3Tiny,
+                                                           targets: list) -> None:
+    assert targets[0], "the sample's first frame has confident detections"
+    plan = plan_xai(frames[:1], targets[:1], detector, SETTINGS, XaiBudget(shrink_steps=2, max_checks=30))
+    blocks = plan.maps[0].blocks
+    assert _lost_targets(frames[0], blocks, targets[0], detector) == 0
+    assert plan.checks[0] <= 30 + 2 * 9 + 2 + 2  # budget + one started round (grow over 432 regions, shrink)
+    assert blocks.max() > blocks.min()  # not a uniform map: the search separated blocks
+
+
+def test_frames_without_targets_get_the_maximum_qp(frames: np.ndarray, detector: YoloV3Tiny) -> None:
+    plan = plan_xai(frames[:1], [[]], detector, PlanSettings(max_qp=47))
+    assert plan.maps[0].blocks.min() == 47 and plan.checks == [0]
+    plan = plan_frame_qp(frames[:1], [[]], detector, PlanSettings(max_qp=47))
+    assert plan.maps[0].base == 47
+
+
+def test_frame_qp_is_the_largest_detectable(frames: np.ndarray, detector: YoloV3Tiny, targets: list) -> None:
+    plan = plan_frame_qp(frames[1:2], targets[1:2], detector, SETTINGS)
+    qp = plan.maps[0].base
+    rows, cols = -(-576 // 16), -(-768 // 16)
+    assert _lost_targets(frames[1], np.full((rows, cols), qp), targets[1], detector) == 0
+    if qp < 51:
+        assert _lost_targets(frames[1], np.full((rows, cols), qp + 1), targets[1], detector) > 0
