@@ -163,7 +163,9 @@ def cmd_encode(args: argparse.Namespace) -> None:
     from vcm.models import load_detector
     from vcm.pipeline import run_method
 
-    settings = PlanSettings(codec=args.codec, qp=args.qp, max_qp=args.max_qp, targets=spec)
+    if args.gop < 1:
+        raise InputError(f"--gop must be at least 1, got {args.gop}")
+    settings = PlanSettings(codec=args.codec, gop=args.gop, qp=args.qp, max_qp=args.max_qp, targets=spec)
     with progress_bar() as progress:
         tasks: dict[str, int] = {}
 
@@ -173,7 +175,7 @@ def cmd_encode(args: argparse.Namespace) -> None:
             progress.update(tasks[label], completed=done)
 
         result = run_method(args.method, video.frames, video.fps, args.output, load_detector(), settings,
-                            gop=args.gop, repair_rounds=args.repair, progress=report)
+                            repair_rounds=args.repair, progress=report)
     console.print(f"{args.output}: {args.method}, {len(result.frames)} frames, {result.total_bytes} bytes, "
                   f"{result.bitrate_kbps:.1f} kbit/s, detection rate {result.detection_rate:.3f} "
                   f"({result.lost_frames} frames lost a target), {result.seconds_per_frame() * 1000:.0f} "

@@ -146,7 +146,6 @@ def run_method(
     detector: Detector,
     settings: PlanSettings,
     *,
-    gop: int = 32,
     detections: list[list[Detection]] | None = None,
     repair_rounds: int = 0,
     fast: FastConfig | None = None,
@@ -184,7 +183,7 @@ def run_method(
     rounds = 0
     while True:
         started = time.perf_counter()
-        result = encode(plan.frames, maps, out, codec=settings.codec, gop=gop, fps=fps,
+        result = encode(plan.frames, maps, out, codec=settings.codec, gop=settings.gop, fps=fps,
                         on_frame=tick(f"encode {method}"))
         encode_seconds = time.perf_counter() - started
         decoded = decode(out)
@@ -203,7 +202,7 @@ def run_method(
     rows, cols = grid_shape(width, height)
     report = EncodeReport(
         method=method, path=str(out), codec=settings.codec, width=width, height=height, fps=fps,
-        gop=gop, settings={"qp": settings.qp, "max_qp": settings.max_qp,
+        gop=settings.gop, settings={"qp": settings.qp, "max_qp": settings.max_qp,
                            "targets": settings.targets.to_dict(),
                            "fast": asdict(fast or FastConfig()) if method == "fast" else None,
                            "xai": asdict(budget or XaiBudget()) if method == "xai" else None},

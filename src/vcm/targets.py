@@ -26,9 +26,16 @@ class TargetSpec:
         return asdict(self)
 
 
-def survives(target: Detection, found: Sequence[Detection], spec: TargetSpec) -> bool:
-    """Whether `target` is still detected among `found`."""
+def keep_threshold(target: Detection, spec: TargetSpec, safety: float = 0.0) -> float:
+    """The score `target` must keep: keep_score (default min_score), raised by `safety`
+    times the target's own headroom above it (a planning margin; 0 when evaluating)."""
     threshold = spec.min_score if spec.keep_score is None else spec.keep_score
+    return threshold + safety * max(target.score - threshold, 0.0)
+
+
+def survives(target: Detection, found: Sequence[Detection], spec: TargetSpec, safety: float = 0.0) -> bool:
+    """Whether `target` is still detected among `found`."""
+    threshold = keep_threshold(target, spec, safety)
     return any(d.class_id == target.class_id and d.score >= threshold
                and box_iou(d.box, target.box) >= spec.min_iou for d in found)
 

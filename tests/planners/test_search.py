@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from vcm.codec.roundtrip import IntraRoundTrip
+from vcm.codec.roundtrip import RoundTrip
 from vcm.models import YoloV3Tiny
 from vcm.planners import PlanSettings, XaiBudget, plan_frame_qp, plan_xai
 from vcm.targets import TargetSpec, select_targets, survives
@@ -12,7 +12,7 @@ SETTINGS = PlanSettings(codec="hevc")
 
 
 def _lost_targets(frame: np.ndarray, blocks: np.ndarray, targets: list, detector: YoloV3Tiny) -> int:
-    decoded = IntraRoundTrip(frame.shape[1], frame.shape[0], "hevc").run(frame, blocks)
+    decoded = RoundTrip(frame.shape[1], frame.shape[0], "hevc").run(frame, blocks)
     found = detector.detect(decoded[None])[0]
     return sum(not survives(t, found, TargetSpec()) for t in targets)
 
@@ -34,7 +34,7 @@ def test_xai_map_keeps_every_target_on_the_checked_frame(frames: np.ndarray, det
 
 def test_frames_without_targets_get_the_maximum_qp(frames: np.ndarray, detector: YoloV3Tiny) -> None:
     plan = plan_xai(frames[:1], [[]], detector, PlanSettings(max_qp=47))
-    assert plan.maps[0].blocks.min() == 47 and plan.checks == [0]
+    assert plan.maps[0].blocks.min() == 47 and plan.detector_calls == [0]
     plan = plan_frame_qp(frames[:1], [[]], detector, PlanSettings(max_qp=47))
     assert plan.maps[0].base == 47
 

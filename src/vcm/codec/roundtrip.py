@@ -1,7 +1,9 @@
-"""Judge a QP map on what the real codec produces: encode one frame intra, decode it.
+"""Judge a QP map on what the real codec produces: encode a frame, decode it.
 
-One persistent all-intra encoder/decoder pair serves every check, which avoids
-opening a codec per candidate (about 30 ms per 768x576 HEVC check on 2 cores).
+A frame is coded either as an I-frame, or as a P-frame predicted from a given
+reference picture (the reference is coded first as an I-frame at a low QP, so the
+P-frame sees almost exactly that picture). One persistent encoder/decoder pair
+serves every check, which avoids opening a codec per candidate.
 """
 
 from fractions import Fraction
@@ -15,13 +17,15 @@ from vcm.codec.roi import RoiFrame
 from vcm.errors import InputError
 
 DECODERS = {"hevc": "hevc", "h264": "h264"}
+REFERENCE_QP = 12
 
 
-class IntraRoundTrip:
-    """Encode single frames as I-frames under a block QP map and decode them back.
+class RoundTrip:
+    """Encode single frames under a (rows, cols) block QP map and decode them back.
 
-    `run(rgb, block_qp)` takes (H, W, 3) uint8 RGB and (rows, cols) int QPs and returns
-    the decoded (H, W, 3) uint8 RGB frame. `checks` counts the calls.
+    `run(rgb, block_qp, reference=None)` takes (H, W, 3) uint8 RGB frames and returns the
+    decoded (H, W, 3) uint8 RGB frame: coded intra when `reference` is None, else as a
+    P-frame predicted from `reference`. `checks` counts the calls.
     """
 
     def __init__(self, width: int, height: int, codec: str = "hevc") -> None:
@@ -34,16 +38,26 @@ class IntraRoundTrip:
         self.encoder.width, self.encoder.height = self._padded
         self.encoder.pix_fmt = "yuv420p"
         self.encoder.time_base = Fraction(1, 25)
-        self.encoder.options = encoder_options(codec, gop=1)
+        self.encoder.options = encoder_options(codec, gop=2)
         self.encoder.open()
         self.decoder = av.CodecContext.create(DECODERS[codec], "r")
         self._carrier: RoiFrame | None = None
         self._pts = 0
+        self._reference_qp = np.full((self.rows, self.cols), REFERENCE_QP)
         self.checks = 0
 
-    def run(self, rgb: np.ndarray, block_qp: np.ndarray) -> np.ndarray:
+    def run(self, rgb: np.ndarray, block_qp: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
         if block_qp.shape != (self.rows, self.cols):
             raise InputError(f"QP map shape {block_qp.shape} does not match ({self.rows}, {self.cols})")
+        if reference is not None:
+            self._code(reference, self._reference_qp, intra=True)
+            decoded = self._code(rgb, block_qp, intra=False)
+        else:
+            decoded = self._code(rgb, block_qp, intra=True)
+        self.checks += 1
+        return decoded
+
+    def _code(self, rgb: np.ndarray, block_qp: np.ndarray, *, intra: bool) -> np.ndarray:
         if self._padded != (self.width, self.height):
             pad = ((0, self._padded[1] - self.height), (0, self._padded[0] - self.width), (0, 0))
             rgb = np.pad(rgb, pad, mode="edge")
@@ -53,11 +67,14 @@ class IntraRoundTrip:
             self._carrier = RoiFrame(picture)
         frame = self._carrier.load(picture, block_qp, ENCODER_QP)
         frame.pts = self._pts
+        frame.pict_type = av.video.frame.PictureType.I if intra else av.video.frame.PictureType.NONE
         self._pts += 1
         decoded: list[av.VideoFrame] = []
         for packet in self.encoder.encode(frame):
             decoded.extend(self.decoder.decode(packet))
         if len(decoded) != 1:
-            raise RuntimeError(f"intra round trip produced {len(decoded)} frames, expected 1")
-        self.checks += 1
+            raise RuntimeError(f"round trip produced {len(decoded)} frames, expected 1")
+        expected = "I" if intra else "P"
+        if av.video.frame.PictureType(decoded[0].pict_type).name != expected:
+            raise RuntimeError(f"round trip coded a {expected}-frame as another type")
         return decoded[0].to_ndarray(format="rgb24")[: self.height, : self.width]

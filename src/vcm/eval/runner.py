@@ -20,7 +20,7 @@ Progress = Callable[[str, int, int], None]
 UNIFORM_LADDER = (22, 26, 30, 34, 38, 42)
 BBOX_LADDER = (26, 30, 34, 38)
 KEEP_SCORE_LADDER = (0.7, 0.5, 0.3)  # frame-qp and xai: the score a target must keep
-FAST_LADDER = (30, 34, 38)  # fast: QP of a confident 64 px target
+FAST_LADDER = (32, 36, 40)  # fast: QP of a confident 64 px target
 SEARCH_METHODS = ("frame-qp", "xai")
 
 
@@ -94,7 +94,8 @@ Example = tuple[Segment, EncodeReport]
 
 def ladder(method: str, config: EvalConfig) -> list[LadderPoint]:
     """The operating points of a method: only the main one unless config.ladder."""
-    base = PlanSettings(codec=config.codec, qp=config.qp, max_qp=config.max_qp, targets=config.targets)
+    base = PlanSettings(codec=config.codec, gop=config.gop, qp=config.qp, max_qp=config.max_qp,
+                        targets=config.targets)
     if method in ("uniform", "bbox"):
         qps = (UNIFORM_LADDER if method == "uniform" else BBOX_LADDER) if config.ladder else ()
         values = sorted({*qps, config.qp})
@@ -179,14 +180,14 @@ def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
     for segment in segments(paths, config, detector, progress):
         original_luma = np.stack([luma_of(frame) for frame in segment.frames])
         name = f"{Path(segment.video).stem}_s{segment.index:03d}"
-        reference_settings = PlanSettings(codec=config.codec, qp=30, targets=config.targets)
+        reference_settings = PlanSettings(codec=config.codec, gop=config.gop, qp=30, targets=config.targets)
         reference = run_method("uniform", segment.frames, segment.fps, streams / f"{name}_reference.mp4",
-                               detector, reference_settings, gop=config.gop, detections=segment.detections)
+                               detector, reference_settings, detections=segment.detections)
         for method in config.methods:
             for point in ladder(method, config):
                 report = run_method(
                     method, segment.frames, segment.fps, streams / f"{name}_{method}_{point.label}.mp4",
-                    detector, point.settings, gop=config.gop, detections=segment.detections,
+                    detector, point.settings, detections=segment.detections,
                     repair_rounds=config.repair_rounds if method in SEARCH_METHODS else 0,
                     fast=point.fast, budget=config.budget,
                     progress=_prefixed(progress, f"{name} {point.label}"),

@@ -22,16 +22,19 @@ class FastConfig:
     64 px tall target; fragile_drop: QP removed for a score at the threshold (scaled
     linearly to 0 at score threshold + fragile_span); small_drop: QP removed per halving
     of box height below 64 px; context_px/context_delta: the ring around a box and its
-    QP above the box's; motion_px: growth of reused boxes per frame since detection."""
+    QP above the box's; background_qp: the rest of a P-frame; intra_background_qp: the
+    rest of an I-frame, which every P-frame of its GOP inherits where nothing moves;
+    motion_px: growth of reused boxes per frame since detection."""
 
     detect_every: int = 2
-    roi_qp: int = 34
-    fragile_drop: int = 6
+    roi_qp: int = 36
+    fragile_drop: int = 12
     fragile_span: float = 0.2
     small_drop: int = 2
-    context_px: int = 16
+    context_px: int = 64
     context_delta: int = 3
-    background_qp: int = 45
+    background_qp: int = 51
+    intra_background_qp: int = 51
     motion_px: int = 4
 
 
@@ -54,16 +57,16 @@ def _paint(blocks: np.ndarray, box: tuple[float, float, float, float], grow: flo
 
 
 def fast_map(targets: list[Detection], width: int, height: int, min_score: float,
-             config: FastConfig, age: int = 0) -> QPMap:
+             config: FastConfig, age: int = 0, intra: bool = False) -> QPMap:
     """The QP map for one frame given the latest targets, detected `age` frames ago."""
-    blocks = np.full(grid_shape(width, height), config.background_qp, dtype=np.int16)
+    background = config.intra_background_qp if intra else config.background_qp
+    blocks = np.full(grid_shape(width, height), background, dtype=np.int16)
     motion = config.motion_px * age
     for target in targets:
         qp = target_qp(target, min_score, config)
-        _paint(blocks, target.box, motion + config.context_px, min(qp + config.context_delta,
-                                                                   config.background_qp))
+        _paint(blocks, target.box, motion + config.context_px, min(qp + config.context_delta, background))
         _paint(blocks, target.box, motion, qp)
-    return QPMap(base=config.background_qp, blocks=blocks)
+    return QPMap(base=background, blocks=blocks)
 
 
 def plan_fast(frames: np.ndarray, detector: Detector, settings: PlanSettings,
@@ -83,7 +86,8 @@ def plan_fast(frames: np.ndarray, detector: Detector, settings: PlanSettings,
         else:
             age += 1
             calls.append(0)
-        maps.append(fast_map(latest, width, height, min_score, config, age) if latest
+        intra = index % settings.gop == 0
+        maps.append(fast_map(latest, width, height, min_score, config, age, intra) if latest
                     else QPMap(base=settings.max_qp))
         if on_frame is not None:
             on_frame(index)

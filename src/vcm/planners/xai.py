@@ -5,10 +5,12 @@ the unfrozen blocks one QP at a time. When a raise loses targets, rank 8x8 block
 by (difference image x selective gradient of each lost target, each normalised to
 sum 1, summed over the lost targets), restore 32x32
 regions in that order until every target survives (grow), drop restored 8x8 blocks
-in reverse order while every target still survives (shrink, bounded), and freeze
+in reverse order while every target still survives (shrink: bounded attempts, in
+halving chunks so that a large restored set can shrink quickly), and freeze
 the survivors one QP below. 8x8 decisions map to the codec's 16x16 blocks by the
-minimum. Every candidate is judged by encoding it with the real codec, decoding it
-and running the detector.
+minimum. Every candidate is judged by encoding it with the real codec as the final
+stream codes it (an I-frame, or a P-frame predicted from the previous frame's
+reconstruction), decoding it and running the detector.
 """
 
 from collections.abc import Callable, Sequence
@@ -16,9 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vcm.codec.qpmap import QPMap
 from vcm.models.detector import Detection, Detector
-from vcm.planners.base import CodecCheck, Plan, PlanSettings
+from vcm.planners.base import CodecCheck, Plan, PlanSettings, plan_in_order
 from vcm.planners.frame_qp import QP_FLOOR
 from vcm.xai.importance import block_sums, difference_map, selective_gradient
 
@@ -28,7 +29,8 @@ REGION_BLOCKS = 4  # a 32x32 grow region is 4x4 analysis blocks
 
 @dataclass(frozen=True)
 class XaiBudget:
-    """Bounds on the search: shrink_steps single-block drops per lost target; max_checks
+    """Bounds on the search: shrink_steps drop attempts per round (chunks of restored blocks,
+    least important first, halving after each refusal); max_checks
     codec round trips per frame before no new round starts (a started grow/shrink round
     finishes; the last map that kept every target is returned)."""
 
@@ -51,19 +53,25 @@ class XaiSearch:
         self.detector, self.settings, self.budget = detector, settings, budget
         self.check = CodecCheck(detector, width, height, settings)
         self.fine_shape = (-(-height // ANALYSIS_BLOCK), -(-width // ANALYSIS_BLOCK))
+        self._start = 0
+        self._reference: np.ndarray | None = None
 
     def _lost(self, frame: np.ndarray, fine: np.ndarray,
               targets: Sequence[Detection]) -> tuple[list[int], np.ndarray]:
-        return self.check.lost(frame, to_coder_blocks(fine, self.check.rows, self.check.cols), targets)
+        blocks = to_coder_blocks(fine, self.check.rows, self.check.cols)
+        return self.check.lost(frame, blocks, targets, self._reference)
 
-    def search(self, frame: np.ndarray, targets: Sequence[Detection]) -> np.ndarray:
-        """(rows, cols) 16x16 block QPs for one (H, W, 3) frame."""
+    def search(self, frame: np.ndarray, targets: Sequence[Detection],
+               reference: np.ndarray | None = None) -> np.ndarray:
+        """(rows, cols) 16x16 block QPs for one (H, W, 3) frame, coded intra or (given the
+        previous frame's reconstruction) as a P-frame."""
         max_qp = self.settings.max_qp
         rows, cols = self.check.rows, self.check.cols
         if not targets:
             return np.full((rows, cols), max_qp)
         self._start = self.check.checks
-        level = self.check.largest_uniform_qp(frame, targets, QP_FLOOR, max_qp)
+        self._reference = reference
+        level = self.check.largest_uniform_qp(frame, targets, QP_FLOOR, max_qp, reference)
         fine = np.full(self.fine_shape, level)
         frozen = np.zeros(self.fine_shape, dtype=bool)
         gradients: dict[int, np.ndarray] = {}
@@ -148,13 +156,26 @@ class XaiSearch:
             else:
                 low = middle
         keep = restored(high)
-        # shrink: drop the least important restored blocks while every target survives
+        # shrink: drop the least important restored blocks while every target survives,
+        # in chunks that start at half the restored set and halve after each refusal
         order = [tuple(index) for index in np.argwhere(keep)]
         order.sort(key=lambda index: importance[index])
-        for index in order[: self.budget.shrink_steps]:
-            keep[index] = False
-            if not ok(keep):
-                keep[index] = True
+        chunk = max(len(order) // 2, 1)
+        position = 0
+        for _ in range(self.budget.shrink_steps):
+            if position >= len(order):
+                break
+            dropped = order[position : position + chunk]
+            for index in dropped:
+                keep[index] = False
+            if ok(keep):
+                position += len(dropped)
+            else:
+                for index in dropped:
+                    keep[index] = True
+                if chunk == 1:
+                    position += 1
+                chunk = max(chunk // 2, 1)
         return keep
 
     def _ranked_regions(self, frozen: np.ndarray, importance: np.ndarray) -> list[np.ndarray]:
@@ -175,14 +196,6 @@ class XaiSearch:
 def plan_xai(frames: np.ndarray, targets: Sequence[Sequence[Detection]], detector: Detector,
              settings: PlanSettings, budget: XaiBudget | None = None,
              on_frame: Callable[[int], None] | None = None) -> Plan:
-    """Run the XAI search on every frame."""
+    """Run the XAI search on every frame, in coding order."""
     search = XaiSearch(detector, frames.shape[2], frames.shape[1], settings, budget or XaiBudget())
-    maps, checks, calls = [], [], []
-    for index, (frame, frame_targets) in enumerate(zip(frames, targets, strict=True)):
-        before, calls_before = search.check.checks, search.check.detector_calls
-        maps.append(QPMap.from_blocks(search.search(frame, frame_targets)))
-        checks.append(search.check.checks - before)
-        calls.append(search.check.detector_calls - calls_before)
-        if on_frame is not None:
-            on_frame(index)
-    return Plan(frames=frames, maps=maps, checks=checks, detector_calls=calls)
+    return plan_in_order(frames, targets, search.check, settings, search.search, on_frame)
