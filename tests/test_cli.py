@@ -14,7 +14,7 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 
 
 def test_help_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
-    for command in ([], ["detect"], ["encode"], ["info"], ["fetch"], ["demo"]):
+    for command in ([], ["detect"], ["encode"], ["eval"], ["info"], ["fetch"], ["demo"]):
         with pytest.raises(SystemExit) as exit_info:
             main([*command, "--help"])
         assert exit_info.value.code == 0
@@ -63,6 +63,9 @@ def test_detect_writes_json(tmp_path: Path, sample_path: Path,
         (["encode", "{sample}", "-o", "{out}", "--qp", "60"], "--qp must be"),
         (["encode", "{sample}", "-o", "{nodir}", "--frames", "2"], "does not exist"),
         (["info", "{junk}"], "not a readable video"),
+        (["eval", "{sample}", "--methods", "uniform,magic", "--out", "{tmp}"], "unknown method(s) magic"),
+        (["eval", "{missing}", "--out", "{tmp}"], "no such file"),
+        (["encode", "{sample}", "-o", "{out}", "--min-score", "1.5"], "--min-score"),
         (["detect", "{missing}"], "no such file"),
     ],
 )
@@ -75,10 +78,26 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, sample_path: Path,
     np.save(tmp_path / "bad_range.npy", np.full((36, 48), 70))
     names = {"missing": tmp_path / "missing.avi", "junk": junk, "sample": sample_path,
              "out": tmp_path / "out.mp4", "nodir": tmp_path / "no" / "out.mp4",
-             "bad_shape": tmp_path / "bad_shape.npy", "bad_range": tmp_path / "bad_range.npy"}
+             "bad_shape": tmp_path / "bad_shape.npy", "bad_range": tmp_path / "bad_range.npy",
+             "tmp": tmp_path / "eval"}
     code, text = _run(capsys, *(arg.format(**names) for arg in argv))
     assert code == 1
     assert message in text
     assert len(text.strip().splitlines()) == 1 and text.strip().startswith("vcm: error:")
     assert not (tmp_path / "out.mp4").exists()
     assert not list(tmp_path.glob(".*part*"))
+
+
+def test_encode_with_the_fast_method_records_targets(tmp_path: Path, sample_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    out, stats = tmp_path / "fast.mp4", tmp_path / "fast.json"
+    code, text = _run(capsys, "encode", str(sample_path), "-o", str(out), "--frames", "4",
+                      "--method", "fast", "--stats", str(stats))
+    assert code == 0, text
+    assert "detection rate" in text
+    payload = json.loads(stats.read_text())
+    assert payload["method"] == "fast" and len(payload["frames"]) == 4
+    first = payload["frames"][0]
+    assert first["targets"] and len(first["survived"]) == len(first["targets"])
+    assert len(first["qp_map"]) == 36 and len(first["qp_map"][0]) == 48
+    assert payload["settings"]["fast"]["detect_every"] == 2

@@ -5,6 +5,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.table import Table
@@ -18,12 +19,18 @@ from vcm.planners import METHODS, PlanSettings
 from vcm.progress import console, progress_bar
 from vcm.targets import TargetSpec
 
+if TYPE_CHECKING:
+    from vcm.eval.runner import EvalConfig
+
 
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("video", help="input video (any format FFmpeg reads) or raw .yuv")
     parser.add_argument("--size", type=parse_size, help="WxH of a raw YUV 4:2:0 input")
     parser.add_argument("--fps", type=float, help="frame rate of a raw YUV input")
     parser.add_argument("--frames", type=int, help="use only the first N frames")
+
+
+DEMO_METHODS = ("uniform", "bbox", "frame-qp", "fast")
 
 
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
@@ -97,11 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Fetch assets into the cache ($VCM_HOME).")
     fetch.add_argument("what", choices=["weights", "samples", "all"], nargs="?", default="all")
 
-    demo = commands.add_parser("demo", help="run the end-to-end demo on the sample clip",
-                               description="Detect, encode uniform vs detection-box QP, "
-                               "re-detect, and print a summary.")
-    demo.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
-    demo.add_argument("--frames", type=int, default=64, help="frames of the sample (64)")
+    demo = commands.add_parser("demo", help="evaluate the methods on the sample clip",
+                               description="The main job on the embedded sample: `vcm eval` of "
+                               f"{', '.join(DEMO_METHODS)} on 33-frame segments of vtest.avi.")
+    demo.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder (out/demo)")
+    demo.add_argument("--segments", type=int, default=2, help="33-frame segments to use (2)")
     demo.add_argument("--codec", choices=["hevc", "h264"], default="hevc")
     return parser
 
@@ -200,10 +207,6 @@ def _encode_with_map(args: argparse.Namespace, video: Video) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    from vcm.eval.report import write_examples, write_report, write_results
-    from vcm.eval.runner import EvalConfig, run_eval
-    from vcm.models import load_detector
-
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
@@ -214,10 +217,20 @@ def cmd_eval(args: argparse.Namespace) -> None:
     for path in args.videos:
         if not Path(path).is_file():
             raise InputError(f"no such file: {path}")
+    from vcm.eval.runner import EvalConfig
+
     config = EvalConfig(methods=methods, segment=args.segment, max_segments=args.max_segments,
                         codec=args.codec, gop=args.gop, max_qp=args.max_qp, targets=_target_spec(args),
                         ladder=args.ladder, repair_rounds=args.repair)
-    args.out.mkdir(parents=True, exist_ok=True)
+    _evaluate(args.videos, config, args.out)
+
+
+def _evaluate(videos: Sequence[str | Path], config: "EvalConfig", out: Path) -> None:
+    from vcm.eval.report import write_examples, write_report, write_results
+    from vcm.eval.runner import run_eval
+    from vcm.models import load_detector
+
+    out.mkdir(parents=True, exist_ok=True)
     with progress_bar() as progress:
         tasks: dict[str, int] = {}
 
@@ -228,18 +241,21 @@ def cmd_eval(args: argparse.Namespace) -> None:
             if done >= total:
                 progress.remove_task(tasks.pop(label))
 
-        rows, examples = run_eval(args.videos, config, load_detector(), args.out, report)
-    write_results(rows, args.out)
-    summary = write_report(rows, config, args.out, write_examples(examples, config, args.out))
-    table = Table(title=f"vcm eval: {len({(r.video, r.segment) for r in rows})} segments")
-    columns = ["method", "median_size_ratio", "smaller_than_uniform30", "mean_detection_rate",
-               "mean_map50", "mean_psnr_y_db", "seconds_per_frame", "checks_per_frame"]
-    for column in columns:
-        table.add_column(column.replace("_", " "), justify="right")
+        rows, examples = run_eval(videos, config, load_detector(), out, report)
+    write_results(rows, out)
+    summary = write_report(rows, config, out, write_examples(examples, config, out))
+    table = Table(title=f"vcm eval: {len({(r.video, r.segment) for r in rows})} segments of "
+                  f"{config.segment} frames, {config.codec}")
+    columns = {"method": "method", "median_size_ratio": "size / uniform30 (median)",
+               "smaller_than_uniform30": "share smaller", "mean_detection_rate": "detection rate",
+               "mean_map50": "mAP@0.5", "mean_psnr_y_db": "PSNR-Y dB", "frames_per_second": "frames/s",
+               "checks_per_frame": "checks/frame"}
+    for title in columns.values():
+        table.add_column(title, justify="right")
     for entry in summary["methods"]:
-        table.add_row(*(str(entry[column]) for column in columns))
+        table.add_row(*(str(entry[key]) for key in columns))
     console.print(table)
-    console.print(f"report: {args.out / 'index.html'}")
+    console.print(f"report: {out / 'index.html'}  (results.csv, summary.json beside it)")
 
 
 def cmd_info(args: argparse.Namespace) -> None:
@@ -273,27 +289,11 @@ def cmd_fetch(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from vcm.demo import run_demo
+    from vcm.eval.runner import EvalConfig
+    from vcm.media import fetch_sample
 
-    with progress_bar() as progress:
-        tasks: dict[str, int] = {}
-
-        def report(label: str, done: int, total: int) -> None:
-            if label not in tasks:
-                tasks[label] = progress.add_task(label, total=total)
-            progress.update(tasks[label], completed=done)
-
-        rows = run_demo(args.out, frames=args.frames, codec=args.codec, progress=report)
-    table = Table(title=f"vcm demo: first {args.frames} frames of vtest.avi, {args.codec}")
-    columns = {"encode": "encode", "bitrate_kbps": "kbit/s", "bytes": "bytes",
-               "targets_kept": "targets kept", "detection_rate": "det. rate",
-               "luma_psnr_db": "PSNR-Y dB"}
-    for title in columns.values():
-        table.add_column(title, justify="right")
-    for row in rows:
-        table.add_row(*(str(row[key]) for key in columns))
-    console.print(table)
-    console.print(f"summary: {args.out / 'summary.json'}")
+    config = EvalConfig(methods=DEMO_METHODS, segment=33, max_segments=args.segments, codec=args.codec)
+    _evaluate([fetch_sample()], config, args.out)
 
 
 COMMANDS = {"detect": cmd_detect, "encode": cmd_encode, "eval": cmd_eval, "info": cmd_info,

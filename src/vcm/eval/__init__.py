@@ -2,6 +2,6 @@
 
 from vcm.eval.bdrate import bd_rate
 from vcm.eval.detection_ap import mean_average_precision
-from vcm.eval.metrics import detections_kept, luma_psnr
+from vcm.eval.metrics import luma_psnr
 
-__all__ = ["bd_rate", "detections_kept", "luma_psnr", "mean_average_precision"]
+__all__ = ["bd_rate", "luma_psnr", "mean_average_precision"]
