@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _read(args: argparse.Namespace):
+def _read(args: argparse.Namespace) -> Video:
     if args.frames is not None and args.frames < 1:
         raise InputError(f"--frames must be at least 1, got {args.frames}")
     return read_video(args.video, max_frames=args.frames, size=args.size, fps=args.fps)

@@ -10,9 +10,9 @@ import av
 import numpy as np
 
 from vcm.atomic import atomic_output
-from vcm.codec.options import CODECS, ENCODER_QP, encoder_options
+from vcm.codec.options import CODECS, encoder_options
 from vcm.codec.qpmap import QPMap, grid_shape
-from vcm.codec.roi import RoiFrame
+from vcm.codec.roi import RoiPictures
 from vcm.errors import InputError
 
 RAW_FORMATS = {".hevc": "hevc", ".265": "hevc", ".h265": "hevc", ".264": "h264", ".h264": "h264"}
@@ -83,7 +83,8 @@ class Encoder:
             raise InputError(f"frames of {width}x{height} are too small to encode (16x16 minimum)")
         self.width, self.height, self.codec, self.gop, self.fps = width, height, codec, gop, fps
         self.rows, self.cols = grid_shape(width, height)
-        self._padded = (width + width % 2, height + height % 2)
+        self._pictures = RoiPictures(width, height)
+        self._padded = self._pictures.padded
         raw_format = container_format(path)
         if raw_format is not None and raw_format != codec:
             raise InputError(f"output suffix {path.suffix} does not hold {codec}")
@@ -95,7 +96,6 @@ class Encoder:
                                                 options=encoder_options(codec, gop))
         self.stream.width, self.stream.height = self._padded
         self.stream.pix_fmt = "yuv420p"
-        self._carrier: RoiFrame | None = None
         self._next_index = 0
         self._stats: dict[int, FrameStats] = {}
         self._pending_qp: dict[int, QPMap] = {}
@@ -108,14 +108,7 @@ class Encoder:
                 f"({self.height}, {self.width}, 3) uint8"
             )
         block_qp = qp_map.dense(self.rows, self.cols)
-        if self._padded != (self.width, self.height):
-            pad = ((0, self._padded[1] - self.height), (0, self._padded[0] - self.width), (0, 0))
-            rgb = np.pad(rgb, pad, mode="edge")
-        picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        picture = picture.reformat(format="yuv420p")
-        if self._carrier is None:
-            self._carrier = RoiFrame(picture)
-        frame = self._carrier.load(picture, block_qp, ENCODER_QP)
+        frame = self._pictures.picture(rgb, block_qp)
         frame.pts = self._next_index
         frame.pict_type = av.video.frame.PictureType.I if force_intra else (
             av.video.frame.PictureType.NONE)

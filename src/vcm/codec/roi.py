@@ -12,6 +12,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
+from vcm.codec.options import ENCODER_QP
 from vcm.codec.qpmap import BLOCK_SIZE
 
 QOFFSET_SCALE = 51
@@ -71,3 +72,24 @@ class RoiFrame:
         payload = self._regions.tobytes()
         ctypes.memmove(self._side_data.buffer_ptr, payload, len(payload))
         return self.frame
+
+
+class RoiPictures:
+    """Turns (H, W, 3) uint8 RGB frames plus (rows, cols) block QPs into yuv420p frames
+    carrying the QPs. Odd sizes are padded by one replicated pixel, as 4:2:0 needs."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = width, height
+        self.padded = (width + width % 2, height + height % 2)
+        self._carrier: RoiFrame | None = None
+
+    def picture(self, rgb: np.ndarray, block_qp: np.ndarray) -> av.VideoFrame:
+        """The frame to send to an encoder opened with crf=ENCODER_QP (valid until the next call)."""
+        if self.padded != (self.width, self.height):
+            pad = ((0, self.padded[1] - self.height), (0, self.padded[0] - self.width), (0, 0))
+            rgb = np.pad(rgb, pad, mode="edge")
+        picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        picture = picture.reformat(format="yuv420p")
+        if self._carrier is None:
+            self._carrier = RoiFrame(picture)
+        return self._carrier.load(picture, block_qp, ENCODER_QP)

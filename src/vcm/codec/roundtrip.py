@@ -11,9 +11,9 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from vcm.codec.options import CODECS, ENCODER_QP, encoder_options
+from vcm.codec.options import CODECS, encoder_options
 from vcm.codec.qpmap import grid_shape
-from vcm.codec.roi import RoiFrame
+from vcm.codec.roi import RoiPictures
 from vcm.errors import InputError
 
 DECODERS = {"hevc": "hevc", "h264": "h264"}
@@ -33,15 +33,14 @@ class RoundTrip:
             raise InputError(f"unknown codec {codec!r}; choose from {', '.join(CODECS)}")
         self.width, self.height, self.codec = width, height, codec
         self.rows, self.cols = grid_shape(width, height)
-        self._padded = (width + width % 2, height + height % 2)
+        self._pictures = RoiPictures(width, height)
         self.encoder = av.CodecContext.create(CODECS[codec], "w")
-        self.encoder.width, self.encoder.height = self._padded
+        self.encoder.width, self.encoder.height = self._pictures.padded
         self.encoder.pix_fmt = "yuv420p"
         self.encoder.time_base = Fraction(1, 25)
         self.encoder.options = encoder_options(codec, gop=2)
         self.encoder.open()
         self.decoder = av.CodecContext.create(DECODERS[codec], "r")
-        self._carrier: RoiFrame | None = None
         self._pts = 0
         self._reference_qp = np.full((self.rows, self.cols), REFERENCE_QP)
         self.checks = 0
@@ -58,14 +57,7 @@ class RoundTrip:
         return decoded
 
     def _code(self, rgb: np.ndarray, block_qp: np.ndarray, *, intra: bool) -> np.ndarray:
-        if self._padded != (self.width, self.height):
-            pad = ((0, self._padded[1] - self.height), (0, self._padded[0] - self.width), (0, 0))
-            rgb = np.pad(rgb, pad, mode="edge")
-        picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        picture = picture.reformat(format="yuv420p")
-        if self._carrier is None:
-            self._carrier = RoiFrame(picture)
-        frame = self._carrier.load(picture, block_qp, ENCODER_QP)
+        frame = self._pictures.picture(rgb, block_qp)
         frame.pts = self._pts
         frame.pict_type = av.video.frame.PictureType.I if intra else av.video.frame.PictureType.NONE
         self._pts += 1
