@@ -39,6 +39,9 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-score", type=float, default=0.7, help="target/survival score (0.7)")
     parser.add_argument("--min-iou", type=float, default=0.5, help="survival IoU with the original (0.5)")
     parser.add_argument("--max-qp", type=int, default=QP_MAX, help="QP of frames without targets (51)")
+    parser.add_argument("--check", choices=["intra", "p-frame"], default="intra",
+                        help="how frame-qp/xai code a candidate: alone as an I-frame (intra), or "
+                        "predicted from the previous reconstruction (p-frame)")
 
 
 def _target_spec(args: argparse.Namespace) -> TargetSpec:
@@ -172,7 +175,8 @@ def cmd_encode(args: argparse.Namespace) -> None:
 
     if args.gop < 1:
         raise InputError(f"--gop must be at least 1, got {args.gop}")
-    settings = PlanSettings(codec=args.codec, gop=args.gop, qp=args.qp, max_qp=args.max_qp, targets=spec)
+    settings = PlanSettings(codec=args.codec, gop=args.gop, qp=args.qp, max_qp=args.max_qp, targets=spec,
+                            check=args.check)
     with progress_bar() as progress:
         tasks: dict[str, int] = {}
 
@@ -221,7 +225,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
     config = EvalConfig(methods=methods, segment=args.segment, max_segments=args.max_segments,
                         codec=args.codec, gop=args.gop, max_qp=args.max_qp, targets=_target_spec(args),
-                        ladder=args.ladder, repair_rounds=args.repair)
+                        ladder=args.ladder, repair_rounds=args.repair, check=args.check)
     _evaluate(args.videos, config, args.out)
 
 

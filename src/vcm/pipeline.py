@@ -202,7 +202,8 @@ def run_method(
     rows, cols = grid_shape(width, height)
     report = EncodeReport(
         method=method, path=str(out), codec=settings.codec, width=width, height=height, fps=fps,
-        gop=settings.gop, settings={"qp": settings.qp, "max_qp": settings.max_qp,
+        gop=settings.gop, settings={"qp": settings.qp, "max_qp": settings.max_qp, "check": settings.check,
+                                    "safety": settings.safety,
                            "targets": settings.targets.to_dict(),
                            "fast": asdict(fast or FastConfig()) if method == "fast" else None,
                            "xai": asdict(budget or XaiBudget()) if method == "xai" else None},

@@ -48,6 +48,7 @@ class EvalConfig:
     targets: TargetSpec = field(default_factory=TargetSpec)
     ladder: bool = False
     repair_rounds: int = 1
+    check: str = "intra"
     budget: XaiBudget = field(default_factory=XaiBudget)
     fast: FastConfig = field(default_factory=FastConfig)
 
@@ -95,7 +96,7 @@ Example = tuple[Segment, EncodeReport]
 def ladder(method: str, config: EvalConfig) -> list[LadderPoint]:
     """The operating points of a method: only the main one unless config.ladder."""
     base = PlanSettings(codec=config.codec, gop=config.gop, qp=config.qp, max_qp=config.max_qp,
-                        targets=config.targets)
+                        targets=config.targets, check=config.check)
     if method in ("uniform", "bbox"):
         qps = (UNIFORM_LADDER if method == "uniform" else BBOX_LADDER) if config.ladder else ()
         values = sorted({*qps, config.qp})

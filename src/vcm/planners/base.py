@@ -15,7 +15,9 @@ from vcm.targets import TargetSpec, survives
 class PlanSettings:
     """Knobs shared by planners. max_qp: QP for frames without targets and the search cap;
     safety: share of each target's score headroom that the search planners keep in
-    reserve, since a P-frame in the final stream differs a little from the intra check."""
+    reserve, since the final stream differs a little from the check; check: how a
+    candidate is coded, 'intra' (alone, as an I-frame) or 'p-frame' (predicted from the
+    previous frame's reconstruction, as the final stream codes it)."""
 
     codec: str = "hevc"
     gop: int = 32
@@ -23,6 +25,7 @@ class PlanSettings:
     max_qp: int = QP_MAX
     targets: TargetSpec = field(default_factory=TargetSpec)
     safety: float = 0.25
+    check: str = "intra"
 
 
 @dataclass
@@ -95,8 +98,12 @@ def plan_in_order(frames: np.ndarray, targets: Sequence[Sequence[Detection]], ch
                   settings: PlanSettings, choose: BlockChooser,
                   on_frame: Callable[[int], None] | None = None) -> Plan:
     """Plan frames in coding order: `choose(frame, targets, reference)` returns a frame's
-    (rows, cols) block QPs, where reference is the previous frame's reconstruction (None
-    on I-frames, every gop-th frame). Frames without targets get max_qp."""
+    (rows, cols) block QPs. With settings.check == 'p-frame', reference is the previous
+    frame's reconstruction (None on I-frames, every gop-th frame); with 'intra' it is
+    always None. Frames without targets get max_qp."""
+    if settings.check not in ("intra", "p-frame"):
+        raise ValueError(f"check must be 'intra' or 'p-frame', got {settings.check!r}")
+    predicted = settings.check == "p-frame"
     maps, checks, calls = [], [], []
     reference: np.ndarray | None = None
     for index, (frame, frame_targets) in enumerate(zip(frames, targets, strict=True)):
@@ -107,7 +114,8 @@ def plan_in_order(frames: np.ndarray, targets: Sequence[Sequence[Detection]], ch
             blocks = choose(frame, frame_targets, reference)
         else:
             blocks = np.full((check.rows, check.cols), settings.max_qp)
-        reference = check.roundtrip.run(frame, blocks, reference)
+        if predicted:
+            reference = check.roundtrip.run(frame, blocks, reference)
         maps.append(QPMap.from_blocks(blocks))
         checks.append(check.checks - before)
         calls.append(check.detector_calls - calls_before)
