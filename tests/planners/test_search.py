@@ -46,3 +46,15 @@ def test_frame_qp_is_the_largest_detectable(frames: np.ndarray, detector: YoloV3
     assert _lost_targets(frames[1], np.full((rows, cols), qp), targets[1], detector) == 0
     if qp < 51:
         assert _lost_targets(frames[1], np.full((rows, cols), qp + 1), targets[1], detector) > 0
+
+
+def test_p_frame_check_keeps_targets_in_the_predicted_frame(frames: np.ndarray, detector: YoloV3Tiny,
+                                                             targets: list) -> None:
+    settings = PlanSettings(codec="hevc", check="p-frame")
+    plan = plan_frame_qp(frames[:2], targets[:2], detector, settings)
+    roundtrip = RoundTrip(768, 576, "hevc")
+    reference = roundtrip.run(frames[0], plan.maps[0].dense(36, 48))
+    predicted = roundtrip.run(frames[1], plan.maps[1].dense(36, 48), reference=reference)
+    found = detector.detect(predicted[None])[0]
+    assert all(survives(t, found, TargetSpec()) for t in targets[1])
+    assert plan.maps[1].base > plan.maps[0].base  # a P-frame inherits, so it can be coarser
