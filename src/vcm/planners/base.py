@@ -71,17 +71,22 @@ class CodecCheck:
                 if not survives(target, found, self.spec, self.safety)]
         return lost, decoded
 
+    def keepable(self, frame: np.ndarray, targets: Sequence[Detection], low: int,
+                 reference: np.ndarray | None = None) -> list[Detection]:
+        """The targets that survive a uniform QP of `low`; the others no QP here can keep
+        (their score hovers at the threshold), so a search must not chase them."""
+        lost = set(self.lost(frame, np.full((self.rows, self.cols), low), targets, reference)[0])
+        return [target for index, target in enumerate(targets) if index not in lost]
+
     def largest_uniform_qp(self, frame: np.ndarray, targets: Sequence[Detection], low: int,
                            high: int, reference: np.ndarray | None = None) -> int:
         """Binary search of the largest uniform QP in [low, high] at which every target
-        survives; returns low if even low loses one."""
+        survives, given that all of them survive at `low` (see keepable)."""
         def ok(qp: int) -> bool:
             return not self.lost(frame, np.full((self.rows, self.cols), qp), targets, reference)[0]
 
         if ok(high):
             return high
-        if not ok(low):
-            return low
         while high - low > 1:
             middle = (low + high) // 2
             if ok(middle):

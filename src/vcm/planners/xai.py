@@ -1,6 +1,7 @@
 """The reference method: detection-guided XAI search of per-block QP on the real codec.
 
-Per frame: binary-search the largest uniform QP that keeps every target; then raise
+Per frame: drop targets that even QP 10 loses (their score hovers at the threshold);
+binary-search the largest uniform QP that keeps every remaining target; then raise
 the unfrozen blocks one QP at a time. When a raise loses targets, rank 8x8 blocks
 by (difference image x selective gradient of each lost target, each normalised to
 sum 1, summed over the lost targets), restore 32x32
@@ -67,10 +68,11 @@ class XaiSearch:
         previous frame's reconstruction) as a P-frame."""
         max_qp = self.settings.max_qp
         rows, cols = self.check.rows, self.check.cols
-        if not targets:
-            return np.full((rows, cols), max_qp)
         self._start = self.check.checks
         self._reference = reference
+        targets = self.check.keepable(frame, targets, QP_FLOOR, reference) if targets else []
+        if not targets:
+            return np.full((rows, cols), max_qp)
         level = self.check.largest_uniform_qp(frame, targets, QP_FLOOR, max_qp, reference)
         fine = np.full(self.fine_shape, level)
         frozen = np.zeros(self.fine_shape, dtype=bool)
