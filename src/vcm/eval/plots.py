@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from vcm.eval.runner import ResultRow
 
@@ -20,6 +21,7 @@ def _sorted_per_method(rows: Sequence[ResultRow], field: str, path: Path, ylabel
         axes.plot(np.arange(1, len(values) + 1), values, marker="o", markersize=3, label=method)
     if reference is not None:
         axes.axhline(reference, color="grey", linestyle="--", linewidth=1)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("segment (sorted per method)")
     axes.set_ylabel(ylabel)
     axes.grid(alpha=0.3)
