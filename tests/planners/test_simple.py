@@ -3,7 +3,7 @@ import numpy as np
 from vcm.models import YoloV3Tiny
 from vcm.models.detector import Detection
 from vcm.planners import FastConfig, PlanSettings, plan_bbox, plan_fast, plan_uniform
-from vcm.planners.fast import fast_map, target_qp
+from vcm.planners.fast import fast_map, follow, target_qp
 from vcm.planners.simple import BBOX_MARGIN
 
 
@@ -42,3 +42,20 @@ def test_fast_detects_every_nth_frame(frames: np.ndarray, detector: YoloV3Tiny) 
     assert plan.detector_calls == [1, 0, 1, 0, 1]
     first = plan.maps[0].blocks
     assert first.min() < FastConfig().background_qp  # targets found and kept finer
+
+
+def test_fast_top1_protects_one_tracked_object() -> None:
+    person = Detection((100.0, 100.0, 130.0, 160.0), 0.8, 0, "person")
+    brighter = Detection((400.0, 100.0, 430.0, 160.0), 0.95, 0, "person")
+    moved = Detection((104.0, 101.0, 134.0, 161.0), 0.75, 0, "person")
+    assert follow(None, [person, brighter]) is brighter
+    assert follow(person, [moved, brighter]) is moved
+    assert follow(person, [brighter]) is brighter  # lost: start over with the best
+
+
+def test_fast_top1_map_keeps_fewer_blocks(frames: np.ndarray, detector: YoloV3Tiny) -> None:
+    from vcm.targets import TargetSpec
+
+    every = plan_fast(frames[:1], detector, PlanSettings()).maps[0].blocks
+    one = plan_fast(frames[:1], detector, PlanSettings(targets=TargetSpec(mode="top1"))).maps[0].blocks
+    assert (one < 51).sum() < (every < 51).sum() and (one < 51).any()

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from vcm.codec.qpmap import BLOCK_SIZE, QPMap, grid_shape
-from vcm.models.detector import Detection, Detector
+from vcm.models.detector import Detection, Detector, box_iou
 from vcm.planners.base import Plan, PlanSettings
+
+TRACK_IOU = 0.3
 
 
 @dataclass(frozen=True)
@@ -69,18 +71,34 @@ def fast_map(targets: list[Detection], width: int, height: int, min_score: float
     return QPMap(base=background, blocks=blocks)
 
 
+def follow(previous: Detection | None, confident: list[Detection]) -> Detection | None:
+    """Online top-1 tracking: the detection of the tracked class that overlaps the tracked box
+    most (IoU >= 0.3 between detector passes), else the best-scoring detection."""
+    if previous is not None:
+        same = [d for d in confident if d.class_id == previous.class_id]
+        match = max(same, key=lambda d: box_iou(d.box, previous.box), default=None)
+        if match is not None and box_iou(match.box, previous.box) >= TRACK_IOU:
+            return match
+    return max(confident, key=lambda d: d.score, default=None)
+
+
 def plan_fast(frames: np.ndarray, detector: Detector, settings: PlanSettings,
               config: FastConfig | None = None, on_frame: Callable[[int], None] | None = None) -> Plan:
-    """Plan a clip frame by frame as a live camera would (no look-ahead)."""
+    """Plan a clip frame by frame as a live camera would (no look-ahead). With
+    settings.targets.mode == 'top1' only one object is protected, tracked online."""
     config = config or FastConfig()
     height, width = frames.shape[1:3]
     min_score = settings.targets.min_score
     maps, calls = [], []
     latest: list[Detection] = []
+    tracked: Detection | None = None
     age = 0
     for index, frame in enumerate(frames):
         if index % config.detect_every == 0:
             latest = [d for d in detector.detect(frame[None])[0] if d.score >= min_score]
+            if settings.targets.mode == "top1":
+                tracked = follow(tracked, latest)
+                latest = [tracked] if tracked is not None else []
             age = 0
             calls.append(1)
         else:
