@@ -16,7 +16,7 @@ from vcm.codec.qpmap import QP_MAX
 from vcm.errors import InputError, VcmError
 from vcm.media.video import Video, parse_size, read_video
 from vcm.planners import METHODS, PlanSettings
-from vcm.progress import console, progress_bar
+from vcm.progress import console, progress_bar, task_reporter
 from vcm.targets import TargetSpec
 
 if TYPE_CHECKING:
@@ -178,15 +178,8 @@ def cmd_encode(args: argparse.Namespace) -> None:
     settings = PlanSettings(codec=args.codec, gop=args.gop, qp=args.qp, max_qp=args.max_qp, targets=spec,
                             check=args.check)
     with progress_bar() as progress:
-        tasks: dict[str, int] = {}
-
-        def report(label: str, done: int, total: int) -> None:
-            if label not in tasks:
-                tasks[label] = progress.add_task(label, total=total)
-            progress.update(tasks[label], completed=done)
-
         result = run_method(args.method, video.frames, video.fps, args.output, load_detector(), settings,
-                            repair_rounds=args.repair, progress=report)
+                            repair_rounds=args.repair, progress=task_reporter(progress))
     console.print(f"{args.output}: {args.method}, {len(result.frames)} frames, {result.total_bytes} bytes, "
                   f"{result.bitrate_kbps:.1f} kbit/s, detection rate {result.detection_rate:.3f} "
                   f"({result.lost_frames} frames lost a target), {result.seconds_per_frame() * 1000:.0f} "
@@ -236,16 +229,7 @@ def _evaluate(videos: Sequence[str | Path], config: "EvalConfig", out: Path) -> 
 
     out.mkdir(parents=True, exist_ok=True)
     with progress_bar() as progress:
-        tasks: dict[str, int] = {}
-
-        def report(label: str, done: int, total: int) -> None:
-            if label not in tasks:
-                tasks[label] = progress.add_task(label, total=total)
-            progress.update(tasks[label], completed=done)
-            if done >= total:
-                progress.remove_task(tasks.pop(label))
-
-        rows, examples = run_eval(videos, config, load_detector(), out, report)
+        rows, examples = run_eval(videos, config, load_detector(), out, task_reporter(progress))
     write_results(rows, out)
     summary = write_report(rows, config, out, write_examples(examples, config, out))
     table = Table(title=f"vcm eval: {len({(r.video, r.segment) for r in rows})} segments of "

@@ -12,6 +12,7 @@ import numpy as np
 
 from vcm.codec import QPMap, decode, encode, grid_shape
 from vcm.codec.qpmap import BLOCK_SIZE, QP_MAX
+from vcm.codec.rates import CodedSize
 from vcm.errors import InputError
 from vcm.models.detector import Detection, Detector
 from vcm.planners import (
@@ -49,7 +50,7 @@ class FrameReport:
 
 
 @dataclass
-class EncodeReport:
+class EncodeReport(CodedSize):
     """A method's encode of one clip. Seconds are wall-clock on this machine."""
 
     method: str
@@ -68,14 +69,6 @@ class EncodeReport:
     decoded_rgb: np.ndarray | None = field(default=None, repr=False)
     decoded_luma: np.ndarray | None = field(default=None, repr=False)
     decoded_detections: list[list[Detection]] = field(default_factory=list, repr=False)
-
-    @property
-    def total_bytes(self) -> int:
-        return sum(frame.bytes for frame in self.frames)
-
-    @property
-    def bitrate_kbps(self) -> float:
-        return 8 * self.total_bytes * self.fps / max(len(self.frames), 1) / 1000
 
     @property
     def target_frames(self) -> int:

@@ -1,6 +1,6 @@
 """Progress bars for long work (rich), shown on stderr."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -23,3 +23,17 @@ def progress_bar() -> Iterator[Progress]:
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console,
                   transient=True) as progress:
         yield progress
+
+
+def task_reporter(progress: Progress) -> Callable[[str, int, int], None]:
+    """A `(label, done, total)` callback that keeps one bar per label, removed when done."""
+    tasks: dict[str, int] = {}
+
+    def report(label: str, done: int, total: int) -> None:
+        if label not in tasks:
+            tasks[label] = progress.add_task(label, total=total)
+        progress.update(tasks[label], completed=done)
+        if done >= total:
+            progress.remove_task(tasks.pop(label))
+
+    return report

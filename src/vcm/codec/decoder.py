@@ -7,6 +7,7 @@ import av
 import numpy as np
 
 from vcm.codec.encoder import CROP_TAG
+from vcm.codec.rates import CodedSize
 from vcm.errors import InputError
 
 
@@ -22,7 +23,7 @@ class DecodedFrame:
 
 
 @dataclass
-class DecodedVideo:
+class DecodedVideo(CodedSize):
     """A decoded file. rgb: (N, H, W, 3) uint8 or None when frames were not kept;
     luma: (N, H, W) uint8 Y planes straight from the decoder (for PSNR)."""
 
@@ -34,14 +35,6 @@ class DecodedVideo:
     frames: list[DecodedFrame] = field(default_factory=list)
     rgb: np.ndarray | None = None
     luma: np.ndarray | None = None
-
-    @property
-    def total_bytes(self) -> int:
-        return sum(frame.bytes for frame in self.frames)
-
-    @property
-    def bitrate_kbps(self) -> float:
-        return 8 * self.total_bytes * self.fps / max(len(self.frames), 1) / 1000
 
     def picture_types(self) -> str:
         return "".join(frame.picture_type for frame in self.frames)

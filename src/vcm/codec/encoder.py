@@ -12,6 +12,7 @@ import numpy as np
 from vcm.atomic import atomic_output
 from vcm.codec.options import CODECS, encoder_options
 from vcm.codec.qpmap import QPMap, grid_shape
+from vcm.codec.rates import CodedSize
 from vcm.codec.roi import RoiPictures
 from vcm.errors import InputError
 
@@ -31,7 +32,7 @@ class FrameStats:
 
 
 @dataclass
-class EncodeResult:
+class EncodeResult(CodedSize):
     """An encoded file and its per-frame statistics. bitrate_kbps = 8 * bytes * fps / frames / 1000."""
 
     path: str
@@ -41,14 +42,6 @@ class EncodeResult:
     fps: float
     gop: int
     frames: list[FrameStats] = field(default_factory=list)
-
-    @property
-    def total_bytes(self) -> int:
-        return sum(frame.bytes for frame in self.frames)
-
-    @property
-    def bitrate_kbps(self) -> float:
-        return 8 * self.total_bytes * self.fps / max(len(self.frames), 1) / 1000
 
     def to_dict(self) -> dict[str, object]:
         return {

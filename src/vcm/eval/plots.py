@@ -13,6 +13,20 @@ from matplotlib.ticker import MaxNLocator
 from vcm.eval.runner import ResultRow
 
 
+def _label(axes: plt.Axes, xlabel: str, ylabel: str) -> None:
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+
+
+def _save(figure: plt.Figure, path: Path) -> Path:
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
 def _sorted_per_method(rows: Sequence[ResultRow], field: str, path: Path, ylabel: str,
                        reference: float | None) -> Path:
     figure, axes = plt.subplots(figsize=(7, 4), dpi=110)
@@ -22,14 +36,8 @@ def _sorted_per_method(rows: Sequence[ResultRow], field: str, path: Path, ylabel
     if reference is not None:
         axes.axhline(reference, color="grey", linestyle="--", linewidth=1)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_xlabel("segment (sorted per method)")
-    axes.set_ylabel(ylabel)
-    axes.grid(alpha=0.3)
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+    _label(axes, "segment (sorted per method)", ylabel)
+    return _save(figure, path)
 
 
 def size_ratio_plot(rows: Sequence[ResultRow], path: Path) -> Path:
@@ -50,14 +58,8 @@ def rate_accuracy_plot(curve_points: dict[str, list[dict[str, float]]], path: Pa
         left.plot(rates, [p["map50"] for p in points], marker="o", label=method)
         right.plot(rates, [p["detection_rate"] for p in points], marker="o", label=method)
     for axes, label in ((left, "mAP@0.5 vs original"), (right, "detection rate")):
-        axes.set_xlabel("bitrate (kbit/s)")
-        axes.set_ylabel(label)
-        axes.grid(alpha=0.3)
-        axes.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+        _label(axes, "bitrate (kbit/s)", label)
+    return _save(figure, path)
 
 
 def example_frame_plot(original: np.ndarray, decoded: np.ndarray, qp_blocks: np.ndarray,
@@ -87,7 +89,4 @@ def example_frame_plot(original: np.ndarray, decoded: np.ndarray, qp_blocks: np.
     for axis in axes:
         axis.axis("off")
     figure.suptitle(title, fontsize=10)
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+    return _save(figure, path)
