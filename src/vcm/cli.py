@@ -234,15 +234,16 @@ def _evaluate(videos: Sequence[str | Path], config: "EvalConfig", out: Path) -> 
     summary = write_report(rows, config, out, write_examples(examples, config, out))
     table = Table(title=f"vcm eval: {len({(r.video, r.segment) for r in rows})} segments of "
                   f"{config.segment} frames, {config.codec}")
-    columns = {"method": "method", "median_size_ratio": "size / uniform30 (median)",
-               "smaller_than_uniform30": "share smaller", "mean_detection_rate": "detection rate",
-               "mean_map50": "mAP@0.5", "mean_psnr_y_db": "PSNR-Y dB", "frames_per_second": "frames/s",
-               "checks_per_frame": "checks/frame"}
+    columns = {"method": "method", "median_size_ratio": "size/u30", "smaller_than_uniform30": "smaller",
+               "mean_detection_rate": "det.rate", "mean_map50": "mAP50", "mean_psnr_y_db": "PSNR-Y",
+               "frames_per_second": "fps", "checks_per_frame": "checks"}
     for title in columns.values():
         table.add_column(title, justify="right")
     for entry in summary["methods"]:
         table.add_row(*(str(entry[key]) for key in columns))
     console.print(table)
+    console.print("size/u30: median bytes over uniform QP 30; smaller: share of segments below it; "
+                  "det.rate: targets still detected; checks: codec checks per frame")
     console.print(f"report: {out / 'index.html'}  (results.csv, summary.json beside it)")
 
 
