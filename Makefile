@@ -28,6 +28,7 @@ test: $(STAMP) ffmpeg-check
 bench: $(STAMP)
 	$(VENV)/bin/python bench/bench_foundation.py
 	$(VENV)/bin/python bench/bench_planners.py
+	$(VENV)/bin/python bench/bench_privacy.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

@@ -1,12 +1,17 @@
 """Shared fixtures: the real sample clip and the real detector, loaded once per session."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
 from vcm.media import Video, fetch_sample, read_video
 from vcm.models import YoloV3Tiny, load_detector
+
+if TYPE_CHECKING:
+    from vcm.models.dlib_identity import DlibIdentity
+    from vcm.models.mtcnn import Mtcnn
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +33,26 @@ def frames(clip: Video) -> np.ndarray:
 @pytest.fixture(scope="session")
 def detector() -> YoloV3Tiny:
     return load_detector()
+
+
+@pytest.fixture(scope="session")
+def face_detector() -> "Mtcnn":
+    from vcm.models.mtcnn import load_face_detector
+
+    return load_face_detector()
+
+
+@pytest.fixture(scope="session")
+def face_identity() -> "DlibIdentity":
+    from vcm.models.dlib_identity import load_face_identity
+
+    return load_face_identity()
+
+
+@pytest.fixture(scope="session")
+def face_video() -> np.ndarray:
+    """Six frames of the obama3 camera-move clip (480x480): a standing person whose face
+    (about 60 px) MTCNN finds and YOLOv3-tiny's person score is above 0.7."""
+    from vcm.media.face_clips import face_clip
+
+    return face_clip("obama3", 6)

@@ -21,6 +21,7 @@ from vcm.targets import TargetSpec
 
 if TYPE_CHECKING:
     from vcm.eval.runner import EvalConfig
+    from vcm.privacy import PrivacyConfig
 
 
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
@@ -77,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     enc.add_argument("--gop", type=int, default=32, help="frames per GOP: 1 I then P (32)")
     enc.add_argument("--repair", type=int, default=0, metavar="ROUNDS",
                      help="re-encode rounds lowering QP around targets lost after decoding (0)")
+    enc.add_argument("--privacy", choices=["faces"],
+                     help="faces: replace each face's detail by a generic face before coding so "
+                     "identity does not survive while the person stays detectable")
+    enc.add_argument("--face-qp", type=int, help="with --privacy: force this QP on face blocks")
     _add_target_options(enc)
     enc.add_argument("--stats", type=Path, help="write per-frame statistics to this JSON file")
 
@@ -86,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
         "results.csv/json, summary.json, plots and index.html.")
     evaluation.add_argument("videos", nargs="+", help="input videos")
     evaluation.add_argument("--methods", default=",".join(METHODS),
-                            help=f"comma-separated methods ({','.join(METHODS)})")
+                            help=f"comma-separated methods ({','.join(METHODS)}), each optionally "
+                            "METHOD+privacy (faces concealed)")
     evaluation.add_argument("--segment", type=int, default=33, help="frames per segment (33)")
     evaluation.add_argument("--max-segments", type=int, help="at most this many segments per video")
     evaluation.add_argument("--codec", choices=["hevc", "h264"], default="hevc")
@@ -95,8 +101,23 @@ def build_parser() -> argparse.ArgumentParser:
                             help="also run each method's rate ladder (for curves and BD-rate)")
     evaluation.add_argument("--repair", type=int, default=1, metavar="ROUNDS",
                             help="repair rounds for frame-qp and xai (1)")
+    evaluation.add_argument("--privacy", action="store_true",
+                            help="also measure face-identity leak rate and person detection rate "
+                            "(on whenever a METHOD+privacy is run)")
     _add_target_options(evaluation)
     evaluation.add_argument("--out", type=Path, required=True, help="output folder")
+
+    privacy = commands.add_parser(
+        "privacy", help="measure face-identity leakage of a decoded video",
+        description="Find faces on ORIGINAL (MTCNN), embed each face region in both videos (dlib "
+        "ResNet, same alignment) and report per face the L2 distance and whether the identity "
+        "still matches (< 0.6); per video the leak rate and the person detection rate.")
+    privacy.add_argument("original", help="original video (or image)")
+    privacy.add_argument("decoded", help="decoded/coded video (or image) of the same size and length")
+    privacy.add_argument("--json", type=Path, help="write the report (with every face) to this JSON file")
+    privacy.add_argument("--frames", type=int, help="use only the first N frames")
+    privacy.add_argument("--min-score", type=float, default=0.7, help="person target score (0.7)")
+    privacy.add_argument("--min-iou", type=float, default=0.5, help="person survival IoU (0.5)")
 
     info = commands.add_parser("info", help="describe an encoded file",
                                description="Codec, size, frames, picture types, bytes, bitrate.")
@@ -105,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     fetch = commands.add_parser("fetch", help="fetch model weights and the sample clip",
                                 description="Fetch assets into the cache ($VCM_HOME).")
-    fetch.add_argument("what", choices=["weights", "samples", "all"], nargs="?", default="all")
+    fetch.add_argument("what", choices=["weights", "samples", "faces", "all"], nargs="?", default="all",
+                       help="faces: the face models, the face photos and their clips")
 
     demo = commands.add_parser("demo", help="evaluate the methods on the sample clip",
                                description="The main job on the embedded sample: `vcm eval` of "
@@ -168,6 +190,8 @@ def cmd_encode(args: argparse.Namespace) -> None:
     spec = _target_spec(args)
     video = _read(args)
     if args.qp_map:
+        if args.privacy:
+            raise InputError("--privacy plans the face blocks itself; it cannot be combined with --qp-map")
         _encode_with_map(args, video)
         return
     from vcm.models import load_detector
@@ -177,15 +201,26 @@ def cmd_encode(args: argparse.Namespace) -> None:
         raise InputError(f"--gop must be at least 1, got {args.gop}")
     settings = PlanSettings(codec=args.codec, gop=args.gop, qp=args.qp, max_qp=args.max_qp, targets=spec,
                             check=args.check)
+    privacy = _privacy_config(args)
     with progress_bar() as progress:
         result = run_method(args.method, video.frames, video.fps, args.output, load_detector(), settings,
-                            repair_rounds=args.repair, progress=task_reporter(progress))
-    console.print(f"{args.output}: {args.method}, {len(result.frames)} frames, {result.total_bytes} bytes, "
+                            repair_rounds=args.repair, privacy=privacy, progress=task_reporter(progress))
+    console.print(f"{args.output}: {result.method}, {len(result.frames)} frames, {result.total_bytes} bytes, "
                   f"{result.bitrate_kbps:.1f} kbit/s, detection rate {result.detection_rate:.3f} "
                   f"({result.lost_frames} frames lost a target), {result.seconds_per_frame() * 1000:.0f} "
                   "ms/frame")
     if args.stats:
         _write_json(args.stats, result.to_dict())
+
+
+def _privacy_config(args: argparse.Namespace) -> "PrivacyConfig | None":
+    from vcm.privacy import PrivacyConfig
+
+    if args.face_qp is not None and args.privacy is None:
+        raise InputError("--face-qp needs --privacy faces")
+    if args.face_qp is not None and not 0 <= args.face_qp <= QP_MAX:
+        raise InputError(f"--face-qp must be in 0..{QP_MAX}, got {args.face_qp}")
+    return PrivacyConfig(face_qp=args.face_qp) if args.privacy == "faces" else None
 
 
 def _encode_with_map(args: argparse.Namespace, video: Video) -> None:
@@ -204,11 +239,13 @@ def _encode_with_map(args: argparse.Namespace, video: Video) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
+    from vcm.eval.runner import check_methods
+
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown or not methods:
-        named = ", ".join(unknown) or "(none)"
-        raise InputError(f"unknown method(s) {named}; choose from {', '.join(METHODS)}")
+    try:
+        check_methods(methods)
+    except ValueError as error:
+        raise InputError(str(error)) from None
     if args.segment < 1:
         raise InputError(f"--segment must be at least 1, got {args.segment}")
     for path in args.videos:
@@ -218,18 +255,25 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
     config = EvalConfig(methods=methods, segment=args.segment, max_segments=args.max_segments,
                         codec=args.codec, gop=args.gop, max_qp=args.max_qp, targets=_target_spec(args),
-                        ladder=args.ladder, repair_rounds=args.repair, check=args.check)
+                        ladder=args.ladder, repair_rounds=args.repair, check=args.check,
+                        privacy_metrics=args.privacy)
     _evaluate(args.videos, config, args.out)
 
 
 def _evaluate(videos: Sequence[str | Path], config: "EvalConfig", out: Path) -> None:
     from vcm.eval.report import write_examples, write_report, write_results
-    from vcm.eval.runner import run_eval
+    from vcm.eval.runner import FaceModels, run_eval
     from vcm.models import load_detector
 
+    faces = None
+    if config.measures_privacy:
+        from vcm.models.dlib_identity import load_face_identity
+        from vcm.models.mtcnn import load_face_detector
+
+        faces = FaceModels(load_face_detector(), load_face_identity())
     out.mkdir(parents=True, exist_ok=True)
     with progress_bar() as progress:
-        rows, examples = run_eval(videos, config, load_detector(), out, task_reporter(progress))
+        rows, examples = run_eval(videos, config, load_detector(), out, task_reporter(progress), faces)
     write_results(rows, out)
     summary = write_report(rows, config, out, write_examples(examples, config, out))
     table = Table(title=f"vcm eval: {len({(r.video, r.segment) for r in rows})} segments of "
@@ -237,14 +281,59 @@ def _evaluate(videos: Sequence[str | Path], config: "EvalConfig", out: Path) -> 
     columns = {"method": "method", "median_size_ratio": "size/u30", "smaller_than_uniform30": "smaller",
                "mean_detection_rate": "det.rate", "mean_map50": "mAP50", "mean_psnr_y_db": "PSNR-Y",
                "frames_per_second": "fps", "checks_per_frame": "checks"}
+    if config.measures_privacy:
+        columns.update(mean_leak_rate="leak", mean_person_detection_rate="person")
     for title in columns.values():
         table.add_column(title, justify="right")
     for entry in summary["methods"]:
         table.add_row(*(str(entry[key]) for key in columns))
     console.print(table)
     console.print("size/u30: median bytes over uniform QP 30; smaller: share of segments below it; "
-                  "det.rate: targets still detected; checks: codec checks per frame")
+                  "det.rate: targets still detected; checks: codec checks per frame"
+                  + ("; leak: faces whose identity survives; person: person targets kept"
+                     if config.measures_privacy else ""))
     console.print(f"report: {out / 'index.html'}  (results.csv, summary.json beside it)")
+
+
+def cmd_privacy(args: argparse.Namespace) -> None:
+    from vcm.models import load_detector
+    from vcm.models.dlib_identity import load_face_identity
+    from vcm.models.mtcnn import load_face_detector
+    from vcm.privacy import privacy_report
+
+    if args.frames is not None and args.frames < 1:
+        raise InputError(f"--frames must be at least 1, got {args.frames}")
+    if not 0 < args.min_score <= 1 or not 0 < args.min_iou <= 1:
+        raise InputError("--min-score and --min-iou must be in (0, 1]")
+    original = read_video(args.original, max_frames=args.frames)
+    decoded = read_video(args.decoded, max_frames=args.frames)
+    if original.frames.shape != decoded.frames.shape:
+        raise InputError(f"{args.original} ({len(original)} frames of {original.width}x{original.height}) "
+                         f"and {args.decoded} ({len(decoded)} frames of {decoded.width}x{decoded.height}) "
+                         "differ; compare a video with its own decoded version")
+    face_detector, detector = load_face_detector(), load_detector()
+    faces, found_original, found_decoded = [], [], []
+    with progress_bar() as progress:
+        task = progress.add_task("detect faces and people", total=len(original))
+        for before, after in zip(original.frames, decoded.frames, strict=True):
+            faces.append(face_detector.detect_faces(before))
+            found_original.append(detector.detect(before[None])[0])
+            found_decoded.append(detector.detect(after[None])[0])
+            progress.advance(task)
+        progress.add_task("embed faces", total=None)
+        report = privacy_report(original.frames, decoded.frames, face_detector=face_detector,
+                                identity=load_face_identity(), detector=detector,
+                                spec=TargetSpec(min_score=args.min_score, min_iou=args.min_iou), faces=faces,
+                                original_detections=found_original, decoded_detections=found_decoded)
+    leak = "n/a (no recognisable face)" if report.leak_rate is None else f"{report.leak_rate:.3f}"
+    person = ("n/a (no person target)" if report.person_detection_rate is None
+              else f"{report.person_detection_rate:.3f} of {report.person_targets}")
+    console.print(f"{len(original)} frames: {report.recognisable} recognisable faces, {report.leaked} still "
+                  f"match (leak rate {leak}); {report.too_small} too small to recognise "
+                  f"(< {report.min_face_px:.0f} px); person detection rate {person}")
+    if args.json:
+        _write_json(args.json, {"original": str(args.original), "decoded": str(args.decoded),
+                                **report.to_dict()})
 
 
 def cmd_info(args: argparse.Namespace) -> None:
@@ -275,6 +364,14 @@ def cmd_fetch(args: argparse.Namespace) -> None:
         from vcm.media import fetch_sample
 
         console.print(f"sample: {fetch_sample()} (verified)")
+    if args.what in ("faces", "all"):
+        from vcm.media.face_clips import face_clip_files
+        from vcm.models.face_weights import fetch_dlib_face, fetch_mtcnn
+
+        console.print(f"face models: {fetch_mtcnn()['pnet.pt'].parent}, "
+                      f"{fetch_dlib_face()['shape_predictor_5_face_landmarks.dat'].parent} (verified)")
+        clips = face_clip_files()
+        console.print(f"face clips: {clips[0].parent} ({', '.join(p.name for p in clips)})")
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -285,7 +382,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
     _evaluate([fetch_sample()], config, args.out)
 
 
-COMMANDS = {"detect": cmd_detect, "encode": cmd_encode, "eval": cmd_eval, "info": cmd_info,
+COMMANDS = {"detect": cmd_detect, "encode": cmd_encode, "eval": cmd_eval, "privacy": cmd_privacy,
+            "info": cmd_info,
             "fetch": cmd_fetch, "demo": cmd_demo}
 
 

@@ -15,6 +15,7 @@ from vcm.codec.qpmap import BLOCK_SIZE, QP_MAX
 from vcm.codec.rates import CodedSize
 from vcm.errors import InputError
 from vcm.models.detector import Detection, Detector
+from vcm.models.faces import Face, FaceDetector
 from vcm.planners import (
     METHODS,
     FastConfig,
@@ -27,6 +28,8 @@ from vcm.planners import (
     plan_uniform,
     plan_xai,
 )
+from vcm.privacy.generic_face import GenericFace
+from vcm.privacy.mode import PrivacyConfig, conceal, held_faces, protect_maps
 from vcm.targets import select_targets, survives
 
 Progress = Callable[[str, int, int], None]
@@ -143,6 +146,9 @@ def run_method(
     repair_rounds: int = 0,
     fast: FastConfig | None = None,
     budget: XaiBudget | None = None,
+    privacy: PrivacyConfig | None = None,
+    faces: list[list[Face]] | None = None,
+    face_detector: FaceDetector | None = None,
     progress: Progress | None = None,
 ) -> EncodeReport:
     """Plan, encode to `out`, decode, re-detect and (optionally) repair lost targets.
@@ -150,6 +156,9 @@ def run_method(
     detections: the detector's output on the original frames if already known (the
     harness shares it between methods); its time is then not charged to the method.
     repair_rounds: re-encodes with lower QP around targets lost in the decoded video.
+    privacy: conceal faces before planning and code their blocks at privacy.face_qp
+    (the method is then reported as METHOD+privacy); faces: the face detector's output
+    on the original if already known, else face_detector (default MTCNN) finds them.
     """
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
@@ -167,10 +176,27 @@ def run_method(
             detections.extend(detector.detect(frame[None]))
             report_detect(index)
     targets = select_targets(detections, settings.targets)
+    concealed: list[list[Face]] = []
+    if privacy is not None:
+        face_detector = face_detector or _default_face_detector()
+        if faces is None:
+            faces = []
+            report_faces = tick("detect faces")
+            for index, frame in enumerate(frames):
+                faces.append(face_detector.detect_faces(frame))
+                report_faces(index)
+        concealed = held_faces(faces, privacy.hold)
+        frames = conceal(frames, concealed, GenericFace.build(face_detector), privacy)
     plan = make_plan(method, frames, targets, detector, settings, fast=fast, budget=budget,
                      on_frame=tick(f"plan {method}"))
     plan_seconds = time.perf_counter() - started
-    maps = list(plan.maps)
+
+    def protect(qp_maps: list[QPMap]) -> list[QPMap]:
+        if privacy is None or privacy.face_qp is None:
+            return qp_maps
+        return protect_maps(qp_maps, concealed, width, height, privacy.face_qp)
+
+    maps = protect(list(plan.maps))
     encode_seconds = 0.0
     lost_before = 0
     rounds = 0
@@ -189,17 +215,19 @@ def run_method(
             lost_before = sum(1 for frame in lost if frame)
         if rounds >= repair_rounds or not any(lost):
             break
-        maps = [repair_map(m, frame_lost, width, height) if frame_lost else m
-                for m, frame_lost in zip(maps, lost, strict=True)]
+        maps = protect([repair_map(m, frame_lost, width, height) if frame_lost else m
+                        for m, frame_lost in zip(maps, lost, strict=True)])
         rounds += 1
     rows, cols = grid_shape(width, height)
     report = EncodeReport(
-        method=method, path=str(out), codec=settings.codec, width=width, height=height, fps=fps,
+        method=f"{method}+privacy" if privacy else method, path=str(out), codec=settings.codec,
+        width=width, height=height, fps=fps,
         gop=settings.gop, settings={"qp": settings.qp, "max_qp": settings.max_qp, "check": settings.check,
                                     "safety": settings.safety,
                            "targets": settings.targets.to_dict(),
                            "fast": asdict(fast or FastConfig()) if method == "fast" else None,
-                           "xai": asdict(budget or XaiBudget()) if method == "xai" else None},
+                           "xai": asdict(budget or XaiBudget()) if method == "xai" else None,
+                           "privacy": asdict(privacy) if privacy else None},
         plan_seconds=plan_seconds, encode_seconds=encode_seconds, lost_before_repair=lost_before,
         repair_rounds=rounds, decoded_rgb=decoded.rgb, decoded_luma=decoded.luma, decoded_detections=found,
     )
@@ -211,6 +239,12 @@ def run_method(
             checks=plan.checks[index], detector_calls=plan.detector_calls[index],
         ))
     return report
+
+
+def _default_face_detector() -> FaceDetector:
+    from vcm.models.mtcnn import load_face_detector
+
+    return load_face_detector()
 
 
 __all__ = ["METHODS", "QP_MAX", "EncodeReport", "FrameReport", "make_plan", "run_method"]

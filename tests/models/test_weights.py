@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from vcm.errors import AssetError
-from vcm.models.weights import YOLO_FILES, fetch_yolov3_tiny
+from vcm.models.weights import YOLO_PACKAGE, fetch_yolov3_tiny
 
 
 def test_weights_are_verified() -> None:
@@ -21,4 +21,4 @@ def test_corrupt_weights_say_how_to_fix(tmp_path: Path, monkeypatch: pytest.Monk
         handle.write("\n# tampered\n")
     with pytest.raises(AssetError, match=r"yolov3-tiny\.cfg is corrupt.*vcm fetch weights"):
         fetch_yolov3_tiny()
-    assert set(YOLO_FILES) == {p.name for p in target.iterdir()}
+    assert set(YOLO_PACKAGE.members) == {p.name for p in target.iterdir()}

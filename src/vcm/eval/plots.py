@@ -62,6 +62,21 @@ def rate_accuracy_plot(curve_points: dict[str, list[dict[str, float]]], path: Pa
     return _save(figure, path)
 
 
+def privacy_utility_plot(curve_points: dict[str, list[dict[str, float]]], path: Path) -> Path:
+    """Bitrate against face-identity leak rate and against person detection rate, one curve
+    per method (privacy wants the left curves low and the right ones high)."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4), dpi=110)
+    for method, points in curve_points.items():
+        rates = [p["bitrate_kbps"] for p in points]
+        left.plot(rates, [p["leak_rate"] for p in points], marker="o", label=method)
+        right.plot(rates, [p["person_detection_rate"] for p in points], marker="o", label=method)
+    left.set_ylim(-0.03, 1.03)
+    right.set_ylim(-0.03, 1.03)
+    for axes, label in ((left, "face identity leak rate"), (right, "person detection rate")):
+        _label(axes, "bitrate (kbit/s)", label)
+    return _save(figure, path)
+
+
 def example_frame_plot(original: np.ndarray, decoded: np.ndarray, qp_blocks: np.ndarray,
                        truth: Sequence, found: Sequence, title: str, path: Path) -> Path:
     """Original | decoded | QP heat map over the frame | detections (green: original's

@@ -13,7 +13,7 @@ import numpy as np
 from vcm.atomic import atomic_output, write_text_atomic
 from vcm.eval import plots
 from vcm.eval.runner import EvalConfig, Example, ResultRow
-from vcm.eval.summary import bd_rates, curves, method_summary
+from vcm.eval.summary import bd_rates, curves, measures_privacy, method_summary
 from vcm.targets import select_targets
 
 EXAMPLE_FRAMES = 2
@@ -72,6 +72,9 @@ def write_report(rows: Sequence[ResultRow], config: EvalConfig, out_dir: Path,
         "detection rate per segment": plots.detection_rate_plot(rows, out_dir / "detection_rate.png"),
         "rate-accuracy": plots.rate_accuracy_plot(curve_points, out_dir / "rate_accuracy.png"),
     }
+    if measures_privacy(rows):
+        images["privacy-utility: face identity leak rate and person detection rate"] = (
+            plots.privacy_utility_plot(curve_points, out_dir / "privacy_utility.png"))
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>vcm evaluation</title><style>",
         "body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px;color:#222}",
@@ -84,7 +87,11 @@ def write_report(rows: Sequence[ResultRow], config: EvalConfig, out_dir: Path,
         "Size ratio is against uniform QP 30 on the same segment; detection rate counts targets "
         "(original detections with score &ge; min_score) still found after decoding (same class, "
         "score &ge; min_score, IoU &ge; min_iou); mAP@0.5 uses the original's detections "
-        "(score &ge; 0.5) as ground truth.</p>",
+        "(score &ge; 0.5) as ground truth." + (
+            " Leak rate: share of faces (found by MTCNN on the original, at least "
+            "24 px) whose dlib identity embedding on the decoded frame is still within L2 0.6 of "
+            "the original's; person detection rate: person targets still detected." if measures_privacy(rows)
+            else "") + "</p>",
         "<h2>Methods</h2>", _table(summary["methods"]),
         "<h2>BD-rate against uniform QP (negative = fewer bits at equal accuracy)</h2>",
         _table(summary["bd_rate"]),

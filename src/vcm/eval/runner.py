@@ -12,8 +12,11 @@ from vcm.eval.detection_ap import mean_average_precision
 from vcm.eval.metrics import luma_psnr
 from vcm.media import luma_of, read_video
 from vcm.models.detector import Detection, Detector
+from vcm.models.faces import Face, FaceDetector, FaceIdentity
 from vcm.pipeline import EncodeReport, run_method
 from vcm.planners import METHODS, FastConfig, PlanSettings, XaiBudget
+from vcm.privacy.leakage import PrivacyReport, privacy_report
+from vcm.privacy.mode import PrivacyConfig
 from vcm.targets import TargetSpec, select_targets, survives
 
 Progress = Callable[[str, int, int], None]
@@ -22,6 +25,22 @@ BBOX_LADDER = (26, 30, 34, 38)
 KEEP_SCORE_LADDER = (0.7, 0.5, 0.3)  # frame-qp and xai: the score a target must keep
 FAST_LADDER = (32, 36, 40)  # fast: QP of a confident 64 px target
 SEARCH_METHODS = ("frame-qp", "xai")
+PRIVACY_SUFFIX = "+privacy"
+
+
+def split_method(name: str) -> tuple[str, bool]:
+    """'fast+privacy' -> ('fast', True); 'fast' -> ('fast', False)."""
+    if name.endswith(PRIVACY_SUFFIX):
+        return name[: -len(PRIVACY_SUFFIX)], True
+    return name, False
+
+
+def check_methods(names: Sequence[str]) -> None:
+    """Raise ValueError naming any method that is not a planner, optionally +privacy."""
+    unknown = [name for name in names if split_method(name)[0] not in METHODS]
+    if unknown or not names:
+        raise ValueError(f"unknown method(s) {', '.join(unknown) or '(none)'}; choose from "
+                         f"{', '.join(METHODS)}, each optionally with {PRIVACY_SUFFIX}")
 
 
 @dataclass(frozen=True)
@@ -36,7 +55,9 @@ class LadderPoint:
 
 @dataclass
 class EvalConfig:
-    """What to run. repair_rounds applies to the search methods (frame-qp, xai)."""
+    """What to run. repair_rounds applies to the search methods (frame-qp, xai);
+    privacy_metrics adds face-identity leak rate and person detection rate to every row
+    (always on when a METHOD+privacy is run); privacy: the settings of those methods."""
 
     methods: Sequence[str] = ("uniform", "bbox", "frame-qp", "xai", "fast")
     segment: int = 33
@@ -51,11 +72,18 @@ class EvalConfig:
     check: str = "intra"
     budget: XaiBudget = field(default_factory=XaiBudget)
     fast: FastConfig = field(default_factory=FastConfig)
+    privacy_metrics: bool = False
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+
+    @property
+    def measures_privacy(self) -> bool:
+        return self.privacy_metrics or any(split_method(m)[1] for m in self.methods)
 
 
 @dataclass
 class Segment:
-    """Frames [start, start + len) of one video and the detections on the original."""
+    """Frames [start, start + len) of one video, the detections on the original and, when
+    privacy is measured, its faces."""
 
     video: str
     index: int
@@ -63,6 +91,7 @@ class Segment:
     frames: np.ndarray
     fps: float
     detections: list[list[Detection]]
+    faces: list[list[Face]] | None = None
 
 
 @dataclass
@@ -88,6 +117,10 @@ class ResultRow:
     checks_per_frame: float
     detector_calls_per_frame: float
     stream: str
+    leak_rate: float | None = None
+    faces_recognisable: int | None = None
+    faces_too_small: int | None = None
+    person_detection_rate: float | None = None
 
 
 Example = tuple[Segment, EncodeReport]
@@ -95,6 +128,7 @@ Example = tuple[Segment, EncodeReport]
 
 def ladder(method: str, config: EvalConfig) -> list[LadderPoint]:
     """The operating points of a method: only the main one unless config.ladder."""
+    method = split_method(method)[0]
     base = PlanSettings(codec=config.codec, gop=config.gop, qp=config.qp, max_qp=config.max_qp,
                         targets=config.targets, check=config.check)
     if method in ("uniform", "bbox"):
@@ -113,8 +147,9 @@ def ladder(method: str, config: EvalConfig) -> list[LadderPoint]:
 
 
 def segments(paths: Sequence[str | Path], config: EvalConfig, detector: Detector,
-             progress: Progress | None = None) -> list[Segment]:
-    """Cut each video into whole segments of config.segment frames and detect on them."""
+             progress: Progress | None = None, face_detector: FaceDetector | None = None) -> list[Segment]:
+    """Cut each video into whole segments of config.segment frames and detect on them
+    (objects, and faces too when a face detector is given)."""
     cut: list[Segment] = []
     for path in paths:
         video = read_video(path)
@@ -130,13 +165,22 @@ def segments(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
                 detections.extend(detector.detect(frame[None]))
                 if progress:
                     progress(f"detect {Path(path).name} segment {index}", number + 1, len(frames))
-            cut.append(Segment(str(path), index, index * config.segment, frames, video.fps, detections))
+            faces = None
+            if face_detector is not None:
+                faces = []
+                for number, frame in enumerate(frames):
+                    faces.append(face_detector.detect_faces(frame))
+                    if progress:
+                        progress(f"faces {Path(path).name} segment {index}", number + 1, len(frames))
+            cut.append(Segment(str(path), index, index * config.segment, frames, video.fps, detections,
+                               faces))
     return cut
 
 
 def measure(report: EncodeReport, segment: Segment, point: LadderPoint, reference_bytes: int,
-            original_luma: np.ndarray, spec: TargetSpec) -> ResultRow:
-    """Metrics of one encode: survival under the standard spec (not the point's keep_score)."""
+            original_luma: np.ndarray, spec: TargetSpec, privacy: PrivacyReport | None = None) -> ResultRow:
+    """Metrics of one encode: survival under the standard spec (not the point's keep_score),
+    and the privacy figures when a privacy report is given."""
     targets = select_targets(segment.detections, spec)
     survived = [[survives(t, found, spec) for t in frame_targets]
                 for frame_targets, found in zip(targets, report.decoded_detections, strict=True)]
@@ -157,6 +201,11 @@ def measure(report: EncodeReport, segment: Segment, point: LadderPoint, referenc
         checks_per_frame=round(sum(f.checks for f in report.frames) / frames, 2),
         detector_calls_per_frame=round(sum(f.detector_calls for f in report.frames) / frames, 2),
         stream=report.path,
+        leak_rate=None if privacy is None or privacy.leak_rate is None else round(privacy.leak_rate, 4),
+        faces_recognisable=None if privacy is None else privacy.recognisable,
+        faces_too_small=None if privacy is None else privacy.too_small,
+        person_detection_rate=None if privacy is None or privacy.person_detection_rate is None
+        else round(privacy.person_detection_rate, 4),
     )
 
 
@@ -166,35 +215,55 @@ def _prefixed(progress: Progress | None, prefix: str) -> Progress | None:
     return lambda label, done, total: progress(f"{prefix} {label}", done, total)
 
 
+@dataclass
+class FaceModels:
+    """The face detector and identity model privacy measurement needs."""
+
+    detector: FaceDetector
+    identity: FaceIdentity
+
+
 def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector, out_dir: Path,
-             progress: Progress | None = None) -> tuple[list[ResultRow], dict[tuple[str, str], Example]]:
+             progress: Progress | None = None, faces: FaceModels | None = None,
+             ) -> tuple[list[ResultRow], dict[tuple[str, str], Example]]:
     """Run every method and ladder point on every segment. Returns the rows and, for the
     report's example frames, the main point's EncodeReport of each video's first segment
-    per (video, method)."""
-    unknown = [m for m in config.methods if m not in METHODS]
-    if unknown:
-        raise ValueError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+    per (video, method). `faces` is required when config.measures_privacy."""
+    check_methods(config.methods)
+    if config.measures_privacy and faces is None:
+        raise ValueError("privacy measurement needs the face models")
+    face_models = faces if config.measures_privacy else None
     streams = out_dir / "streams"
     streams.mkdir(parents=True, exist_ok=True)
     rows: list[ResultRow] = []
     examples: dict[tuple[str, str], Example] = {}
-    for segment in segments(paths, config, detector, progress):
+    face_detector = face_models.detector if face_models else None
+    for segment in segments(paths, config, detector, progress, face_detector):
         original_luma = np.stack([luma_of(frame) for frame in segment.frames])
         name = f"{Path(segment.video).stem}_s{segment.index:03d}"
         reference_settings = PlanSettings(codec=config.codec, gop=config.gop, qp=30, targets=config.targets)
         reference = run_method("uniform", segment.frames, segment.fps, streams / f"{name}_reference.mp4",
                                detector, reference_settings, detections=segment.detections)
         for method in config.methods:
+            planner, private = split_method(method)
             for point in ladder(method, config):
                 report = run_method(
-                    method, segment.frames, segment.fps, streams / f"{name}_{method}_{point.label}.mp4",
+                    planner, segment.frames, segment.fps, streams / f"{name}_{method}_{point.label}.mp4",
                     detector, point.settings, detections=segment.detections,
-                    repair_rounds=config.repair_rounds if method in SEARCH_METHODS else 0,
-                    fast=point.fast, budget=config.budget,
+                    repair_rounds=config.repair_rounds if planner in SEARCH_METHODS else 0,
+                    fast=point.fast, budget=config.budget, privacy=config.privacy if private else None,
+                    faces=segment.faces, face_detector=face_detector,
                     progress=_prefixed(progress, f"{name} {point.label}"),
                 )
+                leakage = None
+                if face_models is not None and report.decoded_rgb is not None:
+                    leakage = privacy_report(
+                        segment.frames, report.decoded_rgb, face_detector=face_models.detector,
+                        identity=face_models.identity, detector=detector, spec=config.targets,
+                        faces=segment.faces, original_detections=segment.detections,
+                        decoded_detections=report.decoded_detections)
                 rows.append(measure(report, segment, point, reference.total_bytes, original_luma,
-                                    config.targets))
+                                    config.targets, leakage))
                 if point.main and segment.index == 0:
                     examples[(Path(segment.video).name, method)] = (segment, report)
     return rows, examples

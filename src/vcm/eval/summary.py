@@ -9,8 +9,8 @@ from vcm.eval.bdrate import bd_rate
 from vcm.eval.runner import ResultRow
 
 
-def _finite_mean(values: Sequence[float]) -> float | None:
-    finite = [v for v in values if np.isfinite(v)]
+def _finite_mean(values: Sequence[float | None]) -> float | None:
+    finite = [v for v in values if v is not None and np.isfinite(v)]
     return round(mean(finite), 4) if finite else None
 
 
@@ -34,22 +34,37 @@ def method_summary(rows: Sequence[ResultRow]) -> list[dict[str, object]]:
             "frames_per_second": round(1 / max(median(r.seconds_per_frame for r in main), 1e-9), 2),
             "checks_per_frame": round(mean(r.checks_per_frame for r in main), 2),
             "detector_calls_per_frame": round(mean(r.detector_calls_per_frame for r in main), 2),
+            "mean_leak_rate": _finite_mean([r.leak_rate for r in main]),
+            "mean_person_detection_rate": _finite_mean([r.person_detection_rate for r in main]),
         })
     return summary
 
 
+def measures_privacy(rows: Sequence[ResultRow]) -> bool:
+    """Whether the rows carry face-identity leak rates."""
+    return any(row.faces_recognisable is not None for row in rows)
+
+
 def curves(rows: Sequence[ResultRow]) -> dict[str, list[dict[str, float]]]:
-    """Per method, one point per ladder label: mean bitrate, mAP and detection rate over segments."""
+    """Per method, one point per ladder label: mean bitrate, mAP, detection rate, leak rate and
+    person detection rate over segments (NaN where not measured)."""
     result: dict[str, list[dict[str, float]]] = {}
     for method in dict.fromkeys(row.method for row in rows):
         points = []
         for label in dict.fromkeys(row.point for row in rows if row.method == method):
             chosen = [row for row in rows if row.method == method and row.point == label]
             points.append({"point": label, "bitrate_kbps": mean(r.bitrate_kbps for r in chosen),
-                           "map50": _finite_mean([r.map50 for r in chosen]) or float("nan"),
-                           "detection_rate": mean(r.detection_rate for r in chosen)})
+                           "map50": _nan_if_none(_finite_mean([r.map50 for r in chosen])),
+                           "detection_rate": mean(r.detection_rate for r in chosen),
+                           "leak_rate": _nan_if_none(_finite_mean([r.leak_rate for r in chosen])),
+                           "person_detection_rate": _nan_if_none(
+                               _finite_mean([r.person_detection_rate for r in chosen]))})
         result[method] = sorted(points, key=lambda p: p["bitrate_kbps"])
     return result
+
+
+def _nan_if_none(value: float | None) -> float:
+    return float("nan") if value is None else value
 
 
 def bd_rates(curve_points: dict[str, list[dict[str, float]]],

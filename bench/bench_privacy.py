@@ -1,0 +1,94 @@
+"""Privacy benchmark: (1) how small a face can be and still be recognised, which sets
+MIN_RECOGNISABLE_FACE; (2) the cost of privacy mode per frame (MTCNN + concealment)
+against the fast planner's plan + encode of the same frames.
+
+Usage: .venv/bin/python bench/bench_privacy.py [--frames 24] [--repeats 3]
+Leak and detection rates per method come from `vcm eval` (see docs/benchmarks.md).
+Prints markdown tables; times are medians over the repeats, measured in one run.
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from vcm.codec import encode
+from vcm.media.face_clips import face_clip, load_photo
+from vcm.models import load_detector
+from vcm.models.dlib_identity import load_face_identity
+from vcm.models.faces import Face
+from vcm.models.mtcnn import load_face_detector
+from vcm.planners import PlanSettings, plan_fast
+from vcm.privacy.generic_face import GenericFace
+from vcm.privacy.mode import PrivacyConfig, conceal
+
+SIZES = (12, 16, 20, 24, 32, 48)
+OBAMA = ("obama", "obama2", "obama3")
+
+
+def size_sweep() -> None:
+    """Downscale each Obama photo so its face is S px, embed it, and compare with the two
+    other Obama photos at full size (same person: should match, L2 < 0.6)."""
+    detector, identity = load_face_detector(), load_face_identity()
+    full = {}
+    for name in OBAMA:
+        photo = load_photo(name)
+        face = detector.detect_faces(photo)[0]
+        full[name] = (photo, face, identity.embed([photo], face)[0])
+    print("| face size (px) | L2 to other photos of the same person (min-max) | matches |")
+    print("|---|---|---|")
+    for size in SIZES:
+        distances = []
+        for name, (photo, face, _) in full.items():
+            scale = size / face.size
+            small = np.asarray(Image.fromarray(photo).resize(
+                (round(photo.shape[1] * scale), round(photo.shape[0] * scale)), Image.Resampling.BILINEAR))
+            embedding = identity.embed([small], Face(tuple(v * scale for v in face.box), face.score))[0]
+            distances += [float(np.linalg.norm(embedding - full[other][2]))
+                          for other in OBAMA if other != name]
+        matches = sum(d < identity.match_distance for d in distances)
+        print(f"| {size} | {min(distances):.2f}-{max(distances):.2f} | {matches}/{len(distances)} |")
+
+
+def mode_cost(frames: int, repeats: int) -> None:
+    clip = face_clip("obama3", frames)
+    face_detector, detector = load_face_detector(), load_detector()
+    generic = GenericFace.build(face_detector)
+    private, fast = [], []
+    with tempfile.TemporaryDirectory() as work:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            faces = [face_detector.detect_faces(frame) for frame in clip]
+            conceal(clip, faces, generic, PrivacyConfig())
+            private.append((time.perf_counter() - start) / frames)
+            start = time.perf_counter()
+            plan = plan_fast(clip, detector, PlanSettings())
+            encode(plan.frames, plan.maps, Path(work) / "fast.mp4", fps=10)
+            fast.append((time.perf_counter() - start) / frames)
+    privacy_ms, fast_ms = statistics.median(private) * 1000, statistics.median(fast) * 1000
+    print(f"\n{frames} frames of 480x480, median of {repeats}, {os.cpu_count()} cores, "
+          f"{platform.processor()}")
+    print("| step | ms/frame |\n|---|---|")
+    print(f"| privacy mode: MTCNN + conceal | {privacy_ms:.1f} |")
+    print(f"| fast planner: plan + encode | {fast_ms:.1f} |")
+    print(f"| fast+privacy end to end (ratio to fast) | {privacy_ms + fast_ms:.1f} "
+          f"({(privacy_ms + fast_ms) / fast_ms:.2f}x) |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--frames", type=int, default=24)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    size_sweep()
+    mode_cost(args.frames, args.repeats)
+
+
+if __name__ == "__main__":
+    main()

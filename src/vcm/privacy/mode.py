@@ -1,0 +1,103 @@
+"""Privacy mode: code faces so identity does not survive while the person stays detectable.
+
+Before encoding, every face (held for `hold` frames before and after each detection,
+so a frame the face detector misses does not leak) is rebuilt from two parts: its own
+coarse colours (cells x cells area averages, smoothly interpolated), which keep skin
+tone and lighting, and the detail of a generic face (the mean of 100 people, aligned
+to the face's landmarks), which keeps eyes, nose and mouth where the person detector
+expects them while carrying nobody's identity. The face's blocks may then be coded at
+a fixed QP (face_qp), or left to the planner.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vcm.codec.qpmap import BLOCK_SIZE, QP_MAX, QPMap, grid_shape
+from vcm.models.faces import Face
+from vcm.privacy.generic_face import GenericFace
+
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    """hold: frames a face is kept concealed before and after each detection; cells:
+    resolution of the face's own colours that survive (cells x cells); detail: weight
+    of the generic face's detail; face_qp: QP forced on face blocks (None: the planner's)."""
+
+    hold: int = 1
+    cells: int = 4
+    detail: float = 1.0
+    face_qp: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.hold < 0 or self.cells < 1 or self.detail < 0:
+            raise ValueError(f"invalid privacy settings: {self}")
+        if self.face_qp is not None and not 0 <= self.face_qp <= QP_MAX:
+            raise ValueError(f"face_qp must be in 0..{QP_MAX}, got {self.face_qp}")
+
+
+def held_faces(faces: Sequence[Sequence[Face]], hold: int) -> list[list[Face]]:
+    """Per frame, the faces detected within `hold` frames of it."""
+    return [list(dict.fromkeys(face for window in faces[max(index - hold, 0): index + hold + 1]
+                               for face in window))
+            for index in range(len(faces))]
+
+
+def pixel_box(face: Face, width: int, height: int) -> Box | None:
+    """The face box in whole pixels (x2, y2 exclusive) clipped to the frame, or None if empty."""
+    x1, y1, x2, y2 = face.box
+    box = (max(int(np.floor(x1)), 0), max(int(np.floor(y1)), 0),
+           min(int(np.ceil(x2)), width), min(int(np.ceil(y2)), height))
+    return box if box[2] > box[0] and box[3] > box[1] else None
+
+
+def _coarse(patch: torch.Tensor, cells: int) -> torch.Tensor:
+    """(1, C, h, w) -> its cells x cells area averages interpolated back to (1, C, h, w)."""
+    height, width = patch.shape[-2:]
+    pooled = F.adaptive_avg_pool2d(patch, (min(cells, height), min(cells, width)))
+    return F.interpolate(pooled, size=(height, width), mode="bilinear", align_corners=False)
+
+
+def conceal(frames: np.ndarray, faces: Sequence[Sequence[Face]], generic: GenericFace,
+            config: PrivacyConfig) -> np.ndarray:
+    """Rebuild every face of (N, H, W, 3) uint8 frames from its coarse colours plus the
+    generic face's detail -> a new (N, H, W, 3) uint8 array."""
+    edited = frames.copy()
+    height, width = frames.shape[1:3]
+    for index, frame_faces in enumerate(faces):
+        for face in frame_faces:
+            box = pixel_box(face, width, height)
+            if box is None:
+                continue
+            x1, y1, x2, y2 = box
+            patch = torch.from_numpy(edited[index, y1:y2, x1:x2].astype(np.float32)).permute(2, 0, 1)[None]
+            rebuilt = _coarse(patch, config.cells)
+            if len(face.landmarks) == 5:
+                mean_face = generic.warped(face, box)
+                rebuilt = rebuilt + config.detail * (mean_face - _coarse(mean_face, config.cells))
+            edited[index, y1:y2, x1:x2] = rebuilt[0].permute(1, 2, 0).round().clamp(0, 255).byte().numpy()
+    return edited
+
+
+def protect_maps(maps: Sequence[QPMap], faces: Sequence[Sequence[Face]], width: int, height: int,
+                 face_qp: int) -> list[QPMap]:
+    """Raise every block a face box touches to at least face_qp."""
+    rows, cols = grid_shape(width, height)
+    protected = []
+    for qp_map, frame_faces in zip(maps, faces, strict=True):
+        boxes = [box for box in (pixel_box(face, width, height) for face in frame_faces) if box]
+        if not boxes:
+            protected.append(qp_map)
+            continue
+        blocks = qp_map.dense(rows, cols).copy()
+        for x1, y1, x2, y2 in boxes:
+            rows_hit = slice(y1 // BLOCK_SIZE, -(-y2 // BLOCK_SIZE))
+            cols_hit = slice(x1 // BLOCK_SIZE, -(-x2 // BLOCK_SIZE))
+            blocks[rows_hit, cols_hit] = np.maximum(blocks[rows_hit, cols_hit], face_qp)
+        protected.append(QPMap.from_blocks(blocks))
+    return protected

@@ -1,0 +1,44 @@
+"""Face photos from the registries and the camera-move clips made from them."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vcm.errors import InputError
+from vcm.media import read_video
+from vcm.media.face_clips import PHOTO_NAMES, camera_clip, face_clip, letterbox, load_photo, write_lossless
+
+
+def test_every_photo_loads_as_rgb() -> None:
+    for name in PHOTO_NAMES:
+        photo = load_photo(name)
+        assert photo.ndim == 3 and photo.shape[2] == 3 and photo.dtype == np.uint8
+        assert min(photo.shape[:2]) >= 500
+
+
+def test_clip_moves_and_brightens() -> None:
+    clip = face_clip("grace_hopper", 5, size=240)
+    assert clip.shape == (5, 240, 240, 3)
+    assert clip[-1].mean() > clip[0].mean() * 1.1
+    assert np.abs(clip[1].astype(int) - clip[0]).mean() > 2
+
+
+def test_letterbox_centres_a_portrait() -> None:
+    square = letterbox(np.zeros((10, 4, 3), np.uint8))
+    assert square.shape == (10, 10, 3)
+    assert (square[:, 3:7] == 0).all() and (square[:, :3] == 114).all()
+
+
+def test_lossless_round_trip(tmp_path: Path) -> None:
+    clip = face_clip("astronaut", 3, size=96)
+    path = write_lossless(clip, tmp_path / "clip.mov")
+    video = read_video(path)
+    assert np.array_equal(video.frames, clip) and video.fps == 10
+
+
+def test_bad_clip_arguments() -> None:
+    with pytest.raises(InputError, match="at least 1 frame"):
+        camera_clip(np.zeros((64, 64, 3), np.uint8), 0)
+    with pytest.raises(InputError, match="unknown face photo"):
+        load_photo("nobody")
