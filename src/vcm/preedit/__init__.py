@@ -1,0 +1,1 @@
+"""Neural pre-editing before a standard encoder, and the differentiable codec proxy it trains through."""

@@ -1,0 +1,95 @@
+"""The differentiable codec proxy: exactness of its parts, gradients, and calibration
+against the real x265."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from vcm.codec import QPMap, encode
+from vcm.media import rgb_to_yuv420
+from vcm.preedit.proxy import (
+    INTRA_ROUNDING,
+    block_dct,
+    block_idct,
+    dct_matrix,
+    proxy_code,
+    quantize,
+    rgb_to_ycbcr,
+    ycbcr_to_rgb,
+)
+
+
+def _tensor(frame: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(frame.copy()).permute(2, 0, 1)[None].float() / 255
+
+
+def _spearman(a: list[float], b: list[float]) -> float:
+    ranks = [np.argsort(np.argsort(values)) for values in (a, b)]
+    return float(np.corrcoef(*ranks)[0, 1])
+
+
+def test_dct_is_orthonormal_and_invertible() -> None:
+    matrix = dct_matrix(8, torch.float64)
+    assert torch.allclose(matrix @ matrix.T, torch.eye(8, dtype=torch.float64), atol=1e-12)
+    plane = torch.rand(2, 1, 16, 24, dtype=torch.float64)
+    assert torch.allclose(block_idct(block_dct(plane)), plane, atol=1e-12)
+
+
+def test_colour_conversion_matches_the_encoder_input(frames: np.ndarray) -> None:
+    frame = frames[0][:64, :64]
+    ycbcr = rgb_to_ycbcr(_tensor(frame))
+    luma = rgb_to_yuv420(frame)[0].astype(np.float32)
+    assert np.abs(ycbcr[0, 0].numpy() - luma).max() <= 1.0
+    assert torch.allclose(ycbcr_to_rgb(ycbcr), _tensor(frame), atol=1e-4)
+
+
+def test_quantize_floors_forward_and_passes_gradients() -> None:
+    coefficients = torch.tensor([-7.9, -0.5, 0.2, 0.7, 5.1], requires_grad=True)
+    levels = quantize(coefficients, torch.tensor(2.0))
+    expected = torch.sign(coefficients) * torch.floor(coefficients.abs() / 2 + INTRA_ROUNDING)
+    assert torch.equal(levels, expected.detach())
+    levels.sum().backward()
+    assert torch.allclose(coefficients.grad, torch.full((5,), 0.5))
+
+
+@pytest.mark.parametrize("qp", [0, 51])
+@pytest.mark.parametrize("level", [0.0, 1.0])
+def test_gradients_are_finite_at_the_extremes(qp: int, level: float) -> None:
+    image = torch.full((1, 3, 32, 48), level, requires_grad=True)
+    output = proxy_code(image, torch.full((1, 2, 3), float(qp)))
+    (output.bits.sum() + (output.rgb - 0.5).pow(2).sum()).backward()
+    assert torch.isfinite(output.bits).all() and torch.isfinite(image.grad).all()
+
+
+def test_rate_falls_and_distortion_rises_with_qp(frames: np.ndarray) -> None:
+    image = _tensor(frames[0][:128, :160])
+    outputs = [proxy_code(image, torch.full((1, 8, 10), float(qp))) for qp in (20, 30, 40)]
+    bits = [o.bits.item() for o in outputs]
+    errors = [(o.rgb - image).pow(2).mean().item() for o in outputs]
+    assert bits[0] > bits[1] > bits[2] and errors[0] < errors[1] < errors[2]
+
+
+def test_per_block_qp_is_local(frames: np.ndarray) -> None:
+    image = _tensor(frames[0][:64, :64])
+    qp = torch.full((1, 4, 4), 45.0)
+    qp[0, :2, :2] = 15
+    error = (proxy_code(image, qp).rgb - image).pow(2).mean(dim=1)[0]
+    assert error[:32, :32].mean() * 10 < error[32:, 32:].mean()
+
+
+def test_shape_mismatch_is_rejected() -> None:
+    with pytest.raises(ValueError, match="QP map shape"):
+        proxy_code(torch.zeros(1, 3, 32, 32), torch.zeros(1, 3, 3))
+
+
+def test_rate_ranks_like_real_x265_intra_bytes(tmp_path: Path, frames: np.ndarray) -> None:
+    real, proxy = [], []
+    for index, frame in enumerate((frames[0], frames[11][100:420, 200:600])):
+        rows, cols = -(-frame.shape[0] // 16), -(-frame.shape[1] // 16)
+        for qp in (20, 28, 36, 44):
+            result = encode(frame[None], [QPMap(qp)], tmp_path / f"{index}_{qp}.mp4", gop=1)
+            real.append(result.frames[0].bytes)
+            proxy.append(proxy_code(_tensor(frame), torch.full((1, rows, cols), float(qp))).bits.item())
+    assert _spearman(real, proxy) >= 0.9
