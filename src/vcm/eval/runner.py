@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from vcm.eval.detection_ap import mean_average_precision
-from vcm.eval.metrics import luma_psnr
+from vcm.eval.metrics import luma_ms_ssim, luma_psnr
 from vcm.media import luma_of, read_video
 from vcm.models.detector import Detection, Detector
 from vcm.models.faces import Face, FaceDetector, FaceIdentity
 from vcm.pipeline import EncodeReport, run_method
 from vcm.planners import METHODS, FastConfig, PlanSettings, XaiBudget
+from vcm.preedit.network import load_preeditor
 from vcm.privacy.leakage import PrivacyReport, privacy_report
 from vcm.privacy.mode import PrivacyConfig
 from vcm.targets import TargetSpec, select_targets, survives
@@ -25,22 +26,38 @@ BBOX_LADDER = (26, 30, 34, 38)
 KEEP_SCORE_LADDER = (0.7, 0.5, 0.3)  # frame-qp and xai: the score a target must keep
 FAST_LADDER = (32, 36, 40)  # fast: QP of a confident 64 px target
 SEARCH_METHODS = ("frame-qp", "xai")
-PRIVACY_SUFFIX = "+privacy"
+MODIFIERS = ("preedit", "privacy")
 
 
-def split_method(name: str) -> tuple[str, bool]:
-    """'fast+privacy' -> ('fast', True); 'fast' -> ('fast', False)."""
-    if name.endswith(PRIVACY_SUFFIX):
-        return name[: -len(PRIVACY_SUFFIX)], True
-    return name, False
+@dataclass(frozen=True)
+class MethodSpec:
+    """A method name of the harness: a planner with optional modifiers, e.g. 'fast+preedit'
+    or 'xai+preedit+privacy' (pre-edited frames, then faces concealed)."""
+
+    planner: str
+    preedit: bool = False
+    privacy: bool = False
+
+    @classmethod
+    def parse(cls, name: str) -> "MethodSpec":
+        planner, *modifiers = name.split("+")
+        if planner not in METHODS or any(m not in MODIFIERS for m in modifiers):
+            raise ValueError(f"unknown method {name!r}")
+        return cls(planner, "preedit" in modifiers, "privacy" in modifiers)
 
 
 def check_methods(names: Sequence[str]) -> None:
-    """Raise ValueError naming any method that is not a planner, optionally +privacy."""
-    unknown = [name for name in names if split_method(name)[0] not in METHODS]
+    """Raise ValueError naming any method that is not a planner with known modifiers."""
+    unknown = []
+    for name in names:
+        try:
+            MethodSpec.parse(name)
+        except ValueError:
+            unknown.append(name)
     if unknown or not names:
         raise ValueError(f"unknown method(s) {', '.join(unknown) or '(none)'}; choose from "
-                         f"{', '.join(METHODS)}, each optionally with {PRIVACY_SUFFIX}")
+                         f"{', '.join(METHODS)}, each optionally with "
+                         f"{' and/or '.join('+' + m for m in MODIFIERS)}")
 
 
 @dataclass(frozen=True)
@@ -57,7 +74,8 @@ class LadderPoint:
 class EvalConfig:
     """What to run. repair_rounds applies to the search methods (frame-qp, xai);
     privacy_metrics adds face-identity leak rate and person detection rate to every row
-    (always on when a METHOD+privacy is run); privacy: the settings of those methods."""
+    (always on when a METHOD+privacy is run); privacy: the settings of those methods;
+    preedit_model: the pre-editor file METHOD+preedit methods use."""
 
     methods: Sequence[str] = ("uniform", "bbox", "frame-qp", "xai", "fast")
     segment: int = 33
@@ -74,10 +92,11 @@ class EvalConfig:
     fast: FastConfig = field(default_factory=FastConfig)
     privacy_metrics: bool = False
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    preedit_model: str | None = None
 
     @property
     def measures_privacy(self) -> bool:
-        return self.privacy_metrics or any(split_method(m)[1] for m in self.methods)
+        return self.privacy_metrics or any(MethodSpec.parse(m).privacy for m in self.methods)
 
 
 @dataclass
@@ -113,6 +132,7 @@ class ResultRow:
     lost_before_repair: int
     map50: float
     psnr_y_db: float
+    ms_ssim_y: float
     seconds_per_frame: float
     checks_per_frame: float
     detector_calls_per_frame: float
@@ -128,7 +148,7 @@ Example = tuple[Segment, EncodeReport]
 
 def ladder(method: str, config: EvalConfig) -> list[LadderPoint]:
     """The operating points of a method: only the main one unless config.ladder."""
-    method = split_method(method)[0]
+    method = MethodSpec.parse(method).planner
     base = PlanSettings(codec=config.codec, gop=config.gop, qp=config.qp, max_qp=config.max_qp,
                         targets=config.targets, check=config.check)
     if method in ("uniform", "bbox"):
@@ -197,6 +217,7 @@ def measure(report: EncodeReport, segment: Segment, point: LadderPoint, referenc
         lost_before_repair=report.lost_before_repair,
         map50=round(mean_average_precision(segment.detections, report.decoded_detections), 4),
         psnr_y_db=round(luma_psnr(original_luma, report.decoded_luma), 3),
+        ms_ssim_y=round(luma_ms_ssim(original_luma, report.decoded_luma), 5),
         seconds_per_frame=round(report.seconds_per_frame(), 4),
         checks_per_frame=round(sum(f.checks for f in report.frames) / frames, 2),
         detector_calls_per_frame=round(sum(f.detector_calls for f in report.frames) / frames, 2),
@@ -233,6 +254,11 @@ def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
     if config.measures_privacy and faces is None:
         raise ValueError("privacy measurement needs the face models")
     face_models = faces if config.measures_privacy else None
+    preeditor = None
+    if any(MethodSpec.parse(m).preedit for m in config.methods):
+        if config.preedit_model is None:
+            raise ValueError("METHOD+preedit needs a pre-editor model")
+        preeditor = load_preeditor(config.preedit_model)
     streams = out_dir / "streams"
     streams.mkdir(parents=True, exist_ok=True)
     rows: list[ResultRow] = []
@@ -245,13 +271,14 @@ def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
         reference = run_method("uniform", segment.frames, segment.fps, streams / f"{name}_reference.mp4",
                                detector, reference_settings, detections=segment.detections)
         for method in config.methods:
-            planner, private = split_method(method)
+            spec = MethodSpec.parse(method)
             for point in ladder(method, config):
                 report = run_method(
-                    planner, segment.frames, segment.fps, streams / f"{name}_{method}_{point.label}.mp4",
+                    spec.planner, segment.frames, segment.fps, streams / f"{name}_{method}_{point.label}.mp4",
                     detector, point.settings, detections=segment.detections,
-                    repair_rounds=config.repair_rounds if planner in SEARCH_METHODS else 0,
-                    fast=point.fast, budget=config.budget, privacy=config.privacy if private else None,
+                    repair_rounds=config.repair_rounds if spec.planner in SEARCH_METHODS else 0,
+                    fast=point.fast, budget=config.budget, privacy=config.privacy if spec.privacy else None,
+                    preeditor=preeditor if spec.preedit else None,
                     faces=segment.faces, face_detector=face_detector,
                     progress=_prefixed(progress, f"{name} {point.label}"),
                 )

@@ -29,6 +29,7 @@ def method_summary(rows: Sequence[ResultRow]) -> list[dict[str, object]]:
             "min_detection_rate": round(min(r.detection_rate for r in main), 4),
             "mean_map50": _finite_mean([r.map50 for r in main]),
             "mean_psnr_y_db": round(mean(r.psnr_y_db for r in main), 3),
+            "mean_ms_ssim_y": round(mean(r.ms_ssim_y for r in main), 5),
             "mean_bitrate_kbps": round(mean(r.bitrate_kbps for r in main), 2),
             "seconds_per_frame": round(median(r.seconds_per_frame for r in main), 4),
             "frames_per_second": round(1 / max(median(r.seconds_per_frame for r in main), 1e-9), 2),
@@ -56,6 +57,8 @@ def curves(rows: Sequence[ResultRow]) -> dict[str, list[dict[str, float]]]:
             points.append({"point": label, "bitrate_kbps": mean(r.bitrate_kbps for r in chosen),
                            "map50": _nan_if_none(_finite_mean([r.map50 for r in chosen])),
                            "detection_rate": mean(r.detection_rate for r in chosen),
+                           "psnr_y_db": mean(r.psnr_y_db for r in chosen),
+                           "ms_ssim_y": mean(r.ms_ssim_y for r in chosen),
                            "leak_rate": _nan_if_none(_finite_mean([r.leak_rate for r in chosen])),
                            "person_detection_rate": _nan_if_none(
                                _finite_mean([r.person_detection_rate for r in chosen]))})
@@ -67,18 +70,29 @@ def _nan_if_none(value: float | None) -> float:
     return float("nan") if value is None else value
 
 
+BD_METRICS = ("map50", "detection_rate", "psnr_y_db", "ms_ssim_y")
+
+
+def bd_pairs(methods: Sequence[str], reference: str = "uniform") -> list[tuple[str, str]]:
+    """(method, reference) pairs to compare: every method against uniform QP, and every
+    METHOD+preedit against the same METHOD without pre-editing."""
+    pairs = [(method, reference) for method in methods if method != reference and reference in methods]
+    for method in methods:
+        plain = method.replace("+preedit", "")
+        if plain != method and plain in methods and plain != reference:
+            pairs.append((method, plain))
+    return pairs
+
+
 def bd_rates(curve_points: dict[str, list[dict[str, float]]],
              reference: str = "uniform") -> list[dict[str, object]]:
-    """BD-rate (%) of each method vs the reference, on mAP and on detection rate."""
-    if reference not in curve_points:
-        return []
-    base = curve_points[reference]
+    """BD-rate (%) of each method vs its reference (bd_pairs) on every BD_METRICS metric;
+    None where the curves do not overlap."""
     table = []
-    for method, points in curve_points.items():
-        if method == reference:
-            continue
-        entry: dict[str, object] = {"method": method, "reference": reference}
-        for metric in ("map50", "detection_rate"):
+    for method, against in bd_pairs(list(curve_points), reference):
+        base, points = curve_points[against], curve_points[method]
+        entry: dict[str, object] = {"method": method, "reference": against}
+        for metric in BD_METRICS:
             value = bd_rate([p["bitrate_kbps"] for p in base], [p[metric] for p in base],
                             [p["bitrate_kbps"] for p in points], [p[metric] for p in points])
             entry[f"bd_rate_{metric}_percent"] = None if value is None else round(value, 2)

@@ -1,0 +1,170 @@
+"""Train the pre-editor through the codec proxy on CPU, with resumable checkpoints.
+
+Each step takes random crops of training frames, edits them, codes the edit with the
+differentiable proxy at a random QP per crop, and minimises
+
+    rate x bits/pixel + fidelity x (L1 + 1 - MS-SSIM) + perceptual x EfficientNet-Lite0
+    feature distance + task x detector output distance,
+
+every term comparing the coded edit with the original crop. The detector runs fully
+convolutionally on the crop (no resize), so its outputs compare cell by cell.
+"""
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vcm.atomic import atomic_output
+from vcm.errors import InputError
+from vcm.media import read_video
+from vcm.models.efficientnet_lite import load_efficientnet_lite0
+from vcm.models.yolo import YoloV3Tiny
+from vcm.preedit.losses import LossWeights, feature_distance, ms_ssim
+from vcm.preedit.network import PreEditor
+from vcm.preedit.proxy import BLOCK, proxy_code
+
+Progress = Callable[[int, int, dict[str, float]], None]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """steps: optimiser steps; batch, crop: crops per step and their side (pixels, a multiple
+    of 16); qp_range: the proxy's QP is drawn uniformly from it per crop; checkpoint_every:
+    steps between checkpoints."""
+
+    steps: int = 600
+    batch: int = 4
+    crop: int = 128
+    learning_rate: float = 2e-3
+    qp_range: tuple[int, int] = (24, 42)
+    weights: LossWeights = field(default_factory=LossWeights)
+    checkpoint_every: int = 50
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch < 1 or self.crop < 32 or self.crop % BLOCK:
+            raise ValueError(f"invalid training settings: {self}")
+
+
+def training_frames(paths: Sequence[str | Path], start: int = 0, stride: int = 1,
+                    max_frames: int | None = None) -> np.ndarray:
+    """Frames start, start + stride, ... of every video or image -> (N, H, W, 3) uint8 list
+    stacked per size; all inputs must share one size."""
+    frames = []
+    for path in paths:
+        video = read_video(path)
+        frames.extend(video.frames[start::stride][:max_frames])
+    if not frames:
+        raise InputError("no training frames (check --start/--stride against the inputs' lengths)")
+    shapes = {frame.shape for frame in frames}
+    if len(shapes) > 1:
+        raise InputError(f"training inputs differ in size: {sorted(shapes)}; use inputs of one size")
+    return np.stack(frames)
+
+
+def random_crops(frames: np.ndarray, batch: int, crop: int, generator: np.random.Generator) -> torch.Tensor:
+    """(batch, 3, crop, crop) float crops in [0, 1] at random places, randomly mirrored."""
+    height, width = frames.shape[1:3]
+    if height < crop or width < crop:
+        raise InputError(f"frames of {width}x{height} are smaller than the {crop} px training crop")
+    crops = []
+    for _ in range(batch):
+        index = generator.integers(len(frames))
+        top, left = generator.integers(height - crop + 1), generator.integers(width - crop + 1)
+        patch = frames[index, top:top + crop, left:left + crop]
+        crops.append(patch[:, ::-1] if generator.random() < 0.5 else patch)
+    return torch.from_numpy(np.ascontiguousarray(np.stack(crops))).permute(0, 3, 1, 2).float() / 255.0
+
+
+class Objective:
+    """The training loss; `terms` returns every term per batch (means) and the total."""
+
+    def __init__(self, detector: YoloV3Tiny, weights: LossWeights) -> None:
+        self.detector, self.weights = detector, weights
+        self.perceptual = load_efficientnet_lite0() if weights.perceptual > 0 else None
+
+    def detector_outputs(self, images: torch.Tensor) -> list[torch.Tensor]:
+        return [torch.sigmoid(head) for head in self.detector.net(images)]
+
+    def terms(self, original: torch.Tensor, edited: torch.Tensor,
+              qp: torch.Tensor) -> dict[str, torch.Tensor]:
+        coded = proxy_code(edited, qp)
+        pixels = original.shape[-1] * original.shape[-2]
+        bits_per_pixel = (coded.bits / pixels).mean()
+        fidelity = (coded.rgb - original).abs().mean() + (1 - ms_ssim(coded.rgb, original)).mean()
+        perceptual = (feature_distance(self.perceptual.features, coded.rgb, original).mean()
+                      if self.perceptual is not None else torch.zeros(()))
+        task = torch.zeros(())
+        if self.weights.task > 0:
+            with torch.no_grad():
+                reference = self.detector_outputs(original)
+            task = torch.stack([(a - b).pow(2).mean() for a, b in
+                                zip(self.detector_outputs(coded.rgb), reference, strict=True)]).sum()
+        w = self.weights
+        total = (w.rate * bits_per_pixel + w.fidelity * fidelity + w.perceptual * perceptual + w.task * task)
+        return {"total": total, "bpp": bits_per_pixel, "fidelity": fidelity, "perceptual": perceptual,
+                "task": task}
+
+
+def save_checkpoint(path: Path, network: PreEditor, optimizer: torch.optim.Optimizer, step: int,
+                    config: TrainConfig, history: list[dict[str, float]]) -> None:
+    """Model and training state in one file, written atomically."""
+    payload = {"config": network.config(), "weights": network.state_dict(), "step": step,
+               "optimizer": optimizer.state_dict(), "train": asdict(config), "history": history}
+    with atomic_output(path) as temporary:
+        torch.save(payload, temporary)
+
+
+def train(frames: np.ndarray, out: Path, detector: YoloV3Tiny, config: TrainConfig | None = None,
+          progress: Progress | None = None, network: PreEditor | None = None) -> list[dict[str, float]]:
+    """Train on (N, H, W, 3) uint8 frames; checkpoints to `out` and resumes from it when it
+    holds an unfinished run of the same settings. Returns the loss history (one entry per
+    checkpoint: step and mean terms since the last one)."""
+    config = config or TrainConfig()
+    torch.set_num_threads(os.cpu_count() or 1)
+    network = network or PreEditor()
+    optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
+    step, history = 0, []
+    if out.exists():
+        state = torch.load(out, map_location="cpu", weights_only=True)
+        if "optimizer" not in state or _comparable(state.get("train", {})) != _comparable(asdict(config)):
+            raise InputError(f"{out} holds a model trained with other settings; choose another --out")
+        network.load_state_dict(state["weights"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, history = state["step"], state["history"]
+    generator = np.random.default_rng([config.seed, step])
+    objective = Objective(detector, config.weights)
+    running: dict[str, list[float]] = {}
+    network.train()
+    while step < config.steps:
+        original = random_crops(frames, config.batch, config.crop, generator)
+        qp = torch.from_numpy(generator.integers(config.qp_range[0], config.qp_range[1] + 1, config.batch))
+        blocks = config.crop // BLOCK
+        qp_maps = qp.float()[:, None, None].expand(-1, blocks, blocks)
+        terms = objective.terms(original, network(original), qp_maps)
+        optimizer.zero_grad()
+        terms["total"].backward()
+        optimizer.step()
+        step += 1
+        values = {name: float(value.detach()) for name, value in terms.items()}
+        for name, value in values.items():
+            running.setdefault(name, []).append(value)
+        if progress:
+            progress(step, config.steps, values)
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            means = {name: round(float(np.mean(values)), 5) for name, values in running.items()}
+            history.append({"step": step, **means})
+            running = {}
+            save_checkpoint(out, network, optimizer, step, config, history)
+    network.eval()
+    return history
+
+
+def _comparable(settings: dict[str, object]) -> dict[str, object]:
+    """The settings that must match to resume (the step count may grow)."""
+    kept = {k: v for k, v in settings.items() if k not in ("steps", "checkpoint_every")}
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in kept.items()}
