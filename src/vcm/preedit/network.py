@@ -5,6 +5,7 @@ channels), with depthwise-separable convolutions, and shuffles the edit back to 
 resolution. The last layer starts at zero, so an untrained pre-editor is the identity.
 """
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,6 @@ def load_preeditor(path: str | Path) -> PreEditor:
         network.load_state_dict(payload["weights"])
     except FileNotFoundError:
         raise InputError(f"no such pre-editor model: {path}") from None
-    except (KeyError, RuntimeError, TypeError, ValueError, EOFError) as error:
+    except (KeyError, RuntimeError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as error:
         raise InputError(f"{path} is not a vcm pre-editor model ({error})") from None
     return network.eval()

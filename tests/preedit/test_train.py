@@ -1,0 +1,35 @@
+"""Training through the proxy: a few real steps, checkpoints and resuming."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from vcm.errors import InputError
+from vcm.models import YoloV3Tiny
+from vcm.preedit.network import load_preeditor
+from vcm.preedit.train import TrainConfig, random_crops, train
+
+
+def test_training_moves_the_editor_and_resumes(tmp_path: Path, frames: np.ndarray,
+                                               detector: YoloV3Tiny) -> None:
+    out = tmp_path / "model.pt"
+    config = TrainConfig(steps=2, batch=2, crop=64, checkpoint_every=1)
+    history = train(frames[:4], out, detector, config)
+    assert [entry["step"] for entry in history] == [1, 2]
+    assert all(np.isfinite(entry["total"]) and entry["bpp"] > 0 for entry in history)
+    edited = load_preeditor(out).edit_frames(frames[:1, :64, :64])
+    assert not np.array_equal(edited, frames[:1, :64, :64])
+    longer = train(frames[:4], out, detector, TrainConfig(steps=3, batch=2, crop=64, checkpoint_every=1))
+    assert [entry["step"] for entry in longer] == [1, 2, 3]
+    assert torch.load(out, weights_only=True)["step"] == 3
+    with pytest.raises(InputError, match="other settings"):
+        train(frames[:4], out, detector, TrainConfig(steps=4, batch=2, crop=96))
+
+
+def test_crops_must_fit_the_frames(frames: np.ndarray) -> None:
+    crops = random_crops(frames[:2], 3, 64, np.random.default_rng(0))
+    assert crops.shape == (3, 3, 64, 64) and crops.min() >= 0 and crops.max() <= 1
+    with pytest.raises(InputError, match="smaller than"):
+        random_crops(frames[:1, :32, :32], 1, 64, np.random.default_rng(0))
