@@ -29,6 +29,8 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/bench_foundation.py
 	$(VENV)/bin/python bench/bench_planners.py
 	$(VENV)/bin/python bench/bench_privacy.py
+	$(VENV)/bin/python bench/bench_proxy.py
+	$(VENV)/bin/python bench/bench_preedit.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info
