@@ -14,8 +14,8 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 
 
 def test_help_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
-    for command in ([], ["detect"], ["encode"], ["eval"], ["privacy"], ["preedit", "train"], ["info"], ["fetch"],
-                    ["demo"]):
+    for command in ([], ["detect"], ["encode"], ["eval"], ["privacy"], ["preedit", "train"], ["info"],
+                    ["fetch"], ["demo"]):
         with pytest.raises(SystemExit) as exit_info:
             main([*command, "--help"])
         assert exit_info.value.code == 0

@@ -83,8 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "identity does not survive while the person stays detectable")
     enc.add_argument("--face-qp", type=int, help="with --privacy: force this QP on face blocks")
     enc.add_argument("--preedit", type=Path, metavar="MODEL",
-                     help="edit every frame with this pre-editor (a file from `vcm preedit train`, or "
-                     "'default' for the shipped model) before planning and coding")
+                     help="edit every frame with this pre-editor (a file from `vcm preedit train`) "
+                     "before planning and coding")
     _add_target_options(enc)
     enc.add_argument("--stats", type=Path, help="write per-frame statistics to this JSON file")
 
@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--repair", type=int, default=1, metavar="ROUNDS",
                             help="repair rounds for frame-qp and xai (1)")
     evaluation.add_argument("--preedit", type=Path, metavar="MODEL",
-                            help="pre-editor model for METHOD+preedit methods ('default': the shipped one)")
+                            help="pre-editor model for METHOD+preedit methods")
     evaluation.add_argument("--privacy", action="store_true",
                             help="also measure face-identity leak rate and person detection rate "
                             "(on whenever a METHOD+privacy is run)")

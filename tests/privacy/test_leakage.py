@@ -46,7 +46,7 @@ def test_small_faces_are_reported_not_counted(face_video: np.ndarray, face_detec
     faces = detect_faces(frames, face_detector)
     records = measure_leakage(frames, frames, faces, face_identity, min_face_px=faces[0][0].size + 1)
     assert [r.status for r in records] == ["too_small"] and records[0].distance is None
-    assert MIN_RECOGNISABLE_FACE == 24
+    assert MIN_RECOGNISABLE_FACE == 16
 
 
 def test_mismatched_clips_are_rejected(face_video: np.ndarray, face_identity: DlibIdentity) -> None:

@@ -89,7 +89,7 @@ def write_report(rows: Sequence[ResultRow], config: EvalConfig, out_dir: Path,
         "score &ge; min_score, IoU &ge; min_iou); mAP@0.5 uses the original's detections "
         "(score &ge; 0.5) as ground truth." + (
             " Leak rate: share of faces (found by MTCNN on the original, at least "
-            "24 px) whose dlib identity embedding on the decoded frame is still within L2 0.6 of "
+            "16 px) whose dlib identity embedding on the decoded frame is still within L2 0.6 of "
             "the original's; person detection rate: person targets still detected." if measures_privacy(rows)
             else "") + "</p>",
         "<h2>Methods</h2>", _table(summary["methods"]),

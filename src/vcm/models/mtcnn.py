@@ -125,10 +125,11 @@ def _square(boxes: np.ndarray) -> np.ndarray:
 
 
 class Mtcnn:
-    """The MTCNN cascade. min_face: smallest face searched for (pixels); thresholds: the
-    face probability each stage needs."""
+    """The MTCNN cascade. min_face: smallest face searched for (pixels; 12, P-Net's window,
+    reaches below the smallest recognisable face); thresholds: the face probability each
+    stage needs."""
 
-    def __init__(self, *, min_face: int = 20, thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
+    def __init__(self, *, min_face: int = 12, thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
                  min_score: float = 0.9) -> None:
         paths = fetch_mtcnn()
         self.proposal, self.refine, self.output = ProposalNet(), RefineNet(), OutputNet()

@@ -54,13 +54,8 @@ class PreEditor(nn.Module):
         return {"width": self.width, "depth": self.depth}
 
 
-DEFAULT_MODEL = Path(__file__).with_name("models") / "default.pt"
-
-
 def load_preeditor(path: str | Path) -> PreEditor:
-    """A trained pre-editor from a model file written by `vcm preedit train`; "default" is
-    the model shipped with vcm (DEFAULT_MODEL)."""
-    path = DEFAULT_MODEL if str(path) == "default" else path
+    """A trained pre-editor from a model file written by `vcm preedit train`."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
         network = PreEditor(**payload["config"])

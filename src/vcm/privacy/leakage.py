@@ -16,9 +16,9 @@ from vcm.models.faces import Face, FaceDetector, FaceIdentity
 from vcm.targets import TargetSpec, select_targets, survives
 
 # Shorter side of the face box, pixels. Measured with dlib's model on the face photos
-# (bench/bench_privacy.py): from 24 px a downscaled face still matches other
-# photos of the same person (L2 0.45-0.53); at 16 px and below it does not (0.56-0.73).
-MIN_RECOGNISABLE_FACE = 24.0
+# (bench/bench_privacy.py): a face downscaled to 12 px matched no other photo of the
+# same person (L2 0.64-0.73); at 16 px 4 of 6 comparisons still matched.
+MIN_RECOGNISABLE_FACE = 16.0
 PERSON = "person"
 
 
