@@ -152,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--batch", type=int, default=4, help="crops per step (4)")
     training.add_argument("--crop", type=int, default=128, help="crop side, a multiple of 16 (128)")
     training.add_argument("--rate-weight", type=float, default=0.02, help="weight of bits/pixel (0.02)")
+    training.add_argument("--qp", type=int, nargs=2, default=(24, 42), metavar=("LOW", "HIGH"),
+                          help="the proxy codes each crop at a QP drawn from LOW..HIGH (24 42)")
     training.add_argument("--task-weight", type=float, default=1.0, help="weight of the detector term (1)")
     training.add_argument("--perceptual-weight", type=float, default=0.1,
                           help="weight of the EfficientNet-Lite0 feature term (0.1)")
@@ -385,12 +387,13 @@ def cmd_preedit(args: argparse.Namespace) -> None:
         if not Path(path).is_file():
             raise InputError(f"no such file: {path}")
     try:
-        config = TrainConfig(steps=args.steps, batch=args.batch, crop=args.crop,
+        config = TrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, qp_range=tuple(args.qp),
                              weights=LossWeights(rate=args.rate_weight, task=args.task_weight,
                                                  perceptual=args.perceptual_weight),
                              checkpoint_every=args.checkpoint_every)
     except ValueError as error:
-        raise InputError(f"{error} (steps >= 1, batch >= 1, crop a multiple of 16 >= 32)") from None
+        raise InputError(f"{error} (steps >= 1, batch >= 1, crop a multiple of 16 >= 32, "
+                         "0 <= --qp LOW <= HIGH <= 51)") from None
     if not args.out.parent.is_dir():
         raise InputError(f"output directory {args.out.parent} does not exist")
     frames = training_frames(args.inputs, start=args.start, stride=args.stride)

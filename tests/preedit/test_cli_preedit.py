@@ -37,6 +37,7 @@ def test_train_encode_and_evaluate(tmp_path: Path, sample_path: Path,
     (["eval", "{sample}", "--methods", "uniform+preedit", "--out", "{tmp}"], "needs --preedit MODEL"),
     (["encode", "{sample}", "-o", "{out}", "--frames", "2", "--preedit", "{missing}"], "no such pre-editor"),
     (["preedit", "train", "{sample}", "--out", "{model}", "--crop", "50"], "multiple of 16"),
+    (["preedit", "train", "{sample}", "--out", "{model}", "--qp", "30", "20"], "--qp LOW <= HIGH"),
     (["preedit", "train", "{missing}", "--out", "{model}"], "no such file"),
 ])
 def test_preedit_input_errors(tmp_path: Path, sample_path: Path, capsys: pytest.CaptureFixture[str],

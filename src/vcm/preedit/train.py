@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from vcm.atomic import atomic_output
+from vcm.codec.qpmap import QP_MAX
 from vcm.errors import InputError
 from vcm.media import read_video
 from vcm.models.efficientnet_lite import load_efficientnet_lite0
@@ -33,7 +34,7 @@ Progress = Callable[[int, int, dict[str, float]], None]
 @dataclass(frozen=True)
 class TrainConfig:
     """steps: optimiser steps; batch, crop: crops per step and their side (pixels, a multiple
-    of 16); qp_range: the proxy's QP is drawn uniformly from it per crop; checkpoint_every:
+    of 16); qp_range: the proxy's QP is drawn uniformly from it (inclusive) per crop; checkpoint_every:
     steps between checkpoints."""
 
     steps: int = 600
@@ -46,7 +47,9 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.steps < 1 or self.batch < 1 or self.crop < 32 or self.crop % BLOCK:
+        low, high = self.qp_range
+        sizes_ok = self.steps >= 1 and self.batch >= 1 and self.crop >= 32 and self.crop % BLOCK == 0
+        if not sizes_ok or not 0 <= low <= high <= QP_MAX:
             raise ValueError(f"invalid training settings: {self}")
 
 
