@@ -30,6 +30,7 @@ from vcm.planners import (
 )
 from vcm.preedit.network import PreEditor
 from vcm.privacy.generic_face import GenericFace
+from vcm.privacy.leakage import detect_faces
 from vcm.privacy.mode import PrivacyConfig, conceal, held_faces, protect_maps
 from vcm.targets import select_targets, survives
 
@@ -185,11 +186,7 @@ def run_method(
     if privacy is not None:
         face_detector = face_detector or _default_face_detector()
         if faces is None:
-            faces = []
-            report_faces = tick("detect faces")
-            for index, frame in enumerate(frames):
-                faces.append(face_detector.detect_faces(frame))
-                report_faces(index)
+            faces = detect_faces(frames, face_detector, tick("detect faces"))
         concealed = held_faces(faces, privacy.hold)
         frames = conceal(frames, concealed, GenericFace.build(face_detector), privacy)
     plan = make_plan(method, frames, targets, detector, settings, fast=fast, budget=budget,

@@ -16,7 +16,7 @@ from vcm.models.faces import Face, FaceDetector, FaceIdentity
 from vcm.pipeline import EncodeReport, run_method
 from vcm.planners import METHODS, FastConfig, PlanSettings, XaiBudget
 from vcm.preedit.network import load_preeditor
-from vcm.privacy.leakage import PrivacyReport, privacy_report
+from vcm.privacy.leakage import PrivacyReport, detect_faces, privacy_report
 from vcm.privacy.mode import PrivacyConfig
 from vcm.targets import TargetSpec, select_targets, survives
 
@@ -187,11 +187,8 @@ def segments(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
                     progress(f"detect {Path(path).name} segment {index}", number + 1, len(frames))
             faces = None
             if face_detector is not None:
-                faces = []
-                for number, frame in enumerate(frames):
-                    faces.append(face_detector.detect_faces(frame))
-                    if progress:
-                        progress(f"faces {Path(path).name} segment {index}", number + 1, len(frames))
+                label = f"faces {Path(path).name} segment {index}"
+                faces = detect_faces(frames, face_detector, _per_frame(progress, label, len(frames)))
             cut.append(Segment(str(path), index, index * config.segment, frames, video.fps, detections,
                                faces))
     return cut
@@ -228,6 +225,13 @@ def measure(report: EncodeReport, segment: Segment, point: LadderPoint, referenc
         person_detection_rate=None if privacy is None or privacy.person_detection_rate is None
         else round(privacy.person_detection_rate, 4),
     )
+
+
+def _per_frame(progress: Progress | None, label: str, total: int) -> Callable[[int], None] | None:
+    """A per-frame callback reporting `label` progress, or None without progress."""
+    if progress is None:
+        return None
+    return lambda index: progress(label, index + 1, total)
 
 
 def _prefixed(progress: Progress | None, prefix: str) -> Progress | None:

@@ -6,7 +6,7 @@ embeddings still match (L2 below the identity model's threshold). Faces smaller 
 MIN_RECOGNISABLE_FACE pixels are reported as too small, not counted as protected.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -77,9 +77,15 @@ class PrivacyReport:
                 "min_face_px": self.min_face_px, "faces": [asdict(f) for f in self.faces]}
 
 
-def detect_faces(frames: np.ndarray, face_detector: FaceDetector) -> list[list[Face]]:
-    """Faces of every frame of an (N, H, W, 3) clip."""
-    return [face_detector.detect_faces(frame) for frame in frames]
+def detect_faces(frames: np.ndarray, face_detector: FaceDetector,
+                 on_frame: Callable[[int], None] | None = None) -> list[list[Face]]:
+    """Faces of every frame of an (N, H, W, 3) clip; on_frame(index) after each frame."""
+    faces = []
+    for index, frame in enumerate(frames):
+        faces.append(face_detector.detect_faces(frame))
+        if on_frame:
+            on_frame(index)
+    return faces
 
 
 def person_survival(original: Sequence[Sequence[Detection]], decoded: Sequence[Sequence[Detection]],
