@@ -1,4 +1,4 @@
-"""Pre-editor speed: frames/s of the default pre-editor on 1280x720 frames on this CPU
+"""Pre-editor speed: frames/s of the shipped pre-editor on 1280x720 frames on this CPU
 (inference only, batch 1), against a uniform QP 30 HEVC encode of the same frames.
 
 Usage: .venv/bin/python bench/bench_preedit.py [--frames 30] [--model MODEL]
@@ -18,19 +18,19 @@ from PIL import Image
 
 from vcm.codec import QPMap, encode
 from vcm.media import fetch_sample, read_video
-from vcm.preedit.network import PreEditor, load_preeditor
+from vcm.preedit.network import DEFAULT_MODEL, load_preeditor
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frames", type=int, default=30)
-    parser.add_argument("--model", type=Path, help="a trained model (default: an untrained one)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="a model file (default: the shipped one)")
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     clip = read_video(fetch_sample(), max_frames=args.frames).frames
     frames = np.stack([np.asarray(Image.fromarray(f).resize((1280, 720), Image.Resampling.BILINEAR))
                        for f in clip])
-    network = load_preeditor(args.model) if args.model else PreEditor().eval()
+    network = load_preeditor(args.model)
     network.edit_frames(frames[:2])
     seconds = []
     for frame in frames:

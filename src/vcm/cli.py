@@ -16,6 +16,7 @@ from vcm.codec.qpmap import QP_MAX
 from vcm.errors import InputError, VcmError
 from vcm.media.video import Video, parse_size, read_video
 from vcm.planners import METHODS, PlanSettings
+from vcm.preedit.train import TrainConfig
 from vcm.progress import console, progress_bar, task_reporter
 from vcm.targets import TargetSpec
 
@@ -32,6 +33,7 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
 
 
 DEMO_METHODS = ("uniform", "bbox", "frame-qp", "fast")
+TRAIN_DEFAULTS = TrainConfig()
 
 
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
@@ -82,8 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="faces: replace each face's detail by a generic face before coding so "
                      "identity does not survive while the person stays detectable")
     enc.add_argument("--face-qp", type=int, help="with --privacy: force this QP on face blocks")
-    enc.add_argument("--preedit", type=Path, metavar="MODEL",
-                     help="edit every frame with this pre-editor (a file from `vcm preedit train`) "
+    enc.add_argument("--preedit", nargs="?", const="default", metavar="MODEL",
+                     help="edit every frame with a pre-editor: the shipped one (no MODEL, or "
+                     "'default') or a file from `vcm preedit train`, "
                      "before planning and coding")
     _add_target_options(enc)
     enc.add_argument("--stats", type=Path, help="write per-frame statistics to this JSON file")
@@ -95,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("videos", nargs="+", help="input videos")
     evaluation.add_argument("--methods", default=",".join(METHODS),
                             help=f"comma-separated methods ({','.join(METHODS)}), each optionally "
-                            "with +preedit (frames pre-edited, needs --preedit) and/or +privacy "
+                            "with +preedit (frames pre-edited, see --preedit) and/or +privacy "
                             "(faces concealed)")
     evaluation.add_argument("--segment", type=int, default=33, help="frames per segment (33)")
     evaluation.add_argument("--max-segments", type=int, help="at most this many segments per video")
@@ -105,8 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
                             help="also run each method's rate ladder (for curves and BD-rate)")
     evaluation.add_argument("--repair", type=int, default=1, metavar="ROUNDS",
                             help="repair rounds for frame-qp and xai (1)")
-    evaluation.add_argument("--preedit", type=Path, metavar="MODEL",
-                            help="pre-editor model for METHOD+preedit methods")
+    evaluation.add_argument("--preedit", default="default", metavar="MODEL",
+                            help="pre-editor model for METHOD+preedit methods (default: the "
+                            "shipped one)")
     evaluation.add_argument("--privacy", action="store_true",
                             help="also measure face-identity leak rate and person detection rate "
                             "(on whenever a METHOD+privacy is run)")
@@ -146,17 +150,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--checkpoint-every steps and resumes from it.")
     training.add_argument("inputs", nargs="+", help="videos or images (all of one size)")
     training.add_argument("--out", type=Path, required=True, help="model file (.pt)")
-    training.add_argument("--steps", type=int, default=600, help="optimiser steps (600)")
+    training.add_argument("--steps", type=int, default=TRAIN_DEFAULTS.steps,
+                          help=f"optimiser steps ({TRAIN_DEFAULTS.steps})")
     training.add_argument("--start", type=int, default=0, help="first frame of each input (0)")
     training.add_argument("--stride", type=int, default=1, help="use every Nth frame (1)")
-    training.add_argument("--batch", type=int, default=4, help="crops per step (4)")
-    training.add_argument("--crop", type=int, default=128, help="crop side, a multiple of 16 (128)")
-    training.add_argument("--rate-weight", type=float, default=0.02, help="weight of bits/pixel (0.02)")
-    training.add_argument("--qp", type=int, nargs=2, default=(24, 42), metavar=("LOW", "HIGH"),
-                          help="the proxy codes each crop at a QP drawn from LOW..HIGH (24 42)")
-    training.add_argument("--task-weight", type=float, default=1.0, help="weight of the detector term (1)")
-    training.add_argument("--perceptual-weight", type=float, default=0.1,
-                          help="weight of the EfficientNet-Lite0 feature term (0.1)")
+    training.add_argument("--batch", type=int, default=TRAIN_DEFAULTS.batch,
+                          help=f"crops per step ({TRAIN_DEFAULTS.batch})")
+    training.add_argument("--crop", type=int, default=TRAIN_DEFAULTS.crop,
+                          help=f"crop side, a multiple of 16 ({TRAIN_DEFAULTS.crop})")
+    training.add_argument("--learning-rate", type=float, default=TRAIN_DEFAULTS.learning_rate,
+                          help=f"Adam learning rate ({TRAIN_DEFAULTS.learning_rate})")
+    training.add_argument("--rate-weight", type=float, default=TRAIN_DEFAULTS.weights.rate,
+                          help=f"weight of ln(bits/pixel) ({TRAIN_DEFAULTS.weights.rate})")
+    training.add_argument("--qp", type=int, nargs=2, default=TRAIN_DEFAULTS.qp_range, metavar=("LOW", "HIGH"),
+                          help="the proxy codes each crop at a QP drawn from LOW..HIGH "
+                          f"({' '.join(map(str, TRAIN_DEFAULTS.qp_range))})")
+    training.add_argument("--task-weight", type=float, default=TRAIN_DEFAULTS.weights.task,
+                          help=f"weight of the detector term ({TRAIN_DEFAULTS.weights.task})")
+    training.add_argument("--perceptual-weight", type=float, default=TRAIN_DEFAULTS.weights.perceptual,
+                          help="weight of the EfficientNet-Lite0 feature term "
+                          f"({TRAIN_DEFAULTS.weights.perceptual})")
     training.add_argument("--checkpoint-every", type=int, default=50, help="steps between checkpoints (50)")
 
     demo = commands.add_parser("demo", help="evaluate the methods on the sample clip",
@@ -294,9 +307,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
                         codec=args.codec, gop=args.gop, max_qp=args.max_qp, targets=_target_spec(args),
                         ladder=args.ladder, repair_rounds=args.repair, check=args.check,
                         privacy_metrics=args.privacy,
-                        preedit_model=str(args.preedit) if args.preedit else None)
-    if any("+preedit" in m for m in methods) and args.preedit is None:
-        raise InputError("METHOD+preedit needs --preedit MODEL")
+                        preedit_model=args.preedit)
     _evaluate(args.videos, config, args.out)
 
 
@@ -379,7 +390,7 @@ def cmd_privacy(args: argparse.Namespace) -> None:
 def cmd_preedit(args: argparse.Namespace) -> None:
     from vcm.models import load_detector
     from vcm.preedit.losses import LossWeights
-    from vcm.preedit.train import TrainConfig, train, training_frames
+    from vcm.preedit.train import train, training_frames
 
     if args.stride < 1 or args.start < 0:
         raise InputError("--stride must be at least 1 and --start at least 0")
@@ -388,6 +399,7 @@ def cmd_preedit(args: argparse.Namespace) -> None:
             raise InputError(f"no such file: {path}")
     try:
         config = TrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, qp_range=tuple(args.qp),
+                             learning_rate=args.learning_rate,
                              weights=LossWeights(rate=args.rate_weight, task=args.task_weight,
                                                  perceptual=args.perceptual_weight),
                              checkpoint_every=args.checkpoint_every)

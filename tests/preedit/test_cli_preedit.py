@@ -34,7 +34,8 @@ def test_train_encode_and_evaluate(tmp_path: Path, sample_path: Path,
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["eval", "{sample}", "--methods", "uniform+preedit", "--out", "{tmp}"], "needs --preedit MODEL"),
+    (["eval", "{sample}", "--methods", "uniform+preedit", "--preedit", "{missing}", "--out", "{tmp}"],
+     "no such pre-editor"),
     (["encode", "{sample}", "-o", "{out}", "--frames", "2", "--preedit", "{missing}"], "no such pre-editor"),
     (["preedit", "train", "{sample}", "--out", "{model}", "--crop", "50"], "multiple of 16"),
     (["preedit", "train", "{sample}", "--out", "{model}", "--qp", "30", "20"], "--qp LOW <= HIGH"),

@@ -54,11 +54,24 @@ def test_quantize_floors_forward_and_passes_gradients() -> None:
     assert torch.allclose(coefficients.grad, torch.full((5,), 0.5))
 
 
+def test_soft_quantizer_gradient_is_small_mid_step_and_large_at_the_jumps() -> None:
+    step = torch.tensor(2.0)
+    # |c| / 2 + 1/3 = 0.5 + k (mid-step) and 1.0 + k (a jump between levels)
+    mid = torch.tensor([1 / 3, 7 / 3, -13 / 3], requires_grad=True)
+    jump = torch.tensor([4 / 3, 10 / 3, -16 / 3], requires_grad=True)
+    for values in (mid, jump):
+        levels = quantize(values, step, sharpness=3.0)
+        assert torch.equal(levels, quantize(values, step).detach())
+        levels.abs().sum().backward()
+    assert (mid.grad.abs() < 0.2).all() and (jump.grad.abs() > 0.8).all()
+
+
+@pytest.mark.parametrize("sharpness", [None, 3.0])
 @pytest.mark.parametrize("qp", [0, 51])
 @pytest.mark.parametrize("level", [0.0, 1.0])
-def test_gradients_are_finite_at_the_extremes(qp: int, level: float) -> None:
+def test_gradients_are_finite_at_the_extremes(qp: int, level: float, sharpness: float | None) -> None:
     image = torch.full((1, 3, 32, 48), level, requires_grad=True)
-    output = proxy_code(image, torch.full((1, 2, 3), float(qp)))
+    output = proxy_code(image, torch.full((1, 2, 3), float(qp)), sharpness)
     (output.bits.sum() + (output.rgb - 0.5).pow(2).sum()).backward()
     assert torch.isfinite(output.bits).all() and torch.isfinite(image.grad).all()
 

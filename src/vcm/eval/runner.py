@@ -15,13 +15,13 @@ from vcm.models.detector import Detection, Detector
 from vcm.models.faces import Face, FaceDetector, FaceIdentity
 from vcm.pipeline import EncodeReport, run_method
 from vcm.planners import METHODS, FastConfig, PlanSettings, XaiBudget
-from vcm.preedit.network import load_preeditor
+from vcm.preedit.network import DEFAULT_MODEL, load_preeditor
 from vcm.privacy.leakage import PrivacyReport, detect_faces, privacy_report
 from vcm.privacy.mode import PrivacyConfig
 from vcm.targets import TargetSpec, select_targets, survives
 
 Progress = Callable[[str, int, int], None]
-UNIFORM_LADDER = (22, 26, 30, 34, 38, 42)
+UNIFORM_LADDER = (22, 26, 30, 34, 38, 42, 46)
 BBOX_LADDER = (26, 30, 34, 38)
 KEEP_SCORE_LADDER = (0.7, 0.5, 0.3)  # frame-qp and xai: the score a target must keep
 FAST_LADDER = (32, 36, 40)  # fast: QP of a confident 64 px target
@@ -75,7 +75,8 @@ class EvalConfig:
     """What to run. repair_rounds applies to the search methods (frame-qp, xai);
     privacy_metrics adds face-identity leak rate and person detection rate to every row
     (always on when a METHOD+privacy is run); privacy: the settings of those methods;
-    preedit_model: the pre-editor file METHOD+preedit methods use."""
+    preedit_model: the pre-editor METHOD+preedit methods use (a file, or "default" for the
+    shipped one)."""
 
     methods: Sequence[str] = ("uniform", "bbox", "frame-qp", "xai", "fast")
     segment: int = 33
@@ -92,7 +93,7 @@ class EvalConfig:
     fast: FastConfig = field(default_factory=FastConfig)
     privacy_metrics: bool = False
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
-    preedit_model: str | None = None
+    preedit_model: str = DEFAULT_MODEL
 
     @property
     def measures_privacy(self) -> bool:
@@ -260,8 +261,6 @@ def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
     face_models = faces if config.measures_privacy else None
     preeditor = None
     if any(MethodSpec.parse(m).preedit for m in config.methods):
-        if config.preedit_model is None:
-            raise ValueError("METHOD+preedit needs a pre-editor model")
         preeditor = load_preeditor(config.preedit_model)
     streams = out_dir / "streams"
     streams.mkdir(parents=True, exist_ok=True)

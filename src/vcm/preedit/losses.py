@@ -61,9 +61,10 @@ def ms_ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class LossWeights:
-    """Weights of the objective's terms. rate: bits per pixel of the proxy; fidelity: L1 +
-    (1 - MS-SSIM) of the coded edit against the original; perceptual: EfficientNet-Lite0
-    feature distance; task: detector score distance."""
+    """Weights of the objective's terms. rate: per unit of ln(proxy bits per pixel), so a
+    1 % rate saving is worth rate x 0.01 at every QP, as in a BD-rate; fidelity: L1 (RGB) +
+    (1 - luma MS-SSIM, the evaluation's measure) of the coded edit against the original;
+    perceptual: EfficientNet-Lite0 feature distance; task: detector output distance."""
 
     rate: float = 0.02
     fidelity: float = 1.0

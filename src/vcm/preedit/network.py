@@ -1,8 +1,15 @@
-"""The pre-editor: a small convolutional network that predicts a residual edit of a frame.
+"""The pre-editor: a small convolutional network that decides, pixel by pixel, how much
+detail to take out of a frame before it is coded.
 
-It works at a quarter of the resolution on 4x4 pixel groups (pixel unshuffle: 3 -> 48
-channels), with depthwise-separable convolutions, and shuffles the edit back to full
-resolution. The last layer starts at zero, so an untrained pre-editor is the identity.
+The edit is a residual: edited = x + sum_k w_k (blur_k(x) - x), where blur_k are Gaussian
+smoothings of the frame (sigmas in SMOOTHING_SIGMAS, pixels) and w = softmax of the
+network's logits over [keep, blur_1, ..., blur_K] per pixel, shared by the three colour
+channels. So the editor can only remove detail (nothing a coder must then pay for can
+be added), and how much, where, is what it learns. The network reads the frame at a
+quarter of the resolution (pixel unshuffle: 3 -> 48 channels) with depthwise-separable
+convolutions; its logits are upsampled bilinearly to full resolution. The head starts at
+zero with a strong bias for "keep", so an untrained pre-editor is the identity on 8-bit
+frames.
 """
 
 import pickle
@@ -16,30 +23,55 @@ from torch import nn
 from vcm.errors import InputError
 
 GROUP = 4
+DEFAULT_MODEL = "default"
+SHIPPED_MODELS = Path(__file__).parent / "models"
+SMOOTHING_SIGMAS = (0.6, 1.2, 2.4)
+KEEP_BIAS = 8.0  # initial logit of "keep": the blurs start with weight e^-8 each
+
+
+def gaussian_blur(rgb: torch.Tensor, sigma: float) -> torch.Tensor:
+    """(B, C, H, W) -> the same shape, separable Gaussian of `sigma` pixels, edges replicated."""
+    radius = max(1, int(3 * sigma + 0.5))
+    offsets = torch.arange(-radius, radius + 1, dtype=rgb.dtype, device=rgb.device)
+    taps = torch.exp(-(offsets**2) / (2 * sigma**2))
+    taps = taps / taps.sum()
+    channels = rgb.shape[1]
+    padded = F.pad(rgb, (radius, radius, radius, radius), mode="replicate")
+    rows = F.conv2d(padded, taps.view(1, 1, 1, -1).expand(channels, 1, 1, -1), groups=channels)
+    return F.conv2d(rows, taps.view(1, 1, -1, 1).expand(channels, 1, -1, 1), groups=channels)
 
 
 class PreEditor(nn.Module):
-    """(B, 3, H, W) RGB in [0, 1] -> edited (B, 3, H, W) in [0, 1] (H, W any size; padded
-    to multiples of 4 internally)."""
+    """(B, 3, H, W) RGB in [0, 1] -> edited (B, 3, H, W) in [0, 1] (H, W any size)."""
 
     def __init__(self, width: int = 32, depth: int = 3) -> None:
         super().__init__()
-        channels = 3 * GROUP * GROUP
         self.width, self.depth = width, depth
-        layers: list[nn.Module] = [nn.Conv2d(channels, width, 1), nn.ReLU()]
+        layers: list[nn.Module] = [nn.Conv2d(3 * GROUP * GROUP, width, 1), nn.ReLU()]
         for _ in range(depth):
             layers += [nn.Conv2d(width, width, 3, padding=1, groups=width), nn.Conv2d(width, width, 1),
                        nn.ReLU()]
         self.body = nn.Sequential(*layers)
-        self.head = nn.Conv2d(width, channels, 1)
+        self.head = nn.Conv2d(width, 1 + len(SMOOTHING_SIGMAS), 1)
         nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+        with torch.no_grad():
+            self.head.bias.zero_()
+            self.head.bias[0] = KEEP_BIAS
 
-    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+    def blend_weights(self, rgb: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) -> (B, 1 + K, H, W) per-pixel weights of [keep, blur_1..K], summing to 1."""
         height, width = rgb.shape[-2:]
         padded = F.pad(rgb, (0, -width % GROUP, 0, -height % GROUP), mode="replicate")
-        edit = F.pixel_shuffle(self.head(self.body(F.pixel_unshuffle(padded, GROUP))), GROUP)
-        return (padded + edit).clamp(0.0, 1.0)[..., :height, :width]
+        logits = self.head(self.body(F.pixel_unshuffle(padded, GROUP)))
+        logits = F.interpolate(logits, size=padded.shape[-2:], mode="bilinear", align_corners=False)
+        return torch.softmax(logits[..., :height, :width], dim=1)
+
+    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        weights = self.blend_weights(rgb)
+        edited = weights[:, :1] * rgb
+        for index, sigma in enumerate(SMOOTHING_SIGMAS, start=1):
+            edited = edited + weights[:, index:index + 1] * gaussian_blur(rgb, sigma)
+        return edited.clamp(0.0, 1.0)
 
     @torch.inference_mode()
     def edit_frames(self, frames: np.ndarray) -> np.ndarray:
@@ -54,14 +86,21 @@ class PreEditor(nn.Module):
         return {"width": self.width, "depth": self.depth}
 
 
-def load_preeditor(path: str | Path) -> PreEditor:
-    """A trained pre-editor from a model file written by `vcm preedit train`."""
+def model_path(model: str | Path) -> Path:
+    """The file of a model: DEFAULT_MODEL names the one shipped with vcm, anything else is a path."""
+    return SHIPPED_MODELS / "default.pt" if str(model) == DEFAULT_MODEL else Path(model)
+
+
+def load_preeditor(model: str | Path = DEFAULT_MODEL) -> PreEditor:
+    """A trained pre-editor: DEFAULT_MODEL or a model file written by `vcm preedit train`."""
+    path = model_path(model)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
         network = PreEditor(**payload["config"])
         network.load_state_dict(payload["weights"])
     except FileNotFoundError:
-        raise InputError(f"no such pre-editor model: {path}") from None
+        hint = " (the shipped model is missing: reinstall vcm)" if str(model) == DEFAULT_MODEL else ""
+        raise InputError(f"no such pre-editor model: {path}{hint}") from None
     except (KeyError, RuntimeError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as error:
         raise InputError(f"{path} is not a vcm pre-editor model ({error})") from None
     return network.eval()

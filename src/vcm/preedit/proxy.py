@@ -105,9 +105,24 @@ def steps_per_transform(qp_blocks: torch.Tensor, transform_px: int, block_px: in
     return qstep(expanded.float())[..., None, None]
 
 
-def quantize(coefficients: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
-    """Levels as the coder computes them: sign(c) * floor(|c| / step + 1/3) (straight-through)."""
-    return torch.sign(coefficients) * floor_ste(coefficients.abs() / steps + INTRA_ROUNDING)
+def soft_floor(x: torch.Tensor, sharpness: float) -> torch.Tensor:
+    """A smooth staircase through floor(x) at the middle of each step (Agustsson & Theis'
+    soft rounding of x - 1/2): slope about 1.7 at the jumps and 0.3 mid-step for sharpness 3."""
+    shifted = x - 0.5
+    base = torch.floor(shifted)
+    return base + 0.5 + 0.5 * torch.tanh(sharpness * (shifted - base - 0.5)) / torch.tanh(
+        torch.tensor(sharpness / 2))
+
+
+def quantize(coefficients: torch.Tensor, steps: torch.Tensor, sharpness: float | None = None) -> torch.Tensor:
+    """Levels as the coder computes them: sign(c) * floor(|c| / step + 1/3). Forward exact;
+    backward the identity (straight-through), or with `sharpness` the gradient of soft_floor,
+    which sees that detail inside a quantiser step is lost anyway (for training)."""
+    scaled = coefficients.abs() / steps + INTRA_ROUNDING
+    if sharpness is None:
+        return torch.sign(coefficients) * floor_ste(scaled)
+    soft = soft_floor(scaled, sharpness)
+    return torch.sign(coefficients) * (torch.floor(scaled) + soft - soft.detach())
 
 
 def laplace_bits(levels: torch.Tensor) -> torch.Tensor:
@@ -134,34 +149,34 @@ class ProxyOutput:
     luma: torch.Tensor
 
 
-def _code_plane(plane: torch.Tensor, qp_blocks: torch.Tensor,
-                block_px: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _code_plane(plane: torch.Tensor, qp_blocks: torch.Tensor, block_px: int,
+                sharpness: float | None) -> tuple[torch.Tensor, torch.Tensor]:
     """Transform, quantize, dequantize, inverse transform one plane; the DC levels are
     coded as differences from the left neighbour (as prediction would)."""
     coefficients = block_dct(plane - 128.0)
     steps = steps_per_transform(qp_blocks, TRANSFORM, block_px)
-    levels = quantize(coefficients, steps)
+    levels = quantize(coefficients, steps, sharpness)
     dc = levels[..., :1, :1]
     predicted = torch.cat([dc[:, :, :1], dc[:, :, 1:] - dc[:, :, :-1]], dim=2)
     coded = torch.cat([torch.cat([predicted, levels[..., :1, 1:]], dim=-1), levels[..., 1:, :]], dim=-2)
     return block_idct(levels * steps) + 128.0, laplace_bits(coded)
 
 
-def proxy_code(rgb: torch.Tensor, qp_blocks: torch.Tensor) -> ProxyOutput:
+def proxy_code(rgb: torch.Tensor, qp_blocks: torch.Tensor, sharpness: float | None = None) -> ProxyOutput:
     """Code (B, 3, H, W) RGB in [0, 1] under (B, rows, cols) per-16x16-block QPs, with
     rows, cols = ceil(H/16), ceil(W/16). Frames are padded by edge replication to whole
-    blocks and cropped back."""
+    blocks and cropped back. sharpness: the quantiser's gradient (see quantize)."""
     batch, _, height, width = rgb.shape
     rows, cols = -(-height // BLOCK), -(-width // BLOCK)
     if qp_blocks.shape != (batch, rows, cols):
         raise ValueError(f"QP map shape {tuple(qp_blocks.shape)} does not match ({batch}, {rows}, {cols})")
     padded = F.pad(rgb, (0, cols * BLOCK - width, 0, rows * BLOCK - height), mode="replicate")
     ycbcr = rgb_to_ycbcr(padded)
-    luma, luma_bits = _code_plane(ycbcr[:, :1], qp_blocks, BLOCK)
+    luma, luma_bits = _code_plane(ycbcr[:, :1], qp_blocks, BLOCK, sharpness)
     chroma = subsample_420(ycbcr[:, 1:])
     planes, chroma_bits = [], torch.zeros_like(luma_bits)
     for channel in range(2):
-        plane, bits = _code_plane(chroma[:, channel:channel + 1], qp_blocks, BLOCK // 2)
+        plane, bits = _code_plane(chroma[:, channel:channel + 1], qp_blocks, BLOCK // 2, sharpness)
         planes.append(plane)
         chroma_bits = chroma_bits + bits
     luma = clip_ste(luma, 0.0, 255.0)

@@ -3,7 +3,7 @@
 Each step takes random crops of training frames, edits them, codes the edit with the
 differentiable proxy at a random QP per crop, and minimises
 
-    rate x bits/pixel + fidelity x (L1 + 1 - MS-SSIM) + perceptual x EfficientNet-Lite0
+    rate x ln(bits/pixel) + fidelity x (L1 + 1 - luma MS-SSIM) + perceptual x EfficientNet-Lite0
     feature distance + task x detector output distance,
 
 every term comparing the coded edit with the original crop. The detector runs fully
@@ -26,7 +26,11 @@ from vcm.models.efficientnet_lite import load_efficientnet_lite0
 from vcm.models.yolo import YoloV3Tiny
 from vcm.preedit.losses import LossWeights, feature_distance, ms_ssim
 from vcm.preedit.network import PreEditor
-from vcm.preedit.proxy import BLOCK, proxy_code
+from vcm.preedit.proxy import BLOCK, proxy_code, rgb_to_ycbcr
+
+# The head's bias sets the global mix of keep vs blur; it starts far from a blur (identity
+# at init) and needs a faster learning rate to get anywhere in a few hundred steps.
+HEAD_BIAS_LR_SCALE = 25.0
 
 Progress = Callable[[int, int, dict[str, float]], None]
 
@@ -35,7 +39,8 @@ Progress = Callable[[int, int, dict[str, float]], None]
 class TrainConfig:
     """steps: optimiser steps; batch, crop: crops per step and their side (pixels, a multiple
     of 16); qp_range: the proxy's QP is drawn uniformly from it (inclusive) per crop; checkpoint_every:
-    steps between checkpoints."""
+    steps between checkpoints; quantizer_sharpness: the proxy quantiser's soft gradient (None:
+    straight-through, which rewards re-adding detail the coder then throws away)."""
 
     steps: int = 600
     batch: int = 4
@@ -45,6 +50,7 @@ class TrainConfig:
     weights: LossWeights = field(default_factory=LossWeights)
     checkpoint_every: int = 50
     seed: int = 0
+    quantizer_sharpness: float | None = 3.0
 
     def __post_init__(self) -> None:
         low, high = self.qp_range
@@ -86,8 +92,8 @@ def random_crops(frames: np.ndarray, batch: int, crop: int, generator: np.random
 class Objective:
     """The training loss; `terms` returns every term per batch (means) and the total."""
 
-    def __init__(self, detector: YoloV3Tiny, weights: LossWeights) -> None:
-        self.detector, self.weights = detector, weights
+    def __init__(self, detector: YoloV3Tiny, weights: LossWeights, sharpness: float | None = None) -> None:
+        self.detector, self.weights, self.sharpness = detector, weights, sharpness
         self.perceptual = load_efficientnet_lite0() if weights.perceptual > 0 else None
 
     def detector_outputs(self, images: torch.Tensor) -> list[torch.Tensor]:
@@ -95,10 +101,12 @@ class Objective:
 
     def terms(self, original: torch.Tensor, edited: torch.Tensor,
               qp: torch.Tensor) -> dict[str, torch.Tensor]:
-        coded = proxy_code(edited, qp)
+        coded = proxy_code(edited, qp, self.sharpness)
         pixels = original.shape[-1] * original.shape[-2]
-        bits_per_pixel = (coded.bits / pixels).mean()
-        fidelity = (coded.rgb - original).abs().mean() + (1 - ms_ssim(coded.rgb, original)).mean()
+        bits_per_pixel = coded.bits / pixels
+        original_luma = rgb_to_ycbcr(original)[:, :1] / 255.0
+        fidelity = ((coded.rgb - original).abs().mean()
+                    + (1 - ms_ssim(coded.luma / 255.0, original_luma)).mean())
         perceptual = (feature_distance(self.perceptual.features, coded.rgb, original).mean()
                       if self.perceptual is not None else torch.zeros(()))
         task = torch.zeros(())
@@ -108,8 +116,9 @@ class Objective:
             task = torch.stack([(a - b).pow(2).mean() for a, b in
                                 zip(self.detector_outputs(coded.rgb), reference, strict=True)]).sum()
         w = self.weights
-        total = (w.rate * bits_per_pixel + w.fidelity * fidelity + w.perceptual * perceptual + w.task * task)
-        return {"total": total, "bpp": bits_per_pixel, "fidelity": fidelity, "perceptual": perceptual,
+        total = (w.rate * torch.log(bits_per_pixel).mean() + w.fidelity * fidelity
+                 + w.perceptual * perceptual + w.task * task)
+        return {"total": total, "bpp": bits_per_pixel.mean(), "fidelity": fidelity, "perceptual": perceptual,
                 "task": task}
 
 
@@ -129,8 +138,12 @@ def train(frames: np.ndarray, out: Path, detector: YoloV3Tiny, config: TrainConf
     checkpoint: step and mean terms since the last one)."""
     config = config or TrainConfig()
     torch.set_num_threads(os.cpu_count() or 1)
+    torch.manual_seed(config.seed)
     network = network or PreEditor()
-    optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
+    optimizer = torch.optim.Adam(
+        [{"params": [p for n, p in network.named_parameters() if n != "head.bias"]},
+         {"params": [network.head.bias], "lr": config.learning_rate * HEAD_BIAS_LR_SCALE}],
+        lr=config.learning_rate)
     step, history = 0, []
     if out.exists():
         state = torch.load(out, map_location="cpu", weights_only=True)
@@ -140,7 +153,7 @@ def train(frames: np.ndarray, out: Path, detector: YoloV3Tiny, config: TrainConf
         optimizer.load_state_dict(state["optimizer"])
         step, history = state["step"], state["history"]
     generator = np.random.default_rng([config.seed, step])
-    objective = Objective(detector, config.weights)
+    objective = Objective(detector, config.weights, config.quantizer_sharpness)
     running: dict[str, list[float]] = {}
     network.train()
     while step < config.steps:
