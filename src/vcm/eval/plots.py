@@ -12,6 +12,8 @@ from matplotlib.ticker import MaxNLocator
 
 from vcm.eval.runner import ResultRow
 
+DETAIL_PX = 128  # side of the full-scale detail crops in example frames
+
 
 def _label(axes: plt.Axes, xlabel: str, ylabel: str) -> None:
     axes.set_xlabel(xlabel)
@@ -80,9 +82,11 @@ def privacy_utility_plot(curve_points: dict[str, list[dict[str, float]]], path: 
 def example_frame_plot(original: np.ndarray, decoded: np.ndarray, qp_blocks: np.ndarray,
                        truth: Sequence, found: Sequence, title: str, path: Path) -> Path:
     """Original | decoded | QP heat map over the frame | detections (green: original's
-    targets, red: found on the decoded frame)."""
+    targets, red: found on the decoded frame) | original and decoded detail at full scale
+    (DETAIL_PX square around the first target, else the centre), to see what the coding or a
+    pre-edit took out."""
     height, width = original.shape[:2]
-    figure, axes = plt.subplots(1, 4, figsize=(16, 3.4), dpi=100)
+    figure, axes = plt.subplots(1, 5, figsize=(20, 3.4), dpi=100)
     axes[0].imshow(original)
     axes[0].set_title("original")
     axes[1].imshow(decoded)
@@ -101,7 +105,25 @@ def example_frame_plot(original: np.ndarray, decoded: np.ndarray, qp_blocks: np.
             axes[3].add_patch(plt.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, color=colour,
                                             linewidth=1.2))
     axes[3].set_title("targets (green) / found (red)")
+    top, left = _detail_corner(truth, width, height)
+    rows, cols = slice(top, top + DETAIL_PX), slice(left, left + DETAIL_PX)
+    axes[4].imshow(np.concatenate([original[rows, cols], decoded[rows, cols]], axis=1),
+                   interpolation="nearest")
+    axes[4].set_title(f"detail {DETAIL_PX} px: original | decoded")
     for axis in axes:
         axis.axis("off")
     figure.suptitle(title, fontsize=10)
     return _save(figure, path)
+
+
+def _detail_corner(truth: Sequence, width: int, height: int) -> tuple[int, int]:
+    """Top-left (row, col) of a DETAIL_PX square centred on the first target (else the frame
+    centre), kept inside the frame."""
+    if truth:
+        x1, y1, x2, y2 = truth[0].box
+        centre_x, centre_y = (x1 + x2) / 2, (y1 + y2) / 2
+    else:
+        centre_x, centre_y = width / 2, height / 2
+    top = int(np.clip(centre_y - DETAIL_PX / 2, 0, max(height - DETAIL_PX, 0)))
+    left = int(np.clip(centre_x - DETAIL_PX / 2, 0, max(width - DETAIL_PX, 0)))
+    return top, left

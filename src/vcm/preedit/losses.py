@@ -66,10 +66,10 @@ class LossWeights:
     (1 - luma MS-SSIM, the evaluation's measure) of the coded edit against the original;
     perceptual: EfficientNet-Lite0 feature distance; task: detector output distance."""
 
-    rate: float = 0.02
+    rate: float = 0.1
     fidelity: float = 1.0
     perceptual: float = 0.1
-    task: float = 1.0
+    task: float = 20.0
 
 
 def feature_distance(extract: Callable[[torch.Tensor], Sequence[torch.Tensor]], x: torch.Tensor,

@@ -42,11 +42,11 @@ class TrainConfig:
     steps between checkpoints; quantizer_sharpness: the proxy quantiser's soft gradient (None:
     straight-through, which rewards re-adding detail the coder then throws away)."""
 
-    steps: int = 600
-    batch: int = 4
+    steps: int = 500
+    batch: int = 8
     crop: int = 128
-    learning_rate: float = 2e-3
-    qp_range: tuple[int, int] = (24, 42)
+    learning_rate: float = 5e-3
+    qp_range: tuple[int, int] = (22, 42)
     weights: LossWeights = field(default_factory=LossWeights)
     checkpoint_every: int = 50
     seed: int = 0
