@@ -76,3 +76,15 @@ def test_gradient_selects_the_class(frames: np.ndarray, detector: YoloV3Tiny) ->
     own = detector.target_score(image, target.box, target.class_id)
     other = detector.target_score(image, target.box, other_class)
     assert own.item() > 10 * other.item()
+
+
+def test_score_maps_are_the_class_scores_of_the_detector(frames: np.ndarray, detector: YoloV3Tiny) -> None:
+    image = torch.nn.functional.interpolate(
+        torch.from_numpy(frames[:1]).permute(0, 3, 1, 2).float().div(255), size=(416, 416), mode="bilinear")
+    with torch.no_grad():
+        maps = detector.score_maps(image)
+        _, scores = detector.predictions(image)
+    assert [tuple(m.shape) for m in maps] == [(1, 3, 13, 13, 80), (1, 3, 26, 26, 80)]
+    flat = torch.cat([m.reshape(1, -1, 80) for m in maps], dim=1)
+    assert torch.allclose(flat, scores, atol=1e-6)
+    assert flat[..., 0].max() >= 0.7  # people, as detect finds them

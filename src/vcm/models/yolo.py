@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vcm.models.darknet import DarknetNet, parse_cfg
+from vcm.models.darknet import DarknetNet, YoloHead, parse_cfg
 from vcm.models.detector import Detection
 from vcm.models.weights import fetch_yolov3_tiny
 
@@ -45,9 +45,8 @@ class YoloV3Tiny:
         resized = F.interpolate(images, size=(net_h, net_w), mode="bilinear", align_corners=False)
         boxes, scores = [], []
         for raw, head in zip(self.net(resized), self.net.heads, strict=True):
-            batch, _, rows, cols = raw.shape
-            anchors = len(head.anchors)
-            grid = raw.view(batch, anchors, 5 + head.classes, rows, cols).permute(0, 1, 3, 4, 2)
+            grid = _cells(raw, head)
+            batch, anchors, rows, cols, _ = grid.shape
             ys, xs = torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing="ij")
             anchor_wh = torch.tensor(head.anchors).view(1, anchors, 1, 1, 2)
             centre_x = (torch.sigmoid(grid[..., 0]) + xs) / cols * width
@@ -56,10 +55,16 @@ class YoloV3Tiny:
             box_h = torch.exp(grid[..., 3]) * anchor_wh[..., 1] / net_h * height
             corners = torch.stack([centre_x - box_w / 2, centre_y - box_h / 2,
                                    centre_x + box_w / 2, centre_y + box_h / 2], dim=-1)
-            class_scores = torch.sigmoid(grid[..., 4:5]) * torch.sigmoid(grid[..., 5:])
+            class_scores = _class_scores(grid)
             boxes.append(corners.reshape(batch, -1, 4))
             scores.append(class_scores.reshape(batch, -1, head.classes))
         return torch.cat(boxes, dim=1), torch.cat(scores, dim=1)
+
+    def score_maps(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """(B, 3, H, W) RGB in [0, 1], run as they are (no resize) -> per output scale the
+        class scores (B, anchors, H / stride, W / stride, 80), objectness * class probability."""
+        return [_class_scores(_cells(raw, head)) for raw, head in zip(self.net(images), self.net.heads,
+                                                                       strict=True)]
 
     def detect(self, frames: Sequence[np.ndarray] | np.ndarray) -> list[list[Detection]]:
         """(N, H, W, 3) uint8 RGB frames -> per frame its detections, best first."""
@@ -97,6 +102,18 @@ class YoloV3Tiny:
         overlap = pairwise_iou(boxes[0], torch.tensor([list(box)], dtype=boxes.dtype))[:, 0]
         weight = torch.where(overlap >= 0.5, torch.ones_like(overlap), overlap).detach()
         return (scores[0, :, class_id] * weight).max()
+
+
+def _cells(raw: torch.Tensor, head: YoloHead) -> torch.Tensor:
+    """A yolo layer's raw output (B, anchors * (5 + classes), rows, cols) -> (B, anchors, rows,
+    cols, 5 + classes)."""
+    batch, _, rows, cols = raw.shape
+    return raw.view(batch, len(head.anchors), 5 + head.classes, rows, cols).permute(0, 1, 3, 4, 2)
+
+
+def _class_scores(cells: torch.Tensor) -> torch.Tensor:
+    """(..., 5 + classes) raw cells -> (..., classes) objectness * class probability."""
+    return torch.sigmoid(cells[..., 4:5]) * torch.sigmoid(cells[..., 5:])
 
 
 def pairwise_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -7,7 +7,8 @@ differentiable proxy at a random QP per crop, and minimises
     feature distance + task x detector output distance,
 
 every term comparing the coded edit with the original crop. The detector runs fully
-convolutionally on the crop (no resize), so its outputs compare cell by cell.
+convolutionally on the crop (no resize), so its class scores compare cell by cell, each
+weighted by the original's score there.
 """
 
 import os
@@ -96,8 +97,16 @@ class Objective:
         self.detector, self.weights, self.sharpness = detector, weights, sharpness
         self.perceptual = load_efficientnet_lite0() if weights.perceptual > 0 else None
 
-    def detector_outputs(self, images: torch.Tensor) -> list[torch.Tensor]:
-        return [torch.sigmoid(head) for head in self.detector.net(images)]
+    def task_distance(self, coded: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
+        """Squared difference of the detector's class scores on the coded edit and on the
+        original, weighted by the original's scores (what it detects there counts; empty
+        background hardly does), summed over the output scales -> scalar."""
+        with torch.no_grad():
+            reference = self.detector.score_maps(original)
+        distances = []
+        for found, truth in zip(self.detector.score_maps(coded), reference, strict=True):
+            distances.append((truth * (found - truth).pow(2)).sum() / (truth.sum() + 1.0))
+        return torch.stack(distances).sum()
 
     def terms(self, original: torch.Tensor, edited: torch.Tensor,
               qp: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -109,12 +118,7 @@ class Objective:
                     + (1 - ms_ssim(coded.luma / 255.0, original_luma)).mean())
         perceptual = (feature_distance(self.perceptual.features, coded.rgb, original).mean()
                       if self.perceptual is not None else torch.zeros(()))
-        task = torch.zeros(())
-        if self.weights.task > 0:
-            with torch.no_grad():
-                reference = self.detector_outputs(original)
-            task = torch.stack([(a - b).pow(2).mean() for a, b in
-                                zip(self.detector_outputs(coded.rgb), reference, strict=True)]).sum()
+        task = self.task_distance(coded.rgb, original) if self.weights.task > 0 else torch.zeros(())
         w = self.weights
         total = (w.rate * torch.log(bits_per_pixel).mean() + w.fidelity * fidelity
                  + w.perceptual * perceptual + w.task * task)
