@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="edit every frame with a pre-editor: the shipped one (no MODEL, or "
                      "'default') or a file from `vcm preedit train`, "
                      "before planning and coding")
+    enc.add_argument("--preedit-detections", action="store_true",
+                     help="let the pre-editor edit what the detector found too (default: left as is)")
     _add_target_options(enc)
     enc.add_argument("--stats", type=Path, help="write per-frame statistics to this JSON file")
 
@@ -111,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--preedit", default="default", metavar="MODEL",
                             help="pre-editor model for METHOD+preedit methods (default: the "
                             "shipped one)")
+    evaluation.add_argument("--preedit-detections", action="store_true",
+                            help="let the pre-editor edit what the detector found too")
     evaluation.add_argument("--privacy", action="store_true",
                             help="also measure face-identity leak rate and person detection rate "
                             "(on whenever a METHOD+privacy is run)")
@@ -254,6 +258,7 @@ def cmd_encode(args: argparse.Namespace) -> None:
     with progress_bar() as progress:
         result = run_method(args.method, video.frames, video.fps, args.output, load_detector(), settings,
                             repair_rounds=args.repair, privacy=privacy, preeditor=preeditor,
+                            preedit_detections=args.preedit_detections,
                             progress=task_reporter(progress))
     console.print(f"{args.output}: {result.method}, {len(result.frames)} frames, {result.total_bytes} bytes, "
                   f"{result.bitrate_kbps:.1f} kbit/s, detection rate {result.detection_rate:.3f} "
@@ -307,7 +312,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
                         codec=args.codec, gop=args.gop, max_qp=args.max_qp, targets=_target_spec(args),
                         ladder=args.ladder, repair_rounds=args.repair, check=args.check,
                         privacy_metrics=args.privacy,
-                        preedit_model=args.preedit)
+                        preedit_model=args.preedit, preedit_detections=args.preedit_detections)
     _evaluate(args.videos, config, args.out)
 
 

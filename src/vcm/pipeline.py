@@ -150,6 +150,7 @@ def run_method(
     budget: XaiBudget | None = None,
     privacy: PrivacyConfig | None = None,
     preeditor: PreEditor | None = None,
+    preedit_detections: bool = False,
     faces: list[list[Face]] | None = None,
     face_detector: FaceDetector | None = None,
     progress: Progress | None = None,
@@ -162,7 +163,8 @@ def run_method(
     privacy: conceal faces before planning and code their blocks at privacy.face_qp
     (the method is then reported as METHOD+privacy); faces: the face detector's output
     on the original if already known, else face_detector (default MTCNN) finds them.
-    preeditor: edits every frame before planning and coding (reported as METHOD+preedit).
+    preeditor: edits every frame before planning and coding (reported as METHOD+preedit),
+    leaving what the detector found on the original unedited unless preedit_detections.
     """
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
@@ -181,7 +183,8 @@ def run_method(
             report_detect(index)
     targets = select_targets(detections, settings.targets)
     if preeditor is not None:
-        frames = preeditor.edit_frames(frames)
+        keep = None if preedit_detections else [[d.box for d in found] for found in detections]
+        frames = preeditor.edit_frames(frames, keep=keep)
     concealed: list[list[Face]] = []
     if privacy is not None:
         face_detector = face_detector or _default_face_detector()
@@ -231,7 +234,8 @@ def run_method(
                            "fast": asdict(fast or FastConfig()) if method == "fast" else None,
                            "xai": asdict(budget or XaiBudget()) if method == "xai" else None,
                            "privacy": asdict(privacy) if privacy else None,
-                           "preedit": preeditor.config() if preeditor else None},
+                           "preedit": ({**preeditor.config(), "edits_detections": preedit_detections}
+                                       if preeditor else None)},
         plan_seconds=plan_seconds, encode_seconds=encode_seconds, lost_before_repair=lost_before,
         repair_rounds=rounds, decoded_rgb=decoded.rgb, decoded_luma=decoded.luma, decoded_detections=found,
     )

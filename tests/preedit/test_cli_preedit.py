@@ -20,8 +20,9 @@ def test_train_encode_and_evaluate(tmp_path: Path, sample_path: Path,
     assert "step 2" in capsys.readouterr().err
     stats = tmp_path / "stats.json"
     assert main(["encode", str(clip), "-o", str(tmp_path / "edited.mp4"), "--method", "uniform",
-                 "--preedit", str(model), "--stats", str(stats)]) == 0
-    assert json.loads(stats.read_text())["method"] == "uniform+preedit"
+                 "--preedit", str(model), "--preedit-detections", "--stats", str(stats)]) == 0
+    written = json.loads(stats.read_text())
+    assert written["method"] == "uniform+preedit" and written["settings"]["preedit"]["edits_detections"]
     out = tmp_path / "eval"
     assert main(["eval", str(clip), "--methods", "uniform,uniform+preedit", "--preedit", str(model),
                  "--segment", "4", "--out", str(out)]) == 0

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from vcm.errors import InputError
-from vcm.preedit.network import PreEditor, load_preeditor
+from vcm.preedit.network import KEEP_MARGIN, PreEditor, load_preeditor
 
 
 def test_untrained_editor_is_the_identity_on_any_size() -> None:
@@ -32,3 +32,16 @@ def test_bad_model_files_are_clear_errors(tmp_path: Path) -> None:
     junk.write_bytes(b"not a model")
     with pytest.raises(InputError, match="not a vcm pre-editor model"):
         load_preeditor(junk)
+
+
+def test_kept_boxes_stay_as_they_are(frames: np.ndarray) -> None:
+    network = PreEditor()
+    with torch.no_grad():
+        network.head.bias.copy_(torch.tensor([0.0, 4.0, 0.0, 0.0]))  # mostly the lightest blur
+    frame = frames[:1, :96, :128]
+    edited = network.edit_frames(frame, keep=[[(40.0, 30.0, 60.0, 50.0)]])
+    kept = (slice(None), slice(30 - KEEP_MARGIN, 50 + KEEP_MARGIN), slice(40 - KEEP_MARGIN, 60 + KEEP_MARGIN))
+    assert np.array_equal(edited[kept], frame[kept])
+    outside = np.ones(frame.shape, dtype=bool)
+    outside[kept] = False
+    assert np.abs(edited.astype(int) - frame)[outside].mean() > 0.5

@@ -76,7 +76,7 @@ class EvalConfig:
     privacy_metrics adds face-identity leak rate and person detection rate to every row
     (always on when a METHOD+privacy is run); privacy: the settings of those methods;
     preedit_model: the pre-editor METHOD+preedit methods use (a file, or "default" for the
-    shipped one)."""
+    shipped one); preedit_detections: let it edit what the detector found too."""
 
     methods: Sequence[str] = ("uniform", "bbox", "frame-qp", "xai", "fast")
     segment: int = 33
@@ -94,6 +94,7 @@ class EvalConfig:
     privacy_metrics: bool = False
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     preedit_model: str = DEFAULT_MODEL
+    preedit_detections: bool = False
 
     @property
     def measures_privacy(self) -> bool:
@@ -282,6 +283,7 @@ def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
                     repair_rounds=config.repair_rounds if spec.planner in SEARCH_METHODS else 0,
                     fast=point.fast, budget=config.budget, privacy=config.privacy if spec.privacy else None,
                     preeditor=preeditor if spec.preedit else None,
+                    preedit_detections=config.preedit_detections,
                     faces=segment.faces, face_detector=face_detector,
                     progress=_prefixed(progress, f"{name} {point.label}"),
                 )

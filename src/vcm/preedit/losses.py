@@ -69,7 +69,7 @@ class LossWeights:
     rate: float = 0.1
     fidelity: float = 1.0
     perceptual: float = 0.1
-    task: float = 20.0
+    task: float = 1.0
 
 
 def feature_distance(extract: Callable[[torch.Tensor], Sequence[torch.Tensor]], x: torch.Tensor,

@@ -13,6 +13,7 @@ frames.
 """
 
 import pickle
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,9 @@ DEFAULT_MODEL = "default"
 SHIPPED_MODELS = Path(__file__).parent / "models"
 SMOOTHING_SIGMAS = (0.6, 1.2, 2.4)
 KEEP_BIAS = 8.0  # initial logit of "keep": the blurs start with weight e^-8 each
+KEEP_MARGIN = 8  # pixels around a kept box that stay unedited too
+
+Box = tuple[float, float, float, float]
 
 
 def gaussian_blur(rgb: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -74,16 +78,29 @@ class PreEditor(nn.Module):
         return edited.clamp(0.0, 1.0)
 
     @torch.inference_mode()
-    def edit_frames(self, frames: np.ndarray) -> np.ndarray:
-        """(N, H, W, 3) uint8 RGB -> edited (N, H, W, 3) uint8, one frame at a time."""
+    def edit_frames(self, frames: np.ndarray, keep: Sequence[Sequence[Box]] | None = None) -> np.ndarray:
+        """(N, H, W, 3) uint8 RGB -> edited (N, H, W, 3) uint8, one frame at a time.
+        keep: per frame, boxes (x1, y1, x2, y2 in pixels) left as they are, widened by
+        KEEP_MARGIN pixels (e.g. what the detector found on the original)."""
         edited = np.empty_like(frames)
         for index, frame in enumerate(frames):
             image = torch.from_numpy(frame.copy()).permute(2, 0, 1)[None].float() / 255.0
             edited[index] = (self(image)[0].permute(1, 2, 0) * 255.0).round().byte().numpy()
+            for box in keep[index] if keep is not None else ():
+                rows, cols = _widened(box, frame.shape[0], frame.shape[1])
+                edited[index, rows, cols] = frame[rows, cols]
         return edited
 
     def config(self) -> dict[str, int]:
         return {"width": self.width, "depth": self.depth}
+
+
+def _widened(box: Box, height: int, width: int) -> tuple[slice, slice]:
+    """Row and column slices of a box widened by KEEP_MARGIN and clipped to the frame."""
+    x1, y1, x2, y2 = box
+    rows = slice(max(int(y1) - KEEP_MARGIN, 0), min(int(np.ceil(y2)) + KEEP_MARGIN, height))
+    cols = slice(max(int(x1) - KEEP_MARGIN, 0), min(int(np.ceil(x2)) + KEEP_MARGIN, width))
+    return rows, cols
 
 
 def model_path(model: str | Path) -> Path:
