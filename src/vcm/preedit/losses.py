@@ -64,7 +64,8 @@ class LossWeights:
     """Weights of the objective's terms. rate: per unit of ln(proxy bits per pixel), so a
     1 % rate saving is worth rate x 0.01 at every QP, as in a BD-rate; fidelity: L1 (RGB) +
     (1 - luma MS-SSIM, the evaluation's measure) of the coded edit against the original;
-    perceptual: EfficientNet-Lite0 feature distance; task: detector output distance."""
+    perceptual: EfficientNet-Lite0 feature distance; task: detector class-score distance
+    weighted by the original's scores."""
 
     rate: float = 0.1
     fidelity: float = 1.0
