@@ -64,7 +64,7 @@ def test_detect_writes_json(tmp_path: Path, sample_path: Path,
         (["encode", "{sample}", "-o", "{out}", "--qp", "60"], "--qp must be"),
         (["encode", "{sample}", "-o", "{nodir}", "--frames", "2"], "does not exist"),
         (["info", "{junk}"], "not a readable video"),
-        (["eval", "{sample}", "--methods", "uniform,magic", "--out", "{tmp}"], "unknown method(s) magic"),
+        (["eval", "{sample}", "--methods", "uniform,magic", "--out", "{tmp}"], "unknown method 'magic'"),
         (["eval", "{missing}", "--out", "{tmp}"], "no such file"),
         (["encode", "{sample}", "-o", "{out}", "--min-score", "1.5"], "--min-score"),
         (["detect", "{missing}"], "no such file"),
@@ -101,4 +101,4 @@ def test_encode_with_the_fast_method_records_targets(tmp_path: Path, sample_path
     first = payload["frames"][0]
     assert first["targets"] and len(first["survived"]) == len(first["targets"])
     assert len(first["qp_map"]) == 36 and len(first["qp_map"][0]) == 48
-    assert payload["settings"]["fast"]["detect_every"] == 2
+    assert payload["settings"]["config"]["detect_every"] == 2

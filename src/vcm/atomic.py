@@ -1,4 +1,9 @@
-"""Write outputs under a temporary name and rename them into place when complete."""
+"""Write outputs under temporary names and rename them into place when all are complete.
+
+A temporary file is `.NAME.PID.partSUFFIX` beside its target. A run killed by SIGKILL
+cannot remove its own; the next run writing the same target removes every such file
+whose process is gone, so none survives it.
+"""
 
 import errno
 import os
@@ -9,12 +14,9 @@ from pathlib import Path
 from vcm.errors import OutputError
 
 
-@contextmanager
-def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; rename it to `path` only if the block succeeds.
-
-    On any error the temporary file is removed and `path` is left untouched.
-    """
+def check_output(path: str | os.PathLike[str]) -> Path:
+    """Fail now, before any long work, if `path` cannot become an output file: it is a
+    directory, or its folder is missing or not writable. Returns it as a Path."""
     target = Path(path)
     if target.is_dir():
         raise OutputError(f"output {target} is a directory")
@@ -23,18 +25,86 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise OutputError(f"output directory {parent} does not exist")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"output directory {parent} is not writable")
-    temporary = parent / f".{target.name}.{os.getpid()}.part{target.suffix}"
+    return target
+
+
+def check_output_folder(path: str | os.PathLike[str]) -> Path:
+    """Fail now if `path` cannot be (or become) a writable folder: it names an existing
+    file, or the nearest existing folder above it is not writable."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"output folder {folder} is an existing file")
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"output folder {folder} lies under the file {existing}")
+    if not os.access(existing, os.W_OK):
+        raise OutputError(f"output folder {existing} is not writable")
+    return folder
+
+
+def temporary_path(target: Path) -> Path:
+    """Where `target` is written until it is complete: `.NAME.PID.partSUFFIX` beside it."""
+    parent = target.parent if str(target.parent) else Path(".")
+    return parent / f".{target.name}.{os.getpid()}.part{target.suffix}"
+
+
+def _process_alive(pid: int) -> bool:
     try:
-        yield temporary
-        os.replace(temporary, target)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_parts(target: Path) -> None:
+    """Delete temporary files of `target` left by processes that no longer run."""
+    parent = target.parent if str(target.parent) else Path(".")
+    for part in parent.glob(f".{target.name}.*.part{target.suffix}"):
+        pid_text = part.name[len(target.name) + 2 :].split(".", 1)[0]
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _process_alive(int(pid_text)):
+            part.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_outputs(*paths: str | os.PathLike[str]) -> Iterator[list[Path]]:
+    """Yield temporary paths beside `paths`; rename all of them into place only if the block
+    succeeds. On any error every temporary file is removed and no target is touched; if a
+    later rename fails, the targets already renamed are removed again (all or nothing)."""
+    targets = [check_output(path) for path in paths]
+    for target in targets:
+        remove_stale_parts(target)
+    temporaries = [temporary_path(target) for target in targets]
+    done: list[Path] = []
+    try:
+        yield temporaries
+        for temporary, target in zip(temporaries, targets, strict=True):
+            os.replace(temporary, target)
+            done.append(target)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
+        _remove(temporaries + done)
+        name = targets[len(done)] if len(done) < len(targets) else targets[-1]
         if error.errno == errno.ENOSPC:
-            raise OutputError(f"no space left on device while writing {target}") from error
-        raise OutputError(f"cannot write {target}: {error.strerror or error}") from error
+            raise OutputError(f"no space left on device while writing {name}") from error
+        raise OutputError(f"cannot write {name}: {error.strerror or error}") from error
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        _remove(temporaries + done)
         raise
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it to `path` only if the block succeeds."""
+    with atomic_outputs(path) as (temporary,):
+        yield temporary
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:

@@ -1,21 +1,27 @@
 """The `vcm` command: a thin layer over the library API."""
 
 import argparse
+import contextlib
+import dataclasses
+import itertools
 import json
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.table import Table
 
-from vcm.atomic import write_text_atomic
-from vcm.codec import QPMap, decode, encode, grid_shape, qp_maps_from_array
+from vcm.atomic import check_output, check_output_folder, write_text_atomic
+from vcm.codec.encoder import output_format
 from vcm.codec.qpmap import QP_MAX
-from vcm.errors import InputError, VcmError
-from vcm.media.video import Video, parse_size, read_video
-from vcm.planners import METHODS, PlanSettings
+from vcm.errors import InputError, OutputError, VcmError
+from vcm.interrupt import stop_on_signal
+from vcm.media.source import FrameSource, parse_fps, parse_size
+from vcm.methods import parse_methods
+from vcm.planners import PLANNERS, PlanSettings
 from vcm.preedit.train import TrainConfig
 from vcm.progress import console, progress_bar, task_reporter
 from vcm.targets import TargetSpec
@@ -26,13 +32,15 @@ if TYPE_CHECKING:
 
 
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("video", help="input video (any format FFmpeg reads) or raw .yuv")
-    parser.add_argument("--size", type=parse_size, help="WxH of a raw YUV 4:2:0 input")
-    parser.add_argument("--fps", type=float, help="frame rate of a raw YUV input")
+    parser.add_argument("video", help="input: a video file (any format FFmpeg reads), raw .yuv, '-' for "
+                        "standard input, a named pipe, or an rtsp/http/udp/tcp URL")
+    parser.add_argument("--size", help="WxH of a raw YUV 4:2:0 input")
+    parser.add_argument("--fps", help="frame rate of a raw YUV input")
     parser.add_argument("--frames", type=int, help="use only the first N frames")
 
 
 DEMO_METHODS = ("uniform", "bbox", "frame-qp", "fast")
+VERIFY_EVERY = 2  # frames: the default check cadence of `vcm encode` (measured: bench/bench_memory.py)
 TRAIN_DEFAULTS = TrainConfig()
 
 
@@ -70,16 +78,22 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Encode to HEVC/H.264 with a uniform QP or a QP map.")
     _add_input_options(enc)
     enc.add_argument("-o", "--output", type=Path, required=True,
-                     help="output .mp4/.mkv, or raw .hevc/.264")
+                     help="output .mp4/.mov/.mkv/.ts, or raw .hevc/.265/.264")
     enc.add_argument("--codec", choices=["hevc", "h264"], default="hevc")
-    enc.add_argument("--method", choices=METHODS, default="fast",
+    enc.add_argument("--method", choices=list(PLANNERS), default="fast",
                      help="QP planner (fast); ignored when --qp-map is given")
     enc.add_argument("--qp", type=int, default=30, help="QP of uniform and bbox (30)")
     enc.add_argument("--qp-map", type=Path, help=".npy int QPs shaped (rows, cols) or "
                      "(frames, rows, cols); rows, cols = ceil(H/16), ceil(W/16)")
     enc.add_argument("--gop", type=int, default=32, help="frames per GOP: 1 I then P (32)")
     enc.add_argument("--repair", type=int, default=0, metavar="ROUNDS",
-                     help="re-encode rounds lowering QP around targets lost after decoding (0)")
+                     help="re-encode each GOP up to ROUNDS times, lowering QP around targets lost "
+                     "after decoding (0; implies checking every frame)")
+    enc.add_argument("--verify", action=argparse.BooleanOptionalAction, default=True,
+                     help="decode the stream as it is coded, detect again and report the detection "
+                     "rate (default: on)")
+    enc.add_argument("--verify-every", type=int, default=VERIFY_EVERY, metavar="N",
+                     help=f"check every N-th frame ({VERIFY_EVERY}: keeps up with 10 fps at 768x576)")
     enc.add_argument("--privacy", choices=["faces"],
                      help="faces: replace each face's detail by a generic face before coding so "
                      "identity does not survive while the person stays detectable")
@@ -98,8 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Cut videos into segments, run every method, decode, re-detect, and write "
         "results.csv/json, summary.json, plots and index.html.")
     evaluation.add_argument("videos", nargs="+", help="input videos")
-    evaluation.add_argument("--methods", default=",".join(METHODS),
-                            help=f"comma-separated methods ({','.join(METHODS)}), each optionally "
+    evaluation.add_argument("--methods", default=",".join(PLANNERS),
+                            help=f"comma-separated methods ({','.join(PLANNERS)}), each optionally "
                             "with +preedit (frames pre-edited, see --preedit) and/or +privacy "
                             "(faces concealed)")
     evaluation.add_argument("--segment", type=int, default=33, help="frames per segment (33)")
@@ -119,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
                             help="also measure face-identity leak rate and person detection rate "
                             "(on whenever a METHOD+privacy is run)")
     _add_target_options(evaluation)
-    evaluation.add_argument("--out", type=Path, required=True, help="output folder")
+    evaluation.add_argument("--out", type=Path, required=True,
+                            help="output folder (created; files in it are replaced)")
 
     privacy = commands.add_parser(
         "privacy", help="measure face-identity leakage of a decoded video",
@@ -175,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="weight of the EfficientNet-Lite0 feature term "
                           f"({TRAIN_DEFAULTS.weights.perceptual})")
     training.add_argument("--checkpoint-every", type=int, default=50, help="steps between checkpoints (50)")
+    training.add_argument("--pool", type=int, default=TRAIN_DEFAULTS.pool,
+                          help="frames sampled from the inputs (read as a stream, reservoir "
+                          f"sampling) to cut crops from ({TRAIN_DEFAULTS.pool})")
 
     demo = commands.add_parser("demo", help="evaluate the methods on the sample clip",
                                description="The main job on the embedded sample: `vcm eval` of "
@@ -185,87 +203,165 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _read(args: argparse.Namespace) -> Video:
+def _open_source(args: argparse.Namespace) -> FrameSource:
+    """The input of detect/encode as a stream; every input option checked first."""
+    size = parse_size(args.size) if args.size is not None else None
+    fps = parse_fps(args.fps) if args.fps is not None else None
     if args.frames is not None and args.frames < 1:
         raise InputError(f"--frames must be at least 1, got {args.frames}")
-    return read_video(args.video, max_frames=args.frames, size=args.size, fps=args.fps)
+    return FrameSource(args.video, size=size, fps=fps, max_frames=args.frames)
 
 
 def _write_json(path: Path, payload: object) -> None:
     write_text_atomic(path, json.dumps(payload, indent=2))
 
 
+def _frame_total(source: FrameSource) -> int | None:
+    """The number of frames a progress bar can expect, when known."""
+    return source.max_frames if source.max_frames is not None and not source.live else None
+
+
 def cmd_detect(args: argparse.Namespace) -> None:
     from vcm.models import load_detector
+    from vcm.models.detector import DETECT_BATCH
+    from vcm.pipeline import windows
+    from vcm.streamjson import JsonListWriter
 
-    video = _read(args)
+    if args.json:
+        check_output(args.json)
     detector = load_detector()
     detector.score_threshold = args.threshold
-    per_frame = []
-    with progress_bar() as progress:
-        task = progress.add_task("detect", total=len(video))
-        for frame in video.frames:
-            per_frame.append(detector.detect(frame[None])[0])
-            progress.advance(task)
     counts: dict[str, int] = {}
-    for detections in per_frame:
-        for detection in detections:
-            counts[detection.class_name] = counts.get(detection.class_name, 0) + 1
+    with _open_source(args) as source, stop_on_signal(source.stop if source.live else None), \
+            progress_bar() as progress, contextlib.ExitStack() as outputs:
+        writer = outputs.enter_context(JsonListWriter(args.json, "frames", {
+            "video": str(args.video), "width": source.width, "height": source.height,
+            "fps": source.fps})) if args.json else None
+        task = progress.add_task("detect", total=_frame_total(source))
+        for _, chunk in windows(source, DETECT_BATCH):
+            for detections in detector.detect(chunk):
+                for detection in detections:
+                    counts[detection.class_name] = counts.get(detection.class_name, 0) + 1
+                if writer is not None:
+                    writer.add([d.to_dict() for d in detections])
+                progress.advance(task)
+        if writer is not None:
+            writer.finish()
+        frames = source.frames_read
     summary = ", ".join(f"{name} {count}" for name, count in sorted(counts.items())) or "nothing"
-    console.print(f"{len(video)} frames: {summary}")
-    if args.json:
-        _write_json(args.json, {"video": str(args.video), "width": video.width,
-                                "height": video.height, "frames": [
-                                    [d.to_dict() for d in detections] for detections in per_frame]})
+    console.print(f"{frames} frames: {summary}")
 
 
-def _load_qp_maps(path: Path, frames: int, width: int, height: int) -> list[QPMap]:
+def _load_qp_map_array(path: Path, width: int, height: int) -> np.ndarray:
+    """A user's .npy QP map: (rows, cols) for every frame or (frames, rows, cols)."""
+    from vcm.codec import grid_shape
+
     try:
         array = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise InputError(f"no such QP map file: {path}") from None
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, EOFError) as error:
         raise InputError(f"{path} is not a .npy QP map ({error})") from None
+    if not isinstance(array, np.ndarray):
+        raise InputError(f"{path} is an .npz archive, not a .npy QP map array")
     if not np.issubdtype(array.dtype, np.integer):
         raise InputError(f"{path} holds {array.dtype} values; QPs must be integers")
-    return qp_maps_from_array(array, frames, width, height)
+    rows, cols = grid_shape(width, height)
+    if array.ndim not in (2, 3) or array.shape[-2:] != (rows, cols) or (array.ndim == 3 and not len(array)):
+        raise InputError(f"QP map shape {array.shape} does not fit {width}x{height} frames: expected "
+                         f"({rows}, {cols}) or (frames, {rows}, {cols})")
+    if array.size and (array.min() < 0 or array.max() > QP_MAX):
+        raise InputError(f"{path} has QPs in [{array.min()}, {array.max()}], outside 0..{QP_MAX}")
+    return array
+
+
+def _check_encode_options(args: argparse.Namespace) -> None:
+    if not 0 <= args.qp <= QP_MAX:
+        raise InputError(f"--qp must be in 0..{QP_MAX}, got {args.qp}")
+    if args.gop < 1:
+        raise InputError(f"--gop must be at least 1, got {args.gop}")
+    if args.repair < 0:
+        raise InputError(f"--repair must be at least 0, got {args.repair}")
+    if args.verify_every < 1:
+        raise InputError(f"--verify-every must be at least 1, got {args.verify_every}")
+    if args.repair and not args.verify:
+        raise InputError("--repair needs --verify (it re-codes what the check finds lost)")
+    if args.qp_map and (args.privacy or args.preedit):
+        raise InputError("--privacy and --preedit run with a planner; they cannot be combined with --qp-map")
+    output_format(args.output, args.codec)
+    check_output(args.output)
+    if args.stats is not None:
+        check_output(args.stats)
+        if args.stats.resolve() == args.output.resolve():
+            raise InputError("--stats and -o name the same file")
 
 
 def cmd_encode(args: argparse.Namespace) -> None:
-    if not 0 <= args.qp <= QP_MAX:
-        raise InputError(f"--qp must be in 0..{QP_MAX}, got {args.qp}")
+    _check_encode_options(args)
     spec = _target_spec(args)
-    video = _read(args)
-    if args.qp_map:
-        if args.privacy or args.preedit:
-            raise InputError("--privacy and --preedit run with a planner; they cannot be combined "
-                             "with --qp-map")
-        _encode_with_map(args, video)
-        return
-    from vcm.models import load_detector
-    from vcm.pipeline import run_method
-
-    if args.gop < 1:
-        raise InputError(f"--gop must be at least 1, got {args.gop}")
-    settings = PlanSettings(codec=args.codec, gop=args.gop, qp=args.qp, max_qp=args.max_qp, targets=spec,
-                            check=args.check)
     privacy = _privacy_config(args)
-    preeditor = None
-    if args.preedit:
-        from vcm.preedit.network import load_preeditor
+    with _open_source(args) as source:
+        if args.qp_map:
+            _encode_with_map(args, source)
+            return
+        from vcm.models import load_detector
+        from vcm.pipeline import Edits, Verification, run_method
 
-        preeditor = load_preeditor(args.preedit)
-    with progress_bar() as progress:
-        result = run_method(args.method, video.frames, video.fps, args.output, load_detector(), settings,
-                            repair_rounds=args.repair, privacy=privacy, preeditor=preeditor,
-                            preedit_detections=args.preedit_detections,
-                            progress=task_reporter(progress))
-    console.print(f"{args.output}: {result.method}, {len(result.frames)} frames, {result.total_bytes} bytes, "
-                  f"{result.bitrate_kbps:.1f} kbit/s, detection rate {result.detection_rate:.3f} "
-                  f"({result.lost_frames} frames lost a target), {result.seconds_per_frame() * 1000:.0f} "
-                  "ms/frame")
-    if args.stats:
-        _write_json(args.stats, result.to_dict())
+        settings = PlanSettings(codec=args.codec, gop=args.gop, qp=args.qp, max_qp=args.max_qp, targets=spec,
+                                check=args.check)
+        preeditor = None
+        if args.preedit:
+            from vcm.preedit.network import load_preeditor
+
+            preeditor = load_preeditor(args.preedit)
+        edits = Edits(preeditor=preeditor, preedit_detections=args.preedit_detections, privacy=privacy)
+        verify = Verification(enabled=args.verify, every=args.verify_every, repair_rounds=args.repair)
+        detector = load_detector()
+        with _stats_writer(args.stats, source) as stats, progress_bar() as progress, \
+                stop_on_signal(source.stop if source.live else None) as received:
+            started = time.perf_counter()
+            report = run_method(args.method, source, source.fps, args.output, detector, settings, edits=edits,
+                                verify=verify, on_frame=_adder(stats),
+                                progress=_counting(task_reporter(progress), _frame_total(source)))
+            elapsed = time.perf_counter() - started
+            if stats is not None:
+                _finish_stats(stats, report.summary(), args.output)
+    rate = report.detection_rate
+    checked = (f"detection rate {rate:.3f} over {report.checked_frames} checked frames "
+               f"({report.lost_frames} lost a target)" if rate is not None else "not verified")
+    console.print(f"{args.output}: {report.method}, {report.frame_count} frames, {report.total_bytes} bytes, "
+                  f"{report.bitrate_kbps:.1f} kbit/s, {checked}; "
+                  f"{report.frame_count / max(elapsed, 1e-9):.1f} frames/s end to end")
+    if received:
+        console.print(f"stopped by signal after {report.frame_count} frames; {args.output} is complete")
+
+
+def _counting(report: Callable[[str, int, int | None], None],
+              total: int | None) -> Callable[[str, int, int | None], None]:
+    """Progress with the total the caller knows (the pipeline cannot know a stream's end)."""
+    return lambda label, done, _: report(label, done, total)
+
+
+def _stats_writer(path: Path | None, source: FrameSource) -> "contextlib.AbstractContextManager[Any]":
+    from vcm.streamjson import JsonListWriter
+
+    if path is None:
+        return contextlib.nullcontext(None)
+    return JsonListWriter(path, "frames", {"input": source.name})
+
+
+def _adder(stats: Any) -> "Callable[[Any], None] | None":
+    """The per-frame sink writing each frame record into the statistics file."""
+    return None if stats is None else lambda record: stats.add(dataclasses.asdict(record))
+
+
+def _finish_stats(stats: Any, summary: dict[str, object], video: Path) -> None:
+    """Move the statistics into place; if that fails the video goes too (all or nothing)."""
+    try:
+        stats.finish(summary)
+    except OutputError:
+        video.unlink(missing_ok=True)
+        raise
 
 
 def _privacy_config(args: argparse.Namespace) -> "PrivacyConfig | None":
@@ -278,41 +374,62 @@ def _privacy_config(args: argparse.Namespace) -> "PrivacyConfig | None":
     return PrivacyConfig(face_qp=args.face_qp) if args.privacy == "faces" else None
 
 
-def _encode_with_map(args: argparse.Namespace, video: Video) -> None:
-    maps = _load_qp_maps(args.qp_map, len(video), video.width, video.height)
-    with progress_bar() as progress:
-        task = progress.add_task(f"encode {args.codec}", total=len(video))
-        result = encode(video.frames, maps, args.output, codec=args.codec, gop=args.gop,
-                        fps=video.fps, on_frame=lambda _: progress.advance(task))
-    console.print(f"{args.output}: {len(result.frames)} frames, {result.total_bytes} bytes, "
-                  f"{result.bitrate_kbps:.1f} kbit/s")
-    if args.stats:
-        payload = result.to_dict()
-        for frame, qp_map in zip(payload["frames"], maps, strict=True):
-            frame["qp_map"] = qp_map.dense(*grid_shape(video.width, video.height)).tolist()
-        _write_json(args.stats, payload)
+def _encode_with_map(args: argparse.Namespace, source: FrameSource) -> None:
+    from vcm.atomic import atomic_output
+    from vcm.codec import QPMap
+    from vcm.codec.encoder import Encoder, FrameStats
+
+    array = _load_qp_map_array(args.qp_map, source.width, source.height)
+    per_frame = array.ndim == 3
+    totals = {"frames": 0, "bytes": 0}
+    with _stats_writer(args.stats, source) as stats, progress_bar() as progress, \
+            stop_on_signal(source.stop if source.live else None) as received:
+        task = progress.add_task(f"encode {args.codec}", total=_frame_total(source))
+
+        def record(frame: FrameStats, _: object) -> None:
+            totals["frames"] += 1
+            totals["bytes"] += frame.bytes
+            if stats is not None:
+                blocks = array[frame.index] if per_frame else array
+                stats.add({**dataclasses.asdict(frame), "qp_map": blocks.tolist()})
+            progress.advance(task)
+
+        with atomic_output(args.output) as temporary, Encoder(
+                temporary, source.width, source.height, codec=args.codec, gop=args.gop, fps=source.fps,
+                format=output_format(args.output, args.codec), on_packet=record) as encoder:
+            single = QPMap.from_blocks(array) if not per_frame else None
+            for index, frame in enumerate(source):
+                if per_frame and index >= len(array):
+                    raise InputError(f"the QP map has {len(array)} frames but the video has more")
+                encoder.write(frame, single if single is not None else QPMap.from_blocks(array[index]))
+            if per_frame and source.frames_read < len(array) and not received:
+                raise InputError(f"the QP map has {len(array)} frames but the video has only "
+                                 f"{source.frames_read}")
+        bitrate = 8 * totals["bytes"] * source.fps / max(totals["frames"], 1) / 1000
+        if stats is not None:
+            _finish_stats(stats, {"path": str(args.output), "codec": args.codec, "width": source.width,
+                                  "height": source.height, "fps": source.fps, "gop": args.gop,
+                                  "total_bytes": totals["bytes"], "bitrate_kbps": round(bitrate, 3)},
+                          args.output)
+    console.print(f"{args.output}: {totals['frames']} frames, {totals['bytes']} bytes, {bitrate:.1f} kbit/s")
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    from vcm.eval.runner import check_methods
+    from vcm.eval.runner import EvalConfig
 
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    try:
-        check_methods(methods)
-    except ValueError as error:
-        raise InputError(str(error)) from None
-    if args.segment < 1:
-        raise InputError(f"--segment must be at least 1, got {args.segment}")
+    parse_methods(args.methods)
     for path in args.videos:
         if not Path(path).is_file():
             raise InputError(f"no such file: {path}")
-    from vcm.eval.runner import EvalConfig
-
-    config = EvalConfig(methods=methods, segment=args.segment, max_segments=args.max_segments,
+    check_output_folder(args.out)
+    config = EvalConfig(methods=[m.strip() for m in args.methods.split(",") if m.strip()],
+                        segment=args.segment, max_segments=args.max_segments,
                         codec=args.codec, gop=args.gop, max_qp=args.max_qp, targets=_target_spec(args),
                         ladder=args.ladder, repair_rounds=args.repair, check=args.check,
                         privacy_metrics=args.privacy,
                         preedit_model=args.preedit, preedit_detections=args.preedit_detections)
+    if args.gop < 1 or args.repair < 0:
+        raise InputError("--gop must be at least 1 and --repair at least 0")
     _evaluate(args.videos, config, args.out)
 
 
@@ -327,7 +444,11 @@ def _evaluate(videos: Sequence[str | Path], config: "EvalConfig", out: Path) -> 
         from vcm.models.mtcnn import load_face_detector
 
         faces = FaceModels(load_face_detector(), load_face_identity())
-    out.mkdir(parents=True, exist_ok=True)
+    check_output_folder(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"cannot create output folder {out}: {error.strerror or error}") from None
     with progress_bar() as progress:
         rows, examples = run_eval(videos, config, load_detector(), out, task_reporter(progress), faces)
     write_results(rows, out)
@@ -351,45 +472,62 @@ def _evaluate(videos: Sequence[str | Path], config: "EvalConfig", out: Path) -> 
     console.print(f"report: {out / 'index.html'}  (results.csv, summary.json beside it)")
 
 
+PRIVACY_WINDOW = 32  # frames compared at a time by `vcm privacy`
+
+
 def cmd_privacy(args: argparse.Namespace) -> None:
     from vcm.models import load_detector
+    from vcm.models.detector import detect_frames
     from vcm.models.dlib_identity import load_face_identity
+    from vcm.models.faces import detect_faces
     from vcm.models.mtcnn import load_face_detector
+    from vcm.pipeline import windows
     from vcm.privacy import privacy_report
+    from vcm.privacy.leakage import PrivacyReport
 
     if args.frames is not None and args.frames < 1:
         raise InputError(f"--frames must be at least 1, got {args.frames}")
     if not 0 < args.min_score <= 1 or not 0 < args.min_iou <= 1:
         raise InputError("--min-score and --min-iou must be in (0, 1]")
-    original = read_video(args.original, max_frames=args.frames)
-    decoded = read_video(args.decoded, max_frames=args.frames)
-    if original.frames.shape != decoded.frames.shape:
-        raise InputError(f"{args.original} ({len(original)} frames of {original.width}x{original.height}) "
-                         f"and {args.decoded} ({len(decoded)} frames of {decoded.width}x{decoded.height}) "
-                         "differ; compare a video with its own decoded version")
-    face_detector, detector = load_face_detector(), load_detector()
-    faces, found_original, found_decoded = [], [], []
-    with progress_bar() as progress:
-        task = progress.add_task("detect faces and people", total=len(original))
-        for before, after in zip(original.frames, decoded.frames, strict=True):
-            faces.append(face_detector.detect_faces(before))
-            found_original.append(detector.detect(before[None])[0])
-            found_decoded.append(detector.detect(after[None])[0])
-            progress.advance(task)
-        progress.add_task("embed faces", total=None)
-        report = privacy_report(original.frames, decoded.frames, face_detector=face_detector,
-                                identity=load_face_identity(), detector=detector,
-                                spec=TargetSpec(min_score=args.min_score, min_iou=args.min_iou), faces=faces,
-                                original_detections=found_original, decoded_detections=found_decoded)
-    leak = "n/a (no recognisable face)" if report.leak_rate is None else f"{report.leak_rate:.3f}"
-    person = ("n/a (no person target)" if report.person_detection_rate is None
-              else f"{report.person_detection_rate:.3f} of {report.person_targets}")
-    console.print(f"{len(original)} frames: {report.recognisable} recognisable faces, {report.leaked} still "
-                  f"match (leak rate {leak}); {report.too_small} too small to recognise "
-                  f"(< {report.min_face_px:.0f} px); person detection rate {person}")
+    if args.json:
+        check_output(args.json)
+    spec = TargetSpec(min_score=args.min_score, min_iou=args.min_iou)
+    with FrameSource(args.original, max_frames=args.frames) as original, \
+            FrameSource(args.decoded, max_frames=args.frames) as decoded:
+        if (original.width, original.height) != (decoded.width, decoded.height):
+            raise InputError(f"{args.original} ({original.width}x{original.height}) and {args.decoded} "
+                             f"({decoded.width}x{decoded.height}) differ in size; compare a video with its "
+                             "own decoded version")
+        face_detector, detector, identity = load_face_detector(), load_detector(), load_face_identity()
+        total = PrivacyReport(match_distance=identity.match_distance)
+
+        def pairs() -> Iterator[np.ndarray]:
+            for before, after in itertools.zip_longest(original, decoded):
+                if before is None or after is None:
+                    raise InputError(f"{args.original} and {args.decoded} differ in length; compare a "
+                                     "video with its own decoded version")
+                yield np.stack([before, after])
+
+        with progress_bar() as progress:
+            task = progress.add_task("faces, identities and people", total=_frame_total(original))
+            for start, chunk in windows(pairs(), PRIVACY_WINDOW):
+                before, after = chunk[:, 0], chunk[:, 1]
+                part = privacy_report(before, after, face_detector=face_detector, identity=identity,
+                                      detector=detector, spec=spec, faces=detect_faces(before, face_detector),
+                                      original_detections=detect_frames(detector, before),
+                                      decoded_detections=detect_frames(detector, after))
+                total.merge(part, start)
+                progress.advance(task, len(before))
+        frames = original.frames_read
+    leak = "n/a (no recognisable face)" if total.leak_rate is None else f"{total.leak_rate:.3f}"
+    person = ("n/a (no person target)" if total.person_detection_rate is None
+              else f"{total.person_detection_rate:.3f} of {total.person_targets}")
+    console.print(f"{frames} frames: {total.recognisable} recognisable faces, {total.leaked} still "
+                  f"match (leak rate {leak}); {total.too_small} too small to recognise "
+                  f"(< {total.min_face_px:.0f} px); person detection rate {person}")
     if args.json:
         _write_json(args.json, {"original": str(args.original), "decoded": str(args.decoded),
-                                **report.to_dict()})
+                                **total.to_dict()})
 
 
 def cmd_preedit(args: argparse.Namespace) -> None:
@@ -407,13 +545,18 @@ def cmd_preedit(args: argparse.Namespace) -> None:
                              learning_rate=args.learning_rate,
                              weights=LossWeights(rate=args.rate_weight, task=args.task_weight,
                                                  perceptual=args.perceptual_weight),
-                             checkpoint_every=args.checkpoint_every)
+                             checkpoint_every=args.checkpoint_every, pool=args.pool)
     except ValueError as error:
         raise InputError(f"{error} (steps >= 1, batch >= 1, crop a multiple of 16 >= 32, "
-                         "0 <= --qp LOW <= HIGH <= 51)") from None
-    if not args.out.parent.is_dir():
-        raise InputError(f"output directory {args.out.parent} does not exist")
-    frames = training_frames(args.inputs, start=args.start, stride=args.stride)
+                         "0 <= --qp LOW <= HIGH <= 51, --checkpoint-every >= 1, --pool >= 1, "
+                         "--learning-rate > 0)") from None
+    check_output(args.out)
+    if args.out.exists():
+        from vcm.preedit.train import training_state
+
+        training_state(args.out)
+    frames = training_frames(args.inputs, start=args.start, stride=args.stride, pool=config.pool,
+                             seed=config.seed)
     console.print(f"training on {len(frames)} frames of {frames.shape[2]}x{frames.shape[1]}")
     with progress_bar() as progress:
         task = progress.add_task("train", total=config.steps)
@@ -430,14 +573,25 @@ def cmd_preedit(args: argparse.Namespace) -> None:
 
 
 def cmd_info(args: argparse.Namespace) -> None:
-    decoded = decode(args.file, keep_frames=False, read_qp=False)
-    types = decoded.picture_types()
+    from vcm.codec.decoder import decoded_frames
+
+    if args.json:
+        check_output(args.json)
+    info, frames = decoded_frames(args.file, keep_frames=False, read_qp=False)
+    types: dict[str, int] = {}
+    intra_at: list[int] = []
+    total_bytes = count = 0
+    for record, _, _ in frames:
+        types[record.picture_type] = types.get(record.picture_type, 0) + 1
+        if record.picture_type == "I":
+            intra_at.append(record.index)
+        total_bytes += record.bytes
+        count += 1
     description = {
-        "file": str(args.file), "codec": decoded.codec, "width": decoded.width,
-        "height": decoded.height, "fps": decoded.fps, "frames": len(decoded.frames),
-        "picture_types": {kind: types.count(kind) for kind in sorted(set(types))},
-        "i_frames_at": [frame.index for frame in decoded.frames if frame.picture_type == "I"],
-        "bytes": decoded.total_bytes, "bitrate_kbps": round(decoded.bitrate_kbps, 3),
+        "file": str(args.file), "codec": info.codec, "width": info.width, "height": info.height,
+        "fps": info.fps, "frames": count, "picture_types": dict(sorted(types.items())),
+        "i_frames_at": intra_at, "bytes": total_bytes,
+        "bitrate_kbps": round(8 * total_bytes * info.fps / max(count, 1) / 1000, 3),
     }
     table = Table(show_header=False)
     for key, value in description.items():

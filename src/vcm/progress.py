@@ -25,15 +25,16 @@ def progress_bar() -> Iterator[Progress]:
         yield progress
 
 
-def task_reporter(progress: Progress) -> Callable[[str, int, int], None]:
-    """A `(label, done, total)` callback that keeps one bar per label, removed when done."""
+def task_reporter(progress: Progress) -> Callable[[str, int, int | None], None]:
+    """A `(label, done, total)` callback that keeps one bar per label, removed when done;
+    total None (a live stream) shows a count without an end."""
     tasks: dict[str, int] = {}
 
-    def report(label: str, done: int, total: int) -> None:
+    def report(label: str, done: int, total: int | None) -> None:
         if label not in tasks:
             tasks[label] = progress.add_task(label, total=total)
         progress.update(tasks[label], completed=done)
-        if done >= total:
+        if total is not None and done >= total:
             progress.remove_task(tasks.pop(label))
 
     return report

@@ -40,12 +40,26 @@ def survives(target: Detection, found: Sequence[Detection], spec: TargetSpec, sa
                and box_iou(d.box, target.box) >= spec.min_iou for d in found)
 
 
+def survival(targets: Sequence[Detection], found: Sequence[Detection], spec: TargetSpec,
+             safety: float = 0.0) -> list[bool]:
+    """Per target, whether it is still detected among `found` (see survives)."""
+    return [survives(target, found, spec, safety) for target in targets]
+
+
 def select_targets(detections: Sequence[Sequence[Detection]], spec: TargetSpec) -> list[list[Detection]]:
     """Per frame, the targets among the original's detections."""
     confident = [[d for d in frame if d.score >= spec.min_score] for frame in detections]
     if spec.mode == "all":
         return confident
     return _track_top1(confident, spec.min_iou)
+
+
+def best_match(previous: Detection, candidates: Sequence[Detection], min_iou: float) -> Detection | None:
+    """The candidate of previous's class that overlaps it most, if that IoU >= min_iou
+    (IoU tracking from one frame to the next)."""
+    same = [d for d in candidates if d.class_id == previous.class_id]
+    match = max(same, key=lambda d: box_iou(d.box, previous.box), default=None)
+    return match if match is not None and box_iou(match.box, previous.box) >= min_iou else None
 
 
 def _track_top1(confident: list[list[Detection]], min_iou: float) -> list[list[Detection]]:
@@ -60,9 +74,8 @@ def _track_top1(confident: list[list[Detection]], min_iou: float) -> list[list[D
     for order in (range(start + 1, len(confident)), range(start - 1, -1, -1)):
         previous = anchor
         for index in order:
-            candidates = [d for d in confident[index] if d.class_id == previous.class_id]
-            match = max(candidates, key=lambda d: box_iou(d.box, previous.box), default=None)
-            if match is not None and box_iou(match.box, previous.box) >= min_iou:
+            match = best_match(previous, confident[index], min_iou)
+            if match is not None:
                 tracked[index] = [match]
                 previous = match
     return tracked

@@ -5,7 +5,7 @@ import pytest
 
 from vcm.errors import InputError
 from vcm.media import read_video, rgb_to_yuv420
-from vcm.media.video import parse_size
+from vcm.media.source import parse_size
 
 
 def test_reads_sample_frames_as_rgb(sample_path: Path) -> None:

@@ -5,7 +5,7 @@ import pytest
 
 from vcm.codec.roundtrip import RoundTrip
 from vcm.models import YoloV3Tiny
-from vcm.planners import PlanSettings, XaiBudget, plan_frame_qp, plan_xai
+from vcm.planners import PlanSettings, XaiBudget, plan_clip
 from vcm.targets import TargetSpec, select_targets, survives
 
 SETTINGS = PlanSettings(codec="hevc")
@@ -25,23 +25,24 @@ def targets(frames: np.ndarray, detector: YoloV3Tiny) -> list:
 def test_xai_map_keeps_every_target_on_the_checked_frame(frames: np.ndarray, detector: YoloV3Tiny,
                                                            targets: list) -> None:
     assert targets[0], "the sample's first frame has confident detections"
-    plan = plan_xai(frames[:1], targets[:1], detector, SETTINGS, XaiBudget(shrink_steps=2, max_checks=30))
-    blocks = plan.maps[0].blocks
+    budget = XaiBudget(shrink_steps=2, max_checks=30)
+    [plan] = plan_clip("xai", frames[:1], detector, SETTINGS, targets[:1], budget)
+    blocks = plan.qp_map.blocks
     assert _lost_targets(frames[0], blocks, targets[0], detector) == 0
-    assert plan.checks[0] <= 30 + 2 * 9 + 2 + 2  # budget + one started round (grow over 432 regions, shrink)
+    assert plan.checks <= 30 + 2 * 9 + 2 + 2  # budget + one started round (grow over 432 regions, shrink)
     assert blocks.max() > blocks.min()  # not a uniform map: the search separated blocks
 
 
 def test_frames_without_targets_get_the_maximum_qp(frames: np.ndarray, detector: YoloV3Tiny) -> None:
-    plan = plan_xai(frames[:1], [[]], detector, PlanSettings(max_qp=47))
-    assert plan.maps[0].blocks.min() == 47 and plan.detector_calls == [0]
-    plan = plan_frame_qp(frames[:1], [[]], detector, PlanSettings(max_qp=47))
-    assert plan.maps[0].base == 47
+    [plan] = plan_clip("xai", frames[:1], detector, PlanSettings(max_qp=47), [[]])
+    assert plan.qp_map.dense(36, 48).min() == 47 and plan.detector_calls == 0
+    [plan] = plan_clip("frame-qp", frames[:1], detector, PlanSettings(max_qp=47), [[]])
+    assert plan.qp_map.base == 47
 
 
 def test_frame_qp_is_the_largest_detectable(frames: np.ndarray, detector: YoloV3Tiny, targets: list) -> None:
-    plan = plan_frame_qp(frames[1:2], targets[1:2], detector, SETTINGS)
-    qp = plan.maps[0].base
+    [plan] = plan_clip("frame-qp", frames[1:2], detector, SETTINGS, targets[1:2])
+    qp = plan.qp_map.base
     rows, cols = -(-576 // 16), -(-768 // 16)
     assert _lost_targets(frames[1], np.full((rows, cols), qp), targets[1], detector) == 0
     if qp < 51:
@@ -51,10 +52,10 @@ def test_frame_qp_is_the_largest_detectable(frames: np.ndarray, detector: YoloV3
 def test_p_frame_check_keeps_targets_in_the_predicted_frame(frames: np.ndarray, detector: YoloV3Tiny,
                                                              targets: list) -> None:
     settings = PlanSettings(codec="hevc", check="p-frame")
-    plan = plan_frame_qp(frames[:2], targets[:2], detector, settings)
+    plan = plan_clip("frame-qp", frames[:2], detector, settings, targets[:2])
     roundtrip = RoundTrip(768, 576, "hevc")
-    reference = roundtrip.run(frames[0], plan.maps[0].dense(36, 48))
-    predicted = roundtrip.run(frames[1], plan.maps[1].dense(36, 48), reference=reference)
+    reference = roundtrip.run(frames[0], plan[0].qp_map.dense(36, 48))
+    predicted = roundtrip.run(frames[1], plan[1].qp_map.dense(36, 48), reference=reference)
     found = detector.detect(predicted[None])[0]
     assert all(survives(t, found, TargetSpec()) for t in targets[1])
-    assert plan.maps[1].base > plan.maps[0].base  # a P-frame inherits, so it can be coarser
+    assert plan[1].qp_map.base > plan[0].qp_map.base  # a P-frame inherits, so it can be coarser

@@ -2,27 +2,27 @@ import numpy as np
 
 from vcm.models import YoloV3Tiny
 from vcm.models.detector import Detection
-from vcm.planners import FastConfig, PlanSettings, plan_bbox, plan_fast, plan_uniform
+from vcm.planners import PLANNERS, FastConfig, PlanSettings, plan_clip
 from vcm.planners.fast import fast_map, follow, target_qp
 from vcm.planners.simple import BBOX_MARGIN
 
 
 def test_uniform_uses_one_qp(frames: np.ndarray) -> None:
-    plan = plan_uniform(frames[:3], PlanSettings(qp=33))
-    assert [m.base for m in plan.maps] == [33, 33, 33] and all(m.blocks is None for m in plan.maps)
+    plan = plan_clip("uniform", frames[:3], None, PlanSettings(qp=33))
+    assert [p.qp_map.base for p in plan] == [33, 33, 33] and all(p.qp_map.blocks is None for p in plan)
 
 
 def test_bbox_is_black_outside_kept_boxes(frames: np.ndarray) -> None:
     box = Detection(box=(300.0, 200.0, 340.0, 280.0), score=0.9, class_id=0, class_name="person")
-    plan = plan_bbox(frames[:2], [[box], []], PlanSettings())
-    painted = plan.frames[0]
+    plan = plan_clip("bbox", frames[:2], None, PlanSettings(), [[box], []])
+    painted = plan[0].rgb
     inside = painted[200 - BBOX_MARGIN : 280 + BBOX_MARGIN, 300 - BBOX_MARGIN : 340 + BBOX_MARGIN]
     assert np.array_equal(inside, frames[0][200 - BBOX_MARGIN : 280 + BBOX_MARGIN,
                                             300 - BBOX_MARGIN : 340 + BBOX_MARGIN])
     outside = painted.copy()
     outside[200 - BBOX_MARGIN : 280 + BBOX_MARGIN, 300 - BBOX_MARGIN : 340 + BBOX_MARGIN] = 0
     assert outside.max() == 0
-    assert plan.frames[1].max() == 0  # no targets: nothing kept
+    assert plan[1].rgb.max() == 0  # no targets: nothing kept
 
 
 def test_fast_qp_follows_fragility_and_size() -> None:
@@ -38,9 +38,9 @@ def test_fast_qp_follows_fragility_and_size() -> None:
 
 
 def test_fast_detects_every_nth_frame(frames: np.ndarray, detector: YoloV3Tiny) -> None:
-    plan = plan_fast(frames[:5], detector, PlanSettings(), FastConfig(detect_every=2))
-    assert plan.detector_calls == [1, 0, 1, 0, 1]
-    first = plan.maps[0].blocks
+    plan = plan_clip("fast", frames[:5], detector, PlanSettings(), config=FastConfig(detect_every=2))
+    assert [p.detector_calls for p in plan] == [1, 0, 1, 0, 1]
+    first = plan[0].qp_map.blocks
     assert first.min() < FastConfig().background_qp  # targets found and kept finer
 
 
@@ -56,6 +56,15 @@ def test_fast_top1_protects_one_tracked_object() -> None:
 def test_fast_top1_map_keeps_fewer_blocks(frames: np.ndarray, detector: YoloV3Tiny) -> None:
     from vcm.targets import TargetSpec
 
-    every = plan_fast(frames[:1], detector, PlanSettings()).maps[0].blocks
-    one = plan_fast(frames[:1], detector, PlanSettings(targets=TargetSpec(mode="top1"))).maps[0].blocks
+    every = plan_clip("fast", frames[:1], detector, PlanSettings())[0].qp_map.blocks
+    top1 = PlanSettings(targets=TargetSpec(mode="top1"))
+    one = plan_clip("fast", frames[:1], detector, top1)[0].qp_map.blocks
     assert (one < 51).sum() < (every < 51).sum() and (one < 51).any()
+
+
+def test_registry_lists_every_planner_with_its_ladder() -> None:
+    assert list(PLANNERS) == ["uniform", "bbox", "frame-qp", "xai", "fast"]
+    labels = [p.label for p in PLANNERS["uniform"].points(PlanSettings(qp=30))]
+    assert labels == ["qp22", "qp26", "qp30", "qp34", "qp38", "qp42", "qp46"]
+    assert [p.label for p in PLANNERS["fast"].points(PlanSettings(), full=False)] == ["roi36"]
+    assert PLANNERS["xai"].repairable and not PLANNERS["fast"].repairable

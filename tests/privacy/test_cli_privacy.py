@@ -53,7 +53,7 @@ def test_eval_adds_privacy_columns_and_plot(tmp_path: Path, face_file: Path,
     (["encode", "{face}", "-o", "{out}", "--privacy", "faces", "--face-qp", "60"], "--face-qp must be"),
     (["privacy", "{face}", "{short}"], "differ"),
     (["privacy", "{missing}", "{face}"], "no such file"),
-    (["eval", "{face}", "--methods", "fast+blur", "--out", "{tmp}"], "unknown method(s) fast+blur"),
+    (["eval", "{face}", "--methods", "fast+blur", "--out", "{tmp}"], "unknown method 'fast+blur'"),
 ])
 def test_privacy_input_errors(tmp_path: Path, face_file: Path, face_video: np.ndarray,
                               capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:

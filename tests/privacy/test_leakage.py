@@ -8,8 +8,9 @@ import pytest
 from vcm.codec import QPMap, decode, encode
 from vcm.models import YoloV3Tiny
 from vcm.models.dlib_identity import DlibIdentity
+from vcm.models.faces import detect_faces
 from vcm.models.mtcnn import Mtcnn
-from vcm.privacy.leakage import MIN_RECOGNISABLE_FACE, detect_faces, measure_leakage, privacy_report
+from vcm.privacy.leakage import MIN_RECOGNISABLE_FACE, measure_leakage, privacy_report
 
 
 def _coded(frames: np.ndarray, qp: int, folder: Path) -> np.ndarray:

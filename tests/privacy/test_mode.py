@@ -8,13 +8,12 @@ import pytest
 from vcm.codec import QPMap
 from vcm.models import YoloV3Tiny
 from vcm.models.dlib_identity import DlibIdentity
-from vcm.models.faces import Face
+from vcm.models.faces import Face, detect_faces
 from vcm.models.mtcnn import Mtcnn
-from vcm.pipeline import run_method
+from vcm.pipeline import Edits, Known, run_method
 from vcm.planners import PlanSettings
 from vcm.privacy import PrivacyConfig, privacy_report
 from vcm.privacy.generic_face import GenericFace, similarity_transform
-from vcm.privacy.leakage import detect_faces
 from vcm.privacy.mode import conceal, held_faces, protect_maps
 
 
@@ -61,7 +60,7 @@ def test_privacy_mode_stops_the_leak_where_plain_coding_leaks(
     leak = {}
     for name, privacy in (("plain", None), ("private", PrivacyConfig())):
         report = run_method("uniform", frames, 10.0, tmp_path / f"{name}.mp4", detector, PlanSettings(),
-                            privacy=privacy, faces=faces)
+                            edits=Edits(privacy=privacy), known=Known(faces=faces), keep_frames=True)
         result = privacy_report(frames, report.decoded_rgb, face_detector=face_detector,
                                 identity=face_identity, detector=detector, faces=faces,
                                 decoded_detections=report.decoded_detections)

@@ -1,5 +1,6 @@
 """Decode HEVC/H.264 files: frames, per-frame picture type and bytes, H.264 QP read-back."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,18 +41,42 @@ class DecodedVideo(CodedSize):
         return "".join(frame.picture_type for frame in self.frames)
 
 
-def _crop_size(container: av.container.InputContainer) -> tuple[int, int] | None:
+def _crop_size(container: av.container.InputContainer, path: Path,
+               coded: tuple[int, int]) -> tuple[int, int] | None:
+    """The true frame size vcm recorded for an odd-sized encode, or None; InputError when
+    the record is malformed or larger than the coded pictures."""
     comment = container.metadata.get("comment", "")
     if not comment.startswith(CROP_TAG):
         return None
-    width, height = comment[len(CROP_TAG):].split("x")
-    return int(width), int(height)
+    parts = comment[len(CROP_TAG):].split("x")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise InputError(f"{path}: malformed crop metadata {comment!r} (expected {CROP_TAG}WxH)")
+    width, height = int(parts[0]), int(parts[1])
+    if not (0 < width <= coded[0] and 0 < height <= coded[1]):
+        raise InputError(f"{path}: crop metadata {width}x{height} does not fit the coded "
+                         f"{coded[0]}x{coded[1]} pictures")
+    return width, height
 
 
-def decode(path: str | Path, *, keep_frames: bool = True, read_qp: bool = True) -> DecodedVideo:
-    """Decode every frame of `path`.
+@dataclass
+class StreamInfo:
+    """What a coded file holds, known before its frames: codec, true size, frame rate."""
 
-    keep_frames: also return RGB frames and luma planes (else only per-frame info).
+    path: str
+    codec: str
+    width: int
+    height: int
+    fps: float
+
+
+DecodedItem = tuple[DecodedFrame, np.ndarray | None, np.ndarray | None]
+
+
+def decoded_frames(path: str | Path, *, keep_frames: bool = True,
+                   read_qp: bool = True) -> tuple[StreamInfo, Iterator[DecodedItem]]:
+    """Open `path` and return (info, iterator of (frame info, (H, W, 3) RGB, (H, W) luma)),
+    one frame at a time; RGB and luma are None unless keep_frames.
+
     read_qp: for H.264, read each macroblock's QP (export_side_data=venc_params).
     Raises InputError for a missing, non-video or corrupt file.
     """
@@ -62,7 +87,7 @@ def decode(path: str | Path, *, keep_frames: bool = True, read_qp: bool = True) 
         container = av.open(str(path))
     except av.FFmpegError as error:
         raise InputError(f"{path} is not a readable video ({error.strerror or error})") from None
-    with container:
+    try:
         if not container.streams.video:
             raise InputError(f"{path} has no video stream")
         stream = container.streams.video[0]
@@ -70,36 +95,66 @@ def decode(path: str | Path, *, keep_frames: bool = True, read_qp: bool = True) 
         want_qp = read_qp and codec == "h264"
         if want_qp:
             stream.codec_context.options = {"export_side_data": "venc_params"}
-        crop = _crop_size(container)
+        coded = (stream.codec_context.width, stream.codec_context.height)
+        crop = _crop_size(container, path, coded)
         fps = float(stream.average_rate or stream.base_rate or 25)
+    except BaseException:
+        container.close()
+        raise
+    width, height = crop or coded
+    info = StreamInfo(path=str(path), codec=codec, width=width, height=height, fps=fps)
+
+    def frames() -> Iterator[DecodedItem]:
         sizes: dict[int, int] = {}
-        infos: list[DecodedFrame] = []
-        rgb: list[np.ndarray] = []
-        luma: list[np.ndarray] = []
-        try:
-            for packet in container.demux(stream):
-                if packet.size and packet.pts is not None:
-                    sizes[int(packet.pts)] = packet.size
-                for frame in packet.decode():
-                    if frame.is_corrupt:
-                        raise InputError(f"{path}: frame {len(infos)} is corrupt")
-                    infos.append(DecodedFrame(
-                        index=len(infos), picture_type=av.video.frame.PictureType(frame.pict_type).name,
-                        bytes=sizes.pop(int(frame.pts), 0) if frame.pts is not None else 0,
-                        qp_map=_qp_map(frame) if want_qp else None,
-                    ))
-                    if keep_frames:
-                        rgb.append(_cropped(frame.to_ndarray(format="rgb24"), crop))
+        count = 0
+        with container:
+            try:
+                for packet in container.demux(stream):
+                    if packet.size and packet.pts is not None:
+                        sizes[int(packet.pts)] = packet.size
+                    for frame in packet.decode():
+                        if frame.is_corrupt:
+                            raise InputError(f"{path}: frame {count} is corrupt")
+                        record = DecodedFrame(
+                            index=count, picture_type=av.video.frame.PictureType(frame.pict_type).name,
+                            bytes=sizes.pop(int(frame.pts), 0) if frame.pts is not None else 0,
+                            qp_map=_qp_map(frame) if want_qp else None)
+                        count += 1
+                        if len(sizes) > 1024:  # sizes of packets that never became frames
+                            sizes.clear()
+                        if not keep_frames:
+                            yield record, None, None
+                            continue
                         plane = frame.planes[0]
                         rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
-                        luma.append(_cropped(rows[:, : plane.width].copy(), crop))
-        except av.FFmpegError as error:
-            raise InputError(f"{path}: corrupt bitstream ({error.strerror or error})") from None
-    if not infos:
-        raise InputError(f"{path} holds zero decodable frames")
-    width, height = crop or (stream.codec_context.width, stream.codec_context.height)
+                        yield (record, _cropped(frame.to_ndarray(format="rgb24"), crop),
+                               _cropped(rows[:, : plane.width].copy(), crop))
+            except av.FFmpegError as error:
+                raise InputError(f"{path}: corrupt bitstream ({error.strerror or error})") from None
+        if count == 0:
+            raise InputError(f"{path} holds zero decodable frames")
+
+    return info, frames()
+
+
+def decode(path: str | Path, *, keep_frames: bool = True, read_qp: bool = True) -> DecodedVideo:
+    """Decode every frame of `path` into memory (see decoded_frames to stream).
+
+    keep_frames: also return RGB frames and luma planes (else only per-frame info).
+    read_qp: for H.264, read each macroblock's QP (export_side_data=venc_params).
+    Raises InputError for a missing, non-video or corrupt file.
+    """
+    info, frames = decoded_frames(path, keep_frames=keep_frames, read_qp=read_qp)
+    infos: list[DecodedFrame] = []
+    rgb: list[np.ndarray] = []
+    luma: list[np.ndarray] = []
+    for record, picture, plane in frames:
+        infos.append(record)
+        if picture is not None and plane is not None:
+            rgb.append(picture)
+            luma.append(plane)
     return DecodedVideo(
-        path=str(path), codec=codec, width=width, height=height, fps=fps, frames=infos,
+        path=info.path, codec=info.codec, width=info.width, height=info.height, fps=info.fps, frames=infos,
         rgb=np.stack(rgb) if keep_frames else None, luma=np.stack(luma) if keep_frames else None,
     )
 

@@ -1,23 +1,27 @@
 """Encode RGB frames with per-block QP maps to HEVC/H.264 through PyAV (libx265/libx264)."""
 
 import contextlib
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from types import TracebackType
 
 import av
 import numpy as np
 
 from vcm.atomic import atomic_output
-from vcm.codec.options import CODECS, encoder_options
+from vcm.codec.options import CODECS, MAX_SIDE, encoder_options
 from vcm.codec.qpmap import QPMap, grid_shape
 from vcm.codec.rates import CodedSize
 from vcm.codec.roi import RoiPictures
 from vcm.errors import InputError
 
 RAW_FORMATS = {".hevc": "hevc", ".265": "hevc", ".h265": "hevc", ".264": "h264", ".h264": "h264"}
+CONTAINER_FORMATS = {".mp4": "mp4", ".mov": "mov", ".m4v": "mp4", ".mkv": "matroska", ".ts": "mpegts"}
 CROP_TAG = "vcm-crop="
+PacketSink = Callable[["FrameStats", av.Packet], None]
 
 
 @dataclass
@@ -52,37 +56,53 @@ class EncodeResult(CodedSize):
         }
 
 
-def container_format(path: Path) -> str | None:
-    """PyAV format name for an output path: raw Annex-B for .hevc/.264, else by suffix."""
-    return RAW_FORMATS.get(path.suffix.lower())
+def output_format(path: str | Path, codec: str) -> str:
+    """The FFmpeg muxer for an output path holding `codec`: raw Annex-B for .hevc/.264,
+    else mp4, mov, matroska (.mkv) or mpegts (.ts); InputError for any other name."""
+    suffix = Path(path).suffix.lower()
+    if suffix in RAW_FORMATS:
+        if RAW_FORMATS[suffix] != codec:
+            raise InputError(f"output suffix {suffix} does not hold {codec}; use "
+                             f"{', '.join(s for s, c in RAW_FORMATS.items() if c == codec)} or a container")
+        return RAW_FORMATS[suffix]
+    if suffix not in CONTAINER_FORMATS:
+        raise InputError(f"cannot tell the container of output {Path(path).name!r}: name it "
+                         f"{', '.join(CONTAINER_FORMATS)}, or raw {', '.join(RAW_FORMATS)}")
+    return CONTAINER_FORMATS[suffix]
 
 
 class Encoder:
     """A streaming encoder: open on a path, `write` frames with their QP maps, `close`.
+    A context manager: leaving the block by an error aborts, else closes.
 
     Frames are (H, W, 3) uint8 RGB; odd sizes are padded by one replicated pixel for
     4:2:0 and the true size is recorded in the MP4 metadata for `decode` to crop back.
+    format: the muxer (see output_format; by default from the path's suffix).
+    on_packet(stats, packet): called with every coded frame before it is written (for a
+    decoder that checks the stream as it is made); statistics are then not kept.
     """
 
     def __init__(self, path: Path, width: int, height: int, *, codec: str = "hevc",
-                 gop: int = 32, fps: float = 25.0) -> None:
+                 gop: int = 32, fps: float = 25.0, format: str | None = None,
+                 on_packet: PacketSink | None = None) -> None:
         if codec not in CODECS:
             raise InputError(f"unknown codec {codec!r}; choose from {', '.join(CODECS)}")
         if gop < 1:
             raise InputError(f"gop must be at least 1, got {gop}")
-        if fps <= 0:
-            raise InputError(f"fps must be positive, got {fps}")
+        if not math.isfinite(fps) or fps <= 0:
+            raise InputError(f"fps must be positive and finite, got {fps}")
         if width < 16 or height < 16:
             raise InputError(f"frames of {width}x{height} are too small to encode (16x16 minimum)")
+        if width > MAX_SIDE or height > MAX_SIDE:
+            raise InputError(f"frames of {width}x{height} are too large to encode "
+                             f"({MAX_SIDE} a side at most)")
         self.width, self.height, self.codec, self.gop, self.fps = width, height, codec, gop, fps
         self.rows, self.cols = grid_shape(width, height)
         self._pictures = RoiPictures(width, height)
         self._padded = self._pictures.padded
-        raw_format = container_format(path)
-        if raw_format is not None and raw_format != codec:
-            raise InputError(f"output suffix {path.suffix} does not hold {codec}")
-        self.container = av.open(str(path), "w", format=raw_format)
-        if raw_format is None and self._padded != (width, height):
+        muxer = format or output_format(path, codec)
+        self.container = av.open(str(path), "w", format=muxer)
+        if muxer not in RAW_FORMATS.values() and self._padded != (width, height):
             self.container.metadata["comment"] = f"{CROP_TAG}{width}x{height}"
         rate = Fraction(fps).limit_denominator(1001)
         self.stream = self.container.add_stream(CODECS[codec], rate=rate,
@@ -92,6 +112,8 @@ class Encoder:
         self._next_index = 0
         self._stats: dict[int, FrameStats] = {}
         self._pending_qp: dict[int, QPMap] = {}
+        self._on_packet = on_packet
+        self._closed = False
 
     def write(self, rgb: np.ndarray, qp_map: QPMap, *, force_intra: bool = False) -> None:
         """Encode one (H, W, 3) uint8 RGB frame under `qp_map`."""
@@ -113,20 +135,44 @@ class Encoder:
         for packet in packets:
             index = int(packet.pts)
             qp_map = self._pending_qp.pop(index)
-            self._stats[index] = FrameStats(
-                index=index, picture_type="I" if packet.is_keyframe else "P",
-                bytes=packet.size, base_qp=qp_map.base, mean_qp=round(qp_map.mean_qp(), 3),
-            )
+            stats = FrameStats(index=index, picture_type="I" if packet.is_keyframe else "P",
+                               bytes=packet.size, base_qp=qp_map.base, mean_qp=round(qp_map.mean_qp(), 3))
+            if self._on_packet is None:
+                self._stats[index] = stats
+            else:
+                self._on_packet(stats, packet)
             self.container.mux(packet)
 
+    @property
+    def extradata(self) -> bytes | None:
+        """Codec configuration a decoder of the packets needs (parameter sets), if any."""
+        return self.stream.codec_context.extradata
+
     def close(self) -> list[FrameStats]:
-        """Flush the encoder, finish the file and return per-frame statistics in display order."""
+        """Flush the encoder, finish the file and return per-frame statistics in display order
+        (empty when they went to on_packet). Closing twice does nothing more."""
+        if self._closed:
+            return []
+        self._closed = True
         self._mux(self.stream.encode(None))
         self.container.close()
         return [self._stats[index] for index in sorted(self._stats)]
 
+    def __enter__(self) -> "Encoder":
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
     def abort(self) -> None:
         """Close the container after a failure, ignoring further errors."""
+        if self._closed:
+            return
+        self._closed = True
         with contextlib.suppress(av.FFmpegError, OSError, ValueError):
             self.container.close()
 
@@ -158,8 +204,9 @@ def encode(
         raise InputError("no frames to encode")
     height, width = first.shape[:2]
     stats: list[FrameStats] = []
+    muxer = output_format(path, codec)
     with atomic_output(path) as temporary:
-        encoder = Encoder(temporary, width, height, codec=codec, gop=gop, fps=fps)
+        encoder = Encoder(temporary, width, height, codec=codec, gop=gop, fps=fps, format=muxer)
         try:
             for index, rgb in enumerate(_chain(first, iterator)):
                 qp_map = qp_maps if isinstance(qp_maps, QPMap) else _nth(qp_maps, index)

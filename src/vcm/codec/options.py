@@ -7,6 +7,7 @@ per block. No B-frames, no lookahead: one I-frame then gop-1 P-frames.
 """
 
 CODECS = {"hevc": "libx265", "h264": "libx264"}
+MAX_SIDE = 8192  # pixels: the widest and tallest picture x265 and x264 code
 
 # The crf every encoder opens with; block QPs become offsets from it.
 ENCODER_QP = 26

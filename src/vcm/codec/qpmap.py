@@ -16,6 +16,17 @@ def grid_shape(width: int, height: int) -> tuple[int, int]:
     return -(-height // BLOCK_SIZE), -(-width // BLOCK_SIZE)
 
 
+def block_span(box: tuple[float, float, float, float], grow: float, rows: int,
+               cols: int) -> tuple[slice, slice]:
+    """(row slice, column slice) of the 16x16 blocks that a pixel box (x1, y1, x2, y2),
+    grown by `grow` pixels on every side, touches in a (rows, cols) grid."""
+    x1, y1, x2, y2 = box
+    row0, col0 = max(int((y1 - grow) // BLOCK_SIZE), 0), max(int((x1 - grow) // BLOCK_SIZE), 0)
+    row1 = min(int(np.ceil((y2 + grow) / BLOCK_SIZE)), rows)
+    col1 = min(int(np.ceil((x2 + grow) / BLOCK_SIZE)), cols)
+    return slice(row0, max(row1, row0)), slice(col0, max(col1, col0))
+
+
 def _check_qp_range(values: np.ndarray, what: str) -> None:
     if values.size and (values.min() < QP_MIN or values.max() > QP_MAX):
         raise InputError(

@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from vcm.atomic import atomic_output
 from vcm.eval.runner import ResultRow
 
 DETAIL_PX = 128  # side of the full-scale detail crops in example frames
@@ -23,9 +24,13 @@ def _label(axes: plt.Axes, xlabel: str, ylabel: str) -> None:
 
 
 def _save(figure: plt.Figure, path: Path) -> Path:
+    """Write the figure to `path` (PNG) atomically and close it."""
     figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+    try:
+        with atomic_output(path) as temporary:
+            figure.savefig(temporary, format="png")
+    finally:
+        plt.close(figure)
     return path
 
 

@@ -1,84 +1,41 @@
 """The experiment runner: cut videos into segments, run every method (and its ladder),
 decode, re-detect and measure."""
 
-import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from vcm.errors import InputError
 from vcm.eval.detection_ap import mean_average_precision
 from vcm.eval.metrics import luma_ms_ssim, luma_psnr
-from vcm.media import luma_of, read_video
-from vcm.models.detector import Detection, Detector
-from vcm.models.faces import Face, FaceDetector, FaceIdentity
-from vcm.pipeline import EncodeReport, run_method
-from vcm.planners import METHODS, FastConfig, PlanSettings, XaiBudget
+from vcm.media import FrameSource, luma_of
+from vcm.methods import Method, parse_methods
+from vcm.models.detector import Detection, Detector, detect_frames
+from vcm.models.faces import Face, FaceDetector, FaceIdentity, detect_faces
+from vcm.pipeline import Edits, EncodeReport, Known, Verification, run_method, windows
+from vcm.planners import PLANNERS, LadderPoint, PlanSettings, planner_entry
 from vcm.preedit.network import DEFAULT_MODEL, load_preeditor
-from vcm.privacy.leakage import PrivacyReport, detect_faces, privacy_report
+from vcm.privacy.leakage import PrivacyReport, privacy_report
 from vcm.privacy.mode import PrivacyConfig
-from vcm.targets import TargetSpec, select_targets, survives
+from vcm.targets import TargetSpec, select_targets, survival
 
-Progress = Callable[[str, int, int], None]
-UNIFORM_LADDER = (22, 26, 30, 34, 38, 42, 46)
-BBOX_LADDER = (26, 30, 34, 38)
-KEEP_SCORE_LADDER = (0.7, 0.5, 0.3)  # frame-qp and xai: the score a target must keep
-FAST_LADDER = (32, 36, 40)  # fast: QP of a confident 64 px target
-SEARCH_METHODS = ("frame-qp", "xai")
-MODIFIERS = ("preedit", "privacy")
-
-
-@dataclass(frozen=True)
-class MethodSpec:
-    """A method name of the harness: a planner with optional modifiers, e.g. 'fast+preedit'
-    or 'xai+preedit+privacy' (pre-edited frames, then faces concealed)."""
-
-    planner: str
-    preedit: bool = False
-    privacy: bool = False
-
-    @classmethod
-    def parse(cls, name: str) -> "MethodSpec":
-        planner, *modifiers = name.split("+")
-        if planner not in METHODS or any(m not in MODIFIERS for m in modifiers):
-            raise ValueError(f"unknown method {name!r}")
-        return cls(planner, "preedit" in modifiers, "privacy" in modifiers)
-
-
-def check_methods(names: Sequence[str]) -> None:
-    """Raise ValueError naming any method that is not a planner with known modifiers."""
-    unknown = []
-    for name in names:
-        try:
-            MethodSpec.parse(name)
-        except ValueError:
-            unknown.append(name)
-    if unknown or not names:
-        raise ValueError(f"unknown method(s) {', '.join(unknown) or '(none)'}; choose from "
-                         f"{', '.join(METHODS)}, each optionally with "
-                         f"{' and/or '.join('+' + m for m in MODIFIERS)}")
-
-
-@dataclass(frozen=True)
-class LadderPoint:
-    """One operating point of a method: a label and the knobs that set it."""
-
-    label: str
-    main: bool
-    settings: PlanSettings
-    fast: FastConfig | None = None
+Progress = Callable[[str, int, int | None], None]
 
 
 @dataclass
 class EvalConfig:
-    """What to run. repair_rounds applies to the search methods (frame-qp, xai);
+    """What to run. methods: names as vcm.methods.Method parses them; planner_configs: a
+    config per planner name (default: the registry's); repair_rounds applies to the
+    planners registered as repairable (frame-qp, xai);
     privacy_metrics adds face-identity leak rate and person detection rate to every row
     (always on when a METHOD+privacy is run); privacy: the settings of those methods;
     preedit_model: the pre-editor METHOD+preedit methods use (a file, or "default" for the
     shipped one); preedit_detections: let it edit what the detector found too."""
 
-    methods: Sequence[str] = ("uniform", "bbox", "frame-qp", "xai", "fast")
+    methods: Sequence[str] = tuple(PLANNERS)
     segment: int = 33
     max_segments: int | None = None
     codec: str = "hevc"
@@ -89,16 +46,25 @@ class EvalConfig:
     ladder: bool = False
     repair_rounds: int = 1
     check: str = "intra"
-    budget: XaiBudget = field(default_factory=XaiBudget)
-    fast: FastConfig = field(default_factory=FastConfig)
+    planner_configs: Mapping[str, Any] = field(default_factory=dict)
     privacy_metrics: bool = False
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     preedit_model: str = DEFAULT_MODEL
     preedit_detections: bool = False
 
+    def __post_init__(self) -> None:
+        parse_methods(self.methods)
+        if self.segment < 1:
+            raise InputError(f"--segment must be at least 1, got {self.segment}")
+        if self.max_segments is not None and self.max_segments < 1:
+            raise InputError(f"--max-segments must be at least 1, got {self.max_segments}")
+
     @property
     def measures_privacy(self) -> bool:
-        return self.privacy_metrics or any(MethodSpec.parse(m).privacy for m in self.methods)
+        return self.privacy_metrics or any(m.privacy for m in parse_methods(self.methods))
+
+    def planner_config(self, planner: str) -> Any:
+        return self.planner_configs.get(planner, planner_entry(planner).default_config())
 
 
 @dataclass
@@ -149,51 +115,35 @@ Example = tuple[Segment, EncodeReport]
 
 
 def ladder(method: str, config: EvalConfig) -> list[LadderPoint]:
-    """The operating points of a method: only the main one unless config.ladder."""
-    method = MethodSpec.parse(method).planner
+    """The operating points of a method (from the planner registry): only the main one
+    unless config.ladder."""
+    planner = Method.parse(method).planner
     base = PlanSettings(codec=config.codec, gop=config.gop, qp=config.qp, max_qp=config.max_qp,
                         targets=config.targets, check=config.check)
-    if method in ("uniform", "bbox"):
-        qps = (UNIFORM_LADDER if method == "uniform" else BBOX_LADDER) if config.ladder else ()
-        values = sorted({*qps, config.qp})
-        return [LadderPoint(f"qp{qp}", qp == config.qp, dataclasses.replace(base, qp=qp)) for qp in values]
-    if method in SEARCH_METHODS:
-        keeps = KEEP_SCORE_LADDER if config.ladder else (config.targets.min_score,)
-        return [LadderPoint(f"keep{keep:g}", keep == config.targets.min_score,
-                            dataclasses.replace(base, targets=dataclasses.replace(config.targets,
-                                                                                  keep_score=keep)))
-                for keep in keeps]
-    roi_values = sorted({*(FAST_LADDER if config.ladder else ()), config.fast.roi_qp})
-    return [LadderPoint(f"roi{roi}", roi == config.fast.roi_qp, base,
-                        dataclasses.replace(config.fast, roi_qp=roi)) for roi in roi_values]
+    return planner_entry(planner).points(base, config.planner_config(planner), full=config.ladder)
 
 
 def segments(paths: Sequence[str | Path], config: EvalConfig, detector: Detector,
-             progress: Progress | None = None, face_detector: FaceDetector | None = None) -> list[Segment]:
-    """Cut each video into whole segments of config.segment frames and detect on them
-    (objects, and faces too when a face detector is given)."""
-    cut: list[Segment] = []
+             progress: Progress | None = None,
+             face_detector: FaceDetector | None = None) -> Iterator[Segment]:
+    """Each video cut into whole segments of config.segment frames (a video shorter than one
+    segment is one segment), read one segment at a time, with the detections on it (and
+    faces too when a face detector is given)."""
     for path in paths:
-        video = read_video(path)
-        count = len(video) // config.segment
-        if config.max_segments is not None:
-            count = min(count, config.max_segments)
-        if count == 0:
-            count = 1  # a clip shorter than one segment is one segment
-        for index in range(count):
-            frames = video.frames[index * config.segment : (index + 1) * config.segment]
-            detections = []
-            for number, frame in enumerate(frames):
-                detections.extend(detector.detect(frame[None]))
-                if progress:
-                    progress(f"detect {Path(path).name} segment {index}", number + 1, len(frames))
-            faces = None
-            if face_detector is not None:
-                label = f"faces {Path(path).name} segment {index}"
-                faces = detect_faces(frames, face_detector, _per_frame(progress, label, len(frames)))
-            cut.append(Segment(str(path), index, index * config.segment, frames, video.fps, detections,
-                               faces))
-    return cut
+        with FrameSource(path) as source:
+            chunks = windows(source, config.segment)
+            for index, (start, frames) in enumerate(chunks):
+                if config.max_segments is not None and index >= config.max_segments:
+                    break
+                if index > 0 and len(frames) < config.segment:
+                    break
+                label = f"detect {Path(path).name} segment {index}"
+                detections = detect_frames(detector, frames, _per_frame(progress, label, len(frames)))
+                faces = None
+                if face_detector is not None:
+                    label = f"faces {Path(path).name} segment {index}"
+                    faces = detect_faces(frames, face_detector, _per_frame(progress, label, len(frames)))
+                yield Segment(str(path), index, start, frames, source.fps, detections, faces)
 
 
 def measure(report: EncodeReport, segment: Segment, point: LadderPoint, reference_bytes: int,
@@ -201,11 +151,11 @@ def measure(report: EncodeReport, segment: Segment, point: LadderPoint, referenc
     """Metrics of one encode: survival under the standard spec (not the point's keep_score),
     and the privacy figures when a privacy report is given."""
     targets = select_targets(segment.detections, spec)
-    survived = [[survives(t, found, spec) for t in frame_targets]
+    survived = [survival(frame_targets, found, spec)
                 for frame_targets, found in zip(targets, report.decoded_detections, strict=True)]
     total = sum(len(flags) for flags in survived)
     kept = sum(sum(flags) for flags in survived)
-    frames = len(report.frames)
+    frames = report.frame_count
     return ResultRow(
         video=Path(segment.video).name, segment=segment.index, start_frame=segment.start, frames=frames,
         method=report.method, point=point.label, main=point.main, bytes=report.total_bytes,
@@ -218,8 +168,8 @@ def measure(report: EncodeReport, segment: Segment, point: LadderPoint, referenc
         psnr_y_db=round(luma_psnr(original_luma, report.decoded_luma), 3),
         ms_ssim_y=round(luma_ms_ssim(original_luma, report.decoded_luma), 5),
         seconds_per_frame=round(report.seconds_per_frame(), 4),
-        checks_per_frame=round(sum(f.checks for f in report.frames) / frames, 2),
-        detector_calls_per_frame=round(sum(f.detector_calls for f in report.frames) / frames, 2),
+        checks_per_frame=round(report.checks / frames, 2),
+        detector_calls_per_frame=round(report.detector_calls / frames, 2),
         stream=report.path,
         leak_rate=None if privacy is None or privacy.leak_rate is None else round(privacy.leak_rate, 4),
         faces_recognisable=None if privacy is None else privacy.recognisable,
@@ -256,37 +206,38 @@ def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
     """Run every method and ladder point on every segment. Returns the rows and, for the
     report's example frames, the main point's EncodeReport of each video's first segment
     per (video, method). `faces` is required when config.measures_privacy."""
-    check_methods(config.methods)
+    methods = parse_methods(config.methods)
     if config.measures_privacy and faces is None:
         raise ValueError("privacy measurement needs the face models")
     face_models = faces if config.measures_privacy else None
-    preeditor = None
-    if any(MethodSpec.parse(m).preedit for m in config.methods):
-        preeditor = load_preeditor(config.preedit_model)
+    preeditor = load_preeditor(config.preedit_model) if any(m.preedit for m in methods) else None
     streams = out_dir / "streams"
     streams.mkdir(parents=True, exist_ok=True)
     rows: list[ResultRow] = []
     examples: dict[tuple[str, str], Example] = {}
     face_detector = face_models.detector if face_models else None
+    check_every_frame = Verification(enabled=True, every=1)
     for segment in segments(paths, config, detector, progress, face_detector):
         original_luma = np.stack([luma_of(frame) for frame in segment.frames])
         name = f"{Path(segment.video).stem}_s{segment.index:03d}"
+        known = Known(detections=segment.detections, faces=segment.faces)
+        window = len(segment.frames)
         reference_settings = PlanSettings(codec=config.codec, gop=config.gop, qp=30, targets=config.targets)
         reference = run_method("uniform", segment.frames, segment.fps, streams / f"{name}_reference.mp4",
-                               detector, reference_settings, detections=segment.detections)
-        for method in config.methods:
-            spec = MethodSpec.parse(method)
-            for point in ladder(method, config):
+                               detector, reference_settings, verify=check_every_frame, known=known,
+                               window=window)
+        for method in methods:
+            edits = Edits(preeditor=preeditor if method.preedit else None,
+                          preedit_detections=config.preedit_detections,
+                          privacy=config.privacy if method.privacy else None, face_detector=face_detector)
+            repair = config.repair_rounds if method.entry.repairable else 0
+            for point in ladder(str(method), config):
                 report = run_method(
-                    spec.planner, segment.frames, segment.fps, streams / f"{name}_{method}_{point.label}.mp4",
-                    detector, point.settings, detections=segment.detections,
-                    repair_rounds=config.repair_rounds if spec.planner in SEARCH_METHODS else 0,
-                    fast=point.fast, budget=config.budget, privacy=config.privacy if spec.privacy else None,
-                    preeditor=preeditor if spec.preedit else None,
-                    preedit_detections=config.preedit_detections,
-                    faces=segment.faces, face_detector=face_detector,
-                    progress=_prefixed(progress, f"{name} {point.label}"),
-                )
+                    method.planner, segment.frames, segment.fps,
+                    streams / f"{name}_{method}_{point.label}.mp4", detector, point.settings,
+                    config=point.config, edits=edits, verify=Verification(every=1, repair_rounds=repair),
+                    known=known, window=window, keep_frames=True,
+                    progress=_prefixed(progress, f"{name} {point.label}"))
                 leakage = None
                 if face_models is not None and report.decoded_rgb is not None:
                     leakage = privacy_report(
@@ -297,5 +248,7 @@ def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
                 rows.append(measure(report, segment, point, reference.total_bytes, original_luma,
                                     config.targets, leakage))
                 if point.main and segment.index == 0:
-                    examples[(Path(segment.video).name, method)] = (segment, report)
+                    examples[(Path(segment.video).name, str(method))] = (segment, report)
+    if not rows:
+        raise InputError("no segment to evaluate")
     return rows, examples

@@ -1,6 +1,6 @@
 """The detector interface every backend implements."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -35,6 +35,22 @@ class Detector(Protocol):
         """Score of class `class_id` for the object at `box` in `image` ((3, H, W) float
         RGB in [0, 1]) as a 0-d tensor that can be differentiated w.r.t. `image`."""
         ...
+
+
+DETECT_BATCH = 4  # frames per forward pass when detecting a clip
+
+
+def detect_frames(detector: Detector, frames: Sequence[np.ndarray] | np.ndarray,
+                  on_frame: Callable[[int], None] | None = None) -> list[list[Detection]]:
+    """Detections of every frame of an (N, H, W, 3) clip, DETECT_BATCH frames per call;
+    on_frame(index) after each frame."""
+    found: list[list[Detection]] = []
+    for start in range(0, len(frames), DETECT_BATCH):
+        found.extend(detector.detect(frames[start : start + DETECT_BATCH]))
+        if on_frame is not None:
+            for index in range(start, len(found)):
+                on_frame(index)
+    return found
 
 
 def box_iou(a: Sequence[float], b: Sequence[float]) -> float:

@@ -1,6 +1,6 @@
 """Face detection and face identity interfaces every backend implements."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -45,3 +45,14 @@ class FaceIdentity(Protocol):
         same size, aligned identically (landmarks found on the first frame) -> one 1-d
         float vector per frame."""
         ...
+
+
+def detect_faces(frames: Sequence[np.ndarray] | np.ndarray, face_detector: FaceDetector,
+                 on_frame: Callable[[int], None] | None = None) -> list[list[Face]]:
+    """Faces of every frame of an (N, H, W, 3) clip; on_frame(index) after each frame."""
+    faces = []
+    for index, frame in enumerate(frames):
+        faces.append(face_detector.detect_faces(frame))
+        if on_frame:
+            on_frame(index)
+    return faces

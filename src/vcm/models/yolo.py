@@ -26,6 +26,8 @@ class YoloV3Tiny:
         self.net = DarknetNet(parse_cfg(files.cfg))
         self.net.load_darknet_weights(files.weights)
         self.net.eval()
+        # NHWC: oneDNN's CPU convolutions run about 30 % faster on it (measured, 2 cores)
+        self.net.to(memory_format=torch.channels_last)
         for parameter in self.net.parameters():
             parameter.requires_grad_(False)
         self.class_names = [line.strip() for line in files.names.read_text().splitlines()
@@ -43,6 +45,7 @@ class YoloV3Tiny:
         height, width = images.shape[-2:]
         net_w, net_h = self.input_size
         resized = F.interpolate(images, size=(net_h, net_w), mode="bilinear", align_corners=False)
+        resized = resized.contiguous(memory_format=torch.channels_last)
         boxes, scores = [], []
         for raw, head in zip(self.net(resized), self.net.heads, strict=True):
             grid = _cells(raw, head)
@@ -63,6 +66,7 @@ class YoloV3Tiny:
     def score_maps(self, images: torch.Tensor) -> list[torch.Tensor]:
         """(B, 3, H, W) RGB in [0, 1], run as they are (no resize) -> per output scale the
         class scores (B, anchors, H / stride, W / stride, 80), objectness * class probability."""
+        images = images.contiguous(memory_format=torch.channels_last)
         return [_class_scores(_cells(raw, head)) for raw, head in zip(self.net(images), self.net.heads,
                                                                        strict=True)]
 

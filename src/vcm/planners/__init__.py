@@ -1,12 +1,25 @@
-"""QP planners: turn frames and detections into per-frame QP maps."""
+"""QP planners: turn frames and detections into per-frame QP maps, one frame at a time.
 
-from vcm.planners.base import Plan, PlanSettings
-from vcm.planners.fast import FastConfig, plan_fast
-from vcm.planners.frame_qp import plan_frame_qp
-from vcm.planners.simple import plan_bbox, plan_uniform
-from vcm.planners.xai import XaiBudget, plan_xai
+Every planner is registered by name in `PLANNERS` (see registry.py); importing this
+package registers the built-in ones, in the order listed to users (simplest first).
+"""
+# ruff: noqa: I001  (import order = registration order = the order users see)
 
-METHODS = ("uniform", "bbox", "frame-qp", "xai", "fast")
+from vcm.planners.base import FrameInput, FramePlan, PlanContext, Planner, PlanSettings
+from vcm.planners.registry import (
+    PLANNERS,
+    LadderPoint,
+    PlannerEntry,
+    build_planner,
+    plan_clip,
+    planner_entry,
+)
+from vcm.planners.simple import BboxPlanner, UniformPlanner
+from vcm.planners.frame_qp import FrameQpPlanner
+from vcm.planners.xai import XaiBudget, XaiPlanner
+from vcm.planners.fast import FastConfig, FastPlanner
 
-__all__ = ["METHODS", "FastConfig", "Plan", "PlanSettings", "XaiBudget", "plan_bbox", "plan_fast",
-           "plan_frame_qp", "plan_uniform", "plan_xai"]
+__all__ = ["PLANNERS", "BboxPlanner", "FastConfig", "FastPlanner", "FrameInput", "FramePlan",
+           "FrameQpPlanner", "LadderPoint", "PlanContext", "PlanSettings", "Planner", "PlannerEntry",
+           "UniformPlanner",
+           "XaiBudget", "XaiPlanner", "build_planner", "plan_clip", "planner_entry"]

@@ -1,7 +1,9 @@
-"""What every planner returns, and the codec-in-the-loop check the search planners share."""
+"""The planner interface (one frame in, one plan out) and the codec-in-the-loop check the
+search planners share."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -28,19 +30,46 @@ class PlanSettings:
     check: str = "intra"
 
 
+@dataclass(frozen=True)
+class FrameInput:
+    """What a planner sees of one frame. rgb: (H, W, 3) uint8; targets: the detections it
+    must keep; detections: the detector's output on exactly these pixels when the pipeline
+    already ran it (planners that detect may reuse it), else None; intra: the frame starts
+    a GOP (coded as an I-frame)."""
+
+    index: int
+    rgb: np.ndarray
+    targets: Sequence[Detection]
+    detections: Sequence[Detection] | None = None
+    intra: bool = False
+
+
 @dataclass
-class Plan:
-    """A planner's output for a clip.
+class FramePlan:
+    """A planner's decision for one frame. rgb: (H, W, 3) uint8 to encode (bbox paints
+    outside its boxes black); qp_map: its QPs; checks / detector_calls: codec round trips
+    and detector forward passes the planner spent on it."""
 
-    frames: (N, H, W, 3) uint8 RGB to encode (bbox paints outside its boxes black);
-    maps: one QPMap per frame; checks / detector_calls: per-frame counts of codec
-    round trips and detector forward passes the planner spent.
-    """
+    rgb: np.ndarray
+    qp_map: QPMap
+    checks: int = 0
+    detector_calls: int = 0
 
-    frames: np.ndarray
-    maps: list[QPMap]
-    checks: list[int]
-    detector_calls: list[int]
+
+class Planner(Protocol):
+    """Every planner: built once per stream, then called on each frame in coding order."""
+
+    def plan(self, frame: FrameInput) -> FramePlan: ...
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """What a planner is built from: frame size (pixels), the detector and the settings."""
+
+    width: int
+    height: int
+    detector: Detector
+    settings: PlanSettings
 
 
 class CodecCheck:
@@ -96,34 +125,34 @@ class CodecCheck:
         return low
 
 
-BlockChooser = Callable[[np.ndarray, Sequence[Detection], np.ndarray | None], np.ndarray]
+class SearchPlanner:
+    """A planner that searches each frame's block QPs on the real codec, in coding order.
 
+    Subclasses implement `choose(frame, targets, reference)` -> (rows, cols) block QPs. With
+    settings.check == 'p-frame', reference is the previous frame's reconstruction (None on
+    I-frames); with 'intra' it is always None. Frames without targets get max_qp."""
 
-def plan_in_order(frames: np.ndarray, targets: Sequence[Sequence[Detection]], check: CodecCheck,
-                  settings: PlanSettings, choose: BlockChooser,
-                  on_frame: Callable[[int], None] | None = None) -> Plan:
-    """Plan frames in coding order: `choose(frame, targets, reference)` returns a frame's
-    (rows, cols) block QPs. With settings.check == 'p-frame', reference is the previous
-    frame's reconstruction (None on I-frames, every gop-th frame); with 'intra' it is
-    always None. Frames without targets get max_qp."""
-    if settings.check not in ("intra", "p-frame"):
-        raise ValueError(f"check must be 'intra' or 'p-frame', got {settings.check!r}")
-    predicted = settings.check == "p-frame"
-    maps, checks, calls = [], [], []
-    reference: np.ndarray | None = None
-    for index, (frame, frame_targets) in enumerate(zip(frames, targets, strict=True)):
-        if index % settings.gop == 0:
-            reference = None
-        before, calls_before = check.checks, check.detector_calls
-        if frame_targets:
-            blocks = choose(frame, frame_targets, reference)
+    def __init__(self, context: PlanContext, config: object = None) -> None:
+        settings = context.settings
+        if settings.check not in ("intra", "p-frame"):
+            raise ValueError(f"check must be 'intra' or 'p-frame', got {settings.check!r}")
+        self.settings = settings
+        self.check = CodecCheck(context.detector, context.width, context.height, settings)
+        self._reference: np.ndarray | None = None
+
+    def choose(self, frame: np.ndarray, targets: Sequence[Detection],
+               reference: np.ndarray | None) -> np.ndarray:
+        raise NotImplementedError
+
+    def plan(self, frame: FrameInput) -> FramePlan:
+        if frame.intra:
+            self._reference = None
+        before, calls_before = self.check.checks, self.check.detector_calls
+        if frame.targets:
+            blocks = self.choose(frame.rgb, frame.targets, self._reference)
         else:
-            blocks = np.full((check.rows, check.cols), settings.max_qp)
-        if predicted:
-            reference = check.roundtrip.run(frame, blocks, reference)
-        maps.append(QPMap.from_blocks(blocks))
-        checks.append(check.checks - before)
-        calls.append(check.detector_calls - calls_before)
-        if on_frame is not None:
-            on_frame(index)
-    return Plan(frames=frames, maps=maps, checks=checks, detector_calls=calls)
+            blocks = np.full((self.check.rows, self.check.cols), self.settings.max_qp)
+        if self.settings.check == "p-frame":
+            self._reference = self.check.roundtrip.run(frame.rgb, blocks, self._reference)
+        return FramePlan(frame.rgb, QPMap.from_blocks(blocks), self.check.checks - before,
+                         self.check.detector_calls - calls_before)

@@ -6,14 +6,15 @@ ring around each box gets a few QP more; everything else gets the background QP.
 Between detector passes the last boxes are reused, grown by a motion margin.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from vcm.codec.qpmap import BLOCK_SIZE, QPMap, grid_shape
-from vcm.models.detector import Detection, Detector, box_iou
-from vcm.planners.base import Plan, PlanSettings
+from vcm.codec.qpmap import QPMap, block_span, grid_shape
+from vcm.models.detector import Detection
+from vcm.planners.base import FrameInput, FramePlan, PlanContext
+from vcm.planners.registry import RateLadder, register_planner
+from vcm.targets import best_match
 
 TRACK_IOU = 0.3
 
@@ -49,13 +50,8 @@ def target_qp(detection: Detection, min_score: float, config: FastConfig) -> int
 
 
 def _paint(blocks: np.ndarray, box: tuple[float, float, float, float], grow: float, qp: int) -> None:
-    rows, cols = blocks.shape
-    x1, y1, x2, y2 = box
-    col0, row0 = max(int((x1 - grow) // BLOCK_SIZE), 0), max(int((y1 - grow) // BLOCK_SIZE), 0)
-    col1 = min(int(np.ceil((x2 + grow) / BLOCK_SIZE)), cols)
-    row1 = min(int(np.ceil((y2 + grow) / BLOCK_SIZE)), rows)
-    region = blocks[row0:row1, col0:col1]
-    np.minimum(region, qp, out=region)
+    rows, cols = block_span(box, grow, *blocks.shape)
+    np.minimum(blocks[rows, cols], qp, out=blocks[rows, cols])
 
 
 def fast_map(targets: list[Detection], width: int, height: int, min_score: float,
@@ -74,39 +70,40 @@ def fast_map(targets: list[Detection], width: int, height: int, min_score: float
 def follow(previous: Detection | None, confident: list[Detection]) -> Detection | None:
     """Online top-1 tracking: the detection of the tracked class that overlaps the tracked box
     most (IoU >= 0.3 between detector passes), else the best-scoring detection."""
-    if previous is not None:
-        same = [d for d in confident if d.class_id == previous.class_id]
-        match = max(same, key=lambda d: box_iou(d.box, previous.box), default=None)
-        if match is not None and box_iou(match.box, previous.box) >= TRACK_IOU:
-            return match
-    return max(confident, key=lambda d: d.score, default=None)
+    match = best_match(previous, confident, TRACK_IOU) if previous is not None else None
+    return match if match is not None else max(confident, key=lambda d: d.score, default=None)
 
 
-def plan_fast(frames: np.ndarray, detector: Detector, settings: PlanSettings,
-              config: FastConfig | None = None, on_frame: Callable[[int], None] | None = None) -> Plan:
-    """Plan a clip frame by frame as a live camera would (no look-ahead). With
+@register_planner("fast", summary="one detector pass every 2nd frame; QP from each target's score headroom "
+                  "and size, a 64 px context ring, the rest at 51 (real time)", config_type=FastConfig,
+                  ladder=RateLadder("roi_qp", (32, 36, 40)))
+class FastPlanner:
+    """Plans frame by frame as a live camera would (no look-ahead). With
     settings.targets.mode == 'top1' only one object is protected, tracked online."""
-    config = config or FastConfig()
-    height, width = frames.shape[1:3]
-    min_score = settings.targets.min_score
-    maps, calls = [], []
-    latest: list[Detection] = []
-    tracked: Detection | None = None
-    age = 0
-    for index, frame in enumerate(frames):
-        if index % config.detect_every == 0:
-            latest = [d for d in detector.detect(frame[None])[0] if d.score >= min_score]
-            if settings.targets.mode == "top1":
-                tracked = follow(tracked, latest)
-                latest = [tracked] if tracked is not None else []
-            age = 0
-            calls.append(1)
+
+    def __init__(self, context: PlanContext, config: FastConfig | None = None) -> None:
+        self.detector, self.settings = context.detector, context.settings
+        self.config = config or FastConfig()
+        self.width, self.height = context.width, context.height
+        self._latest: list[Detection] = []
+        self._tracked: Detection | None = None
+        self._age = 0
+
+    def plan(self, frame: FrameInput) -> FramePlan:
+        min_score = self.settings.targets.min_score
+        calls = 0
+        if frame.index % self.config.detect_every == 0:
+            found = frame.detections
+            if found is None:
+                found = self.detector.detect(frame.rgb[None])[0]
+                calls = 1
+            self._latest = [d for d in found if d.score >= min_score]
+            if self.settings.targets.mode == "top1":
+                self._tracked = follow(self._tracked, self._latest)
+                self._latest = [self._tracked] if self._tracked is not None else []
+            self._age = 0
         else:
-            age += 1
-            calls.append(0)
-        intra = index % settings.gop == 0
-        maps.append(fast_map(latest, width, height, min_score, config, age, intra) if latest
-                    else QPMap(base=settings.max_qp))
-        if on_frame is not None:
-            on_frame(index)
-    return Plan(frames=frames, maps=maps, checks=[0] * len(frames), detector_calls=calls)
+            self._age += 1
+        qp_map = (fast_map(self._latest, self.width, self.height, min_score, self.config, self._age,
+                           frame.intra) if self._latest else QPMap(base=self.settings.max_qp))
+        return FramePlan(frame.rgb, qp_map, 0, calls)

@@ -6,16 +6,22 @@ import numpy as np
 
 from vcm.codec.qpmap import QPMap
 from vcm.models.detector import Detection
-from vcm.planners.base import Plan, PlanSettings
+from vcm.planners.base import FrameInput, FramePlan, PlanContext
+from vcm.planners.registry import RateLadder, register_planner
 
 BBOX_MARGIN = 64
 
 
-def plan_uniform(frames: np.ndarray, settings: PlanSettings) -> Plan:
+@register_planner("uniform", summary="one QP everywhere (--qp, 30)",
+                  ladder=RateLadder("qp", (22, 26, 30, 34, 38, 42, 46)))
+class UniformPlanner:
     """Every block of every frame at settings.qp."""
-    count = len(frames)
-    return Plan(frames=frames, maps=[QPMap(base=settings.qp)] * count, checks=[0] * count,
-                detector_calls=[0] * count)
+
+    def __init__(self, context: PlanContext, config: None = None) -> None:
+        self.qp_map = QPMap(base=context.settings.qp)
+
+    def plan(self, frame: FrameInput) -> FramePlan:
+        return FramePlan(frame.rgb, self.qp_map)
 
 
 def paint_outside_boxes(frame: np.ndarray, boxes: Sequence[Detection], margin: int) -> np.ndarray:
@@ -29,10 +35,13 @@ def paint_outside_boxes(frame: np.ndarray, boxes: Sequence[Detection], margin: i
     return np.where(keep[..., None], frame, 0).astype(np.uint8)
 
 
-def plan_bbox(frames: np.ndarray, targets: Sequence[Sequence[Detection]], settings: PlanSettings) -> Plan:
+@register_planner("bbox", summary="targets' boxes + 64 px kept at --qp, everything else painted black",
+                  ladder=RateLadder("qp", (26, 30, 34, 38)), needs_targets=True)
+class BboxPlanner:
     """Targets' boxes plus a 64 px margin kept, everything else black, all at settings.qp."""
-    painted = np.stack([paint_outside_boxes(frame, frame_targets, BBOX_MARGIN)
-                        for frame, frame_targets in zip(frames, targets, strict=True)])
-    plan = plan_uniform(frames, settings)
-    plan.frames = painted
-    return plan
+
+    def __init__(self, context: PlanContext, config: None = None) -> None:
+        self.qp_map = QPMap(base=context.settings.qp)
+
+    def plan(self, frame: FrameInput) -> FramePlan:
+        return FramePlan(paint_outside_boxes(frame.rgb, frame.targets, BBOX_MARGIN), self.qp_map)

@@ -14,14 +14,15 @@ stream codes it (an I-frame, or a P-frame predicted from the previous frame's
 reconstruction), decoding it and running the detector.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from vcm.models.detector import Detection, Detector
-from vcm.planners.base import CodecCheck, Plan, PlanSettings, plan_in_order
+from vcm.models.detector import Detection
+from vcm.planners.base import PlanContext, SearchPlanner
 from vcm.planners.frame_qp import QP_FLOOR
+from vcm.planners.registry import RateLadder, register_planner
 from vcm.xai.importance import block_sums, difference_map, selective_gradient
 
 ANALYSIS_BLOCK = 8
@@ -46,30 +47,32 @@ def to_coder_blocks(fine: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return padded.reshape(rows, 2, cols, 2).min(axis=(1, 3))
 
 
-class XaiSearch:
-    """Searches the QP map of single frames; holds the codec check and counters."""
+@register_planner("xai", summary="the reference search: per-block QP from difference x selective-backprop "
+                  "importance, grow/shrink, freeze", config_type=XaiBudget,
+                  ladder=RateLadder("keep_score", (0.7, 0.5, 0.3)), repairable=True, needs_targets=True)
+class XaiPlanner(SearchPlanner):
+    """Searches the QP map of single frames in coding order."""
 
-    def __init__(self, detector: Detector, width: int, height: int, settings: PlanSettings,
-                 budget: XaiBudget) -> None:
-        self.detector, self.settings, self.budget = detector, settings, budget
-        self.check = CodecCheck(detector, width, height, settings)
-        self.fine_shape = (-(-height // ANALYSIS_BLOCK), -(-width // ANALYSIS_BLOCK))
+    def __init__(self, context: PlanContext, budget: XaiBudget | None = None) -> None:
+        super().__init__(context)
+        self.detector, self.budget = context.detector, budget or XaiBudget()
+        self.fine_shape = (-(-context.height // ANALYSIS_BLOCK), -(-context.width // ANALYSIS_BLOCK))
         self._start = 0
-        self._reference: np.ndarray | None = None
+        self._search_reference: np.ndarray | None = None
 
     def _lost(self, frame: np.ndarray, fine: np.ndarray,
               targets: Sequence[Detection]) -> tuple[list[int], np.ndarray]:
         blocks = to_coder_blocks(fine, self.check.rows, self.check.cols)
-        return self.check.lost(frame, blocks, targets, self._reference)
+        return self.check.lost(frame, blocks, targets, self._search_reference)
 
-    def search(self, frame: np.ndarray, targets: Sequence[Detection],
+    def choose(self, frame: np.ndarray, targets: Sequence[Detection],
                reference: np.ndarray | None = None) -> np.ndarray:
         """(rows, cols) 16x16 block QPs for one (H, W, 3) frame, coded intra or (given the
         previous frame's reconstruction) as a P-frame."""
         max_qp = self.settings.max_qp
         rows, cols = self.check.rows, self.check.cols
         self._start = self.check.checks
-        self._reference = reference
+        self._search_reference = reference
         targets = self.check.keepable(frame, targets, QP_FLOOR, reference) if targets else []
         if not targets:
             return np.full((rows, cols), max_qp)
@@ -193,11 +196,3 @@ class XaiSearch:
                     regions.append((float(importance[mask].sum()), mask))
         regions.sort(key=lambda item: -item[0])
         return [mask for _, mask in regions]
-
-
-def plan_xai(frames: np.ndarray, targets: Sequence[Sequence[Detection]], detector: Detector,
-             settings: PlanSettings, budget: XaiBudget | None = None,
-             on_frame: Callable[[int], None] | None = None) -> Plan:
-    """Run the XAI search on every frame, in coding order."""
-    search = XaiSearch(detector, frames.shape[2], frames.shape[1], settings, budget or XaiBudget())
-    return plan_in_order(frames, targets, search.check, settings, search.search, on_frame)

@@ -12,9 +12,11 @@ weighted by the original's score there.
 """
 
 import os
+import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,10 +24,11 @@ import torch
 from vcm.atomic import atomic_output
 from vcm.codec.qpmap import QP_MAX
 from vcm.errors import InputError
-from vcm.media import read_video
+from vcm.eval.metrics import ms_ssim
+from vcm.media import FrameSource
 from vcm.models.efficientnet_lite import load_efficientnet_lite0
 from vcm.models.yolo import YoloV3Tiny
-from vcm.preedit.losses import LossWeights, feature_distance, ms_ssim
+from vcm.preedit.losses import LossWeights, feature_distance
 from vcm.preedit.network import PreEditor
 from vcm.preedit.proxy import BLOCK, proxy_code, rgb_to_ycbcr
 
@@ -52,28 +55,49 @@ class TrainConfig:
     checkpoint_every: int = 50
     seed: int = 0
     quantizer_sharpness: float | None = 3.0
+    pool: int = 128
 
     def __post_init__(self) -> None:
         low, high = self.qp_range
         sizes_ok = self.steps >= 1 and self.batch >= 1 and self.crop >= 32 and self.crop % BLOCK == 0
         if not sizes_ok or not 0 <= low <= high <= QP_MAX:
             raise ValueError(f"invalid training settings: {self}")
+        if self.checkpoint_every < 1 or self.pool < 1:
+            raise ValueError(f"checkpoint_every and pool must be at least 1: {self}")
+        if not (np.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ValueError(f"the learning rate must be positive and finite, got {self.learning_rate}")
 
 
-def training_frames(paths: Sequence[str | Path], start: int = 0, stride: int = 1,
-                    max_frames: int | None = None) -> np.ndarray:
-    """Frames start, start + stride, ... of every video or image -> (N, H, W, 3) uint8 list
-    stacked per size; all inputs must share one size."""
-    frames = []
+def training_frames(paths: Sequence[str | Path], start: int = 0, stride: int = 1, pool: int = 128,
+                    seed: int = 0) -> np.ndarray:
+    """A uniform random sample of at most `pool` frames among frames start, start + stride, ...
+    of every video or image, read as a stream (reservoir sampling: memory holds `pool`
+    frames whatever the inputs' length) -> (N, H, W, 3) uint8 in input order; all inputs
+    must share one size."""
+    generator = np.random.default_rng(seed)
+    kept: list[tuple[int, np.ndarray]] = []
+    seen = 0
+    shape: tuple[int, ...] | None = None
     for path in paths:
-        video = read_video(path)
-        frames.extend(video.frames[start::stride][:max_frames])
-    if not frames:
+        with FrameSource(path) as source:
+            for index, frame in enumerate(source):
+                if index < start or (index - start) % stride:
+                    continue
+                if shape is None:
+                    shape = frame.shape
+                elif frame.shape != shape:
+                    raise InputError(f"training inputs differ in size: {shape[1]}x{shape[0]} and "
+                                     f"{frame.shape[1]}x{frame.shape[0]} ({path}); use inputs of one size")
+                if len(kept) < pool:
+                    kept.append((seen, frame))
+                else:
+                    slot = int(generator.integers(0, seen + 1))
+                    if slot < pool:
+                        kept[slot] = (seen, frame)
+                seen += 1
+    if not kept:
         raise InputError("no training frames (check --start/--stride against the inputs' lengths)")
-    shapes = {frame.shape for frame in frames}
-    if len(shapes) > 1:
-        raise InputError(f"training inputs differ in size: {sorted(shapes)}; use inputs of one size")
-    return np.stack(frames)
+    return np.stack([frame for _, frame in sorted(kept, key=lambda item: item[0])])
 
 
 def random_crops(frames: np.ndarray, batch: int, crop: int, generator: np.random.Generator) -> torch.Tensor:
@@ -150,7 +174,7 @@ def train(frames: np.ndarray, out: Path, detector: YoloV3Tiny, config: TrainConf
         lr=config.learning_rate)
     step, history = 0, []
     if out.exists():
-        state = torch.load(out, map_location="cpu", weights_only=True)
+        state = training_state(out)
         if "optimizer" not in state or _comparable(state.get("train", {})) != _comparable(asdict(config)):
             raise InputError(f"{out} holds a model trained with other settings; choose another --out")
         network.load_state_dict(state["weights"])
@@ -184,7 +208,21 @@ def train(frames: np.ndarray, out: Path, detector: YoloV3Tiny, config: TrainConf
     return history
 
 
+def training_state(path: Path) -> dict[str, Any]:
+    """The checkpoint in `path`; InputError when it is not one."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, ValueError, EOFError, OSError, pickle.UnpicklingError) as error:
+        raise InputError(f"{path} exists and is not a vcm pre-editor model ({error}); choose another "
+                         "--out") from None
+    if not isinstance(state, dict) or not {"weights", "step", "history"} <= set(state):
+        raise InputError(f"{path} exists and is not a vcm pre-editor checkpoint; choose another --out")
+    return state
+
+
 def _comparable(settings: dict[str, object]) -> dict[str, object]:
     """The settings that must match to resume (the step count may grow)."""
     kept = {k: v for k, v in settings.items() if k not in ("steps", "checkpoint_every")}
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in kept.items()}
+    kept = {k: list(v) if isinstance(v, tuple) else v for k, v in kept.items()}
+    kept.setdefault("pool", TrainConfig.pool)
+    return kept

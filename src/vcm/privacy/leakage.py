@@ -6,14 +6,14 @@ embeddings still match (L2 below the identity model's threshold). Faces smaller 
 MIN_RECOGNISABLE_FACE pixels are reported as too small, not counted as protected.
 """
 
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from vcm.models.detector import Detection, Detector
-from vcm.models.faces import Face, FaceDetector, FaceIdentity
-from vcm.targets import TargetSpec, select_targets, survives
+from vcm.models.detector import Detection, Detector, detect_frames
+from vcm.models.faces import Face, FaceDetector, FaceIdentity, detect_faces
+from vcm.targets import TargetSpec, select_targets, survival
 
 # Shorter side of the face box, pixels. Measured with dlib's model on the face photos
 # (bench/bench_privacy.py): a face downscaled to 12 px matched no other photo of the
@@ -46,6 +46,12 @@ class PrivacyReport:
     match_distance: float = 0.6
     min_face_px: float = MIN_RECOGNISABLE_FACE
 
+    def merge(self, part: "PrivacyReport", offset: int) -> None:
+        """Add the report of a later window of the same video, whose frames start at `offset`."""
+        self.faces.extend(replace(face, frame=face.frame + offset) for face in part.faces)
+        self.person_targets += part.person_targets
+        self.persons_kept += part.persons_kept
+
     @property
     def recognisable(self) -> int:
         return sum(1 for f in self.faces if f.status != "too_small")
@@ -77,23 +83,12 @@ class PrivacyReport:
                 "min_face_px": self.min_face_px, "faces": [asdict(f) for f in self.faces]}
 
 
-def detect_faces(frames: np.ndarray, face_detector: FaceDetector,
-                 on_frame: Callable[[int], None] | None = None) -> list[list[Face]]:
-    """Faces of every frame of an (N, H, W, 3) clip; on_frame(index) after each frame."""
-    faces = []
-    for index, frame in enumerate(frames):
-        faces.append(face_detector.detect_faces(frame))
-        if on_frame:
-            on_frame(index)
-    return faces
-
-
 def person_survival(original: Sequence[Sequence[Detection]], decoded: Sequence[Sequence[Detection]],
                     spec: TargetSpec) -> tuple[int, int]:
     """(person targets in the original, how many are still detected after decoding)."""
     targets = [[d for d in frame if d.class_name == PERSON] for frame in select_targets(original, spec)]
     total = sum(len(frame) for frame in targets)
-    kept = sum(survives(t, found, spec) for frame, found in zip(targets, decoded, strict=True) for t in frame)
+    kept = sum(sum(survival(frame, found, spec)) for frame, found in zip(targets, decoded, strict=True))
     return total, kept
 
 
@@ -128,9 +123,9 @@ def privacy_report(original: np.ndarray, decoded: np.ndarray, *, face_detector: 
     spec = spec or TargetSpec()
     faces = detect_faces(original, face_detector) if faces is None else faces
     if original_detections is None:
-        original_detections = [detector.detect(frame[None])[0] for frame in original]
+        original_detections = detect_frames(detector, original)
     if decoded_detections is None:
-        decoded_detections = [detector.detect(frame[None])[0] for frame in decoded]
+        decoded_detections = detect_frames(detector, decoded)
     total, kept = person_survival(original_detections, decoded_detections, spec)
     return PrivacyReport(faces=measure_leakage(original, decoded, faces, identity),
                          person_targets=total, persons_kept=kept, match_distance=identity.match_distance)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vcm.codec.qpmap import BLOCK_SIZE, QP_MAX, QPMap, grid_shape
+from vcm.codec.qpmap import QP_MAX, QPMap, block_span, grid_shape
 from vcm.models.faces import Face
 from vcm.privacy.generic_face import GenericFace
 
@@ -96,8 +96,7 @@ def protect_maps(maps: Sequence[QPMap], faces: Sequence[Sequence[Face]], width: 
             continue
         blocks = qp_map.dense(rows, cols).copy()
         for x1, y1, x2, y2 in boxes:
-            rows_hit = slice(y1 // BLOCK_SIZE, -(-y2 // BLOCK_SIZE))
-            cols_hit = slice(x1 // BLOCK_SIZE, -(-x2 // BLOCK_SIZE))
+            rows_hit, cols_hit = block_span((x1, y1, x2, y2), 0, rows, cols)
             blocks[rows_hit, cols_hit] = np.maximum(blocks[rows_hit, cols_hit], face_qp)
         protected.append(QPMap.from_blocks(blocks))
     return protected

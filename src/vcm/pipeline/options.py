@@ -1,0 +1,57 @@
+"""The option objects of a pipeline run: frame edits, verification, known analyses."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from vcm.models.detector import Detection
+from vcm.models.faces import Face, FaceDetector
+from vcm.preedit.network import PreEditor
+from vcm.privacy.mode import PrivacyConfig
+
+
+@dataclass(frozen=True)
+class Edits:
+    """Changes made to the frames before planning (the method's modifiers).
+
+    preeditor: edits every frame (METHOD+preedit), leaving what the detector found on the
+    original unedited unless preedit_detections. privacy: conceal faces (METHOD+privacy),
+    found by face_detector (default MTCNN)."""
+
+    preeditor: PreEditor | None = None
+    preedit_detections: bool = False
+    privacy: PrivacyConfig | None = None
+    face_detector: FaceDetector | None = None
+
+    @property
+    def suffix(self) -> str:
+        """The modifiers as written after a method name, e.g. '+preedit+privacy'."""
+        return ("+preedit" if self.preeditor else "") + ("+privacy" if self.privacy else "")
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Checking the coded stream as it is made: decode it, detect again, and count the
+    targets that survived. every: check every n-th frame (the detector then runs on the
+    original and the decoded frame only there); repair_rounds: re-code a window up to
+    this many times with lower QP around targets it lost (checks every frame)."""
+
+    enabled: bool = True
+    every: int = 1
+    repair_rounds: int = 0
+
+    def __post_init__(self) -> None:
+        if self.every < 1 or self.repair_rounds < 0:
+            raise ValueError(f"invalid verification settings: {self}")
+
+    def checks(self, index: int) -> bool:
+        """Whether frame `index` is checked."""
+        return self.enabled and (self.repair_rounds > 0 or index % self.every == 0)
+
+
+@dataclass(frozen=True)
+class Known:
+    """Analyses of the original already made (the harness shares them between methods);
+    per frame of the whole input. Their time is not charged to the method."""
+
+    detections: Sequence[Sequence[Detection]] | None = None
+    faces: Sequence[Sequence[Face]] | None = None

@@ -1,0 +1,306 @@
+"""Encode a stream with a planner, checking it as it is made: the streaming pipeline.
+
+Frames flow in windows of whole GOPs: read -> detect on the original (where needed) ->
+select targets -> edit (pre-editor, privacy) -> plan -> (repair) -> encode -> decode ->
+detect again -> report. Only one window of frames is held at a time, so memory does not
+grow with the length of the input. This is what `vcm encode` and the harness run.
+"""
+
+import dataclasses
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from vcm.atomic import atomic_output
+from vcm.codec import QPMap, decode, encode, grid_shape
+from vcm.codec.encoder import Encoder, FrameStats, output_format
+from vcm.codec.qpmap import block_span
+from vcm.errors import InputError
+from vcm.models.detector import Detection, Detector
+from vcm.models.faces import Face, FaceDetector
+from vcm.pipeline.options import Edits, Known, Verification
+from vcm.pipeline.report import EncodeReport, FrameReport
+from vcm.pipeline.verify import Checked, StreamDecoder
+from vcm.planners import FrameInput, FramePlan, PlanContext, PlanSettings, build_planner, planner_entry
+from vcm.privacy.generic_face import GenericFace
+from vcm.privacy.mode import conceal, held_faces, protect_maps
+from vcm.targets import select_targets, survival
+
+Progress = Callable[[str, int, int | None], None]
+FrameSink = Callable[[FrameReport], None]
+REPAIR_STEP = 4
+REPAIR_MARGIN = 16
+
+
+def repair_map(qp_map: QPMap, lost: Sequence[Detection], width: int, height: int) -> QPMap:
+    """Lower the QP by REPAIR_STEP on the blocks around each lost target."""
+    rows, cols = grid_shape(width, height)
+    blocks = qp_map.dense(rows, cols).copy()
+    for target in lost:
+        span = block_span(target.box, REPAIR_MARGIN, rows, cols)
+        blocks[span] = np.maximum(blocks[span] - REPAIR_STEP, 0)
+    return QPMap.from_blocks(blocks)
+
+
+def windows(frames: Iterable[np.ndarray], size: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(index of the first frame, (n <= size, H, W, 3) frames) for consecutive windows."""
+    iterator = iter(frames)
+    start = 0
+    while chunk := list(islice(iterator, size)):
+        yield start, np.stack(chunk)
+        start += len(chunk)
+
+
+@dataclass
+class _Coded:
+    """A frame handed to the encoder, waiting for its packet and its decoded picture."""
+
+    index: int
+    plan: FramePlan
+    qp_map: QPMap
+    targets: list[Detection]
+    checked: bool
+    stats: FrameStats | None = None
+
+
+class _Editor:
+    """Applies a run's Edits to windows of frames (state: the generic face, and the faces
+    of the previous window's last frames so concealment holds across windows)."""
+
+    def __init__(self, edits: Edits, known_faces: Sequence[Sequence[Face]] | None) -> None:
+        self.edits, self.known_faces = edits, known_faces
+        self._generic: GenericFace | None = None
+        self._carry: list[list[Face]] = []
+        self._face_detector: FaceDetector | None = edits.face_detector
+
+    @property
+    def changes_pixels(self) -> bool:
+        return self.edits.preeditor is not None or self.edits.privacy is not None
+
+    def apply(self, start: int, chunk: np.ndarray, detections: Sequence[list[Detection] | None]
+              ) -> tuple[np.ndarray, list[list[Face]]]:
+        """(edited (n, H, W, 3) frames, per frame the faces concealed)."""
+        edits = self.edits
+        if edits.preeditor is not None:
+            keep = (None if edits.preedit_detections
+                    else [[d.box for d in found or []] for found in detections])
+            chunk = edits.preeditor.edit_frames(chunk, keep=keep)
+        if edits.privacy is None:
+            return chunk, [[] for _ in chunk]
+        detector = self._faces_detector()
+        if self.known_faces is not None:
+            faces = [list(f) for f in self.known_faces[start : start + len(chunk)]]
+        else:
+            faces = [detector.detect_faces(frame) for frame in chunk]
+        hold = edits.privacy.hold
+        concealed = held_faces(self._carry + faces, hold)[len(self._carry):]
+        self._carry = faces[-hold:] if hold else []
+        if self._generic is None:
+            self._generic = GenericFace.build(detector)
+        return conceal(chunk, concealed, self._generic, edits.privacy), concealed
+
+    def _faces_detector(self) -> FaceDetector:
+        if self._face_detector is None:
+            from vcm.models.mtcnn import load_face_detector
+
+            self._face_detector = load_face_detector()
+        return self._face_detector
+
+
+def run_method(
+    planner: str,
+    frames: Iterable[np.ndarray],
+    fps: float,
+    out: str | Path,
+    detector: Detector,
+    settings: PlanSettings,
+    *,
+    config: Any = None,
+    edits: Edits | None = None,
+    verify: Verification | None = None,
+    known: Known | None = None,
+    window: int | None = None,
+    keep_frames: bool = False,
+    on_frame: FrameSink | None = None,
+    progress: Progress | None = None,
+) -> EncodeReport:
+    """Plan with `planner` (a name in vcm.planners.PLANNERS, its `config`), encode to `out`
+    and check the stream as it is made.
+
+    frames: (H, W, 3) uint8 RGB frames, any iterable (a FrameSource streams). window:
+    frames planned together (targets with --targets top1 are tracked within it), rounded
+    up to whole GOPs (default one GOP). keep_frames: keep per-frame records and decoded
+    frames in the report (short clips only); on_frame gets each record as it completes.
+    The file appears at `out` only when complete.
+    """
+    entry = planner_entry(planner)
+    edits, verify, known = edits or Edits(), verify or Verification(), known or Known()
+    muxer = output_format(out, settings.codec)
+    iterator = iter(frames)
+    first = next(iterator, None)
+    if first is None:
+        raise InputError("no frames to encode")
+    height, width = first.shape[:2]
+    gop = settings.gop
+    window = -(-max(window or gop, 1) // gop) * gop
+    total = len(frames) if isinstance(frames, Sequence | np.ndarray) else None
+    plan_context = PlanContext(width, height, detector, settings)
+    planning = build_planner(planner, plan_context, config)
+    editor = _Editor(edits, known.faces)
+    needs_all = entry.needs_targets or verify.repair_rounds > 0 or (
+        edits.preeditor is not None and not edits.preedit_detections)
+    config_used = config if config is not None else entry.default_config()
+    report = EncodeReport(
+        method=planner + edits.suffix, path=str(out), codec=settings.codec, width=width, height=height,
+        fps=fps, gop=gop, verified=verify.enabled,
+        settings=_settings_dict(planner, settings, config_used, edits))
+    coded: deque[_Coded] = deque()
+    awaiting_decode: deque[_Coded] = deque()
+    rows, cols = grid_shape(width, height)
+    decoded_rgb: list[np.ndarray] = []
+    decoded_luma: list[np.ndarray] = []
+    checker: StreamDecoder | None = None
+    label = planner + edits.suffix
+
+    def finish(item: _Coded, checked: Checked | None) -> None:
+        stats = item.stats
+        assert stats is not None
+        found = checked.found if checked is not None else None
+        record = FrameReport(
+            index=item.index, picture_type=stats.picture_type, bytes=stats.bytes, mean_qp=stats.mean_qp,
+            qp_map=item.qp_map.dense(rows, cols).tolist(), targets=[t.to_dict() for t in item.targets],
+            survived=survival(item.targets, found, settings.targets) if found is not None else None,
+            checks=item.plan.checks, detector_calls=item.plan.detector_calls)
+        report.add(record, keep_frames)
+        if keep_frames and checked is not None:
+            decoded_rgb.append(checked.rgb)
+            decoded_luma.append(checked.luma)
+            report.decoded_detections.append(found or [])
+        if on_frame is not None:
+            on_frame(record)
+        if progress is not None:
+            progress(label, report.frame_count, total)
+
+    def on_packet(stats: FrameStats, packet: av.Packet | None) -> None:
+        nonlocal checker
+        item = coded.popleft()
+        item.stats = stats
+        if not verify.enabled:
+            finish(item, None)
+            return
+        started = time.perf_counter()
+        if checker is None:
+            checker = StreamDecoder(settings.codec, width, height, detector, encoder.extradata)
+        awaiting_decode.append(item)
+        for checked in checker.feed(packet, item.checked):
+            finish(awaiting_decode.popleft(), checked)
+        report.verify_seconds += time.perf_counter() - started
+
+    frame_stream = _chain(first, iterator)
+    with atomic_output(out) as temporary, Encoder(temporary, width, height, codec=settings.codec, gop=gop,
+                                                  fps=fps, format=muxer, on_packet=on_packet) as encoder:
+        for start, chunk in windows(frame_stream, window):
+            started = time.perf_counter()
+            detections, detect_seconds = _original_detections(start, chunk, detector, known, verify,
+                                                              needs_all)
+            if not needs_all:  # made for the check alone: verification time, not planning
+                report.verify_seconds += detect_seconds
+                started += detect_seconds
+            targets = select_targets([found or [] for found in detections], settings.targets)
+            edited, concealed = editor.apply(start, chunk, detections)
+            reuse = not editor.changes_pixels and known.detections is None
+            plans = [planning.plan(FrameInput(
+                index=start + i, rgb=edited[i], targets=targets[i],
+                detections=detections[i] if reuse else None, intra=(start + i) % gop == 0))
+                for i in range(len(chunk))]
+            maps = [plan.qp_map for plan in plans]
+            if edits.privacy is not None and edits.privacy.face_qp is not None:
+                maps = protect_maps(maps, concealed, width, height, edits.privacy.face_qp)
+            if verify.enabled and verify.repair_rounds > 0:
+                maps = _repair(plans, maps, targets, concealed, report, detector, settings, fps, edits,
+                               verify.repair_rounds)
+            report.plan_seconds += time.perf_counter() - started
+            for i, (plan, qp_map) in enumerate(zip(plans, maps, strict=True)):
+                index = start + i
+                coded.append(_Coded(index, plan, qp_map, targets[i], verify.checks(index)
+                                    and detections[i] is not None))
+                started, verify_before = time.perf_counter(), report.verify_seconds
+                encoder.write(plan.rgb, qp_map)
+                report.encode_seconds += time.perf_counter() - started - (
+                    report.verify_seconds - verify_before)
+        started, verify_before = time.perf_counter(), report.verify_seconds
+        encoder.close()
+        if checker is not None:
+            for checked in checker.feed(None, False):
+                finish(awaiting_decode.popleft(), checked)
+        report.encode_seconds += time.perf_counter() - started - (report.verify_seconds - verify_before)
+    if keep_frames and decoded_rgb:
+        report.decoded_rgb, report.decoded_luma = np.stack(decoded_rgb), np.stack(decoded_luma)
+    return report
+
+
+def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    yield first
+    yield from rest
+
+
+def _original_detections(start: int, chunk: np.ndarray, detector: Detector, known: Known,
+                         verify: Verification, every_frame: bool
+                         ) -> tuple[list[list[Detection] | None], float]:
+    """Per frame of a window, the detector's output on the original where it is needed
+    (every frame, or the checked ones), else None; and the seconds spent detecting."""
+    if known.detections is not None:
+        return [list(found) for found in known.detections[start : start + len(chunk)]], 0.0
+    started = time.perf_counter()
+    wanted = [every_frame or verify.checks(start + i) for i in range(len(chunk))]
+    found = detector.detect(chunk[wanted]) if any(wanted) else []
+    results: list[list[Detection] | None] = []
+    position = 0
+    for want in wanted:
+        results.append(found[position] if want else None)
+        position += want
+    return results, time.perf_counter() - started
+
+
+def _repair(plans: Sequence[FramePlan], maps: list[QPMap], targets: Sequence[list[Detection]],
+            concealed: Sequence[list[Face]], report: EncodeReport, detector: Detector,
+            settings: PlanSettings, fps: float, edits: Edits, rounds: int) -> list[QPMap]:
+    """Code the window alone, decode, detect; lower QP around lost targets and try again,
+    up to `rounds` times. Returns the window's final maps."""
+    height, width = plans[0].rgb.shape[:2]
+    with tempfile.TemporaryDirectory(prefix="vcm-repair-") as folder:
+        trial = Path(folder) / f"trial.{'hevc' if settings.codec == 'hevc' else '264'}"
+        for round_number in range(rounds + 1):
+            encode([plan.rgb for plan in plans], maps, trial, codec=settings.codec, gop=settings.gop, fps=fps)
+            decoded = decode(trial, read_qp=False).rgb
+            assert decoded is not None
+            found = detector.detect(decoded)
+            lost = [[t for t, ok in zip(ts, survival(ts, f, settings.targets), strict=True) if not ok]
+                    for ts, f in zip(targets, found, strict=True)]
+            if round_number == 0:
+                report.lost_before_repair += sum(1 for frame_lost in lost if frame_lost)
+            if round_number == rounds or not any(lost):
+                break
+            maps = [repair_map(m, frame_lost, width, height) if frame_lost else m
+                    for m, frame_lost in zip(maps, lost, strict=True)]
+            if edits.privacy is not None and edits.privacy.face_qp is not None:
+                maps = protect_maps(maps, concealed, width, height, edits.privacy.face_qp)
+            report.repair_rounds = max(report.repair_rounds, round_number + 1)
+    return maps
+
+
+def _settings_dict(planner: str, settings: PlanSettings, config: Any, edits: Edits) -> dict[str, object]:
+    return {"qp": settings.qp, "max_qp": settings.max_qp, "check": settings.check, "safety": settings.safety,
+            "targets": settings.targets.to_dict(),
+            "config": asdict(config) if dataclasses.is_dataclass(config) else None,
+            "privacy": asdict(edits.privacy) if edits.privacy else None,
+            "preedit": ({**edits.preeditor.config(), "edits_detections": edits.preedit_detections}
+                        if edits.preeditor else None)}
