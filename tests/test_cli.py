@@ -102,3 +102,94 @@ def test_encode_with_the_fast_method_records_targets(tmp_path: Path, sample_path
     assert first["targets"] and len(first["survived"]) == len(first["targets"])
     assert len(first["qp_map"]) == 36 and len(first["qp_map"][0]) == 48
     assert payload["settings"]["config"]["detect_every"] == 2
+
+
+def _h264(path: Path, frames: np.ndarray) -> bytes:
+    """Raw Annex-B H.264 of `frames`, coded by the project's encoder."""
+    from vcm.codec import encode
+
+    encode(frames, 30, path, codec="h264", fps=10)
+    return path.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def bad_inputs(tmp_path_factory: pytest.TempPathFactory, frames: np.ndarray) -> dict[str, Path]:
+    """Inputs that look plausible and are wrong, each in its own way."""
+    import av
+
+    folder = tmp_path_factory.mktemp("bad")
+    names = {"raw": folder / "clip.yuv", "resized": folder / "resized.264", "crop": folder / "crop.mp4",
+             "npz_junk": folder / "junk.npz", "npz": folder / "map.npz", "long_map": folder / "long.npy",
+             "not_model": folder / "notes.pt", "file": folder / "a_file.txt"}
+    names["raw"].write_bytes(bytes(64 * 48 * 3 // 2 * 2))
+    names["resized"].write_bytes(_h264(folder / "a.264", frames[:3, :64, :96])
+                                 + _h264(folder / "b.264", frames[3:6, :96, :128]))
+    with av.open(str(names["crop"]), "w") as container:
+        container.metadata["comment"] = "vcm-crop=axb"
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for frame in frames[:2, :48, :64]:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode(None))
+    names["npz_junk"].write_text("not numpy\n")
+    np.savez(names["npz"], a=np.full((36, 48), 30))
+    np.save(names["long_map"], np.full((5, 36, 48), 30))
+    names["not_model"].write_text("weights? no\n")
+    names["file"].write_text("a file\n")
+    return names
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["encode", "{raw}", "-o", "{out}", "--fps", "10", "--size", "768"], "WIDTHxHEIGHT"),
+        (["encode", "{raw}", "-o", "{out}", "--fps", "10", "--size", "axb"], "WIDTHxHEIGHT"),
+        (["encode", "{raw}", "-o", "{out}", "--fps", "10", "--size", "0x10"], "--size sides"),
+        (["encode", "{raw}", "-o", "{out}", "--size", "64x48", "--fps", "nan"], "--fps"),
+        (["encode", "{raw}", "-o", "{out}", "--size", "64x48", "--fps", "inf"], "--fps"),
+        (["encode", "{sample}", "-o", "{out}", "--frames", "2", "--qp-map", "{npz_junk}"],
+         "not a .npy QP map"),
+        (["encode", "{sample}", "-o", "{out}", "--frames", "2", "--qp-map", "{npz}"], ".npz archive"),
+        (["encode", "{sample}", "-o", "{out}", "--frames", "3", "--qp-map", "{long_map}"],
+         "QP map has 5 frames but the video has only 3"),
+        (["encode", "{sample}", "-o", "{tmp}/out", "--frames", "2"], "cannot tell the container"),
+        (["encode", "{sample}", "-o", "{tmp}/out.xyz", "--frames", "2"], "cannot tell the container"),
+        (["encode", "{sample}", "-o", "{out}", "--frames", "2", "--stats", "{tmp}/no/s.json",
+          "--method", "xai"], "does not exist"),
+        (["encode", "{sample}", "-o", "{out}", "--frames", "2", "--stats", "{out}"], "same file"),
+        (["encode", "{resized}", "-o", "{out}", "--method", "uniform"], "one size per stream"),
+        (["info", "{crop}"], "malformed crop metadata"),
+        (["eval", "{sample}", "--out", "{file}"], "is an existing file"),
+        (["eval", "{sample}", "--out", "{file}/report"], "lies under the file"),
+        (["eval", "{sample}", "--max-segments", "0", "--out", "{tmp}/ev"], "--max-segments"),
+        (["eval", "{sample}", "--max-segments", "-2", "--out", "{tmp}/ev"], "--max-segments"),
+        (["preedit", "train", "{sample}", "--out", "{model}", "--checkpoint-every", "0"], "checkpoint_every"),
+        (["preedit", "train", "{sample}", "--out", "{model}", "--learning-rate", "-0.1"], "learning rate"),
+        (["preedit", "train", "{sample}", "--out", "{not_model}"], "not a vcm pre-editor model"),
+    ],
+)
+def test_every_bad_input_is_one_line_and_leaves_nothing(
+        tmp_path: Path, sample_path: Path, bad_inputs: dict[str, Path],
+        capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+    names = {**bad_inputs, "sample": sample_path, "out": tmp_path / "out.mp4", "tmp": tmp_path,
+             "model": tmp_path / "model.pt"}
+    code, text = _run(capsys, *(arg.format(**names) for arg in argv))
+    assert code == 1, text
+    assert message in text
+    assert len(text.strip().splitlines()) == 1 and text.strip().startswith("vcm: error:")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no output, no partial file
+
+
+def test_a_failing_stats_file_takes_the_video_with_it(tmp_path: Path) -> None:
+    from vcm.cli import _finish_stats
+    from vcm.errors import OutputError
+    from vcm.streamjson import JsonListWriter
+
+    video, stats_path = tmp_path / "out.mp4", tmp_path / "stats.json"
+    video.write_bytes(b"a finished video")
+    writer = JsonListWriter(stats_path, "frames")
+    writer.add({"index": 0})
+    stats_path.mkdir()  # the rename into place now fails
+    with pytest.raises(OutputError, match="cannot write"):
+        _finish_stats(writer, {"total_bytes": 1}, video)
+    assert not video.exists() and [p.name for p in tmp_path.iterdir()] == ["stats.json"]

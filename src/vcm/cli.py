@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 from rich.table import Table
@@ -63,8 +63,15 @@ def _target_spec(args: argparse.Namespace) -> TargetSpec:
     return TargetSpec(mode=args.targets, min_score=args.min_score, min_iou=args.min_iou)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (via main) and exit code 1, like any bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vcm", description="Video coding for machines: "
+    parser = _Parser(prog="vcm", description="Video coding for machines: "
                                      "task-aware per-block QP encoding to standard HEVC/H.264.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -260,8 +267,8 @@ def _load_qp_map_array(path: Path, width: int, height: int) -> np.ndarray:
         array = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise InputError(f"no such QP map file: {path}") from None
-    except (OSError, ValueError, EOFError) as error:
-        raise InputError(f"{path} is not a .npy QP map ({error})") from None
+    except (OSError, ValueError, EOFError):
+        raise InputError(f"{path} is not a .npy QP map (a NumPy array file of integer QPs)") from None
     if not isinstance(array, np.ndarray):
         raise InputError(f"{path} is an .npz archive, not a .npy QP map array")
     if not np.issubdtype(array.dtype, np.integer):
@@ -547,9 +554,7 @@ def cmd_preedit(args: argparse.Namespace) -> None:
                                                  perceptual=args.perceptual_weight),
                              checkpoint_every=args.checkpoint_every, pool=args.pool)
     except ValueError as error:
-        raise InputError(f"{error} (steps >= 1, batch >= 1, crop a multiple of 16 >= 32, "
-                         "0 <= --qp LOW <= HIGH <= 51, --checkpoint-every >= 1, --pool >= 1, "
-                         "--learning-rate > 0)") from None
+        raise InputError(f"training settings: {error}") from None
     check_output(args.out)
     if args.out.exists():
         from vcm.preedit.train import training_state
@@ -641,8 +646,8 @@ COMMANDS = {"detect": cmd_detect, "encode": cmd_encode, "eval": cmd_eval, "priva
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `vcm` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         COMMANDS[args.command](args)
     except VcmError as error:
         print(f"vcm: error: {error}", file=sys.stderr)

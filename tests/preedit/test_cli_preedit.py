@@ -39,7 +39,7 @@ def test_train_encode_and_evaluate(tmp_path: Path, sample_path: Path,
      "no such pre-editor"),
     (["encode", "{sample}", "-o", "{out}", "--frames", "2", "--preedit", "{missing}"], "no such pre-editor"),
     (["preedit", "train", "{sample}", "--out", "{model}", "--crop", "50"], "multiple of 16"),
-    (["preedit", "train", "{sample}", "--out", "{model}", "--qp", "30", "20"], "--qp LOW <= HIGH"),
+    (["preedit", "train", "{sample}", "--out", "{model}", "--qp", "30", "20"], "LOW <= HIGH"),
     (["preedit", "train", "{missing}", "--out", "{model}"], "no such file"),
 ])
 def test_preedit_input_errors(tmp_path: Path, sample_path: Path, capsys: pytest.CaptureFixture[str],

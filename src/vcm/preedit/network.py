@@ -12,7 +12,6 @@ zero with a strong bias for "keep", so an untrained pre-editor is the identity o
 frames.
 """
 
-import pickle
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -123,6 +122,6 @@ def load_preeditor(model: str | Path = DEFAULT_MODEL) -> PreEditor:
     except FileNotFoundError:
         hint = " (the shipped model is missing: reinstall vcm)" if str(model) == DEFAULT_MODEL else ""
         raise InputError(f"no such pre-editor model: {path}{hint}") from None
-    except (KeyError, RuntimeError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as error:
-        raise InputError(f"{path} is not a vcm pre-editor model ({error})") from None
+    except Exception as error:  # torch.load of an arbitrary file fails in arbitrary ways
+        raise InputError(f"{path} is not a vcm pre-editor model ({type(error).__name__})") from None
     return network.eval()

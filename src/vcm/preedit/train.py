@@ -12,7 +12,6 @@ weighted by the original's score there.
 """
 
 import os
-import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -59,11 +58,13 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         low, high = self.qp_range
-        sizes_ok = self.steps >= 1 and self.batch >= 1 and self.crop >= 32 and self.crop % BLOCK == 0
-        if not sizes_ok or not 0 <= low <= high <= QP_MAX:
-            raise ValueError(f"invalid training settings: {self}")
-        if self.checkpoint_every < 1 or self.pool < 1:
-            raise ValueError(f"checkpoint_every and pool must be at least 1: {self}")
+        for name in ("steps", "batch", "checkpoint_every", "pool"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.crop < 32 or self.crop % BLOCK:
+            raise ValueError(f"crop must be a multiple of {BLOCK} of at least 32, got {self.crop}")
+        if not 0 <= low <= high <= QP_MAX:
+            raise ValueError(f"the QP range must satisfy 0 <= LOW <= HIGH <= {QP_MAX}, got {low} {high}")
         if not (np.isfinite(self.learning_rate) and self.learning_rate > 0):
             raise ValueError(f"the learning rate must be positive and finite, got {self.learning_rate}")
 
@@ -212,9 +213,9 @@ def training_state(path: Path) -> dict[str, Any]:
     """The checkpoint in `path`; InputError when it is not one."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, ValueError, EOFError, OSError, pickle.UnpicklingError) as error:
-        raise InputError(f"{path} exists and is not a vcm pre-editor model ({error}); choose another "
-                         "--out") from None
+    except Exception as error:  # torch.load of an arbitrary file fails in arbitrary ways
+        raise InputError(f"{path} exists and is not a vcm pre-editor model ({type(error).__name__}); "
+                         "choose another --out") from None
     if not isinstance(state, dict) or not {"weights", "step", "history"} <= set(state):
         raise InputError(f"{path} exists and is not a vcm pre-editor checkpoint; choose another --out")
     return state
