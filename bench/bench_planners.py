@@ -16,7 +16,7 @@ from pathlib import Path
 from vcm.codec import encode
 from vcm.media import fetch_sample, read_video
 from vcm.models import load_detector
-from vcm.planners import PlanSettings, plan_fast, plan_xai
+from vcm.planners import PlanSettings, plan_clip
 from vcm.targets import TargetSpec, select_targets
 
 
@@ -34,8 +34,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         for _ in range(args.repeats):
             start = time.perf_counter()
-            plan = plan_fast(video.frames, detector, settings)
-            encode(plan.frames, plan.maps, Path(work) / "fast.mp4", fps=video.fps)
+            plan = plan_clip("fast", video.frames, detector, settings)
+            encode([p.rgb for p in plan], [p.qp_map for p in plan], Path(work) / "fast.mp4", fps=video.fps)
             fast_rates.append(len(video) / (time.perf_counter() - start))
             start = time.perf_counter()
             encode(video.frames, 30, Path(work) / "uniform.mp4", fps=video.fps)
@@ -43,7 +43,7 @@ def main() -> None:
     frames = video.frames[: args.xai_frames]
     targets = select_targets(detector.detect(frames), TargetSpec())
     start = time.perf_counter()
-    xai = plan_xai(frames, targets, detector, settings)
+    xai = plan_clip("xai", frames, detector, settings, targets)
     xai_seconds = (time.perf_counter() - start) / len(frames)
     fast, uniform = statistics.median(fast_rates), statistics.median(uniform_rates)
     print(f"# vcm planner benchmark: {video.width}x{video.height}, {os.cpu_count()} cores, "
@@ -54,8 +54,8 @@ def main() -> None:
     print(f"| uniform QP 30 encode, same frames | {uniform:.1f} frames/s |")
     print(f"| fast / uniform throughput | {fast / uniform:.2f} |")
     print(f"| xai search, first {len(frames)} frames | {xai_seconds:.1f} s/frame |")
-    print(f"| xai codec checks per frame | {statistics.mean(xai.checks):.1f} |")
-    print(f"| xai detector calls per frame | {statistics.mean(xai.detector_calls):.1f} |")
+    print(f"| xai codec checks per frame | {statistics.mean(p.checks for p in xai):.1f} |")
+    print(f"| xai detector calls per frame | {statistics.mean(p.detector_calls for p in xai):.1f} |")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from vcm.models import load_detector
 from vcm.models.dlib_identity import load_face_identity
 from vcm.models.faces import Face
 from vcm.models.mtcnn import load_face_detector
-from vcm.planners import PlanSettings, plan_fast
+from vcm.planners import PlanSettings, plan_clip
 from vcm.privacy.generic_face import GenericFace
 from vcm.privacy.mode import PrivacyConfig, conceal
 
@@ -68,8 +68,8 @@ def mode_cost(frames: int, repeats: int) -> None:
             conceal(clip, faces, generic, PrivacyConfig())
             private.append((time.perf_counter() - start) / frames)
             start = time.perf_counter()
-            plan = plan_fast(clip, detector, PlanSettings())
-            encode(plan.frames, plan.maps, Path(work) / "fast.mp4", fps=10)
+            plan = plan_clip("fast", clip, detector, PlanSettings())
+            encode([p.rgb for p in plan], [p.qp_map for p in plan], Path(work) / "fast.mp4", fps=10)
             fast.append((time.perf_counter() - start) / frames)
     privacy_ms, fast_ms = statistics.median(private) * 1000, statistics.median(fast) * 1000
     print(f"\n{frames} frames of 480x480, median of {repeats}, {os.cpu_count()} cores, "

@@ -1,0 +1,107 @@
+"""Peak memory and speed of `vcm encode` as the input grows: the sample looped 1x, 4x, 16x.
+
+Runs the `vcm` command as users do (a separate process per run) and reads each run's peak
+resident memory from the kernel (wait4) and its frames/s from its own report line
+("... frames/s end to end", which excludes start-up). Per length: a uniform QP 30 encode
+(the reference), fast without verification, fast with the default verification
+(every 2nd frame decoded and re-detected) and fast checking every frame; `vcm detect`
+and `vcm info` at every length too. Prints a Markdown table; speeds also as ratios to the
+uniform encode of the same length, measured in the same run.
+
+    python bench/bench_memory.py [--lengths 1,4,16]
+"""
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from vcm.media import fetch_sample
+
+RUNS = {
+    "uniform, no verification": ["encode", "--method", "uniform", "--no-verify"],
+    "fast, no verification": ["encode", "--method", "fast", "--no-verify"],
+    "fast, verify every 2nd frame (default)": ["encode", "--method", "fast"],
+    "fast, verify every frame": ["encode", "--method", "fast", "--verify-every", "1"],
+    "detect": ["detect"],
+    "info": ["info"],
+}
+RATE = re.compile(r"([0-9.]+)\s+frames/s end to end")
+
+
+def looped(sample: Path, times: int, folder: Path) -> Path:
+    """The sample repeated `times` times, stream-copied by Debian's ffmpeg (no re-coding)."""
+    if times == 1:
+        return sample
+    path = folder / f"vtest_x{times}.avi"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-stream_loop", str(times - 1), "-i", str(sample),
+                    "-c", "copy", str(path)], check=True)
+    return path
+
+
+def run(argv: list[str]) -> tuple[float, float | None, float]:
+    """(peak resident MB, frames/s it reported or None, wall seconds) of one `vcm` run."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen([sys.executable, "-m", "vcm.cli", *argv], stdout=log,
+                                   stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"})
+        _, status, usage = os.wait4(process.pid, 0)  # this child's own peak memory
+        seconds = time.perf_counter() - started
+        log.seek(0)
+        output = log.read()
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"vcm {' '.join(argv)} failed:\n{output}")
+    match = RATE.search(output.replace("\n", " "))
+    return usage.ru_maxrss / 1024, float(match.group(1)) if match else None, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lengths", default="1,4,16", help="how many times the sample is looped")
+    args = parser.parse_args()
+    lengths = [int(n) for n in args.lengths.split(",")]
+    sample = fetch_sample()
+    results: dict[tuple[str, int], tuple[float, float | None, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="vcm-bench-") as name:
+        folder = Path(name)
+        for times in lengths:
+            video = looped(sample, times, folder)
+            for label, command in RUNS.items():
+                argv = [command[0], str(video), *command[1:]]
+                if command[0] == "encode":
+                    argv += ["-o", str(folder / "out.mp4")]
+                if command[0] == "info":
+                    argv = ["info", str(folder / "out.mp4")]
+                peak, rate, seconds = run(argv)
+                frames = 795 * times
+                results[(label, times)] = (peak, rate if rate is not None else frames / seconds, seconds)
+                print(f"{label} x{times}: {peak:.0f} MB, {results[(label, times)][1]:.1f} frames/s",
+                      file=sys.stderr, flush=True)
+            if times != 1:
+                (folder / f"vtest_x{times}.avi").unlink()
+    print(f"# vcm memory and speed vs input length: vtest.avi (768x576, 795 frames) looped "
+          f"{', '.join(f'{n}x' for n in lengths)}; {os.cpu_count()} cores, {platform.machine()}, "
+          f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}")
+    print("frames/s: as reported by the run, excluding start-up (detect, info: whole run); "
+          "ratio: to the uniform encode of the same length in this run")
+    print("| run | " + " | ".join(f"peak MB {n}x" for n in lengths) + " | peak spread | "
+          + " | ".join(f"frames/s {n}x" for n in lengths) + " | " + " | ".join(f"ratio {n}x" for n in lengths)
+          + " |")
+    print("|---" * (1 + 3 * len(lengths) + 1) + "|")
+    for label in RUNS:
+        peaks = [results[(label, n)][0] for n in lengths]
+        rates = [results[(label, n)][1] for n in lengths]
+        ratios = [results[(label, n)][1] / results[("uniform, no verification", n)][1] for n in lengths]
+        spread = (max(peaks) - min(peaks)) / min(peaks)
+        print(f"| {label} | " + " | ".join(f"{p:.0f}" for p in peaks) + f" | {spread:+.1%} | "
+              + " | ".join(f"{r:.1f}" for r in rates) + " | " + " | ".join(f"{r:.2f}" for r in ratios) + " |")
+
+
+if __name__ == "__main__":
+    main()
