@@ -6,7 +6,7 @@ standard HEVC/H.264 bitstream and decode it again.
 
 from vcm.codec import DecodedVideo, EncodeResult, QPMap, decode, encode, grid_shape
 from vcm.errors import VcmError
-from vcm.media import Video, fetch_sample, read_video
+from vcm.media import FrameSource, Video, fetch_sample, read_video
 from vcm.models import Detection, load_detector
 
 __version__ = "0.1.0"
@@ -14,6 +14,7 @@ __all__ = [
     "DecodedVideo",
     "Detection",
     "EncodeResult",
+    "FrameSource",
     "QPMap",
     "VcmError",
     "Video",

@@ -18,15 +18,17 @@ from vcm.atomic import check_output, check_output_folder, write_text_atomic
 from vcm.codec.encoder import output_format
 from vcm.codec.qpmap import QP_MAX
 from vcm.errors import InputError, OutputError, VcmError
+from vcm.figures import rounded
 from vcm.interrupt import stop_on_signal
 from vcm.media.source import FrameSource, parse_fps, parse_size
 from vcm.methods import parse_methods
 from vcm.planners import PLANNERS, PlanSettings
 from vcm.preedit.train import TrainConfig
-from vcm.progress import console, progress_bar, task_reporter
+from vcm.progress import ProgressCallback, console, progress_bar, task_reporter
 from vcm.targets import TargetSpec
 
 if TYPE_CHECKING:
+    from vcm.codec import QPMapArray
     from vcm.eval.runner import EvalConfig
     from vcm.privacy import PrivacyConfig
 
@@ -259,9 +261,9 @@ def cmd_detect(args: argparse.Namespace) -> None:
     console.print(f"{frames} frames: {summary}")
 
 
-def _load_qp_map_array(path: Path, width: int, height: int) -> np.ndarray:
+def _load_qp_map_array(path: Path, width: int, height: int) -> "QPMapArray":
     """A user's .npy QP map: (rows, cols) for every frame or (frames, rows, cols)."""
-    from vcm.codec import grid_shape
+    from vcm.codec import QPMapArray
 
     try:
         array = np.load(path, allow_pickle=False)
@@ -271,15 +273,7 @@ def _load_qp_map_array(path: Path, width: int, height: int) -> np.ndarray:
         raise InputError(f"{path} is not a .npy QP map (a NumPy array file of integer QPs)") from None
     if not isinstance(array, np.ndarray):
         raise InputError(f"{path} is an .npz archive, not a .npy QP map array")
-    if not np.issubdtype(array.dtype, np.integer):
-        raise InputError(f"{path} holds {array.dtype} values; QPs must be integers")
-    rows, cols = grid_shape(width, height)
-    if array.ndim not in (2, 3) or array.shape[-2:] != (rows, cols) or (array.ndim == 3 and not len(array)):
-        raise InputError(f"QP map shape {array.shape} does not fit {width}x{height} frames: expected "
-                         f"({rows}, {cols}) or (frames, {rows}, {cols})")
-    if array.size and (array.min() < 0 or array.max() > QP_MAX):
-        raise InputError(f"{path} has QPs in [{array.min()}, {array.max()}], outside 0..{QP_MAX}")
-    return array
+    return QPMapArray(array, width, height)
 
 
 def _check_encode_options(args: argparse.Namespace) -> None:
@@ -343,8 +337,7 @@ def cmd_encode(args: argparse.Namespace) -> None:
         console.print(f"stopped by signal after {report.frame_count} frames; {args.output} is complete")
 
 
-def _counting(report: Callable[[str, int, int | None], None],
-              total: int | None) -> Callable[[str, int, int | None], None]:
+def _counting(report: ProgressCallback, total: int | None) -> ProgressCallback:
     """Progress with the total the caller knows (the pipeline cannot know a stream's end)."""
     return lambda label, done, _: report(label, done, total)
 
@@ -383,11 +376,9 @@ def _privacy_config(args: argparse.Namespace) -> "PrivacyConfig | None":
 
 def _encode_with_map(args: argparse.Namespace, source: FrameSource) -> None:
     from vcm.atomic import atomic_output
-    from vcm.codec import QPMap
     from vcm.codec.encoder import Encoder, FrameStats
 
-    array = _load_qp_map_array(args.qp_map, source.width, source.height)
-    per_frame = array.ndim == 3
+    plan = _load_qp_map_array(args.qp_map, source.width, source.height)
     totals = {"frames": 0, "bytes": 0}
     with _stats_writer(args.stats, source) as stats, progress_bar() as progress, \
             stop_on_signal(source.stop if source.live else None) as received:
@@ -397,26 +388,22 @@ def _encode_with_map(args: argparse.Namespace, source: FrameSource) -> None:
             totals["frames"] += 1
             totals["bytes"] += frame.bytes
             if stats is not None:
-                blocks = array[frame.index] if per_frame else array
-                stats.add({**dataclasses.asdict(frame), "qp_map": blocks.tolist()})
+                stats.add({**dataclasses.asdict(frame), "qp_map": plan.blocks(frame.index).tolist()})
             progress.advance(task)
 
         with atomic_output(args.output) as temporary, Encoder(
                 temporary, source.width, source.height, codec=args.codec, gop=args.gop, fps=source.fps,
                 format=output_format(args.output, args.codec), on_packet=record) as encoder:
-            single = QPMap.from_blocks(array) if not per_frame else None
             for index, frame in enumerate(source):
-                if per_frame and index >= len(array):
-                    raise InputError(f"the QP map has {len(array)} frames but the video has more")
-                encoder.write(frame, single if single is not None else QPMap.from_blocks(array[index]))
-            if per_frame and source.frames_read < len(array) and not received:
-                raise InputError(f"the QP map has {len(array)} frames but the video has only "
+                encoder.write(frame, plan[index])
+            if plan.frames is not None and source.frames_read < plan.frames and not received:
+                raise InputError(f"the QP map has {plan.frames} frames but the video has only "
                                  f"{source.frames_read}")
         bitrate = 8 * totals["bytes"] * source.fps / max(totals["frames"], 1) / 1000
         if stats is not None:
             _finish_stats(stats, {"path": str(args.output), "codec": args.codec, "width": source.width,
                                   "height": source.height, "fps": source.fps, "gop": args.gop,
-                                  "total_bytes": totals["bytes"], "bitrate_kbps": round(bitrate, 3)},
+                                  "total_bytes": totals["bytes"], "bitrate_kbps": rounded(bitrate, "kbps")},
                           args.output)
     console.print(f"{args.output}: {totals['frames']} frames, {totals['bytes']} bytes, {bitrate:.1f} kbit/s")
 
@@ -596,7 +583,7 @@ def cmd_info(args: argparse.Namespace) -> None:
         "file": str(args.file), "codec": info.codec, "width": info.width, "height": info.height,
         "fps": info.fps, "frames": count, "picture_types": dict(sorted(types.items())),
         "i_frames_at": intra_at, "bytes": total_bytes,
-        "bitrate_kbps": round(8 * total_bytes * info.fps / max(count, 1) / 1000, 3),
+        "bitrate_kbps": rounded(8 * total_bytes * info.fps / max(count, 1) / 1000, "kbps"),
     }
     table = Table(show_header=False)
     for key, value in description.items():

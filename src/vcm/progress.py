@@ -15,6 +15,9 @@ from rich.progress import (
 
 console = Console(stderr=True)
 
+# (label, done, total or None when a live stream has no known end): how long work reports progress
+ProgressCallback = Callable[[str, int, int | None], None]
+
 
 @contextmanager
 def progress_bar() -> Iterator[Progress]:
@@ -25,7 +28,7 @@ def progress_bar() -> Iterator[Progress]:
         yield progress
 
 
-def task_reporter(progress: Progress) -> Callable[[str, int, int | None], None]:
+def task_reporter(progress: Progress) -> ProgressCallback:
     """A `(label, done, total)` callback that keeps one bar per label, removed when done;
     total None (a live stream) shows a count without an end."""
     tasks: dict[str, int] = {}

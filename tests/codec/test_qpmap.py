@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from vcm.codec import QPMap, grid_shape, qp_maps_from_array
+from vcm.codec import QPMap, QPMapArray, grid_shape
 from vcm.errors import InputError
 
 
@@ -42,11 +42,15 @@ def test_dense_checks_grid() -> None:
 
 
 def test_array_shapes() -> None:
-    maps = qp_maps_from_array(np.full((26, 46), 35), 4, 721, 403)
-    assert len(maps) == 4 and maps[3].base == 35
-    per_frame = np.stack([np.full((26, 46), qp) for qp in (20, 30)])
-    assert [m.base for m in qp_maps_from_array(per_frame, 2, 721, 403)] == [20, 30]
-    with pytest.raises(InputError, match="does not fit"):
-        qp_maps_from_array(np.full((26, 45), 35), 4, 721, 403)
+    every = QPMapArray(np.full((26, 46), 35), 721, 403)
+    assert every.frames is None and every[3].base == 35
+    per_frame = QPMapArray(np.stack([np.full((26, 46), qp) for qp in (20, 30)]), 721, 403)
+    assert per_frame.frames == 2 and [per_frame[i].base for i in range(2)] == [20, 30]
     with pytest.raises(InputError, match="has 2 frames"):
-        qp_maps_from_array(per_frame, 3, 721, 403)
+        per_frame[2]
+    with pytest.raises(InputError, match="does not fit"):
+        QPMapArray(np.full((26, 45), 35), 721, 403)
+    with pytest.raises(InputError, match=r"outside 0\.\.51"):
+        QPMapArray(np.full((26, 46), 52), 721, 403)
+    with pytest.raises(InputError, match="integers"):
+        QPMapArray(np.full((26, 46), 30.5), 721, 403)

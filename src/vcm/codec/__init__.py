@@ -2,7 +2,7 @@
 
 from vcm.codec.decoder import DecodedVideo, decode
 from vcm.codec.encoder import Encoder, EncodeResult, FrameStats, encode
-from vcm.codec.qpmap import BLOCK_SIZE, QP_MAX, QPMap, grid_shape, qp_maps_from_array
+from vcm.codec.qpmap import BLOCK_SIZE, QP_MAX, QPMap, QPMapArray, grid_shape
 
 __all__ = [
     "BLOCK_SIZE",
@@ -12,8 +12,8 @@ __all__ = [
     "Encoder",
     "FrameStats",
     "QPMap",
+    "QPMapArray",
     "decode",
     "encode",
     "grid_shape",
-    "qp_maps_from_array",
 ]

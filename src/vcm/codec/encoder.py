@@ -17,6 +17,7 @@ from vcm.codec.qpmap import QPMap, grid_shape
 from vcm.codec.rates import CodedSize
 from vcm.codec.roi import RoiPictures
 from vcm.errors import InputError
+from vcm.figures import rounded
 
 RAW_FORMATS = {".hevc": "hevc", ".265": "hevc", ".h265": "hevc", ".264": "h264", ".h264": "h264"}
 CONTAINER_FORMATS = {".mp4": "mp4", ".mov": "mov", ".m4v": "mp4", ".mkv": "matroska", ".ts": "mpegts"}
@@ -51,7 +52,7 @@ class EncodeResult(CodedSize):
         return {
             "path": self.path, "codec": self.codec, "width": self.width, "height": self.height,
             "fps": self.fps, "gop": self.gop, "total_bytes": self.total_bytes,
-            "bitrate_kbps": round(self.bitrate_kbps, 3),
+            "bitrate_kbps": rounded(self.bitrate_kbps, "kbps"),
             "frames": [asdict(frame) for frame in self.frames],
         }
 
@@ -135,8 +136,9 @@ class Encoder:
         for packet in packets:
             index = int(packet.pts)
             qp_map = self._pending_qp.pop(index)
-            stats = FrameStats(index=index, picture_type="I" if packet.is_keyframe else "P",
-                               bytes=packet.size, base_qp=qp_map.base, mean_qp=round(qp_map.mean_qp(), 3))
+            kind = "I" if packet.is_keyframe else "P"
+            stats = FrameStats(index=index, picture_type=kind, bytes=packet.size, base_qp=qp_map.base,
+                               mean_qp=rounded(qp_map.mean_qp(), "qp"))
             if self._on_packet is None:
                 self._stats[index] = stats
             else:

@@ -80,17 +80,33 @@ class QPMap:
         return float(self.base if self.blocks is None else self.blocks.mean())
 
 
-def qp_maps_from_array(array: np.ndarray, frames: int, width: int, height: int) -> list[QPMap]:
-    """Turn a (rows, cols) or (frames, rows, cols) integer array into one QPMap per frame."""
-    array = np.asarray(array)
-    rows, cols = grid_shape(width, height)
-    if array.ndim == 2:
-        array = np.broadcast_to(array, (frames, *array.shape))
-    if array.ndim != 3 or array.shape[1:] != (rows, cols):
-        raise InputError(
-            f"QP map shape {array.shape} does not fit {width}x{height} frames: expected "
-            f"({rows}, {cols}) or (frames, {rows}, {cols})"
-        )
-    if array.shape[0] < frames:
-        raise InputError(f"QP map has {array.shape[0]} frames but the video has {frames}")
-    return [QPMap.from_blocks(array[index]) for index in range(frames)]
+class QPMapArray:
+    """A user's QP plan as an integer array: (rows, cols) for every frame, or (frames, rows,
+    cols) one per frame, with rows, cols = grid_shape(width, height); checked on creation.
+    `plan[i]` is frame i's QPMap (InputError past the last frame of a per-frame array)."""
+
+    def __init__(self, array: np.ndarray, width: int, height: int) -> None:
+        array = np.asarray(array)
+        rows, cols = grid_shape(width, height)
+        if array.ndim not in (2, 3) or array.shape[-2:] != (rows, cols) or not array.size:
+            raise InputError(
+                f"QP map shape {array.shape} does not fit {width}x{height} frames: expected "
+                f"({rows}, {cols}) or (frames, {rows}, {cols})"
+            )
+        if not np.issubdtype(array.dtype, np.integer):
+            raise InputError(f"the QP map holds {array.dtype} values; QPs must be integers")
+        _check_qp_range(array, "the QP map")
+        self.array = array.astype(np.int16)
+        self.frames = len(array) if array.ndim == 3 else None
+        self._single = QPMap.from_blocks(self.array) if self.frames is None else None
+
+    def __getitem__(self, index: int) -> QPMap:
+        if self._single is not None:
+            return self._single
+        if index >= len(self.array):
+            raise InputError(f"the QP map has {len(self.array)} frames but the video has more")
+        return QPMap.from_blocks(self.array[index])
+
+    def blocks(self, index: int) -> np.ndarray:
+        """(rows, cols) QPs of frame `index`."""
+        return self.array if self._single is not None else self.array[index]

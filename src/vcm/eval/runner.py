@@ -11,6 +11,7 @@ import numpy as np
 from vcm.errors import InputError
 from vcm.eval.detection_ap import mean_average_precision
 from vcm.eval.metrics import luma_ms_ssim, luma_psnr
+from vcm.figures import rounded
 from vcm.media import FrameSource, luma_of
 from vcm.methods import Method, parse_methods
 from vcm.models.detector import Detection, Detector, detect_frames
@@ -20,9 +21,8 @@ from vcm.planners import PLANNERS, LadderPoint, PlanSettings, planner_entry
 from vcm.preedit.network import DEFAULT_MODEL, load_preeditor
 from vcm.privacy.leakage import PrivacyReport, privacy_report
 from vcm.privacy.mode import PrivacyConfig
+from vcm.progress import ProgressCallback
 from vcm.targets import TargetSpec, select_targets, survival
-
-Progress = Callable[[str, int, int | None], None]
 
 
 @dataclass
@@ -124,7 +124,7 @@ def ladder(method: str, config: EvalConfig) -> list[LadderPoint]:
 
 
 def segments(paths: Sequence[str | Path], config: EvalConfig, detector: Detector,
-             progress: Progress | None = None,
+             progress: ProgressCallback | None = None,
              face_detector: FaceDetector | None = None) -> Iterator[Segment]:
     """Each video cut into whole segments of config.segment frames (a video shorter than one
     segment is one segment), read one segment at a time, with the detections on it (and
@@ -159,34 +159,33 @@ def measure(report: EncodeReport, segment: Segment, point: LadderPoint, referenc
     return ResultRow(
         video=Path(segment.video).name, segment=segment.index, start_frame=segment.start, frames=frames,
         method=report.method, point=point.label, main=point.main, bytes=report.total_bytes,
-        bitrate_kbps=round(report.bitrate_kbps, 3),
-        size_ratio=round(report.total_bytes / reference_bytes, 4),
-        detection_rate=round(kept / total, 4) if total else 1.0,
+        bitrate_kbps=rounded(report.bitrate_kbps, "kbps"),
+        size_ratio=rounded(report.total_bytes / reference_bytes, "share"),
+        detection_rate=rounded(kept / total, "share") if total else 1.0,
         lost_frames=sum(1 for flags in survived if not all(flags)),
         lost_before_repair=report.lost_before_repair,
-        map50=round(mean_average_precision(segment.detections, report.decoded_detections), 4),
-        psnr_y_db=round(luma_psnr(original_luma, report.decoded_luma), 3),
-        ms_ssim_y=round(luma_ms_ssim(original_luma, report.decoded_luma), 5),
-        seconds_per_frame=round(report.seconds_per_frame(), 4),
-        checks_per_frame=round(report.checks / frames, 2),
-        detector_calls_per_frame=round(report.detector_calls / frames, 2),
+        map50=rounded(mean_average_precision(segment.detections, report.decoded_detections), "share"),
+        psnr_y_db=rounded(luma_psnr(original_luma, report.decoded_luma), "db"),
+        ms_ssim_y=rounded(luma_ms_ssim(original_luma, report.decoded_luma), "ssim"),
+        seconds_per_frame=rounded(report.seconds_per_frame(), "seconds"),
+        checks_per_frame=rounded(report.checks / frames, "per_frame"),
+        detector_calls_per_frame=rounded(report.detector_calls / frames, "per_frame"),
         stream=report.path,
-        leak_rate=None if privacy is None or privacy.leak_rate is None else round(privacy.leak_rate, 4),
+        leak_rate=None if privacy is None else rounded(privacy.leak_rate, "share"),
         faces_recognisable=None if privacy is None else privacy.recognisable,
         faces_too_small=None if privacy is None else privacy.too_small,
-        person_detection_rate=None if privacy is None or privacy.person_detection_rate is None
-        else round(privacy.person_detection_rate, 4),
+        person_detection_rate=None if privacy is None else rounded(privacy.person_detection_rate, "share"),
     )
 
 
-def _per_frame(progress: Progress | None, label: str, total: int) -> Callable[[int], None] | None:
+def _per_frame(progress: ProgressCallback | None, label: str, total: int) -> Callable[[int], None] | None:
     """A per-frame callback reporting `label` progress, or None without progress."""
     if progress is None:
         return None
     return lambda index: progress(label, index + 1, total)
 
 
-def _prefixed(progress: Progress | None, prefix: str) -> Progress | None:
+def _prefixed(progress: ProgressCallback | None, prefix: str) -> ProgressCallback | None:
     if progress is None:
         return None
     return lambda label, done, total: progress(f"{prefix} {label}", done, total)
@@ -201,7 +200,7 @@ class FaceModels:
 
 
 def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector, out_dir: Path,
-             progress: Progress | None = None, faces: FaceModels | None = None,
+             progress: ProgressCallback | None = None, faces: FaceModels | None = None,
              ) -> tuple[list[ResultRow], dict[tuple[str, str], Example]]:
     """Run every method and ladder point on every segment. Returns the rows and, for the
     report's example frames, the main point's EncodeReport of each video's first segment

@@ -7,11 +7,12 @@ import numpy as np
 
 from vcm.eval.bdrate import bd_rate
 from vcm.eval.runner import ResultRow
+from vcm.figures import rounded
 
 
 def _finite_mean(values: Sequence[float | None]) -> float | None:
     finite = [v for v in values if v is not None and np.isfinite(v)]
-    return round(mean(finite), 4) if finite else None
+    return rounded(mean(finite), "share") if finite else None
 
 
 def method_summary(rows: Sequence[ResultRow]) -> list[dict[str, object]]:
@@ -23,18 +24,19 @@ def method_summary(rows: Sequence[ResultRow]) -> list[dict[str, object]]:
             "method": method,
             "point": main[0].point,
             "segments": len(main),
-            "median_size_ratio": round(median(r.size_ratio for r in main), 4),
-            "smaller_than_uniform30": round(mean(r.size_ratio < 1 for r in main), 4),
-            "mean_detection_rate": round(mean(r.detection_rate for r in main), 4),
-            "min_detection_rate": round(min(r.detection_rate for r in main), 4),
+            "median_size_ratio": rounded(median(r.size_ratio for r in main), "share"),
+            "smaller_than_uniform30": rounded(mean(r.size_ratio < 1 for r in main), "share"),
+            "mean_detection_rate": rounded(mean(r.detection_rate for r in main), "share"),
+            "min_detection_rate": rounded(min(r.detection_rate for r in main), "share"),
             "mean_map50": _finite_mean([r.map50 for r in main]),
-            "mean_psnr_y_db": round(mean(r.psnr_y_db for r in main), 3),
-            "mean_ms_ssim_y": round(mean(r.ms_ssim_y for r in main), 5),
-            "mean_bitrate_kbps": round(mean(r.bitrate_kbps for r in main), 2),
-            "seconds_per_frame": round(median(r.seconds_per_frame for r in main), 4),
-            "frames_per_second": round(1 / max(median(r.seconds_per_frame for r in main), 1e-9), 2),
-            "checks_per_frame": round(mean(r.checks_per_frame for r in main), 2),
-            "detector_calls_per_frame": round(mean(r.detector_calls_per_frame for r in main), 2),
+            "mean_psnr_y_db": rounded(mean(r.psnr_y_db for r in main), "db"),
+            "mean_ms_ssim_y": rounded(mean(r.ms_ssim_y for r in main), "ssim"),
+            "mean_bitrate_kbps": rounded(mean(r.bitrate_kbps for r in main), "kbps"),
+            "seconds_per_frame": rounded(median(r.seconds_per_frame for r in main), "seconds"),
+            "frames_per_second": rounded(1 / max(median(r.seconds_per_frame for r in main), 1e-9),
+                                         "per_frame"),
+            "checks_per_frame": rounded(mean(r.checks_per_frame for r in main), "per_frame"),
+            "detector_calls_per_frame": rounded(mean(r.detector_calls_per_frame for r in main), "per_frame"),
             "mean_leak_rate": _finite_mean([r.leak_rate for r in main]),
             "mean_person_detection_rate": _finite_mean([r.person_detection_rate for r in main]),
         })
@@ -95,6 +97,6 @@ def bd_rates(curve_points: dict[str, list[dict[str, float]]],
         for metric in BD_METRICS:
             value = bd_rate([p["bitrate_kbps"] for p in base], [p[metric] for p in base],
                             [p["bitrate_kbps"] for p in points], [p[metric] for p in points])
-            entry[f"bd_rate_{metric}_percent"] = None if value is None else round(value, 2)
+            entry[f"bd_rate_{metric}_percent"] = rounded(value, "percent")
         table.append(entry)
     return table

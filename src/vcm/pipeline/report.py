@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
+from vcm.figures import rounded
 from vcm.models.detector import Detection
 
 
@@ -96,11 +97,10 @@ class EncodeReport:
         hidden = {"frames", "decoded_rgb", "decoded_luma", "decoded_detections"}
         payload = {item.name: getattr(self, item.name) for item in fields(self) if item.name not in hidden}
         for key in ("plan_seconds", "encode_seconds", "verify_seconds"):
-            payload[key] = round(payload[key], 3)
-        rate = self.detection_rate
-        payload.update(bitrate_kbps=round(self.bitrate_kbps, 3),
-                       detection_rate=None if rate is None else round(rate, 4),
-                       seconds_per_frame=round(self.seconds_per_frame(), 4))
+            payload[key] = rounded(payload[key], "seconds")
+        payload.update(bitrate_kbps=rounded(self.bitrate_kbps, "kbps"),
+                       detection_rate=rounded(self.detection_rate, "share"),
+                       seconds_per_frame=rounded(self.seconds_per_frame(), "seconds"))
         return payload
 
     def to_dict(self) -> dict[str, object]:

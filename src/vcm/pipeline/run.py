@@ -32,9 +32,9 @@ from vcm.pipeline.verify import Checked, StreamDecoder
 from vcm.planners import FrameInput, FramePlan, PlanContext, PlanSettings, build_planner, planner_entry
 from vcm.privacy.generic_face import GenericFace
 from vcm.privacy.mode import conceal, held_faces, protect_maps
+from vcm.progress import ProgressCallback
 from vcm.targets import select_targets, survival
 
-Progress = Callable[[str, int, int | None], None]
 FrameSink = Callable[[FrameReport], None]
 REPAIR_STEP = 4
 REPAIR_MARGIN = 16
@@ -130,7 +130,7 @@ def run_method(
     window: int | None = None,
     keep_frames: bool = False,
     on_frame: FrameSink | None = None,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> EncodeReport:
     """Plan with `planner` (a name in vcm.planners.PLANNERS, its `config`), encode to `out`
     and check the stream as it is made.

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from vcm.figures import rounded
 from vcm.models.detector import Detection, Detector, detect_frames
 from vcm.models.faces import Face, FaceDetector, FaceIdentity, detect_faces
 from vcm.targets import TargetSpec, select_targets, survival
@@ -73,12 +74,9 @@ class PrivacyReport:
         return self.persons_kept / self.person_targets if self.person_targets else None
 
     def to_dict(self) -> dict[str, object]:
-        def rounded(value: float | None) -> float | None:
-            return None if value is None else round(value, 4)
-
-        return {"leak_rate": rounded(self.leak_rate), "faces_recognisable": self.recognisable,
+        return {"leak_rate": rounded(self.leak_rate, "share"), "faces_recognisable": self.recognisable,
                 "faces_leaked": self.leaked, "faces_too_small": self.too_small,
-                "person_detection_rate": rounded(self.person_detection_rate),
+                "person_detection_rate": rounded(self.person_detection_rate, "share"),
                 "person_targets": self.person_targets, "match_distance": self.match_distance,
                 "min_face_px": self.min_face_px, "faces": [asdict(f) for f in self.faces]}
 
@@ -109,7 +107,7 @@ def measure_leakage(original: np.ndarray, decoded: np.ndarray, faces: Sequence[S
             before, after = identity.embed([original[index], decoded[index]], face)
             distance = float(np.linalg.norm(before - after))
             status = "leaked" if distance < identity.match_distance else "protected"
-            records.append(FaceRecord(index, face.to_dict(), status, round(distance, 4)))
+            records.append(FaceRecord(index, face.to_dict(), status, rounded(distance, "share")))
     return records
 
 
