@@ -325,6 +325,7 @@ def cmd_encode(args: argparse.Namespace) -> None:
                                 verify=verify, on_frame=_adder(stats),
                                 progress=_counting(task_reporter(progress), _frame_total(source)))
             elapsed = time.perf_counter() - started
+            report.stopped_early = bool(received)
             if stats is not None:
                 _finish_stats(stats, report.summary(), args.output)
     rate = report.detection_rate

@@ -31,7 +31,8 @@ class FrameReport:
 
 @dataclass
 class EncodeReport:
-    """A method's encode of one input. Seconds are wall-clock on this machine."""
+    """A method's encode of one input. Seconds are wall-clock on this machine; stopped_early:
+    a live input was stopped by a signal (the output holds what was coded until then)."""
 
     method: str
     path: str
