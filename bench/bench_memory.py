@@ -16,6 +16,7 @@ import argparse
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,6 +66,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lengths", default="1,4,16", help="how many times the sample is looped")
+    parser.add_argument("--only", help="run only the runs whose label contains this text")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="runs per case; the table shows medians, stderr every run (run-to-run noise)")
     args = parser.parse_args()
     lengths = [int(n) for n in args.lengths.split(",")]
     sample = fetch_sample()
@@ -74,22 +78,25 @@ def main() -> None:
         for times in lengths:
             video = looped(sample, times, folder)
             for label, (command, longest) in RUNS.items():
-                if times > longest:
+                if times > longest or (args.only and args.only not in label):
                     continue
                 argv = [command[0], str(video), *command[1:]]
                 if command[0] == "encode":
                     argv += ["-o", str(folder / "out.mp4")]
                 if command[0] == "info":
                     argv = ["info", str(folder / "out.mp4")]
-                peak, rate, seconds = run(argv)
-                frames = 795 * times
-                results[(label, times)] = (peak, rate if rate is not None else frames / seconds, seconds)
-                print(f"{label} x{times}: {peak:.0f} MB, {results[(label, times)][1]:.1f} frames/s",
-                      file=sys.stderr, flush=True)
+                repeats = []
+                for _ in range(args.repeats):
+                    peak, rate, seconds = run(argv)
+                    repeats.append((peak, rate if rate is not None else 795 * times / seconds, seconds))
+                    print(f"{label} x{times}: {peak:.0f} MB, {repeats[-1][1]:.1f} frames/s", file=sys.stderr,
+                          flush=True)
+                results[(label, times)] = tuple(statistics.median(r[i] for r in repeats) for i in range(3))
             if times != 1:
                 (folder / f"vtest_x{times}.avi").unlink()
     print(f"# vcm memory and speed vs input length: vtest.avi (768x576, 795 frames) looped "
-          f"{', '.join(f'{n}x' for n in lengths)}; {os.cpu_count()} cores, {platform.machine()}, "
+          f"{', '.join(f'{n}x' for n in lengths)}, median of {args.repeats} run(s); {os.cpu_count()} cores, "
+          f"{platform.machine()}, "
           f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}")
     print("frames/s: as reported by the run, excluding start-up (detect, info: whole run); "
           "ratio: to the uniform encode of the same length in this run")
@@ -99,16 +106,21 @@ def main() -> None:
     print("|---" * (1 + 3 * len(lengths) + 1) + "|")
     for label in RUNS:
         ran = [n for n in lengths if (label, n) in results]
+        if not ran:
+            continue
         peaks = [results[(label, n)][0] for n in ran]
         spread = (max(peaks) - min(peaks)) / min(peaks)
 
         def cells(values: dict[int, str]) -> str:
             return " | ".join(values.get(n, "-") for n in lengths)
 
+        def ratio(n: int, label: str = label) -> str:
+            reference = results.get(("uniform, no verification", n))
+            return f"{results[(label, n)][1] / reference[1]:.2f}" if reference else "-"
+
         print(f"| {label} | " + cells({n: f"{results[(label, n)][0]:.0f}" for n in ran})
               + f" | {spread:.1%} | " + cells({n: f"{results[(label, n)][1]:.1f}" for n in ran}) + " | "
-              + cells({n: f"{results[(label, n)][1] / results[('uniform, no verification', n)][1]:.2f}"
-                       for n in ran}) + " |")
+              + cells({n: ratio(n) for n in ran}) + " |")
 
 
 if __name__ == "__main__":
