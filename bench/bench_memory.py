@@ -9,7 +9,9 @@ up to 4x (they are slow), `vcm info` at every length. peak spread: (max - min) /
 the peaks over the lengths run. Prints a Markdown table; speeds also as ratios to the
 uniform encode of the same length, measured in the same run.
 
-    python bench/bench_memory.py [--lengths 1,4,16]
+    python bench/bench_memory.py [--lengths 1,4,16] [--eval-segments 2,8]
+
+It also measures `vcm eval --methods uniform,fast` on 2 and 8 segments (a table of its own).
 """
 
 import argparse
@@ -62,16 +64,36 @@ def run(argv: list[str]) -> tuple[float, float | None, float]:
     return usage.ru_maxrss / 1024, float(match.group(1)) if match else None, seconds
 
 
+def evaluation(sample: Path, counts: list[int]) -> None:
+    """Peak memory of `vcm eval` as the number of segments grows (a table of its own)."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="vcm-bench-eval-") as name:
+        for count in counts:
+            peak, _, seconds = run(["eval", str(sample), "--methods", "uniform,fast", "--max-segments",
+                                    str(count), "--out", str(Path(name) / f"eval{count}")])
+            rows.append((count, peak, seconds))
+            print(f"eval {count} segments: {peak:.0f} MB", file=sys.stderr, flush=True)
+    print("| `vcm eval --methods uniform,fast` | " + " | ".join(f"{c} segments" for c, _, _ in rows) + " |")
+    print("|---" * (len(rows) + 1) + "|")
+    print("| peak MB | " + " | ".join(f"{p:.0f}" for _, p, _ in rows) + " |")
+    print("| seconds | " + " | ".join(f"{s:.0f}" for _, _, s in rows) + " |\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lengths", default="1,4,16", help="how many times the sample is looped")
     parser.add_argument("--only", help="run only the runs whose label contains this text")
+    parser.add_argument("--eval-segments", default="2,8",
+                        help="also `vcm eval --methods uniform,fast` on this many 33-frame segments "
+                        "(empty: skip)")
     parser.add_argument("--repeats", type=int, default=1,
                         help="runs per case; the table shows medians, stderr every run (run-to-run noise)")
     args = parser.parse_args()
     lengths = [int(n) for n in args.lengths.split(",")]
     sample = fetch_sample()
+    if args.eval_segments:
+        evaluation(sample, [int(n) for n in args.eval_segments.split(",")])
     results: dict[tuple[str, int], tuple[float, float | None, float]] = {}
     with tempfile.TemporaryDirectory(prefix="vcm-bench-") as name:
         folder = Path(name)
@@ -83,8 +105,8 @@ def main() -> None:
                 argv = [command[0], str(video), *command[1:]]
                 if command[0] == "encode":
                     argv += ["-o", str(folder / "out.mp4")]
-                if command[0] == "info":
-                    argv = ["info", str(folder / "out.mp4")]
+                if command[0] == "info" and (folder / "out.mp4").exists():
+                    argv = ["info", str(folder / "out.mp4")]  # the last encode's output
                 repeats = []
                 for _ in range(args.repeats):
                     peak, rate, seconds = run(argv)

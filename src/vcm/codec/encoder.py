@@ -158,6 +158,7 @@ class Encoder:
         self._closed = True
         self._mux(self.stream.encode(None))
         self.container.close()
+        self._on_packet = None  # the callback often refers back to this encoder: break the cycle
         return [self._stats[index] for index in sorted(self._stats)]
 
     def __enter__(self) -> "Encoder":
@@ -175,6 +176,7 @@ class Encoder:
         if self._closed:
             return
         self._closed = True
+        self._on_packet = None
         with contextlib.suppress(av.FFmpegError, OSError, ValueError):
             self.container.close()
 

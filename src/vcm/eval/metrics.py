@@ -59,8 +59,14 @@ def ms_ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def luma_psnr(original: np.ndarray, decoded: np.ndarray) -> float:
-    """PSNR in dB between two uint8 arrays of equal shape (e.g. (N, H, W) luma planes)."""
-    error = np.mean((original.astype(np.float64) - decoded.astype(np.float64)) ** 2)
+    """PSNR in dB between two uint8 arrays of equal shape (e.g. (N, H, W) luma planes),
+    summed frame by frame so no float copy of the clip is made."""
+    if original.shape != decoded.shape:
+        raise ValueError(f"shapes differ: {original.shape} and {decoded.shape}")
+    squared = sum(int(np.sum((a.astype(np.int32) - b) ** 2, dtype=np.int64))
+                  for a, b in zip(np.reshape(original, (-1, *original.shape[-2:])),
+                                  np.reshape(decoded, (-1, *decoded.shape[-2:])), strict=True))
+    error = squared / max(original.size, 1)
     return float("inf") if error == 0 else float(10 * np.log10(255.0**2 / error))
 
 
