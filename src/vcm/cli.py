@@ -227,7 +227,7 @@ def _write_json(path: Path, payload: object) -> None:
 
 def _frame_total(source: FrameSource) -> int | None:
     """The number of frames a progress bar can expect, when known."""
-    return source.max_frames if source.max_frames is not None and not source.live else None
+    return source.expected_frames
 
 
 def cmd_detect(args: argparse.Namespace) -> None:

@@ -64,7 +64,8 @@ class FrameSource:
     when size is given). start/max_frames: skip the first `start` frames, stop after
     `max_frames`. timeout: seconds a network read may block.
     The first frame is decoded on open, so `width`, `height` and `fps` are known and an
-    input without frames fails before any output is made.
+    input without frames fails before any output is made. expected_frames: how many frames
+    a file's container lists (for progress bars; None for live inputs or when unlisted).
     """
 
     def __init__(self, name: str | Path, *, size: tuple[int, int] | None = None, fps: float | None = None,
@@ -83,6 +84,8 @@ class FrameSource:
             stream = self._container.streams.video[0]
             stream.thread_type = "AUTO"
             self.fps = float(fps or stream.average_rate or stream.base_rate or 25)
+            listed = int(stream.frames or 0) - start
+            self.expected_frames: int | None = listed if listed > 0 and not self.live else None
             if not math.isfinite(self.fps) or self.fps <= 0:
                 self.fps = 25.0
             self._frames = self._decode(stream, start)
@@ -95,6 +98,8 @@ class FrameSource:
             raise InputError(f"{self.name} holds zero frames" + (f" from frame {start}" if start else ""))
         self.height, self.width = self._first.shape[:2]
         self.max_frames = max_frames
+        if max_frames is not None and not self.live:
+            self.expected_frames = min(self.expected_frames or max_frames, max_frames)
         self.frames_read = 0
 
     def _decode(self, stream: av.video.stream.VideoStream, start: int) -> Iterator[np.ndarray]:
