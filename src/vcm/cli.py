@@ -15,6 +15,7 @@ import numpy as np
 from rich.table import Table
 
 from vcm.atomic import check_output, check_output_folder, write_text_atomic
+from vcm.cli_system import SYSTEM_COMMANDS, add_system_commands
 from vcm.codec.encoder import output_format
 from vcm.codec.qpmap import QP_MAX
 from vcm.errors import InputError, OutputError, VcmError
@@ -209,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder (out/demo)")
     demo.add_argument("--segments", type=int, default=2, help="33-frame segments to use (2)")
     demo.add_argument("--codec", choices=["hevc", "h264"], default="hevc")
+    add_system_commands(commands)
     return parser
 
 
@@ -629,7 +631,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 COMMANDS = {"detect": cmd_detect, "encode": cmd_encode, "eval": cmd_eval, "privacy": cmd_privacy,
             "preedit": cmd_preedit, "info": cmd_info,
-            "fetch": cmd_fetch, "demo": cmd_demo}
+            "fetch": cmd_fetch, "demo": cmd_demo, **SYSTEM_COMMANDS}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,7 +16,8 @@ from vcm.models.detector import Detection
 @dataclass
 class FrameReport:
     """One coded frame: its plan, its cost and which targets survived decoding (survived
-    is None when the frame was not checked)."""
+    is None when the frame was not checked); detections: what the detector found on the
+    original, where it ran (None where it did not)."""
 
     index: int
     picture_type: str
@@ -27,6 +28,7 @@ class FrameReport:
     survived: list[bool] | None
     checks: int
     detector_calls: int
+    detections: list[dict[str, object]] | None = None
 
 
 @dataclass

@@ -68,6 +68,7 @@ class _Coded:
     qp_map: QPMap
     targets: list[Detection]
     checked: bool
+    found: list[Detection] | None
     stats: FrameStats | None = None
 
 
@@ -178,7 +179,8 @@ def run_method(
             index=item.index, picture_type=stats.picture_type, bytes=stats.bytes, mean_qp=stats.mean_qp,
             qp_map=item.qp_map.dense(rows, cols).tolist(), targets=[t.to_dict() for t in item.targets],
             survived=survival(item.targets, found, settings.targets) if found is not None else None,
-            checks=item.plan.checks, detector_calls=item.plan.detector_calls)
+            checks=item.plan.checks, detector_calls=item.plan.detector_calls,
+            detections=None if item.found is None else [d.to_dict() for d in item.found])
         report.add(record, keep_frames)
         if keep_frames and checked is not None:
             decoded_rgb.append(checked.rgb)
@@ -231,7 +233,8 @@ def run_method(
             for i, (plan, qp_map) in enumerate(zip(plans, maps, strict=True)):
                 index = start + i
                 coded.append(_Coded(index, plan, qp_map, targets[i], verify.checks(index)
-                                    and detections[i] is not None))
+                                    and detections[i] is not None,
+                                    plan.found if plan.found is not None else detections[i]))
                 started, verify_before = time.perf_counter(), report.verify_seconds
                 encoder.write(plan.rgb, qp_map)
                 report.encode_seconds += time.perf_counter() - started - (

@@ -48,12 +48,14 @@ class FrameInput:
 class FramePlan:
     """A planner's decision for one frame. rgb: (H, W, 3) uint8 to encode (bbox paints
     outside its boxes black); qp_map: its QPs; checks / detector_calls: codec round trips
-    and detector forward passes the planner spent on it."""
+    and detector forward passes the planner spent on it; found: the detections on the
+    original that the planner ran or was given for this frame (None: it saw none)."""
 
     rgb: np.ndarray
     qp_map: QPMap
     checks: int = 0
     detector_calls: int = 0
+    found: list[Detection] | None = None
 
 
 class Planner(Protocol):

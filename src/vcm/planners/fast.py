@@ -92,6 +92,7 @@ class FastPlanner:
     def plan(self, frame: FrameInput) -> FramePlan:
         min_score = self.settings.targets.min_score
         calls = 0
+        found: list[Detection] | None = None
         if frame.index % self.config.detect_every == 0:
             found = frame.detections
             if found is None:
@@ -106,4 +107,4 @@ class FastPlanner:
             self._age += 1
         qp_map = (fast_map(self._latest, self.width, self.height, min_score, self.config, self._age,
                            frame.intra) if self._latest else QPMap(base=self.settings.max_qp))
-        return FramePlan(frame.rgb, qp_map, 0, calls)
+        return FramePlan(frame.rgb, qp_map, 0, calls, found)

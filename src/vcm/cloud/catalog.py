@@ -1,0 +1,349 @@
+"""The catalog: cameras, tokens, segments, stored objects and edge detections.
+
+One schema for SQLite (the default, one file in the data folder) and PostgreSQL
+(`postgresql+psycopg://...`), written with SQLAlchemy Core. The schema version lives
+in the table `schema_version`; `MIGRATIONS` holds each version's steps, applied in
+order on open.
+"""
+
+import hashlib
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from vcm.errors import InputError
+
+ROLES = ("camera", "reader")
+LAYERS = ("machine", "restoration")
+metadata = sa.MetaData()
+
+schema_version = sa.Table("schema_version", metadata, sa.Column("version", sa.Integer, nullable=False))
+tokens = sa.Table(
+    "tokens", metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),  # SHA-256 of the token (the token is not kept)
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created", sa.Float, nullable=False),
+)
+segments = sa.Table(
+    "segments", metadata,
+    sa.Column("camera", sa.String(128), primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+    sa.Column("start", sa.Float, nullable=False),  # seconds since the epoch
+    sa.Column("frames", sa.Integer, nullable=False),
+    sa.Column("fps", sa.Float, nullable=False),
+    sa.Column("width", sa.Integer, nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
+    sa.Column("codec", sa.String(8), nullable=False),
+    sa.Column("detections", sa.Integer, nullable=False),
+)
+objects = sa.Table(
+    "objects", metadata,
+    sa.Column("camera", sa.String(128), primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+    sa.Column("layer", sa.String(16), primary_key=True),
+    sa.Column("key", sa.String(512), nullable=False),
+    sa.Column("tier", sa.String(8), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("stored", sa.Float, nullable=False),
+)
+detections = sa.Table(
+    "detections", metadata,
+    sa.Column("camera", sa.String(128), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("frame", sa.Integer, nullable=False),
+    sa.Column("time", sa.Float, nullable=False),
+    sa.Column("class_name", sa.String(64), nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("x0", sa.Float, nullable=False),
+    sa.Column("y0", sa.Float, nullable=False),
+    sa.Column("x1", sa.Float, nullable=False),
+    sa.Column("y1", sa.Float, nullable=False),
+    sa.Index("detections_by_class", "class_name", "time"),
+    sa.Index("detections_by_segment", "camera", "seq"),
+)
+
+
+def _create_v1(connection: Connection) -> None:
+    metadata.create_all(connection, tables=[tokens, segments, objects, detections])
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_create_v1]
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a token belongs to: a camera (uploads for itself) or a reader."""
+
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    camera: str
+    seq: int
+    layer: str
+    key: str
+    tier: str
+    sha256: str
+    bytes: int
+    stored: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One GOP-long segment of a camera; start in seconds since the epoch."""
+
+    camera: str
+    seq: int
+    start: float
+    frames: int
+    fps: float
+    width: int
+    height: int
+    codec: str
+    detections: int
+
+    @property
+    def end(self) -> float:
+        return self.start + self.frames / self.fps
+
+    def to_dict(self) -> dict[str, object]:
+        return {"camera": self.camera, "seq": self.seq, "start": self.start, "end": self.end,
+                "frames": self.frames, "fps": self.fps, "width": self.width, "height": self.height,
+                "codec": self.codec, "detections": self.detections}
+
+
+@dataclass(frozen=True)
+class DetectionRecord:
+    """A detection found at the edge: frame index in its segment, time in epoch seconds,
+    box (x0, y0, x1, y1) in pixels."""
+
+    frame: int
+    time: float
+    class_name: str
+    score: float
+    box: tuple[float, float, float, float]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"frame": self.frame, "time": self.time, "class": self.class_name, "score": self.score,
+                "box": list(self.box)}
+
+    @classmethod
+    def from_dict(cls, item: Any) -> "DetectionRecord":
+        try:
+            box = tuple(float(v) for v in item["box"])
+            if len(box) != 4:
+                raise ValueError("box needs 4 numbers")
+            return cls(int(item["frame"]), float(item["time"]), str(item["class"])[:64], float(item["score"]),
+                       (box[0], box[1], box[2], box[3]))
+        except (KeyError, TypeError, ValueError) as error:
+            raise InputError(f"bad detection record {item!r}: {error}") from None
+
+
+class Catalog:
+    """The catalog at `url` (an SQLAlchemy URL: sqlite:///PATH or postgresql+psycopg://...)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.engine: Engine = _engine(url)
+            self._migrate()
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as error:
+            raise InputError(f"bad catalog URL {url!r}: {error}") from None
+        except sa.exc.OperationalError as error:
+            raise InputError(f"cannot open the catalog {url}: {str(error.orig).strip().splitlines()[0]}"
+                             ) from None
+
+    def _migrate(self) -> None:
+        with self.engine.begin() as connection:
+            metadata.create_all(connection, tables=[schema_version])
+            current = connection.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0
+            if current > len(MIGRATIONS):
+                raise InputError(f"the catalog has schema version {current}; this vcm knows up to "
+                                 f"{len(MIGRATIONS)}")
+            for version in range(current + 1, len(MIGRATIONS) + 1):
+                MIGRATIONS[version - 1](connection)
+                connection.execute(schema_version.insert().values(version=version))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # tokens
+    def create_token(self, name: str, role: str) -> str:
+        """A new random token for `name` with `role`; only its digest is stored."""
+        if role not in ROLES:
+            raise InputError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+        check_name(name)
+        token = secrets.token_urlsafe(32)
+        with self.engine.begin() as connection:
+            connection.execute(tokens.insert().values(digest=token_digest(token), name=name, role=role,
+                                                      created=time.time()))
+        return token
+
+    def principal(self, token: str) -> Principal | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(tokens.c.name, tokens.c.role)
+                                     .where(tokens.c.digest == token_digest(token))).first()
+        return Principal(row.name, row.role) if row else None
+
+    # segments and objects
+    def add_object(self, item: StoredObject, segment: Segment | None = None) -> None:
+        """Record a stored object, and with a machine layer its segment, in one transaction."""
+        with self.engine.begin() as connection:
+            if segment is not None:
+                connection.execute(segments.delete().where(
+                    segments.c.camera == segment.camera, segments.c.seq == segment.seq))
+                connection.execute(segments.insert().values(**segment.__dict__))
+            connection.execute(objects.insert().values(**item.__dict__))
+
+    def replace_detections(self, camera: str, seq: int, found: Sequence[DetectionRecord]) -> None:
+        """Set the edge detections of a recorded segment (all or nothing)."""
+        with self.engine.begin() as connection:
+            connection.execute(detections.delete().where(detections.c.camera == camera,
+                                                         detections.c.seq == seq))
+            if found:
+                connection.execute(detections.insert(), [
+                    {"camera": camera, "seq": seq, "frame": d.frame, "time": d.time,
+                     "class_name": d.class_name, "score": d.score,
+                     "x0": d.box[0], "y0": d.box[1], "x1": d.box[2], "y1": d.box[3]}
+                    for d in found])
+            connection.execute(segments.update().where(segments.c.camera == camera, segments.c.seq == seq)
+                               .values(detections=len(found)))
+
+    def segment(self, camera: str, seq: int) -> Segment | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(segments).where(
+                segments.c.camera == camera, segments.c.seq == seq)).first()
+        return Segment(**row._mapping) if row else None
+
+    def object(self, camera: str, seq: int, layer: str) -> StoredObject | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(objects).where(
+                objects.c.camera == camera, objects.c.seq == seq, objects.c.layer == layer)).first()
+        return StoredObject(**row._mapping) if row else None
+
+    def objects(self) -> list[StoredObject]:
+        with self.engine.connect() as connection:
+            return [StoredObject(**row._mapping) for row in connection.execute(
+                sa.select(objects).order_by(objects.c.camera, objects.c.seq, objects.c.layer))]
+
+    def move_object(self, item: StoredObject, tier: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(objects.update().where(
+                objects.c.camera == item.camera, objects.c.seq == item.seq, objects.c.layer == item.layer
+            ).values(tier=tier))
+
+    def cameras(self) -> list[dict[str, object]]:
+        """Per camera: segments, frames, first start, last end, hot and cold bytes."""
+        with self.engine.connect() as connection:
+            seg_rows = connection.execute(sa.select(
+                segments.c.camera, sa.func.count().label("segments"),
+                sa.func.sum(segments.c.frames).label("frames"),
+                sa.func.min(segments.c.start).label("first"),
+                sa.func.max(segments.c.start + segments.c.frames / segments.c.fps).label("last"),
+                sa.func.sum(segments.c.detections).label("detections"),
+            ).group_by(segments.c.camera)).all()
+            byte_rows = connection.execute(sa.select(
+                objects.c.camera, objects.c.tier, sa.func.sum(objects.c.bytes).label("bytes"),
+            ).group_by(objects.c.camera, objects.c.tier)).all()
+        result: dict[str, dict[str, object]] = {}
+        for row in seg_rows:
+            result[row.camera] = {"camera": row.camera, "segments": int(row.segments),
+                                  "frames": int(row.frames), "first": row.first, "last": row.last,
+                                  "detections": int(row.detections or 0), "hot_bytes": 0, "cold_bytes": 0}
+        for row in byte_rows:
+            entry = result.setdefault(row.camera, {"camera": row.camera, "segments": 0, "frames": 0,
+                                                   "first": None, "last": None, "detections": 0,
+                                                   "hot_bytes": 0, "cold_bytes": 0})
+            entry[f"{row.tier}_bytes"] = int(row.bytes)
+        return [result[name] for name in sorted(result)]
+
+    def segments(self, camera: str, start: float | None = None, end: float | None = None) -> list[Segment]:
+        """A camera's segments overlapping [start, end) (epoch seconds), in order."""
+        query = sa.select(segments).where(segments.c.camera == camera)
+        if start is not None:
+            query = query.where(segments.c.start + segments.c.frames / segments.c.fps > start)
+        if end is not None:
+            query = query.where(segments.c.start < end)
+        with self.engine.connect() as connection:
+            return [Segment(**row._mapping) for row in connection.execute(query.order_by(segments.c.seq))]
+
+    def layers(self, camera: str) -> dict[int, dict[str, StoredObject]]:
+        """Per segment number, its stored objects by layer."""
+        found: dict[int, dict[str, StoredObject]] = {}
+        with self.engine.connect() as connection:
+            for row in connection.execute(sa.select(objects).where(objects.c.camera == camera)):
+                item = StoredObject(**row._mapping)
+                found.setdefault(item.seq, {})[item.layer] = item
+        return found
+
+    def search(self, class_name: str, camera: str | None = None, start: float | None = None,
+               end: float | None = None, min_score: float = 0.0) -> list[dict[str, object]]:
+        """Segments holding detections of `class_name`: camera, seq, first/last time, count,
+        best score and the matching frame times, in time order."""
+        query = sa.select(detections.c.camera, detections.c.seq, detections.c.time, detections.c.score).where(
+            detections.c.class_name == class_name, detections.c.score >= min_score)
+        if camera is not None:
+            query = query.where(detections.c.camera == camera)
+        if start is not None:
+            query = query.where(detections.c.time >= start)
+        if end is not None:
+            query = query.where(detections.c.time < end)
+        grouped: dict[tuple[str, int], dict[str, Any]] = {}
+        with self.engine.connect() as connection:
+            for row in connection.execute(query.order_by(detections.c.time)):
+                hit = grouped.setdefault((row.camera, row.seq), {
+                    "camera": row.camera, "seq": row.seq, "class": class_name, "count": 0, "best_score": 0.0,
+                    "times": []})
+                hit["count"] += 1
+                hit["best_score"] = max(hit["best_score"], row.score)
+                if not hit["times"] or hit["times"][-1] != row.time:
+                    hit["times"].append(row.time)
+        hits = list(grouped.values())
+        for hit in hits:
+            hit["first"], hit["last"] = hit["times"][0], hit["times"][-1]
+        return sorted(hits, key=lambda hit: (hit["first"], hit["camera"]))
+
+    def detections(self, camera: str, seq: int) -> list[DetectionRecord]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(detections).where(
+                detections.c.camera == camera, detections.c.seq == seq).order_by(detections.c.frame))
+            return [DetectionRecord(r.frame, r.time, r.class_name, r.score, (r.x0, r.y0, r.x1, r.y1))
+                    for r in rows]
+
+
+def _engine(url: str) -> Engine:
+    """An engine; SQLite runs in WAL mode with full sync (durable commits, readers beside a writer)."""
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True)
+    engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(connection: Any, _: object) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    return engine
+
+
+def check_name(name: str) -> str:
+    """Camera and reader names: 1-128 characters of letters, digits, '-', '_' and '.'."""
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+    if not 1 <= len(name) <= 128 or not set(name) <= allowed or name.startswith("."):
+        raise InputError(f"bad name {name!r}: use 1-128 letters, digits, '-', '_' or '.'")
+    return name
+

@@ -1,0 +1,126 @@
+"""Storing an uploaded segment layer: check it, write it durably, record it; or refuse.
+
+Every refusal raises `Refused` with an HTTP status and a one-line reason, before
+anything is written. A layer is acknowledged only after its object is durable on its
+tier and its catalog row is committed, so a crash at any point leaves either nothing,
+or an object without a row (an orphan that the sender's retry completes and
+`vcm storage check` reports), never a row without its object.
+"""
+
+import hashlib
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from vcm.cloud.catalog import DetectionRecord, Segment, StoredObject
+from vcm.cloud.storage import object_key
+from vcm.cloud.system import System
+from vcm.errors import InputError
+
+CODECS = {"hevc": "hevc", "h264": "h264"}
+LAYER_TIER = {"machine": "hot", "restoration": "cold"}
+
+
+class Refused(Exception):
+    """An upload that is not stored: `status` is the HTTP status to answer."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One layer of one segment as sent by a camera; start: epoch seconds of its first frame
+    (machine layer only)."""
+
+    camera: str
+    seq: int
+    layer: str
+    body: bytes
+    sha256: str
+    start: float | None = None
+
+
+def _check_hash(upload: Upload) -> None:
+    declared = upload.sha256.strip().lower()
+    if len(declared) != 64 or any(c not in "0123456789abcdef" for c in declared):
+        raise Refused(400, "X-Content-SHA256 must be 64 hex digits")
+    if hashlib.sha256(upload.body).hexdigest() != declared:
+        raise Refused(400, "the body does not match its X-Content-SHA256")
+
+
+def _machine_segment(upload: Upload) -> Segment:
+    """The segment a machine-layer body holds, or Refused(422) if it is not a decodable
+    HEVC/H.264 segment."""
+    from vcm.codec.decoder import decoded_frames
+
+    if upload.start is None:
+        raise Refused(400, "a machine layer needs X-Segment-Start (epoch seconds)")
+    with tempfile.TemporaryDirectory(prefix="vcm-ingest-") as folder:
+        path = Path(folder) / "segment.mp4"
+        path.write_bytes(upload.body)
+        try:
+            info, frames = decoded_frames(path, keep_frames=False, read_qp=False)
+            count = sum(1 for _ in frames)
+        except InputError as error:
+            raise Refused(422, f"not a decodable video segment: {str(error).replace(str(path), 'body')}"
+                          ) from None
+    if info.codec not in CODECS:
+        raise Refused(422, f"the segment is {info.codec}; only HEVC and H.264 are stored")
+    return Segment(camera=upload.camera, seq=upload.seq, start=upload.start, frames=count, fps=info.fps,
+                   width=info.width, height=info.height, codec=info.codec, detections=0)
+
+
+def _check_restoration(upload: Upload, segment: Segment) -> None:
+    from vcm.restoration import read_layer
+
+    try:
+        layer = read_layer(upload.body)
+    except InputError as error:
+        raise Refused(422, f"not a restoration layer: {error}") from None
+    if (layer.frames, layer.width, layer.height) != (segment.frames, segment.width, segment.height):
+        raise Refused(422, f"the restoration layer holds {layer.frames} frames of "
+                      f"{layer.width}x{layer.height}; segment {segment.seq} has {segment.frames} of "
+                      f"{segment.width}x{segment.height}")
+
+
+def store(system: System, upload: Upload) -> bool:
+    """Store `upload`; True if stored now, False if the same content was already stored."""
+    _check_hash(upload)
+    known = system.catalog.object(upload.camera, upload.seq, upload.layer)
+    if known is not None:
+        if known.sha256 == upload.sha256.lower():
+            return False
+        raise Refused(409, f"segment {upload.seq} of {upload.camera} already has a different "
+                      f"{upload.layer} layer")
+    segment: Segment | None = None
+    if upload.layer == "machine":
+        segment = _machine_segment(upload)
+    else:
+        recorded = system.catalog.segment(upload.camera, upload.seq)
+        if recorded is None or system.catalog.object(upload.camera, upload.seq, "machine") is None:
+            raise Refused(409, f"segment {upload.seq} of {upload.camera} has no machine layer yet; "
+                          "send it first")
+        _check_restoration(upload, recorded)
+    tier = LAYER_TIER[upload.layer]
+    key = object_key(upload.camera, upload.seq, upload.layer)
+    system.tiers[tier].put(key, upload.body)
+    system.catalog.add_object(StoredObject(camera=upload.camera, seq=upload.seq, layer=upload.layer, key=key,
+                                           tier=tier, sha256=upload.sha256.lower(), bytes=len(upload.body),
+                                           stored=time.time()), segment)
+    return True
+
+
+def store_detections(system: System, camera: str, seq: int, items: object) -> None:
+    """Set the edge detections of a stored segment: a JSON list of {frame, time, class, score, box}."""
+    if not isinstance(items, list):
+        raise Refused(400, "detections must be a JSON list")
+    if system.catalog.segment(camera, seq) is None:
+        raise Refused(409, f"segment {seq} of {camera} has no machine layer yet; send it first")
+    try:
+        records = [DetectionRecord.from_dict(item) for item in items]
+    except InputError as error:
+        raise Refused(400, str(error)) from None
+    system.catalog.replace_detections(camera, seq, records)

@@ -1,0 +1,160 @@
+"""The agent loop: read -> segment -> code (machine stream + restoration layer) -> spool,
+while the uploader sends the spool. Resumes where it stopped: a file source skips the
+frames already spooled, segment numbers continue, and unsent segments are sent first."""
+
+import json
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from vcm.client import Client
+from vcm.edge.spool import Spool, SpooledSegment, SpoolState
+from vcm.edge.uploader import UploadCounts, Uploader
+from vcm.errors import VcmError
+from vcm.media.source import FrameSource
+from vcm.models.detector import Detector
+from vcm.pipeline import Verification, run_method
+from vcm.pipeline.report import FrameReport
+from vcm.pipeline.run import windows
+from vcm.planners import PlanSettings
+from vcm.progress import ProgressCallback
+
+
+@dataclass
+class EdgeConfig:
+    """How a camera codes: planner and its settings (gop = segment length in frames);
+    restoration: also code each segment's restoration layer; give_up_after: seconds of
+    failed uploads before the agent stops (None: retry for ever, as a camera should)."""
+
+    camera: str
+    planner: str = "fast"
+    settings: PlanSettings = field(default_factory=PlanSettings)
+    restoration: bool = True
+    give_up_after: float | None = None
+
+
+@dataclass
+class AgentSummary:
+    """A run of the agent: segments coded and acknowledged, frames, bytes per layer."""
+
+    segments_coded: int = 0
+    frames: int = 0
+    machine_bytes: int = 0
+    restoration_bytes: int = 0
+    detections: int = 0
+    seconds: float = 0.0
+    uploads: UploadCounts = field(default_factory=UploadCounts)
+    stopped_early: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        return {"segments_coded": self.segments_coded, "frames": self.frames,
+                "machine_bytes": self.machine_bytes, "restoration_bytes": self.restoration_bytes,
+                "detections": self.detections, "seconds": round(self.seconds, 3),
+                "fps": round(self.frames / self.seconds, 2) if self.seconds else None,
+                "acknowledged": self.uploads.acknowledged, "rejected": self.uploads.rejected,
+                "retries": self.uploads.retries, "stopped_early": self.stopped_early}
+
+
+class SegmentCoder:
+    """Codes one segment of frames into its parts: machine (MP4), restoration, detections."""
+
+    def __init__(self, config: EdgeConfig, detector: Detector) -> None:
+        self.config, self.detector = config, detector
+
+    def code(self, frames: np.ndarray, fps: float, start: float) -> tuple[dict[str, bytes], int]:
+        """frames: (n, H, W, 3) uint8 RGB; start: epoch seconds of frame 0 -> (parts, detections)."""
+        records: list[FrameReport] = []
+        with tempfile.TemporaryDirectory(prefix="vcm-edge-") as folder:
+            path = Path(folder) / "segment.mp4"
+            run_method(self.config.planner, frames, fps, path, self.detector, self.config.settings,
+                       verify=Verification(enabled=False), on_frame=records.append)
+            parts = {"machine": path.read_bytes()}
+        records.sort(key=lambda record: record.index)
+        found = [{"frame": r.index, "time": round(start + r.index / fps, 4), "class": d["class_name"],
+                  "score": d["score"], "box": d["box"]} for r in records for d in (r.detections or [])]
+        parts["detections"] = json.dumps(found).encode()
+        if self.config.restoration:
+            from vcm.restoration import encode_layer
+
+            machine_qp = np.stack([np.asarray(r.qp_map, dtype=np.int16) for r in records])
+            parts["restoration"] = encode_layer(frames, machine_qp, fps=fps)
+        return parts, len(found)
+
+
+def run_agent(source_name: str, open_source: Callable[[int], FrameSource], client: Client, spool: Spool,
+              config: EdgeConfig, detector: Detector, *, log: Callable[[str], None],
+              progress: ProgressCallback | None = None, now: Callable[[], float] = time.time) -> AgentSummary:
+    """Code `source_name` (opened by `open_source(start_frame)`) into spooled segments and
+    upload them; returns when every segment is acknowledged. Raises VcmError if the
+    uploads failed for good."""
+    summary = AgentSummary()
+    started = time.perf_counter()
+    state = spool.state()
+    if state.source != source_name:
+        state = SpoolState(source=source_name, frames=0, next_seq=state.next_seq, epoch=0.0)
+    coder = SegmentCoder(config, detector)
+
+    def acknowledged(segment: SpooledSegment, sizes: dict[str, int]) -> None:
+        seconds = segment.frames / segment.fps
+        kbps = 8 * sizes.get("machine", 0) / seconds / 1000 if seconds else 0.0
+        log(f"segment {segment.seq}: {segment.frames} frames, machine {sizes.get('machine', 0)} B "
+            f"({kbps:.1f} kbit/s), restoration {sizes.get('restoration', 0)} B, "
+            f"{sizes.get('detections', 0)} B of detections, acknowledged")
+
+    uploader = Uploader(client, config.camera, spool, log=log, on_ack=acknowledged,
+                        give_up_after=config.give_up_after)
+    uploader.start()
+    try:
+        if not state.finished:
+            _code_source(open_source, spool, state, coder, summary, uploader, log, progress, now)
+        uploader.finish()
+        while uploader.is_alive():
+            uploader.join(0.2)
+    except BaseException:
+        uploader.abort()
+        raise
+    summary.uploads = uploader.counts
+    summary.seconds = time.perf_counter() - started
+    if uploader.error is not None:
+        left = len(spool.pending())
+        raise VcmError(f"uploads stopped: {uploader.error}; {left} segments wait in {spool.folder}, "
+                       "run again to send them")
+    return summary
+
+
+def _code_source(open_source: Callable[[int], FrameSource], spool: Spool, state: SpoolState,
+                 coder: SegmentCoder, summary: AgentSummary, uploader: Uploader, log: Callable[[str], None],
+                 progress: ProgressCallback | None, now: Callable[[], float]) -> None:
+    with open_source(state.frames) as source:
+        fps = source.fps
+        if not state.epoch:
+            state.epoch = now()
+        spool.save_state(state)
+        gop = coder.config.settings.gop
+        total = source.expected_frames
+        frames: Iterable[np.ndarray] = source
+        for offset, chunk in windows(frames, gop):
+            if uploader.error is not None:
+                break
+            first = state.frames
+            start = now() - len(chunk) / fps if source.live else state.epoch + first / fps
+            parts, found = coder.code(chunk, fps, start)
+            spool.add(state.next_seq, start, first, len(chunk), fps, parts)
+            summary.segments_coded += 1
+            summary.frames += len(chunk)
+            summary.machine_bytes += len(parts["machine"])
+            summary.restoration_bytes += len(parts.get("restoration", b""))
+            summary.detections += found
+            state.frames += len(chunk)
+            state.next_seq += 1
+            spool.save_state(state)
+            if progress is not None:
+                progress(f"camera {coder.config.camera}", offset + len(chunk), total)
+        else:
+            state.finished = not source.live
+        spool.save_state(state)
+    log(f"coded {summary.segments_coded} segments ({summary.frames} frames)")

@@ -1,0 +1,66 @@
+"""`vcm restore`: a camera's video over a time range, from the service.
+
+Human-viewing quality where a restoration layer is stored (machine layer + restoration
+layer, re-coded once at a uniform high quality), else the machine stream itself, joined
+without re-coding. Whole segments overlapping [start, end) are returned.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vcm.client import Client
+from vcm.cloud.playback import VIEW_QP, concatenate, segment_frames, write_video
+from vcm.errors import InputError
+from vcm.progress import ProgressCallback
+
+
+@dataclass
+class RestoreSummary:
+    """What a restore wrote: segments, how many were restored from a restoration layer, frames."""
+
+    path: str
+    segments: int
+    restored: int
+    frames: int
+    machine_only: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def restore_video(client: Client, camera: str, out: Path, *, start: float | None = None,
+                  end: float | None = None, machine_only: bool = False, codec: str = "h264",
+                  qp: int = VIEW_QP, progress: ProgressCallback | None = None) -> RestoreSummary:
+    """Write `camera`'s segments overlapping [start, end) to `out` (complete or not at all)."""
+    listing = [item for item in client.segments(camera, start, end) if "machine" in item["layers"]]
+    if not listing:
+        raise InputError(f"camera {camera} has no stored segments in the chosen range")
+    with_layer = [item for item in listing if "restoration" in item["layers"]]
+    total = len(listing)
+
+    def report(done: int) -> None:
+        if progress is not None:
+            progress("restore", done, total)
+
+    if machine_only or not with_layer:
+        def machine_layers() -> Iterator[bytes]:
+            for index, item in enumerate(listing):
+                yield client.layer(camera, item["seq"], "machine")
+                report(index + 1)
+
+        packets = concatenate(machine_layers(), out)
+        return RestoreSummary(str(out), total, 0, packets, True)
+
+    def frames() -> Iterator[np.ndarray]:
+        for index, item in enumerate(listing):
+            machine = client.layer(camera, item["seq"], "machine")
+            stored = "restoration" in item["layers"]
+            layer = client.layer(camera, item["seq"], "restoration") if stored else None
+            yield from segment_frames(machine, layer)
+            report(index + 1)
+
+    count = write_video(frames(), out, float(listing[0]["fps"]), codec=codec, qp=qp)
+    return RestoreSummary(str(out), total, len(with_layer), count, False)

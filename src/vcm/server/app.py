@@ -1,0 +1,235 @@
+"""The HTTP API (Starlette on uvicorn).
+
+Open: GET /healthz, the viewer page GET / and its static files. Everything under /api
+needs `Authorization: Bearer TOKEN`: camera tokens upload (and list) their own
+camera's segments, reader tokens list, search, download and view everything.
+
+    GET  /api/cameras                                     per camera: segments, frames, bytes per tier
+    GET  /api/cameras/{camera}/segments?from=T0&to=T1     segments with their layers
+    PUT  /api/cameras/{camera}/segments/{seq}/machine     body: MP4; X-Content-SHA256, X-Segment-Start
+    PUT  /api/cameras/{camera}/segments/{seq}/restoration body: layer; X-Content-SHA256
+    PUT  /api/cameras/{camera}/segments/{seq}/detections  body: JSON list of detections
+    GET  /api/cameras/{camera}/segments/{seq}/{layer}     the stored object (machine, restoration)
+    GET  /api/cameras/{camera}/segments/{seq}/detections  the edge detections
+    GET  /api/cameras/{camera}/segments/{seq}/view.mp4?kind=machine|restored   H.264 for browsers
+    GET  /api/search?class=person&camera=&from=&to=       matching segments and times
+    GET  /api/storage                                     bytes per tier and camera
+"""
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from vcm.cloud.catalog import Principal, check_name
+from vcm.cloud.ingest import Refused, Upload, store, store_detections
+from vcm.cloud.system import System
+from vcm.errors import InputError, OutputError
+from vcm.server.renditions import rendition
+
+VIEWER = Path(__file__).parent / "viewer"
+log = logging.getLogger("vcm.server")
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _error(status: int, reason: str) -> JSONResponse:
+    return JSONResponse({"error": reason}, status_code=status)
+
+
+def _number(request: Request, name: str) -> float | None:
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise Refused(400, f"{name} must be a number (epoch seconds), got {value!r}") from None
+
+
+def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
+    """The ASGI app serving `system`; bodies above `max_upload` bytes are refused (413)."""
+    catalog = system.catalog
+
+    async def principal(request: Request) -> Principal:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Refused(401, "missing bearer token")
+        found = await run_in_threadpool(catalog.principal, token.strip())
+        if found is None:
+            raise Refused(401, "invalid token")
+        return found
+
+    def guarded(*, upload: bool = False) -> Callable[[Callable[..., Awaitable[Response]]], Handler]:
+        """Wrap a handler: authenticate, check the camera in the path, map refusals to statuses."""
+        def wrap(handler: Callable[..., Awaitable[Response]]) -> Handler:
+            async def endpoint(request: Request) -> Response:
+                try:
+                    who = await principal(request)
+                    camera = request.path_params.get("camera")
+                    if camera is not None:
+                        check_name(camera)
+                    if upload and who.role != "camera":
+                        raise Refused(403, "only camera tokens upload")
+                    if who.role == "camera" and camera is not None and camera != who.name:
+                        raise Refused(403, f"this token belongs to camera {who.name}, not {camera}")
+                    if who.role == "camera" and camera is None and not upload:
+                        raise Refused(403, "camera tokens only see their own camera")
+                    return await handler(request, who)
+                except Refused as refused:
+                    if refused.status >= 400 and upload:
+                        log.info("refused %s %s: %s %s", request.method, request.url.path, refused.status,
+                                 refused.reason)
+                    return _error(refused.status, refused.reason)
+                except InputError as error:
+                    return _error(400, str(error))
+                except OutputError as error:
+                    log.error("%s %s: %s", request.method, request.url.path, error)
+                    return _error(507, str(error))
+            return endpoint
+        return wrap
+
+    async def body(request: Request) -> bytes:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > max_upload:
+            raise Refused(413, f"the body is {int(length)} bytes; the limit is {max_upload}")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_upload:
+                raise Refused(413, f"the body exceeds the limit of {max_upload} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def seq_of(request: Request) -> int:
+        text = request.path_params["seq"]
+        if not text.isdigit() or len(text) > 12:
+            raise Refused(400, f"segment number must be a non-negative integer, got {text!r}")
+        return int(text)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def viewer(_: Request) -> Response:
+        return FileResponse(VIEWER / "index.html")
+
+    @guarded()
+    async def cameras(_: Request, __: Principal) -> Response:
+        return JSONResponse(await run_in_threadpool(catalog.cameras))
+
+    @guarded()
+    async def segments(request: Request, _: Principal) -> Response:
+        camera = request.path_params["camera"]
+        start, end = _number(request, "from"), _number(request, "to")
+
+        def listing() -> list[dict[str, Any]]:
+            layers = catalog.layers(camera)
+            return [{**segment.to_dict(),
+                     "layers": {name: {"tier": item.tier, "bytes": item.bytes, "sha256": item.sha256}
+                                for name, item in layers.get(segment.seq, {}).items()}}
+                    for segment in catalog.segments(camera, start, end)]
+
+        return JSONResponse(await run_in_threadpool(listing))
+
+    @guarded(upload=True)
+    async def put_layer(request: Request, _: Principal) -> Response:
+        layer = request.path_params["layer"]
+        if layer not in ("machine", "restoration"):
+            raise Refused(404, f"no layer {layer!r}; layers are machine and restoration")
+        start_header = request.headers.get("x-segment-start")
+        try:
+            start = float(start_header) if start_header is not None else None
+        except ValueError:
+            raise Refused(400, f"X-Segment-Start must be a number, got {start_header!r}") from None
+        upload = Upload(camera=request.path_params["camera"], seq=seq_of(request), layer=layer,
+                        body=await body(request), sha256=request.headers.get("x-content-sha256", ""),
+                        start=start)
+        created = await run_in_threadpool(store, system, upload)
+        return JSONResponse({"stored": created, "camera": upload.camera, "seq": upload.seq, "layer": layer},
+                            status_code=201 if created else 200)
+
+    @guarded(upload=True)
+    async def put_detections(request: Request, _: Principal) -> Response:
+        try:
+            items = json.loads(await body(request))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise Refused(400, "detections must be JSON") from None
+        await run_in_threadpool(store_detections, system, request.path_params["camera"], seq_of(request),
+                                items)
+        return JSONResponse({"stored": True})
+
+    @guarded()
+    async def get_layer(request: Request, _: Principal) -> Response:
+        camera, seq, layer = request.path_params["camera"], seq_of(request), request.path_params["layer"]
+        item = await run_in_threadpool(catalog.object, camera, seq, layer)
+        if item is None:
+            raise Refused(404, f"segment {seq} of {camera} has no {layer} layer")
+        try:
+            data = await run_in_threadpool(system.tiers[item.tier].get, item.key)
+        except KeyError:
+            raise Refused(503, f"the {item.tier} tier lost {item.key}; run vcm storage check") from None
+        return Response(data, media_type="video/mp4" if layer == "machine" else "application/octet-stream",
+                        headers={"X-Content-SHA256": item.sha256, "X-Tier": item.tier})
+
+    @guarded()
+    async def get_detections(request: Request, _: Principal) -> Response:
+        found = await run_in_threadpool(catalog.detections, request.path_params["camera"], seq_of(request))
+        return JSONResponse([item.to_dict() for item in found])
+
+    @guarded()
+    async def view(request: Request, _: Principal) -> Response:
+        kind = request.query_params.get("kind", "machine")
+        if kind not in ("machine", "restored"):
+            raise Refused(400, f"kind must be machine or restored, got {kind!r}")
+        path = await run_in_threadpool(rendition, system, request.path_params["camera"], seq_of(request),
+                                       kind)
+        return FileResponse(path, media_type="video/mp4")
+
+    @guarded()
+    async def search(request: Request, _: Principal) -> Response:
+        name = request.query_params.get("class", "").strip()
+        if not name:
+            raise Refused(400, "search needs class=NAME")
+        camera = request.query_params.get("camera") or None
+        if camera is not None:
+            check_name(camera)
+        hits = await run_in_threadpool(catalog.search, name, camera, _number(request, "from"),
+                                       _number(request, "to"), _number(request, "min_score") or 0.0)
+        return JSONResponse(hits)
+
+    @guarded()
+    async def storage(_: Request, __: Principal) -> Response:
+        return JSONResponse(await run_in_threadpool(catalog.cameras))
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/", viewer),
+        Route("/api/cameras", cameras),
+        Route("/api/search", search),
+        Route("/api/storage", storage),
+        Route("/api/cameras/{camera}/segments", segments),
+        Route("/api/cameras/{camera}/segments/{seq}/detections", put_detections, methods=["PUT"]),
+        Route("/api/cameras/{camera}/segments/{seq}/detections", get_detections, methods=["GET"]),
+        Route("/api/cameras/{camera}/segments/{seq}/view.mp4", view),
+        Route("/api/cameras/{camera}/segments/{seq}/{layer}", put_layer, methods=["PUT"]),
+        Route("/api/cameras/{camera}/segments/{seq}/{layer}", get_layer, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=VIEWER), name="static"),
+    ]
+
+    async def api_not_found(request: Request, _: Exception) -> Response:
+        if request.url.path.startswith("/api"):
+            try:
+                await principal(request)
+            except Refused as refused:
+                return _error(refused.status, refused.reason)
+        return _error(404, f"no such endpoint: {request.method} {request.url.path}")
+
+    return Starlette(routes=routes, exception_handlers={404: api_not_found, 405: api_not_found})
