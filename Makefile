@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean ffmpeg-check
+.PHONY: demo test bench clean ffmpeg-check servers-check
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -18,10 +18,18 @@ ffmpeg-check:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq ffmpeg >/dev/null; \
 	  else echo "tests need Debian's ffmpeg: sudo apt-get install ffmpeg" >&2; exit 1; fi; }
 
+# Real servers for tests/system (PostgreSQL server binaries) and the browser for UI tests.
+SERVERS_PKGS := postgresql chromium chromium-driver
+servers-check:
+	@{ ls /usr/lib/postgresql/*/bin/initdb && command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SERVERS_PKGS) >/dev/null; \
+	  else echo "tests need Debian's $(SERVERS_PKGS): sudo apt-get install $(SERVERS_PKGS)" >&2; exit 1; fi; }
+
 demo: $(STAMP)
 	$(VENV)/bin/vcm demo
 
-test: $(STAMP) ffmpeg-check
+test: $(STAMP) ffmpeg-check servers-check
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/python -m pytest
 

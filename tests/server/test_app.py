@@ -1,0 +1,113 @@
+"""The HTTP API of a real `vcm serve` on loopback: tokens, refusals, round trips."""
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.live_service import Service, create_token, segment_bytes
+from vcm.client import Client, ServerError
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, str, str]]:
+    data = tmp_path_factory.mktemp("api") / "data"
+    camera, reader = create_token(data, "cam1"), create_token(data, "alice", "reader")
+    with Service(data, "--max-upload-mb", "0.25") as running:
+        yield running, camera, reader
+
+
+@pytest.fixture(scope="module")
+def segment() -> bytes:
+    return segment_bytes(8)
+
+
+ENDPOINTS = [("GET", "/api/cameras"), ("GET", "/api/storage"), ("GET", "/api/search?class=person"),
+             ("GET", "/api/cameras/cam1/segments"), ("GET", "/api/cameras/cam1/segments/0/machine"),
+             ("GET", "/api/cameras/cam1/segments/0/detections"),
+             ("GET", "/api/cameras/cam1/segments/0/view.mp4"), ("PUT", "/api/cameras/cam1/segments/0/machine"),
+             ("PUT", "/api/cameras/cam1/segments/0/detections"), ("GET", "/api/no/such/endpoint")]
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+@pytest.mark.parametrize("header", [None, "Bearer wrong-token", "Basic abc", "Bearer"])
+def test_every_api_endpoint_needs_a_valid_token(service: tuple[Service, str, str], method: str, path: str,
+                                                header: str | None) -> None:
+    running, _, _ = service
+    headers = {"Authorization": header} if header else {}
+    response = httpx.request(method, running.url + path, headers=headers, content=b"x", timeout=30)
+    assert response.status_code == 401
+    assert "token" in response.json()["error"]
+
+
+def test_health_and_viewer_are_open(service: tuple[Service, str, str]) -> None:
+    running, _, _ = service
+    assert httpx.get(running.url + "/healthz").json() == {"status": "ok"}
+    assert httpx.get(running.url + "/").status_code == 200
+
+
+def test_upload_round_trip_and_refusals(service: tuple[Service, str, str], segment: bytes) -> None:
+    running, camera_token, reader_token = service
+    camera, reader = Client(running.url, camera_token), Client(running.url, reader_token)
+    url = f"{running.url}/api/cameras/cam1/segments/0/machine"
+    auth = {"Authorization": f"Bearer {camera_token}", "X-Segment-Start": "1000.0"}
+    sha = hashlib.sha256(segment).hexdigest()
+
+    def put(body: bytes, **headers: str) -> httpx.Response:
+        return httpx.put(url, content=body, headers={**auth, "X-Content-SHA256": sha, **headers}, timeout=60)
+
+    assert put(segment, **{"X-Content-SHA256": "0" * 64}).status_code == 400
+    assert put(b"not a video" * 100, **{"X-Content-SHA256": hashlib.sha256(b"not a video" * 100).hexdigest()}
+               ).status_code == 422
+    oversized = b"\0" * 300_000
+    assert put(oversized, **{"X-Content-SHA256": hashlib.sha256(oversized).hexdigest()}).status_code == 413
+    assert httpx.put(url.replace("cam1", "cam2"), content=segment,
+                     headers={**auth, "X-Content-SHA256": sha}).status_code == 403  # not this token's camera
+    assert httpx.put(url, content=segment, headers={"Authorization": f"Bearer {reader_token}",
+                                                    "X-Content-SHA256": sha}).status_code == 403
+    assert reader.cameras() == []  # nothing was stored by any refusal
+
+    assert camera.put_layer("cam1", 0, "machine", segment, start=1000.0) is True
+    assert camera.put_layer("cam1", 0, "machine", segment, start=1000.0) is False
+    with pytest.raises(ServerError) as conflict:
+        camera.put_layer("cam1", 0, "machine", segment_bytes(8, seed=3), start=1000.0)
+    assert conflict.value.status == 409
+    camera.put_detections("cam1", 0, [{"frame": 2, "time": 1000.2, "class": "person", "score": 0.91,
+                                       "box": [1, 2, 30, 40]}])
+    assert reader.layer("cam1", 0, "machine") == segment
+    (listed,) = reader.segments("cam1")
+    assert (listed["frames"], listed["layers"]["machine"]["bytes"], listed["detections"]) == (8, len(segment), 1)
+    (hit,) = reader.search("person")
+    assert (hit["camera"], hit["seq"], hit["times"]) == ("cam1", 0, [1000.2])
+    assert reader.search("person", start=2000.0) == []
+    with pytest.raises(ServerError) as forbidden:
+        camera.search("person")  # camera tokens see only their own camera
+    assert forbidden.value.status == 403
+    view = httpx.get(f"{running.url}/api/cameras/cam1/segments/0/view.mp4",
+                     headers={"Authorization": f"Bearer {reader_token}"}, timeout=60)
+    assert view.status_code == 200 and view.headers["content-type"] == "video/mp4"
+    assert b"avc1" in view.content[:4096]  # an H.264 rendition for browsers
+    with pytest.raises(ServerError) as missing:
+        reader.layer("cam1", 5, "machine")
+    assert missing.value.status == 404
+
+
+def test_bad_query_values_are_400(service: tuple[Service, str, str]) -> None:
+    running, _, reader_token = service
+    headers = {"Authorization": f"Bearer {reader_token}"}
+    for path in ("/api/search", "/api/search?class=person&from=yesterday", "/api/cameras/cam1/segments/x/machine",
+                 "/api/cameras/cam1/segments/0/view.mp4?kind=4k"):
+        assert httpx.get(running.url + path, headers=headers).status_code == 400, path
+
+
+def test_serve_refuses_a_bad_data_folder(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.live_service import VCM
+
+    (tmp_path / "file").write_text("x")
+    result = subprocess.run([*VCM, "serve", "--data", str(tmp_path / "file")], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 1 and "is a file" in result.stderr and len(result.stderr.splitlines()) == 1
