@@ -19,8 +19,8 @@ def catalog_checks(catalog: Catalog) -> None:
     assert catalog.principal("not-a-token") is None
     for seq, start in ((0, 1000.0), (1, 1003.2), (2, 1006.4)):
         segment = Segment("cam-a", seq, start, 32, 10.0, 768, 576, "hevc", 0)
-        catalog.add_object(StoredObject("cam-a", seq, "machine", f"cam-a/{seq}.m", "hot", "ab" * 32, 5000 + seq,
-                                        2000.0), segment)
+        catalog.add_object(StoredObject("cam-a", seq, "machine", f"cam-a/{seq}.m", "hot", "ab" * 32,
+                                        5000 + seq, 2000.0), segment)
     catalog.add_object(StoredObject("cam-a", 1, "restoration", "cam-a/1.r", "cold", "cd" * 32, 9000, 2000.0))
     catalog.replace_detections("cam-a", 1, [
         DetectionRecord(3, 1003.5, "person", 0.9, (1, 2, 30, 60)),

@@ -27,7 +27,8 @@ def segment() -> bytes:
 ENDPOINTS = [("GET", "/api/cameras"), ("GET", "/api/storage"), ("GET", "/api/search?class=person"),
              ("GET", "/api/cameras/cam1/segments"), ("GET", "/api/cameras/cam1/segments/0/machine"),
              ("GET", "/api/cameras/cam1/segments/0/detections"),
-             ("GET", "/api/cameras/cam1/segments/0/view.mp4"), ("PUT", "/api/cameras/cam1/segments/0/machine"),
+             ("GET", "/api/cameras/cam1/segments/0/view.mp4"),
+             ("PUT", "/api/cameras/cam1/segments/0/machine"),
              ("PUT", "/api/cameras/cam1/segments/0/detections"), ("GET", "/api/no/such/endpoint")]
 
 
@@ -78,7 +79,8 @@ def test_upload_round_trip_and_refusals(service: tuple[Service, str, str], segme
                                        "box": [1, 2, 30, 40]}])
     assert reader.layer("cam1", 0, "machine") == segment
     (listed,) = reader.segments("cam1")
-    assert (listed["frames"], listed["layers"]["machine"]["bytes"], listed["detections"]) == (8, len(segment), 1)
+    assert (listed["frames"], listed["layers"]["machine"]["bytes"], listed["detections"]) == (
+        8, len(segment), 1)
     (hit,) = reader.search("person")
     assert (hit["camera"], hit["seq"], hit["times"]) == ("cam1", 0, [1000.2])
     assert reader.search("person", start=2000.0) == []
@@ -97,8 +99,8 @@ def test_upload_round_trip_and_refusals(service: tuple[Service, str, str], segme
 def test_bad_query_values_are_400(service: tuple[Service, str, str]) -> None:
     running, _, reader_token = service
     headers = {"Authorization": f"Bearer {reader_token}"}
-    for path in ("/api/search", "/api/search?class=person&from=yesterday", "/api/cameras/cam1/segments/x/machine",
-                 "/api/cameras/cam1/segments/0/view.mp4?kind=4k"):
+    for path in ("/api/search", "/api/search?class=person&from=yesterday",
+                 "/api/cameras/cam1/segments/x/machine", "/api/cameras/cam1/segments/0/view.mp4?kind=4k"):
         assert httpx.get(running.url + path, headers=headers).status_code == 400, path
 
 
