@@ -24,17 +24,20 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def create_token(data: Path, name: str, role: str = "camera", *extra: str) -> str:
+def create_token(data: Path, name: str, role: str = "camera", *extra: str,
+                 env: dict[str, str] | None = None) -> str:
     result = subprocess.run([*VCM, "token", "create", name, "--role", role, "--data", str(data), *extra],
-                            capture_output=True, text=True, timeout=120, check=True)
+                            capture_output=True, text=True, timeout=120, check=True,
+                            env={**os.environ, **(env or {})})
     return result.stdout.strip()
 
 
 class Service:
     """`vcm serve --data DATA` on a free port of 127.0.0.1, in its own process group."""
 
-    def __init__(self, data: Path, *extra: str, port: int | None = None) -> None:
-        self.data, self.extra = data, extra
+    def __init__(self, data: Path, *extra: str, port: int | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        self.data, self.extra, self.env = data, extra, {**os.environ, **(env or {})}
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -44,7 +47,7 @@ class Service:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [*VCM, "serve", "--data", str(self.data), "--port", str(self.port), *self.extra],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=self.env)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
