@@ -1,0 +1,62 @@
+"""The camera agent end to end: real detector, real codec, a real service; resumes after SIGKILL."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.live_service import VCM, Service, create_token
+
+FRAMES = 96  # three 32-frame segments of the sample clip
+
+
+def segments_of(url: str, token: str) -> list[dict]:
+    return httpx.get(f"{url}/api/cameras/cam/segments", headers={"Authorization": f"Bearer {token}"}).json()
+
+
+@pytest.fixture
+def service(tmp_path: Path):
+    data = tmp_path / "data"
+    tokens = create_token(data, "cam"), create_token(data, "ops", "reader")
+    with Service(data) as running:
+        yield running, *tokens
+
+
+def edge_command(sample: Path, url: str, token: str, spool: Path, *extra: str) -> list[str]:
+    return [*VCM, "edge", str(sample), "--server", url, "--camera", "cam", "--token", token,
+            "--spool", str(spool), "--frames", str(FRAMES), "--no-restoration", *extra]
+
+
+def test_agent_killed_then_restarted_sends_every_segment_once(service, sample_path: Path,
+                                                              tmp_path: Path) -> None:
+    running, camera, reader = service
+    spool = tmp_path / "spool"
+    first = subprocess.Popen(edge_command(sample_path, running.url, camera, spool), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 180
+    while not segments_of(running.url, reader) and time.monotonic() < deadline and first.poll() is None:
+        time.sleep(0.1)
+    os.killpg(first.pid, signal.SIGKILL)  # a power cut of the camera, after at least one upload
+    first.wait(30)
+    stored_before = len(segments_of(running.url, reader))
+    assert stored_before >= 1
+    again = subprocess.run(edge_command(sample_path, running.url, camera, spool, "--json"),
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout[again.stdout.index("{"):])
+    stored = segments_of(running.url, reader)
+    assert [item["seq"] for item in stored] == [0, 1, 2]
+    assert sum(item["frames"] for item in stored) == FRAMES
+    starts = [item["start"] for item in stored]
+    assert starts == pytest.approx([starts[0] + i * 3.2 for i in range(3)])
+    assert summary["frames"] <= FRAMES - 32 * (stored_before - 1)  # the rerun did not code everything again
+    assert any(item["detections"] > 0 for item in stored)  # the sample has people in every segment
+    found = httpx.get(f"{running.url}/api/search", params={"class": "person"},
+                      headers={"Authorization": f"Bearer {reader}"}).json()
+    assert {hit["seq"] for hit in found} == {0, 1, 2}
+    assert not [p for p in (spool / "cam").iterdir() if p.name.isdigit()]  # the spool is drained

@@ -1,0 +1,58 @@
+"""The system commands refuse bad input with one line and exit 1, before any work."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.live_service import VCM, Service, create_token, free_port
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*VCM, *args], capture_output=True, text=True, timeout=120, env=env)
+
+
+def one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vcm: error:"), result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def test_bad_system_commands(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    one_line_error(run("token", "create", "../x", "--data", data), "bad name")
+    one_line_error(run("token", "create", "cam", "--data", data, "--catalog", "mysql://x"), "catalog")
+    one_line_error(run("token", "create", "cam", "--data", data, "--catalog", f"sqlite:///{tmp_path}/other.db"),
+                   "cannot switch")  # the folder already records its catalog
+    one_line_error(run("serve", "--data", data, "--port", "70000"), "--port")
+    one_line_error(run("edge", str(tmp_path / "missing.mp4"), "--server", nowhere, "--camera", "cam",
+                       "--token", "t", "--spool", str(tmp_path / "spool")), "missing.mp4")
+    one_line_error(run("edge", "x.mp4", "--server", "ftp://host", "--camera", "cam", "--token", "t"),
+                   "--server")
+    one_line_error(run("search", "--server", nowhere, "--class", "person"), "token")
+    one_line_error(run("search", "--server", nowhere, "--token", "t", "--class", "person"), "cannot reach")
+    one_line_error(run("restore", "--server", nowhere, "--token", "t", "--camera", "cam", "-o",
+                       str(tmp_path / "no-dir" / "x.mp4")), "does not exist")
+    one_line_error(run("restore", "--server", nowhere, "--token", "t", "--camera", "cam", "-o",
+                       str(tmp_path / "x.mp4"), "--from", "yesterday"), "bad time")
+    one_line_error(run("storage", "move", "--data", data, "--older-than", "-1"), "older-than")
+
+
+def test_restore_of_an_empty_camera_writes_nothing(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    reader = create_token(data, "ops", "reader")
+    out = tmp_path / "out.mp4"
+    with Service(data) as service:
+        one_line_error(run("restore", "--server", service.url, "--token", reader, "--camera", "cam", "-o",
+                           str(out)), "no stored segments")
+        one_line_error(run("search", "--server", service.url, "--token", "wrong", "--class", "person"), "401")
+    assert list(tmp_path.glob("*.mp4")) == [] and list(tmp_path.glob(".*part*")) == []
+
+
+@pytest.mark.parametrize("command", [["storage", "check"], ["storage", "report", "--json"]])
+def test_storage_commands_on_an_empty_folder(tmp_path: Path, command: list[str]) -> None:
+    result = run(*command, "--data", str(tmp_path / "data"))
+    assert result.returncode == 0, result.stderr
