@@ -109,6 +109,21 @@ def add_system_commands(commands: "argparse._SubParsersAction[argparse.ArgumentP
     search.add_argument("--min-score", type=float)
     search.add_argument("--json", action="store_true", help="print JSON")
 
+    reanalyse = commands.add_parser("reanalyse", help="run the detector again over stored machine streams",
+                                    description="Detect objects in a camera's stored machine streams, one "
+                                    "task per segment, on Ray with --ray; writes JSON.")
+    _add_server(reanalyse)
+    reanalyse.add_argument("--camera", required=True)
+    reanalyse.add_argument("--from", dest="start")
+    reanalyse.add_argument("--to", dest="end")
+    reanalyse.add_argument("--every", type=int, default=1, help="analyse every N-th frame (1)")
+    reanalyse.add_argument("--min-score", type=float, default=0.5, help="lowest score kept (0.5)")
+    reanalyse.add_argument("--ray", metavar="ADDRESS",
+                           help="run on Ray: local, auto (join this machine's cluster, else local) "
+                           "or HOST:PORT")
+    reanalyse.add_argument("-o", "--output", type=Path, required=True,
+                           help="JSON file of per-segment results")
+
     storage = commands.add_parser("storage", help="report, check and tier the stored data")
     storage_commands = storage.add_subparsers(dest="storage_command", required=True, metavar="ACTION")
     report = storage_commands.add_parser("report", help="bytes per tier and camera")
@@ -243,6 +258,33 @@ def cmd_search(args: argparse.Namespace) -> None:
     console.print(table)
 
 
+def cmd_reanalyse(args: argparse.Namespace) -> None:
+    from vcm.atomic import write_text_atomic
+    from vcm.reanalyse import SegmentJob, analyse_segment
+    from vcm.scale import run_batch
+
+    check_output(args.output)
+    if args.every < 1 or not 0 < args.min_score <= 1:
+        raise InputError("--every must be at least 1 and --min-score in (0, 1]")
+    with _client(args) as client:
+        listing = [item for item in client.segments(args.camera, _time(args.start), _time(args.end))
+                   if "machine" in item["layers"]]
+    if not listing:
+        raise InputError(f"camera {args.camera} has no stored segments in the chosen range")
+    jobs = [SegmentJob(args.server, args.token, args.camera, item["seq"], item["start"], item["fps"],
+                       args.every, args.min_score) for item in listing]
+    with progress_bar() as progress:
+        results = run_batch(analyse_segment, jobs, ray_address=args.ray, label=f"reanalyse {args.camera}",
+                            progress=task_reporter(progress))
+    write_text_atomic(args.output, json.dumps({"camera": args.camera, "segments": results}, indent=2))
+    totals: dict[str, int] = {}
+    for result in results:
+        for name, count in result["counts"].items():
+            totals[name] = totals.get(name, 0) + count
+    found = ", ".join(f"{name} {count}" for name, count in sorted(totals.items(), key=lambda kv: -kv[1]))
+    console.print(f"{args.output}: {len(results)} segments re-analysed; {found or 'nothing found'}")
+
+
 def cmd_storage(args: argparse.Namespace) -> None:
     from vcm.cloud.maintenance import check, move_to_cold, report
 
@@ -285,4 +327,4 @@ def cmd_storage(args: argparse.Namespace) -> None:
 
 SYSTEM_COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
     "token": cmd_token, "serve": cmd_serve, "edge": cmd_edge, "restore": cmd_restore, "search": cmd_search,
-    "storage": cmd_storage}
+    "reanalyse": cmd_reanalyse, "storage": cmd_storage}
