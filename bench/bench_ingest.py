@@ -1,0 +1,120 @@
+"""Concurrent uploads: N simulated cameras against one real `vcm serve` for a bounded time.
+
+Each camera is a thread sending real machine-stream segments (32 frames of the sample,
+768x576, coded by the fast planner once up front) with their detections, one after the
+other as an agent does (machine PUT, then detections PUT), each camera with its own
+bearer token. Reports segments/s, p50/p99 latency of a whole segment upload, and then
+checks that every acknowledged segment is stored exactly once (catalog rows per camera
+are 0..n-1, no gaps, no duplicates) and that `vcm storage check` finds no problem.
+Loopback only; the server and the cameras share this machine's cores.
+
+    python bench/bench_ingest.py [--cameras 8] [--seconds 30] [--catalog URL --storage URL]
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.live_service import Service, create_token
+from vcm.client import Client
+from vcm.cloud.maintenance import check
+from vcm.cloud.system import open_system
+from vcm.media import fetch_sample, read_video
+from vcm.models import load_detector
+from vcm.pipeline import Verification, run_method
+from vcm.planners import PlanSettings
+
+
+def machine_segments(count: int, folder: Path) -> list[tuple[bytes, list[dict]]]:
+    """`count` real machine segments (32 frames each) of the sample and their detections."""
+    video = read_video(fetch_sample(), max_frames=32 * count)
+    detector = load_detector()
+    made = []
+    for index in range(count):
+        path = folder / f"{index}.mp4"
+        records: list = []
+        run_method("fast", video.frames[index * 32 : (index + 1) * 32], video.fps, path, detector,
+                   PlanSettings(), verify=Verification(enabled=False), on_frame=records.append)
+        found = [{"frame": r.index, "time": r.index / video.fps, "class": d["class_name"],
+                  "score": d["score"], "box": d["box"]} for r in records for d in (r.detections or [])]
+        made.append((path.read_bytes(), found))
+    return made
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cameras", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--catalog")
+    parser.add_argument("--storage")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="vcm-bench-ingest-") as folder:
+        root = Path(folder)
+        segments = machine_segments(4, root)
+        data = root / "data"
+        flags = [*(["--catalog", args.catalog] if args.catalog else []),
+                 *(["--storage", args.storage] if args.storage else [])]
+        tokens = [create_token(data, f"cam{i}", "camera", *flags) for i in range(args.cameras)]
+        latencies: list[float] = []
+        acknowledged = [0] * args.cameras
+        errors: list[str] = []
+        with Service(data) as service:
+            stop = time.monotonic() + args.seconds
+
+            def camera(index: int) -> None:
+                with Client(service.url, tokens[index]) as client:
+                    seq = 0
+                    while time.monotonic() < stop:
+                        body, found = segments[seq % len(segments)]
+                        started = time.perf_counter()
+                        try:
+                            client.put_layer(f"cam{index}", seq, "machine", body, start=1e9 + seq * 3.2)
+                            client.put_detections(f"cam{index}", seq, found)
+                        except Exception as error:  # reported, and the run counts as failed
+                            errors.append(f"cam{index} segment {seq}: {error}")
+                            return
+                        latencies.append(time.perf_counter() - started)
+                        acknowledged[index] += 1
+                        seq += 1
+
+            started = time.perf_counter()
+            threads = [threading.Thread(target=camera, args=(i,)) for i in range(args.cameras)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - started
+        system = open_system(data)
+        exactly_once = all(
+            [s.seq for s in system.catalog.segments(f"cam{i}")] == list(range(acknowledged[i]))
+            for i in range(args.cameras))
+        problems = check(system)
+        ordered = sorted(latencies)
+        result = {
+            "cameras": args.cameras, "seconds": round(elapsed, 1), "segments": len(latencies),
+            "segment_bytes_mean": round(statistics.mean(len(b) for b, _ in segments)),
+            "segments_per_second": round(len(latencies) / elapsed, 2),
+            "frames_per_second_ingested": round(32 * len(latencies) / elapsed, 1),
+            "p50_ms": round(1000 * ordered[len(ordered) // 2], 1),
+            "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 1),
+            "exactly_once": exactly_once, "storage_check_ok": problems.ok, "errors": errors,
+            "catalog": args.catalog or "sqlite (default)",
+            "storage": args.storage or "local folders (default)",
+            "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+        }
+    print(json.dumps(result, indent=2))
+    if errors or not exactly_once or not problems.ok:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
