@@ -1,0 +1,207 @@
+"""The web viewer in a real browser (headless Chromium) against a real `vcm serve` holding two
+segments uploaded by the real camera agent; and the API's refusal of requests without a token."""
+
+from pathlib import Path
+
+import httpx
+import pytest
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.server.conftest import CAMERA, Served
+
+WAIT_S = 30.0
+TOKEN_KEY = "vcm.readerToken"
+
+
+def _wait(driver: WebDriver, timeout: float = WAIT_S) -> WebDriverWait:
+    return WebDriverWait(driver, timeout, poll_frequency=0.1,
+                         ignored_exceptions=[StaleElementReferenceException])
+
+
+def _testid(driver: WebDriver, name: str) -> list[WebElement]:
+    return driver.find_elements(By.CSS_SELECTOR, f'[data-testid="{name}"]')
+
+
+def _visible(driver: WebDriver, name: str) -> WebElement | None:
+    return next((element for element in _testid(driver, name) if element.is_displayed()), None)
+
+
+def _open(driver: WebDriver, served: Served) -> None:
+    """The page, signed out."""
+    driver.get(f"{served.url}/")
+    driver.execute_script("localStorage.clear()")
+    driver.get(f"{served.url}/")
+    _wait(driver).until(lambda d: _visible(d, "token-input"))
+
+
+def _sign_in(driver: WebDriver, served: Served, token: str) -> None:
+    _open(driver, served)
+    field = _visible(driver, "token-input")
+    assert field is not None
+    field.send_keys(token)
+    _testid(driver, "signin-submit")[0].click()
+
+
+def _signed_in(driver: WebDriver, served: Served) -> list[WebElement]:
+    """Sign in with the reader token; the camera's timeline bars once both segments show."""
+    _sign_in(driver, served, served.reader)
+    return _wait(driver).until(lambda d: len(bars := _testid(d, "segment")) == 2 and bars)
+
+
+def _console_errors(driver: WebDriver) -> list[str]:
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def test_the_page_loads_and_asks_for_a_reader_token(served: Served, browser: WebDriver) -> None:
+    _open(browser, served)
+    assert browser.title.startswith("vcm")
+    assert _visible(browser, "signin") is not None
+    label = browser.find_element(By.CSS_SELECTOR, 'label[for="token"]')
+    assert "token" in label.text.lower()
+    assert _visible(browser, "camera-list") is None
+    for path in ("/static/app.js", "/static/style.css"):
+        assert httpx.get(f"{served.url}{path}", timeout=10).status_code == 200
+
+
+def test_a_wrong_token_shows_the_sign_in_again_with_an_error(served: Served, browser: WebDriver) -> None:
+    _sign_in(browser, served, "not-a-token")
+    error = _wait(browser).until(lambda d: _visible(d, "signin-error"))
+    assert "token" in error.text.lower()
+    assert _visible(browser, "token-input") is not None
+    assert _visible(browser, "camera-list") is None
+    assert browser.execute_script(f"return localStorage.getItem('{TOKEN_KEY}')") is None
+
+
+def test_a_camera_token_is_refused_with_a_hint(served: Served, browser: WebDriver) -> None:
+    _sign_in(browser, served, served.camera)
+    error = _wait(browser).until(lambda d: _visible(d, "signin-error"))
+    assert "reader token" in error.text
+
+
+def test_the_camera_and_its_two_segments_are_listed(served: Served, browser: WebDriver) -> None:
+    bars = _signed_in(browser, served)
+    cameras = _testid(browser, "camera-item")
+    assert [camera.get_attribute("data-camera") for camera in cameras] == [CAMERA]
+    text = cameras[0].text
+    assert "2 segments" in text and "64 frames" in text
+    assert "hot" in text and "KiB" in text  # bytes per tier in human units
+    assert [bar.get_attribute("data-seq") for bar in bars] == ["0", "1"]
+    assert all("detections" in (bar.get_attribute("aria-label") or "") for bar in bars)
+    # The token survives a reload; signing out forgets it.
+    browser.refresh()
+    _wait(browser).until(lambda d: len(_testid(d, "segment")) == 2)
+    _testid(browser, "sign-out")[0].click()
+    _wait(browser).until(lambda d: _visible(d, "token-input"))
+    assert browser.execute_script(f"return localStorage.getItem('{TOKEN_KEY}')") is None
+
+
+def test_clicking_a_segment_plays_it_with_the_detection_boxes(served: Served, browser: WebDriver,
+                                                              tmp_path: Path) -> None:
+    bars = _signed_in(browser, served)
+    _console_errors(browser)  # drop what earlier tests logged (their refused tokens)
+    browser.execute_script("document.getElementById('autoadvance').checked = false")
+    bars[1].click()
+    _wait(browser).until(lambda d: d.execute_script(
+        "const v = document.querySelector('[data-testid=video]');"
+        "return v.videoWidth > 0 && v.currentTime > 0 && v.played.length > 0"))
+    video = _visible(browser, "video")
+    assert video is not None
+    assert browser.execute_script("return arguments[0].src", video).startswith("blob:")
+    size = browser.execute_script("return [arguments[0].videoWidth, arguments[0].videoHeight]", video)
+    assert size == [768, 576]
+    assert bars[1].get_attribute("aria-selected") == "true"
+    assert "segment 1" in _testid(browser, "player-title")[0].text
+    # The edge's boxes are drawn on the overlay canvas: some pixels are not transparent.
+    painted = _wait(browser).until(lambda d: d.execute_script(
+        "const c = document.querySelector('[data-testid=overlay]');"
+        "const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        "let n = 0; for (let i = 3; i < px.length; i += 4) if (px[i]) n++; return n"))
+    assert painted > 100
+    assert "person" in _testid(browser, "classes")[0].text
+    # Without a restoration layer the restored view is off, and the page says why.
+    assert not _testid(browser, "kind-restored")[0].is_enabled()
+    assert "no restoration layer" in _testid(browser, "kind-note")[0].text
+    browser.execute_script("document.querySelector('[data-testid=video]').pause()")
+    browser.save_screenshot(str(tmp_path / "viewer.png"))
+    assert not _console_errors(browser)
+
+
+def test_a_search_for_person_lists_hits_that_open_their_segment(served: Served, browser: WebDriver) -> None:
+    _signed_in(browser, served)
+    field = _visible(browser, "search-input")
+    assert field is not None
+    field.send_keys("person")
+    _testid(browser, "search-submit")[0].click()
+    hits = _wait(browser).until(lambda d: _testid(d, "search-hit"))
+    assert {(hit.get_attribute("data-camera"), hit.get_attribute("data-seq")) for hit in hits} <= {
+        (CAMERA, "0"), (CAMERA, "1")}
+    assert "person" in hits[0].text
+    hits[-1].click()
+    seq = hits[-1].get_attribute("data-seq")
+    _wait(browser).until(lambda d: f"segment {seq}" in _testid(d, "player-title")[0].text)
+    _wait(browser).until(lambda d: d.execute_script(
+        "const v = document.querySelector('[data-testid=video]'); return v.readyState >= 2"))
+
+
+def test_an_unknown_class_finds_nothing(served: Served, browser: WebDriver) -> None:
+    _signed_in(browser, served)
+    field = _visible(browser, "search-input")
+    assert field is not None
+    field.send_keys("giraffe\n")
+    empty = _wait(browser).until(lambda d: _visible(d, "search-empty"))
+    assert "giraffe" in empty.text
+
+
+def test_a_token_revoked_mid_session_asks_for_the_token_again(served: Served, browser: WebDriver) -> None:
+    _signed_in(browser, served)
+    browser.execute_script(f"localStorage.setItem('{TOKEN_KEY}', 'revoked')")
+    browser.refresh()
+    error = _wait(browser).until(lambda d: _visible(d, "signin-error"))
+    assert "invalid token" in error.text
+
+
+def test_a_link_to_a_missing_segment_shows_an_error(served: Served, browser: WebDriver) -> None:
+    _signed_in(browser, served)
+    browser.execute_script(f"location.hash = '#{CAMERA}/7'; location.reload()")
+    banner = _wait(browser).until(lambda d: _visible(d, "error"))
+    assert "no segment 7" in banner.text
+
+
+def test_a_server_failure_shows_its_reason(served: Served, browser: WebDriver) -> None:
+    """Segment 0's stored machine layer vanishes from the hot tier (and it has no rendition yet):
+    the server answers 503 and the page shows why. The file is put back afterwards."""
+    stored = sorted(served.data.glob(f"hot/{CAMERA}/0000000000.*"))
+    assert stored, "the local hot tier changed its layout"
+    for rendition in served.data.glob(f"renditions/{CAMERA}/0000000000.*"):
+        rendition.unlink()
+    aside = [path.rename(path.with_name(f"aside-{path.name}")) for path in stored]
+    try:
+        _signed_in(browser, served)
+        browser.execute_script(f"location.hash = '#{CAMERA}/0'; location.reload()")
+        banner = _wait(browser).until(lambda d: _visible(d, "error"))
+        assert "missing" in banner.text and "503" in banner.text
+        status = _visible(browser, "player-status")
+        assert status is not None and "Cannot play segment 0" in status.text
+    finally:
+        for original, moved in zip(stored, aside, strict=True):
+            moved.rename(original)
+
+
+@pytest.mark.parametrize("path", [
+    "/api/cameras",
+    f"/api/cameras/{CAMERA}/segments",
+    f"/api/cameras/{CAMERA}/segments/0/detections",
+    f"/api/cameras/{CAMERA}/segments/0/view.mp4?kind=machine",
+    f"/api/cameras/{CAMERA}/segments/0/view.mp4?kind=restored",
+    "/api/search?class=person",
+])
+def test_every_api_endpoint_of_the_viewer_needs_a_token(served: Served, path: str) -> None:
+    with httpx.Client(base_url=served.url, timeout=30) as client:
+        assert client.get(path).status_code == 401
+        assert client.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401
+        answered = client.get(path, headers={"Authorization": f"Bearer {served.reader}"})
+        assert answered.status_code == 200, answered.text
