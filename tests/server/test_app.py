@@ -24,7 +24,7 @@ def segment() -> bytes:
     return segment_bytes(8)
 
 
-ENDPOINTS = [("GET", "/api/cameras"), ("GET", "/api/storage"), ("GET", "/api/search?class=person"),
+ENDPOINTS = [("GET", "/api/cameras"), ("GET", "/api/search?class=person"),
              ("GET", "/api/cameras/cam1/segments"), ("GET", "/api/cameras/cam1/segments/0/machine"),
              ("GET", "/api/cameras/cam1/segments/0/detections"),
              ("GET", "/api/cameras/cam1/segments/0/view.mp4"),

@@ -13,7 +13,6 @@ camera's segments, reader tokens list, search, download and view everything.
     GET  /api/cameras/{camera}/segments/{seq}/detections  the edge detections
     GET  /api/cameras/{camera}/segments/{seq}/view.mp4?kind=machine|restored   H.264 for browsers
     GET  /api/search?class=person&camera=&from=&to=       matching segments and times
-    GET  /api/storage                                     bytes per tier and camera
 """
 
 import json
@@ -205,16 +204,11 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
                                        _number(request, "to"), _number(request, "min_score") or 0.0)
         return JSONResponse(hits)
 
-    @guarded()
-    async def storage(_: Request, __: Principal) -> Response:
-        return JSONResponse(await run_in_threadpool(catalog.cameras))
-
     routes = [
         Route("/healthz", healthz),
         Route("/", viewer),
         Route("/api/cameras", cameras),
         Route("/api/search", search),
-        Route("/api/storage", storage),
         Route("/api/cameras/{camera}/segments", segments),
         Route("/api/cameras/{camera}/segments/{seq}/detections", put_detections, methods=["PUT"]),
         Route("/api/cameras/{camera}/segments/{seq}/detections", get_detections, methods=["GET"]),
@@ -232,4 +226,10 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
                 return _error(refused.status, refused.reason)
         return _error(404, f"no such endpoint: {request.method} {request.url.path}")
 
-    return Starlette(routes=routes, exception_handlers={404: api_not_found, 405: api_not_found})
+    async def api_bad_method(request: Request, error: Exception) -> Response:
+        response = await api_not_found(request, error)
+        if response.status_code == 404:
+            return _error(405, f"{request.method} is not allowed on {request.url.path}")
+        return response
+
+    return Starlette(routes=routes, exception_handlers={404: api_not_found, 405: api_bad_method})

@@ -1,11 +1,14 @@
 """H.264 renditions of stored segments for browsers (which do not play HEVC), made on
-first request and kept under DATA/renditions."""
+first request and cached under DATA/renditions (least recently used pruned past
+CACHE_BYTES; not counted as stored data: any can be made again from the tiers)."""
 
 from pathlib import Path
 
 from vcm.cloud.ingest import Refused
 from vcm.cloud.playback import segment_frames, write_video
 from vcm.cloud.system import System
+
+CACHE_BYTES = 1 << 30  # browser renditions kept under DATA/renditions (a cache, pruned LRU)
 
 
 def rendition(system: System, camera: str, seq: int, kind: str) -> Path:
@@ -15,9 +18,10 @@ def rendition(system: System, camera: str, seq: int, kind: str) -> Path:
     if machine is None:
         raise Refused(404, f"segment {seq} of {camera} has no machine layer")
     restoration = system.catalog.object(camera, seq, "restoration") if kind == "restored" else None
-    used = "restored" if restoration is not None else "machine"
-    path = system.data / "renditions" / camera / f"{seq:010d}.{used}.{machine.sha256[:12]}.mp4"
+    version = machine.sha256[:12] + (f"-{restoration.sha256[:12]}" if restoration is not None else "")
+    path = system.data / "renditions" / camera / f"{seq:010d}.{version}.mp4"
     if path.is_file():
+        path.touch()  # recently used: pruned last
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     segment = system.catalog.segment(camera, seq)
@@ -28,4 +32,17 @@ def rendition(system: System, camera: str, seq: int, kind: str) -> Path:
     except KeyError as missing:
         raise Refused(503, f"a stored object is missing: {missing}; run vcm storage check") from None
     write_video(segment_frames(machine_data, layer_data), path, segment.fps)
+    prune(system.data / "renditions", CACHE_BYTES, keep=path)
     return path
+
+
+def prune(folder: Path, limit: int, keep: Path) -> None:
+    """Delete the least recently used renditions until the folder holds at most `limit` bytes
+    (renditions are a cache: any of them can be made again from the tiers)."""
+    files = sorted((p for p in folder.rglob("*.mp4") if p != keep), key=lambda p: p.stat().st_mtime)
+    total = sum(p.stat().st_size for p in files) + keep.stat().st_size
+    for path in files:
+        if total <= limit:
+            return
+        total -= path.stat().st_size
+        path.unlink(missing_ok=True)
