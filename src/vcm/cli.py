@@ -145,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target_options(evaluation)
     evaluation.add_argument("--out", type=Path, required=True,
                             help="output folder (created; files in it are replaced)")
+    evaluation.add_argument("--ray", metavar="ADDRESS",
+                            help="one Ray task per video: local, auto (join this machine's cluster, else "
+                            "local) or HOST:PORT (the output folder must be shared with the workers)")
 
     privacy = commands.add_parser(
         "privacy", help="measure face-identity leakage of a decoded video",
@@ -427,27 +430,31 @@ def cmd_eval(args: argparse.Namespace) -> None:
                         preedit_model=args.preedit, preedit_detections=args.preedit_detections)
     if args.gop < 1 or args.repair < 0:
         raise InputError("--gop must be at least 1 and --repair at least 0")
-    _evaluate(args.videos, config, args.out)
+    _evaluate(args.videos, config, args.out, ray_address=args.ray)
 
 
-def _evaluate(videos: Sequence[str | Path], config: "EvalConfig", out: Path) -> None:
+def _evaluate(videos: Sequence[str | Path], config: "EvalConfig", out: Path, *,
+              ray_address: str | None = None) -> None:
     from vcm.eval.report import write_examples, write_report, write_results
-    from vcm.eval.runner import FaceModels, run_eval
-    from vcm.models import load_detector
+    from vcm.eval.runner import EvalJob, evaluate_videos
+    from vcm.scale import run_batch
 
-    faces = None
-    if config.measures_privacy:
-        from vcm.models.dlib_identity import load_face_identity
-        from vcm.models.mtcnn import load_face_detector
-
-        faces = FaceModels(load_face_detector(), load_face_identity())
     check_output_folder(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputError(f"cannot create output folder {out}: {error.strerror or error}") from None
     with progress_bar() as progress:
-        rows, examples = run_eval(videos, config, load_detector(), out, task_reporter(progress), faces)
+        if ray_address is None:
+            rows, examples = evaluate_videos(EvalJob(tuple(str(v) for v in videos), config, out),
+                                             task_reporter(progress))
+        else:
+            rows, examples = [], {}
+            for part_rows, part_examples in run_batch(
+                    evaluate_videos, [EvalJob((str(video),), config, out) for video in videos],
+                    ray_address=ray_address, label="videos", progress=task_reporter(progress)):
+                rows.extend(part_rows)
+                examples.update(part_examples)
     write_results(rows, out)
     summary = write_report(rows, config, out, write_examples(examples, config, out))
     table = Table(title=f"vcm eval: {len({(r.video, r.segment) for r in rows})} segments of "

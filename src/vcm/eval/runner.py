@@ -251,3 +251,26 @@ def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
     if not rows:
         raise InputError("no segment to evaluate")
     return rows, examples
+
+
+@dataclass(frozen=True)
+class EvalJob:
+    """Videos to evaluate together (one Ray task evaluates one job)."""
+
+    videos: tuple[str, ...]
+    config: EvalConfig
+    out_dir: Path
+
+
+def evaluate_videos(job: EvalJob, progress: ProgressCallback | None = None
+                    ) -> tuple[list[ResultRow], dict[tuple[str, str], Example]]:
+    """run_eval with the models loaded here (so it runs as a task on any worker)."""
+    from vcm.models import load_detector
+
+    faces = None
+    if job.config.measures_privacy:
+        from vcm.models.dlib_identity import load_face_identity
+        from vcm.models.mtcnn import load_face_detector
+
+        faces = FaceModels(load_face_detector(), load_face_identity())
+    return run_eval(job.videos, job.config, load_detector(), job.out_dir, progress, faces)
