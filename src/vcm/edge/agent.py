@@ -78,10 +78,12 @@ class SegmentCoder:
                   "score": d["score"], "box": d["box"]} for r in records for d in (r.detections or [])]
         parts["detections"] = json.dumps(found).encode()
         if self.config.restoration:
+            from vcm.cloud.playback import machine_frames
             from vcm.restoration import encode_layer
 
             machine_qp = np.stack([np.asarray(r.qp_map, dtype=np.int16) for r in records])
-            parts["restoration"] = encode_layer(frames, machine_qp, fps=fps)
+            decoded = np.stack(list(machine_frames(parts["machine"])))  # what a restore will start from
+            parts["restoration"] = encode_layer(frames, machine_qp, fps=fps, machine_decoded=decoded)
         return parts, len(found)
 
 
