@@ -14,6 +14,7 @@ def catalog_checks(catalog: Catalog) -> None:
     camera_token = catalog.create_token("cam-a", "camera")
     reader_token = catalog.create_token("alice", "reader")
     assert camera_token != reader_token and len(camera_token) >= 40
+    assert all(t.startswith("vcm_") for t in (camera_token, reader_token))
     assert catalog.principal(camera_token).name == "cam-a"
     assert catalog.principal(reader_token).role == "reader"
     assert catalog.principal("not-a-token") is None

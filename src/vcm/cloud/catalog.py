@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from vcm.errors import InputError
 
 ROLES = ("camera", "reader")
+TOKEN_PREFIX = "vcm_"  # recognisable in logs and secret scanners; never starts with '-' (an option)
 LAYERS = ("machine", "restoration")
 metadata = sa.MetaData()
 
@@ -182,11 +183,12 @@ class Catalog:
 
     # tokens
     def create_token(self, name: str, role: str) -> str:
-        """A new random token for `name` with `role`; only its digest is stored."""
+        """A new random token for `name` with `role` (vcm_ + 256 random bits, URL-safe);
+        only its digest is stored."""
         if role not in ROLES:
             raise InputError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
         check_name(name)
-        token = secrets.token_urlsafe(32)
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.engine.begin() as connection:
             connection.execute(tokens.insert().values(digest=token_digest(token), name=name, role=role,
                                                       created=time.time()))
