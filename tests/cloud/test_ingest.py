@@ -72,8 +72,9 @@ def test_a_different_body_for_a_stored_segment_conflicts(system: System, segment
 def test_an_orphan_left_by_a_crash_is_completed_by_the_retry(system: System, segment: bytes) -> None:
     from vcm.cloud.storage import object_key
 
-    system.tiers["hot"].put(object_key("cam", 0, "machine"), b"half of a crashed attempt")
-    assert check(system).orphans == ["hot:cam/0000000000.machine.mp4"]
+    key = object_key("cam", 0, "machine", hashlib.sha256(segment).hexdigest())
+    system.tiers["hot"].put(key, segment[:100])  # the first bytes, then the crash
+    assert check(system).orphans == [f"hot:{key}"]
     assert store(system, upload(segment)) is True
     assert check(system).ok
 

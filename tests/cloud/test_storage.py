@@ -11,7 +11,7 @@ from vcm.errors import InputError
 def tier_checks(tiers: dict) -> None:
     """Behaviour every storage backend must show (shared with the S3 test)."""
     hot, cold = tiers["hot"], tiers["cold"]
-    key = object_key("cam-a", 7, "machine")
+    key = object_key("cam-a", 7, "machine", "ab" * 32)
     assert not hot.exists(key)
     hot.put(key, b"payload")
     assert hot.exists(key) and not cold.exists(key)

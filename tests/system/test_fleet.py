@@ -67,8 +67,10 @@ def test_service_on_postgresql_and_s3(tmp_path, fresh_postgres_url: str, s3_serv
         assert probe.stdout.strip() == "hevc,24"
     stored = {item["Key"]: item["Size"] for item in s3_server.client().list_objects_v2(
         Bucket=fresh_bucket)["Contents"]}
-    assert sorted(stored) == [f"fleet/hot/cam7/{seq:010d}.machine.mp4" for seq in range(3)]
-    sizes = [stored[f"fleet/hot/cam7/{seq:010d}.machine.mp4"] for seq in range(3)]
+    keys = [f"fleet/hot/cam7/{seq:010d}.machine.{hashlib.sha256(body).hexdigest()[:16]}.mp4"
+            for seq, body in enumerate(segments)]
+    assert sorted(stored) == keys
+    sizes = [stored[key] for key in keys]
     assert sizes == [len(s) for s in segments]
     report = subprocess.run([*VCM, "storage", "check", "--data", str(data), "--json"], capture_output=True,
                             text=True, timeout=120, env={**os.environ, **env})

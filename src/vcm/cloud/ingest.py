@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
+
 from vcm.cloud.catalog import DetectionRecord, Segment, StoredObject
 from vcm.cloud.storage import object_key
 from vcm.cloud.system import System
@@ -105,11 +107,20 @@ def store(system: System, upload: Upload) -> bool:
                           "send it first")
         _check_restoration(upload, recorded)
     tier = LAYER_TIER[upload.layer]
-    key = object_key(upload.camera, upload.seq, upload.layer)
+    sha256 = upload.sha256.lower()
+    key = object_key(upload.camera, upload.seq, upload.layer, sha256)
     system.tiers[tier].put(key, upload.body)
-    system.catalog.add_object(StoredObject(camera=upload.camera, seq=upload.seq, layer=upload.layer, key=key,
-                                           tier=tier, sha256=upload.sha256.lower(), bytes=len(upload.body),
-                                           stored=time.time()), segment)
+    try:
+        system.catalog.add_object(StoredObject(camera=upload.camera, seq=upload.seq, layer=upload.layer,
+                                               key=key, tier=tier, sha256=sha256, bytes=len(upload.body),
+                                               stored=time.time()), segment)
+    except IntegrityError:  # another request (another replica) stored this layer meanwhile
+        winner = system.catalog.object(upload.camera, upload.seq, upload.layer)
+        if winner is not None and winner.sha256 == sha256:
+            return False
+        system.tiers[tier].delete(key)
+        raise Refused(409, f"segment {upload.seq} of {upload.camera} already has a different "
+                      f"{upload.layer} layer") from None
     return True
 
 

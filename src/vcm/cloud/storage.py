@@ -163,7 +163,8 @@ def open_tiers(url: str) -> dict[str, Tier]:
             for name in TIERS}
 
 
-def object_key(camera: str, seq: int, layer: str) -> str:
-    """Where a segment's layer is stored within a tier."""
+def object_key(camera: str, seq: int, layer: str, sha256: str) -> str:
+    """Where a segment's layer is stored within a tier; the content hash is part of the key,
+    so two different bodies raced for one segment never overwrite each other."""
     suffix = "mp4" if layer == "machine" else "vcmr"
-    return f"{camera}/{seq:010d}.{layer}.{suffix}"
+    return f"{camera}/{seq:010d}.{layer}.{sha256[:16]}.{suffix}"
