@@ -6,6 +6,7 @@ import json
 import tempfile
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,8 +66,10 @@ class SegmentCoder:
     def __init__(self, config: EdgeConfig, detector: Detector) -> None:
         self.config, self.detector = config, detector
 
-    def code(self, frames: np.ndarray, fps: float, start: float) -> tuple[dict[str, bytes], int]:
-        """frames: (n, H, W, 3) uint8 RGB; start: epoch seconds of frame 0 -> (parts, detections)."""
+    def machine(self, frames: np.ndarray, fps: float,
+                start: float) -> tuple[dict[str, bytes], list[FrameReport]]:
+        """Stage 1: frames (n, H, W, 3) uint8 RGB, start: epoch seconds of frame 0 -> the machine
+        stream and detections parts, and the per-frame records (QP maps) stage 2 needs."""
         records: list[FrameReport] = []
         with tempfile.TemporaryDirectory(prefix="vcm-edge-") as folder:
             path = Path(folder) / "segment.mp4"
@@ -77,14 +80,19 @@ class SegmentCoder:
         found = [{"frame": r.index, "time": round(start + r.index / fps, 4), "class": d["class_name"],
                   "score": d["score"], "box": d["box"]} for r in records for d in (r.detections or [])]
         parts["detections"] = json.dumps(found).encode()
-        if self.config.restoration:
-            from vcm.cloud.playback import machine_frames
-            from vcm.restoration import encode_layer
+        return parts, records
 
-            machine_qp = np.stack([np.asarray(r.qp_map, dtype=np.int16) for r in records])
-            decoded = np.stack(list(machine_frames(parts["machine"])))  # what a restore will start from
-            parts["restoration"] = encode_layer(frames, machine_qp, fps=fps, machine_decoded=decoded)
-        return parts, len(found)
+    def restoration(self, frames: np.ndarray, fps: float, machine: bytes,
+                    records: list[FrameReport]) -> bytes | None:
+        """Stage 2: the segment's restoration layer (None when the agent sends none)."""
+        if not self.config.restoration:
+            return None
+        from vcm.cloud.playback import machine_frames
+        from vcm.restoration import encode_layer
+
+        machine_qp = np.stack([np.asarray(r.qp_map, dtype=np.int16) for r in records])
+        decoded = np.stack(list(machine_frames(machine)))  # what a restore will start from
+        return encode_layer(frames, machine_qp, fps=fps, machine_decoded=decoded)
 
 
 def run_agent(source_name: str, open_source: Callable[[int], FrameSource], client: Client, spool: Spool,
@@ -128,35 +136,65 @@ def run_agent(source_name: str, open_source: Callable[[int], FrameSource], clien
     return summary
 
 
+@dataclass
+class _InFlight:
+    """A segment between the stages: its machine parts are made, its layer is being coded."""
+
+    seq: int
+    start: float
+    first: int
+    frames: int
+    fps: float
+    parts: dict[str, bytes]
+    detections: int
+    layer: Future[bytes | None]
+
+
 def _code_source(open_source: Callable[[int], FrameSource], spool: Spool, state: SpoolState,
                  coder: SegmentCoder, summary: AgentSummary, uploader: Uploader, log: Callable[[str], None],
                  progress: ProgressCallback | None, now: Callable[[], float]) -> None:
-    with open_source(state.frames) as source:
+    """Two stages overlap: while a worker thread codes segment n's restoration layer, this
+    thread plans and codes segment n+1's machine stream (x265 and the detector release the
+    GIL). Segments are spooled, and the state saved, in order."""
+
+    def commit(item: _InFlight) -> None:
+        layer = item.layer.result()
+        if layer is not None:
+            item.parts["restoration"] = layer
+        spool.add(item.seq, item.start, item.first, item.frames, item.fps, item.parts)
+        summary.segments_coded += 1
+        summary.frames += item.frames
+        summary.machine_bytes += len(item.parts["machine"])
+        summary.restoration_bytes += len(layer or b"")
+        summary.detections += item.detections
+        state.frames, state.next_seq = item.first + item.frames, item.seq + 1
+        spool.save_state(state)
+        if progress is not None:
+            progress(f"camera {coder.config.camera}", summary.frames, total)
+
+    with open_source(state.frames) as source, ThreadPoolExecutor(1, thread_name_prefix="layer") as layers:
         fps = source.fps
         if not state.epoch:
             state.epoch = now()
         spool.save_state(state)
-        gop = coder.config.settings.gop
         total = source.expected_frames
+        seq, first = state.next_seq, state.frames
+        in_flight: _InFlight | None = None
         frames: Iterable[np.ndarray] = source
-        for offset, chunk in windows(frames, gop):
+        for _, chunk in windows(frames, coder.config.settings.gop):
             if uploader.error is not None:
                 break
-            first = state.frames
             start = now() - len(chunk) / fps if source.live else state.epoch + first / fps
-            parts, found = coder.code(chunk, fps, start)
-            spool.add(state.next_seq, start, first, len(chunk), fps, parts)
-            summary.segments_coded += 1
-            summary.frames += len(chunk)
-            summary.machine_bytes += len(parts["machine"])
-            summary.restoration_bytes += len(parts.get("restoration", b""))
-            summary.detections += found
-            state.frames += len(chunk)
-            state.next_seq += 1
-            spool.save_state(state)
-            if progress is not None:
-                progress(f"camera {coder.config.camera}", offset + len(chunk), total)
+            parts, records = coder.machine(chunk, fps, start)
+            found = len(json.loads(parts["detections"]))
+            layer = layers.submit(coder.restoration, chunk, fps, parts["machine"], records)
+            if in_flight is not None:
+                commit(in_flight)
+            in_flight = _InFlight(seq, start, first, len(chunk), fps, parts, found, layer)
+            seq, first = seq + 1, first + len(chunk)
         else:
             state.finished = not source.live
+        if in_flight is not None:
+            commit(in_flight)
         spool.save_state(state)
     log(f"coded {summary.segments_coded} segments ({summary.frames} frames)")
