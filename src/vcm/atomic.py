@@ -111,3 +111,30 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write a text file atomically."""
     with atomic_output(path) as temporary:
         temporary.write_text(text)
+
+
+def write_durably(path: Path, data: bytes, what: str) -> None:
+    """Write `data` to `path` so that it is on disk when this returns: a temporary file beside
+    it, fsync, rename, fsync of the folder. A crash leaves the old file or the new one, never
+    half of one (at most a stale temporary file). OutputError names `what` and the reason."""
+    temporary = temporary_path(path)
+    try:
+        with temporary.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temporary.replace(path)
+        fsync_folder(path.parent)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        reason = "the disk is full" if error.errno == errno.ENOSPC else error.strerror
+        raise OutputError(f"cannot write {what}: {reason}") from None
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a folder's entries (new and renamed files) durable."""
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)

@@ -9,7 +9,6 @@ environment (AWS_ENDPOINT_URL), credentials from the usual AWS variables.
 """
 
 import base64
-import errno
 import hashlib
 import os
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, urlparse
 
+from vcm.atomic import write_durably
 from vcm.errors import InputError, OutputError
 
 TIERS = ("hot", "cold")
@@ -55,22 +55,7 @@ class LocalTier:
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.parent / f".{path.name}.{os.getpid()}.part"
-        try:
-            with temporary.open("wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            temporary.replace(path)
-        except OSError as error:
-            temporary.unlink(missing_ok=True)
-            reason = "the disk is full" if error.errno == errno.ENOSPC else error.strerror
-            raise OutputError(f"cannot store {key} on the {self.name} tier: {reason}") from None
-        folder = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
+        write_durably(path, data, f"{key} on the {self.name} tier")
 
     def get(self, key: str) -> bytes:
         try:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from vcm.atomic import fsync_folder, write_durably
 from vcm.errors import OutputError
 
 PARTS = ("machine", "detections", "restoration")
@@ -56,24 +57,7 @@ class SpooledSegment:
 
 
 def _write_durably(path: Path, data: bytes) -> None:
-    temporary = path.parent / f".{path.name}.part"
-    try:
-        with temporary.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.replace(path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise OutputError(f"cannot write the spool file {path}: {error.strerror}") from None
-
-
-def _fsync_folder(folder: Path) -> None:
-    handle = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
+    write_durably(path, data, f"the spool file {path}")
 
 
 class Spool:
@@ -88,7 +72,7 @@ class Spool:
         if not os.access(self.folder, os.W_OK):
             raise OutputError(f"the spool {self.folder} is not writable")
         self.rejected = self.folder / "rejected"
-        for stale in self.folder.glob(".*.part"):
+        for stale in self.folder.glob(".*.part*"):
             shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
 
     @property
@@ -121,7 +105,7 @@ class Spool:
         meta = SpooledSegment(self.folder / name, seq, start, frames, first_frame, fps).meta()
         _write_durably(partial / "segment.json", json.dumps(meta).encode())
         partial.rename(self.folder / name)
-        _fsync_folder(self.folder)
+        fsync_folder(self.folder)
 
     def pending(self) -> list[SpooledSegment]:
         """Complete segments not yet acknowledged, by number."""
