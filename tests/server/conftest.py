@@ -10,6 +10,7 @@ Fixtures (module-scoped):
 - ``browser``: a headless Chromium WebDriver (muted autoplay allowed), quit at the end.
 """
 
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -60,6 +61,7 @@ def browser() -> Iterator["WebDriver"]:
     if missing:
         pytest.fail(f"{' and '.join(missing)} not found: apt-get install chromium chromium-driver "
                     "(or `make servers-check` as root)", pytrace=False)
+    os.environ["SE_AVOID_STATS"] = "true"  # Selenium Manager must not phone home (no network here)
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000",
