@@ -108,12 +108,12 @@ def run_agent(source_name: str, open_source: Callable[[int], FrameSource], clien
         state = SpoolState(source=source_name, frames=0, next_seq=state.next_seq, epoch=0.0)
     coder = SegmentCoder(config, detector)
 
-    def acknowledged(segment: SpooledSegment, sizes: dict[str, int]) -> None:
+    def acknowledged(segment: SpooledSegment, sizes: dict[str, int], detections: int) -> None:
         seconds = segment.frames / segment.fps
         kbps = 8 * sizes.get("machine", 0) / seconds / 1000 if seconds else 0.0
         log(f"segment {segment.seq}: {segment.frames} frames, machine {sizes.get('machine', 0)} B "
             f"({kbps:.1f} kbit/s), restoration {sizes.get('restoration', 0)} B, "
-            f"{sizes.get('detections', 0)} B of detections, acknowledged")
+            f"{detections} detections, acknowledged")
 
     uploader = Uploader(client, config.camera, spool, log=log, on_ack=acknowledged,
                         give_up_after=config.give_up_after)

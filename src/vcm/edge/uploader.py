@@ -31,7 +31,7 @@ class Uploader(threading.Thread):
     spool is empty; `give_up_after` (seconds without progress) bounds the retrying."""
 
     def __init__(self, client: Client, camera: str, spool: Spool, *, log: Callable[[str], None],
-                 on_ack: Callable[[SpooledSegment, dict[str, int]], None] | None = None,
+                 on_ack: Callable[[SpooledSegment, dict[str, int], int], None] | None = None,
                  give_up_after: float | None = None) -> None:
         super().__init__(name=f"uploader-{camera}", daemon=True)
         self.client, self.camera, self.spool, self.log = client, camera, spool, log
@@ -65,9 +65,12 @@ class Uploader(threading.Thread):
 
     def _send(self, segment: SpooledSegment) -> None:
         sizes: dict[str, int] = {}
+        detections = 0
         for part in segment.parts():
             data = segment.part(part).read_bytes()
             sizes[part] = len(data)
+            if part == "detections":
+                detections = len(json.loads(data))
             if part in segment.sent:
                 continue
             try:
@@ -84,7 +87,7 @@ class Uploader(threading.Thread):
         self.spool.remove(segment)
         self.counts.acknowledged += 1
         if self.on_ack is not None:
-            self.on_ack(segment, sizes)
+            self.on_ack(segment, sizes, detections)
 
     def _put(self, segment: SpooledSegment, part: str, data: bytes) -> None:
         if part == "detections":
