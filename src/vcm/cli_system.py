@@ -175,7 +175,7 @@ def _client(args: argparse.Namespace):
 def cmd_edge(args: argparse.Namespace) -> None:
     from vcm.cloud.catalog import check_name
     from vcm.edge import EdgeConfig, Spool, run_agent
-    from vcm.media.source import FrameSource, parse_fps, parse_size
+    from vcm.media.source import FrameSource, NoFrames, parse_fps, parse_size
     from vcm.models import load_detector
     from vcm.planners import PLANNERS, PlanSettings
 
@@ -199,7 +199,7 @@ def cmd_edge(args: argparse.Namespace) -> None:
     def open_source(start: int) -> FrameSource:
         limit = None if args.frames is None else args.frames - start
         if limit is not None and limit < 1:
-            raise InputError("every frame of the source is already spooled")
+            raise NoFrames(f"{args.source} holds no frames beyond the {args.frames} asked for")
         source = FrameSource(args.source, size=size, fps=fps, start=start, max_frames=limit)
         opened.append(source)
         return source

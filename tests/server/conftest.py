@@ -45,11 +45,13 @@ def served(tmp_path_factory: pytest.TempPathFactory, sample_path: Path) -> Itera
     data = root / "data"
     camera, reader = create_token(data, CAMERA), create_token(data, "viewer", "reader")
     with Service(data) as service:
-        edge = subprocess.run([*VCM, "edge", str(sample_path), "--server", service.url, "--camera", CAMERA,
-                               "--token", camera, "--spool", str(root / "spool"), "--frames", str(FRAMES),
-                               "--no-restoration"], capture_output=True, text=True, timeout=240,
-                              stdin=subprocess.DEVNULL)
-        assert edge.returncode == 0, f"vcm edge failed:\n{edge.stdout}{edge.stderr}"
+        # Segment 0 with its restoration layer; the agent then resumes for segment 1 without one.
+        for frames, flags in ((FRAMES // 2, []), (FRAMES, ["--no-restoration"])):
+            edge = subprocess.run([*VCM, "edge", str(sample_path), "--server", service.url,
+                                   "--camera", CAMERA, "--token", camera, "--spool", str(root / "spool"),
+                                   "--frames", str(frames), *flags],
+                                  capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
+            assert edge.returncode == 0, f"vcm edge failed:\n{edge.stdout}{edge.stderr}"
         yield Served(url=service.url, reader=reader, camera=camera, data=data, log=service.log)
 
 

@@ -130,6 +130,24 @@ def test_clicking_a_segment_plays_it_with_the_detection_boxes(served: Served, br
     assert not _console_errors(browser)
 
 
+def test_the_restored_view_plays_where_a_restoration_layer_is_stored(served: Served,
+                                                                     browser: WebDriver) -> None:
+    bars = _signed_in(browser, served)
+    browser.execute_script("document.getElementById('autoadvance').checked = false")
+    bars[0].click()
+    _wait(browser).until(lambda d: d.execute_script(
+        "const v = document.querySelector('[data-testid=video]');"
+        "return v.videoWidth > 0 && v.currentTime > 0"))
+    machine_src = browser.execute_script("return document.querySelector('[data-testid=video]').src")
+    toggle = _testid(browser, "kind-restored")[0]
+    assert toggle.is_enabled()
+    toggle.click()
+    _wait(browser).until(lambda d: d.execute_script(
+        "const v = document.querySelector('[data-testid=video]');"
+        "return v.src !== arguments[0] && v.videoWidth === 768 && v.currentTime > 0", machine_src))
+    assert not _console_errors(browser)
+
+
 def test_a_search_for_person_lists_hits_that_open_their_segment(served: Served, browser: WebDriver) -> None:
     _signed_in(browser, served)
     field = _visible(browser, "search-input")

@@ -16,7 +16,7 @@ from vcm.client import Client
 from vcm.edge.spool import Spool, SpooledSegment, SpoolState
 from vcm.edge.uploader import UploadCounts, Uploader
 from vcm.errors import VcmError
-from vcm.media.source import FrameSource
+from vcm.media.source import FrameSource, NoFrames, is_live
 from vcm.models.detector import Detector
 from vcm.pipeline import Verification, run_method
 from vcm.pipeline.report import FrameReport
@@ -104,7 +104,7 @@ def run_agent(source_name: str, open_source: Callable[[int], FrameSource], clien
     summary = AgentSummary()
     started = time.perf_counter()
     state = spool.state()
-    if state.source != source_name:
+    if state.source != source_name or is_live(source_name):  # a live stream cannot be re-read: go on from now
         state = SpoolState(source=source_name, frames=0, next_seq=state.next_seq, epoch=0.0)
     coder = SegmentCoder(config, detector)
 
@@ -119,8 +119,12 @@ def run_agent(source_name: str, open_source: Callable[[int], FrameSource], clien
                         give_up_after=config.give_up_after)
     uploader.start()
     try:
-        if not state.finished:
+        try:
             _code_source(open_source, spool, state, coder, summary, uploader, log, progress, now)
+        except NoFrames:
+            if not state.frames:  # a source without any frame, not one already coded
+                raise
+            log(f"every frame of {source_name} is already coded; sending what waits in the spool")
         uploader.finish()
         while uploader.is_alive():
             uploader.join(0.2)
@@ -192,8 +196,6 @@ def _code_source(open_source: Callable[[int], FrameSource], spool: Spool, state:
                 commit(in_flight)
             in_flight = _InFlight(seq, start, first, len(chunk), fps, parts, found, layer)
             seq, first = seq + 1, first + len(chunk)
-        else:
-            state.finished = not source.live
         if in_flight is not None:
             commit(in_flight)
         spool.save_state(state)

@@ -30,7 +30,6 @@ class SpoolState:
     frames: int = 0
     next_seq: int = 0
     epoch: float = 0.0
-    finished: bool = False
 
 
 @dataclass

@@ -56,6 +56,15 @@ def raw_frame_bytes(width: int, height: int) -> int:
     return width * height + 2 * ((width + 1) // 2) * ((height + 1) // 2)
 
 
+def is_live(name: str) -> bool:
+    """Standard input, a named pipe or a network URL: a stream that cannot be re-read."""
+    return name == STDIN or is_url(name) or _is_fifo(name)
+
+
+class NoFrames(InputError):
+    """The input holds no frame (from the start frame asked for on)."""
+
+
 class FrameSource:
     """(H, W, 3) uint8 RGB frames of one input, in order; a context manager and an iterator.
 
@@ -75,7 +84,7 @@ class FrameSource:
         if max_frames is not None and max_frames < 1:
             raise InputError(f"--frames must be at least 1, got {max_frames}")
         self.name = str(name)
-        self.live = self.name == STDIN or is_url(self.name) or _is_fifo(self.name)
+        self.live = is_live(self.name)
         self._stop = threading.Event()
         self._container = _open(self.name, size, fps, timeout)
         try:
@@ -95,7 +104,7 @@ class FrameSource:
             raise
         if self._first is None:
             self.close()
-            raise InputError(f"{self.name} holds zero frames" + (f" from frame {start}" if start else ""))
+            raise NoFrames(f"{self.name} holds zero frames" + (f" from frame {start}" if start else ""))
         self.height, self.width = self._first.shape[:2]
         self.max_frames = max_frames
         if max_frames is not None and not self.live:
