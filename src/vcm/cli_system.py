@@ -60,6 +60,9 @@ def add_system_commands(commands: "argparse._SubParsersAction[argparse.ArgumentP
     create.add_argument("--role", choices=["camera", "reader"], default="camera",
                         help="camera: uploads for camera NAME; reader: restores, searches, views (camera)")
     _add_data(create)
+    revoke = token_commands.add_parser("revoke", help="delete every token of NAME (takes effect at once)")
+    revoke.add_argument("name")
+    _add_data(revoke)
 
     serve = commands.add_parser("serve", help="run the ingest service and web viewer",
                                 description="Serve the HTTP API and the viewer (http://HOST:PORT/).")
@@ -148,7 +151,13 @@ def _open(args: argparse.Namespace):
 def cmd_token(args: argparse.Namespace) -> None:
     system = _open(args)
     try:
-        print(system.catalog.create_token(args.name, args.role))
+        if args.token_command == "create":
+            print(system.catalog.create_token(args.name, args.role))
+            return
+        count = system.catalog.revoke_tokens(args.name)
+        if not count:
+            raise InputError(f"no token belongs to {args.name!r}")
+        print(f"revoked {count} token{'s' if count > 1 else ''} of {args.name}")
     finally:
         system.close()
 

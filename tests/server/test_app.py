@@ -113,3 +113,23 @@ def test_serve_refuses_a_bad_data_folder(tmp_path: Path) -> None:
     result = subprocess.run([*VCM, "serve", "--data", str(tmp_path / "file")], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 1 and "is a file" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_a_revoked_token_is_refused_at_once(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.live_service import VCM
+
+    data = tmp_path / "data"
+    camera = create_token(data, "cam9")
+    with Service(data) as running:
+        assert Client(running.url, camera).put_layer("cam9", 0, "machine", segment_bytes(4), start=1.0)
+        revoked = subprocess.run([*VCM, "token", "revoke", "cam9", "--data", str(data)], capture_output=True,
+                                 text=True, timeout=60)
+        assert revoked.returncode == 0 and "revoked 1 token" in revoked.stdout
+        with pytest.raises(ServerError) as refused:
+            Client(running.url, camera).put_layer("cam9", 1, "machine", segment_bytes(4), start=2.0)
+        assert refused.value.status == 401
+    again = subprocess.run([*VCM, "token", "revoke", "cam9", "--data", str(data)], capture_output=True,
+                           text=True, timeout=60)
+    assert again.returncode == 1 and "no token belongs to 'cam9'" in again.stderr

@@ -194,6 +194,11 @@ class Catalog:
                                                       created=time.time()))
         return token
 
+    def revoke_tokens(self, name: str) -> int:
+        """Delete every token of `name` (a stolen camera, a reader who left); returns how many."""
+        with self.engine.begin() as connection:
+            return connection.execute(tokens.delete().where(tokens.c.name == name)).rowcount
+
     def principal(self, token: str) -> Principal | None:
         with self.engine.connect() as connection:
             row = connection.execute(sa.select(tokens.c.name, tokens.c.role)
