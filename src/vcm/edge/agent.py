@@ -57,7 +57,8 @@ class AgentSummary:
                 "detections": self.detections, "seconds": round(self.seconds, 3),
                 "fps": round(self.frames / self.seconds, 2) if self.seconds else None,
                 "acknowledged": self.uploads.acknowledged, "rejected": self.uploads.rejected,
-                "retries": self.uploads.retries, "stopped_early": self.stopped_early}
+                "retries": self.uploads.retries, "bytes_sent": self.uploads.bytes,
+                "stopped_early": self.stopped_early}
 
 
 class SegmentCoder:
