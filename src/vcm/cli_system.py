@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.table import Table
 
 from vcm.atomic import check_output
+from vcm.cli_options import add_detector_option
 from vcm.errors import InputError
 from vcm.interrupt import stop_on_signal
 from vcm.progress import console, progress_bar, task_reporter
@@ -91,6 +92,7 @@ def add_system_commands(commands: "argparse._SubParsersAction[argparse.ArgumentP
     edge.add_argument("--fps", help="frame rate of a raw YUV input")
     edge.add_argument("--frames", type=int, help="use only the first N frames")
     edge.add_argument("--json", action="store_true", help="print the run's summary as JSON")
+    add_detector_option(edge)
 
     restore = commands.add_parser("restore", help="get a camera's video back from the service")
     _add_server(restore)
@@ -126,6 +128,7 @@ def add_system_commands(commands: "argparse._SubParsersAction[argparse.ArgumentP
                            "or HOST:PORT")
     reanalyse.add_argument("-o", "--output", type=Path, required=True,
                            help="JSON file of per-segment results")
+    add_detector_option(reanalyse)
 
     storage = commands.add_parser("storage", help="report, check and tier the stored data")
     storage_commands = storage.add_subparsers(dest="storage_command", required=True, metavar="ACTION")
@@ -217,7 +220,7 @@ def cmd_edge(args: argparse.Namespace) -> None:
         for source in opened:
             source.stop()  # type: ignore[attr-defined]
 
-    detector = load_detector()
+    detector = load_detector(args.detector)
     with progress_bar() as progress, stop_on_signal(stop) as received:
         summary = run_agent(args.source, open_source, client, spool, config, detector,
                             log=lambda line: console.print(f"[{args.camera}] {line}"),
@@ -281,11 +284,12 @@ def cmd_reanalyse(args: argparse.Namespace) -> None:
     if not listing:
         raise InputError(f"camera {args.camera} has no stored segments in the chosen range")
     jobs = [SegmentJob(args.server, args.token, args.camera, item["seq"], item["start"], item["fps"],
-                       args.every, args.min_score) for item in listing]
+                       args.every, args.min_score, args.detector) for item in listing]
     with progress_bar() as progress:
         results = run_batch(analyse_segment, jobs, ray_address=args.ray, label=f"reanalyse {args.camera}",
                             progress=task_reporter(progress))
-    write_text_atomic(args.output, json.dumps({"camera": args.camera, "segments": results}, indent=2))
+    write_text_atomic(args.output, json.dumps({"camera": args.camera, "detector": args.detector,
+                                               "segments": results}, indent=2))
     totals: dict[str, int] = {}
     for result in results:
         for name, count in result["counts"].items():

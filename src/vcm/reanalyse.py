@@ -7,6 +7,7 @@ from typing import Any
 
 from vcm.client import Client
 from vcm.cloud.playback import machine_frames
+from vcm.models.detectors import DEFAULT_DETECTOR
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class SegmentJob:
     fps: float
     every: int
     min_score: float
+    detector: str = DEFAULT_DETECTOR
 
 
 def analyse_segment(job: SegmentJob) -> dict[str, Any]:
@@ -30,7 +32,7 @@ def analyse_segment(job: SegmentJob) -> dict[str, Any]:
 
     with Client(job.server, job.token) as client:
         data = client.layer(job.camera, job.seq, "machine")
-    detector = load_detector()
+    detector = load_detector(job.detector)
     counts: Counter[str] = Counter()
     times: dict[str, list[float]] = {}
     frames = 0

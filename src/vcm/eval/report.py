@@ -83,7 +83,8 @@ def write_report(rows: Sequence[ResultRow], config: EvalConfig, out_dir: Path,
         "img{max-width:100%;border:1px solid #ddd;margin:4px 0}",
         "</style></head><body><h1>vcm evaluation</h1>",
         f"<p>{len({(r.video, r.segment) for r in rows})} segments of {config.segment} frames, codec "
-        f"{config.codec}, GOP {config.gop}; targets: {html.escape(str(config.targets.to_dict()))}. "
+        f"{config.codec}, GOP {config.gop}; detector {html.escape(config.detector)}; targets: "
+        f"{html.escape(str(config.targets.to_dict()))}. "
         "Size ratio is against uniform QP 30 on the same segment; detection rate counts targets "
         "(original detections with score &ge; min_score) still found after decoding (same class, "
         "score &ge; min_score, IoU &ge; min_iou); mAP@0.5 uses the original's detections "

@@ -15,6 +15,7 @@ from vcm.figures import rounded
 from vcm.media import FrameSource, luma_of
 from vcm.methods import Method, parse_methods
 from vcm.models.detector import Detection, Detector, detect_frames
+from vcm.models.detectors import DEFAULT_DETECTOR
 from vcm.models.faces import Face, FaceDetector, FaceIdentity, detect_faces
 from vcm.pipeline import Edits, EncodeReport, Known, Verification, run_method, windows
 from vcm.planners import PLANNERS, LadderPoint, PlanSettings, planner_entry
@@ -33,7 +34,8 @@ class EvalConfig:
     privacy_metrics adds face-identity leak rate and person detection rate to every row
     (always on when a METHOD+privacy is run); privacy: the settings of those methods;
     preedit_model: the pre-editor METHOD+preedit methods use (a file, or "default" for the
-    shipped one); preedit_detections: let it edit what the detector found too."""
+    shipped one); preedit_detections: let it edit what the detector found too; detector:
+    the object detector's registry name (finds targets, plans, checks survival)."""
 
     methods: Sequence[str] = tuple(PLANNERS)
     segment: int = 33
@@ -51,6 +53,7 @@ class EvalConfig:
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     preedit_model: str = DEFAULT_MODEL
     preedit_detections: bool = False
+    detector: str = DEFAULT_DETECTOR
 
     def __post_init__(self) -> None:
         parse_methods(self.methods)
@@ -273,4 +276,4 @@ def evaluate_videos(job: EvalJob, progress: ProgressCallback | None = None
         from vcm.models.mtcnn import load_face_detector
 
         faces = FaceModels(load_face_detector(), load_face_identity())
-    return run_eval(job.videos, job.config, load_detector(), job.out_dir, progress, faces)
+    return run_eval(job.videos, job.config, load_detector(job.config.detector), job.out_dir, progress, faces)

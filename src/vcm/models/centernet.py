@@ -51,7 +51,10 @@ class CenterNet(BoxDetector):
         return boxes * scale, heatmap.reshape(batch, -1, heatmap.shape[-1])
 
     def select(self, boxes: torch.Tensor, scores: torch.Tensor, frame_hw: tuple[int, int]) -> list[Detection]:
+        """Every (cell, class) that is a 3x3 peak of its class's heat map and scores >=
+        score_threshold (a cell may hold objects of two classes), then class-aware NMS."""
         cells = INPUT_SIZE // STRIDE
         heatmap = scores.T.reshape(1, -1, cells, cells)
-        peaks = heatmap == F.max_pool2d(heatmap, 3, stride=1, padding=1)
-        return super().select(boxes, scores * peaks.reshape(-1, cells * cells).T, frame_hw)
+        peaks = (heatmap == F.max_pool2d(heatmap, 3, stride=1, padding=1)).reshape(-1, cells * cells).T
+        cell, class_ids = torch.nonzero(peaks & (scores >= self.score_threshold), as_tuple=True)
+        return self.suppress(boxes[cell], scores[cell, class_ids], class_ids, frame_hw)

@@ -85,7 +85,11 @@ class BoxDetector(ABC):
         class-aware NMS, boxes clipped to the frame."""
         best, class_ids = scores.max(dim=1)
         keep = best >= self.score_threshold
-        boxes, best, class_ids = boxes[keep], best[keep], class_ids[keep]
+        return self.suppress(boxes[keep], best[keep], class_ids[keep], frame_hw)
+
+    def suppress(self, boxes: torch.Tensor, best: torch.Tensor, class_ids: torch.Tensor,
+                 frame_hw: tuple[int, int]) -> list[Detection]:
+        """Detections (P, 4) boxes, (P,) scores and class ids -> class-aware NMS, boxes clipped."""
         kept = class_aware_nms(boxes, best, class_ids, self.nms_iou)
         height, width = frame_hw
         limits = torch.tensor([width, height, width, height], dtype=boxes.dtype)

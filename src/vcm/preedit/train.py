@@ -25,8 +25,8 @@ from vcm.codec.qpmap import QP_MAX
 from vcm.errors import InputError
 from vcm.eval.metrics import ms_ssim
 from vcm.media import FrameSource
+from vcm.models.detector import Detector
 from vcm.models.efficientnet_lite import load_efficientnet_lite0
-from vcm.models.yolo import YoloV3Tiny
 from vcm.preedit.losses import LossWeights, feature_distance
 from vcm.preedit.network import PreEditor
 from vcm.preedit.proxy import BLOCK, proxy_code, rgb_to_ycbcr
@@ -118,7 +118,7 @@ def random_crops(frames: np.ndarray, batch: int, crop: int, generator: np.random
 class Objective:
     """The training loss; `terms` returns every term per batch (means) and the total."""
 
-    def __init__(self, detector: YoloV3Tiny, weights: LossWeights, sharpness: float | None = None) -> None:
+    def __init__(self, detector: Detector, weights: LossWeights, sharpness: float | None = None) -> None:
         self.detector, self.weights, self.sharpness = detector, weights, sharpness
         self.perceptual = load_efficientnet_lite0() if weights.perceptual > 0 else None
 
@@ -160,7 +160,7 @@ def save_checkpoint(path: Path, network: PreEditor, optimizer: torch.optim.Optim
         torch.save(payload, temporary)
 
 
-def train(frames: np.ndarray, out: Path, detector: YoloV3Tiny, config: TrainConfig | None = None,
+def train(frames: np.ndarray, out: Path, detector: Detector, config: TrainConfig | None = None,
           progress: Progress | None = None, network: PreEditor | None = None) -> list[dict[str, float]]:
     """Train on (N, H, W, 3) uint8 frames; checkpoints to `out` and resumes from it when it
     holds an unfinished run of the same settings. Returns the loss history (one entry per

@@ -1,7 +1,7 @@
 // CenterNet reference: resize 512x512 (tf.image.resizeBilinear), 0-255 RGB; the graph's own
 // decoding ('tower_0/detections': x1, y1, x2, y2 in input pixels, score, class of the 100
-// best heat-map peaks), scores >= 0.25, class-aware greedy NMS at IoU 0.45.
-import { nms } from './nanodet.mjs';
+// best heat-map peaks), scores >= 0.25, class-aware greedy NMS at IoU 0.45, boxes clipped.
+import { clip, nms } from './nanodet.mjs';
 
 const SIZE = 512;
 
@@ -13,10 +13,9 @@ export async function run(tf, model, frame) {
   const [, height, width] = frame.shape;
   const rows = (await raw['tower_0/detections'].array())[0];
   const candidates = rows.filter((r) => r[4] >= 0.25).map((r) => ({
-    box: [r[0] * width / SIZE, r[1] * height / SIZE, r[2] * width / SIZE, r[3] * height / SIZE]
-      .map((v, j) => Math.min(Math.max(v, 0), j % 2 ? height : width)),
+    box: [r[0] * width / SIZE, r[1] * height / SIZE, r[2] * width / SIZE, r[3] * height / SIZE],
     score: r[4],
     class_id: r[5],
   }));
-  return { raw, results: nms(candidates, 0.45) };
+  return { raw, results: clip(nms(candidates, 0.45), width, height) };
 }

@@ -1,6 +1,7 @@
 // NanoDet-m reference: resize 416x416 (tf.image.resizeBilinear), BGR, NanoDet mean/std, NCHW;
 // decode each stride's distance distributions (softmax expectation over 11 bins, x stride,
-// from the cell centre), keep scores >= 0.25, class-aware greedy NMS at IoU 0.45.
+// from the cell centre), keep scores >= 0.25, class-aware greedy NMS at IoU 0.45, then clip
+// the boxes to the frame.
 const SIZE = 416;
 const STRIDES = [8, 16, 32];
 const OUTPUTS = [['Identity', 'Identity_3'], ['Identity_1', 'Identity_4'], ['Identity_2', 'Identity_5']];
@@ -39,12 +40,16 @@ export async function run(tf, model, frame) {
       const cy = (Math.floor(i / cells) + 0.5) * stride;
       const sx = width / SIZE;
       const sy = height / SIZE;
-      const box = [(cx - side[0]) * sx, (cy - side[1]) * sy, (cx + side[2]) * sx, (cy + side[3]) * sy]
-        .map((v, j) => Math.min(Math.max(v, 0), j % 2 ? height : width));
+      const box = [(cx - side[0]) * sx, (cy - side[1]) * sy, (cx + side[2]) * sx, (cy + side[3]) * sy];
       candidates.push({ box, score: row[best], class_id: best });
     }
   }
-  return { raw, results: nms(candidates, 0.45) };
+  return { raw, results: clip(nms(candidates, 0.45), width, height) };
+}
+
+// boxes clipped to the frame after NMS
+export function clip(detections, width, height) {
+  return detections.map((d) => ({ ...d, box: d.box.map((v, j) => Math.min(Math.max(v, 0), j % 2 ? height : width)) }));
 }
 
 function iou(a, b) {

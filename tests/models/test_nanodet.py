@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+import torch
+
+from vcm.models import load_detector
+from vcm.models.detector import BoxDetector
+from vcm.models.nanodet import OUTPUTS
+from vcm.models.tfjs.reference import run_reference
+
+from .parity import assert_same_detections
+
+
+@pytest.fixture(scope="module")
+def nanodet() -> BoxDetector:
+    return load_detector("nanodet")
+
+
+def test_matches_tensorflow_js_on_a_frame(frames: np.ndarray, nanodet: BoxDetector) -> None:
+    frame = frames[0]
+    reference = run_reference("nanodet", frame)
+    image = torch.from_numpy(frame).permute(2, 0, 1).float().div(255).unsqueeze(0)
+    with torch.no_grad():
+        outputs = nanodet.raw_outputs(nanodet.network_input(image))
+    for name, ours in zip([n for pair in OUTPUTS for n in pair], outputs, strict=True):
+        assert np.abs(ours.numpy() - reference.raw[name]).max() < 1e-4, name
+    ours = nanodet.detect(frame[None])[0]
+    assert_same_detections(ours, reference.results)
+
+
+def test_finds_the_people_of_the_sample(frames: np.ndarray, nanodet: BoxDetector) -> None:
+    for detections in nanodet.detect(frames[:3]):
+        people = [d for d in detections if d.class_name == "person" and d.score >= 0.5]
+        assert len(people) >= 2
+        for d in detections:
+            x1, y1, x2, y2 = d.box
+            assert 0 <= x1 < x2 <= 768 and 0 <= y1 < y2 <= 576
+
+
+def test_target_score_gradient_is_local(frames: np.ndarray, nanodet: BoxDetector) -> None:
+    frame = frames[0]
+    target = max(nanodet.detect(frame[None])[0], key=lambda d: d.score)
+    image = torch.from_numpy(frame).permute(2, 0, 1).float().div(255).requires_grad_(True)
+    score = nanodet.target_score(image, target.box, target.class_id)
+    assert score.item() == pytest.approx(target.score, abs=1e-3)
+    score.backward()
+    gradient = image.grad.abs().sum(dim=0)
+    x1, y1, x2, y2 = (int(v) for v in target.box)
+    inside = torch.zeros_like(gradient, dtype=torch.bool)
+    inside[max(y1 - 16, 0) : y2 + 16, max(x1 - 16, 0) : x2 + 16] = True
+    assert gradient[inside].mean() > 10 * gradient[~inside].mean()
