@@ -9,6 +9,8 @@ $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet torch==2.13.0
+	# onnx2torch (the ONNX detector backend) declares torchvision, which vcm must not pull in
+	$(VENV)/bin/pip install --quiet --no-deps onnx2torch==1.5.15
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 

@@ -37,9 +37,9 @@ def detector() -> YoloV3Tiny:
 
 @pytest.fixture(scope="session")
 def face_detector() -> "Mtcnn":
-    from vcm.models.mtcnn import load_face_detector
+    from vcm.models.face_detectors import load_face_detector
 
-    return load_face_detector()
+    return load_face_detector("mtcnn")
 
 
 @pytest.fixture(scope="session")

@@ -50,6 +50,41 @@ def test_detect_writes_json(tmp_path: Path, sample_path: Path,
     assert len(frames) == 2 and frames[0][0]["class_name"]
 
 
+@pytest.mark.parametrize("detector", ["nanodet", "centernet"])
+def test_detect_with_another_detector_draws_a_video(tmp_path: Path, sample_path: Path, detector: str,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    drawn, found = tmp_path / "boxes.mp4", tmp_path / "d.json"
+    code, text = _run(capsys, "detect", str(sample_path), "--frames", "3", "--detector", detector,
+                      "--draw", str(drawn), "--json", str(found))
+    assert code == 0, text
+    payload = json.loads(found.read_text())
+    assert payload["detector"] == detector and len(payload["frames"]) == 3
+    assert any(d["class_name"] == "person" for d in payload["frames"][0])
+    code, text = _run(capsys, "info", str(drawn), "--json", str(tmp_path / "info.json"))
+    info = json.loads((tmp_path / "info.json").read_text())
+    assert code == 0 and info["frames"] == 3 and (info["width"], info["height"]) == (768, 576)
+
+
+def test_detect_draws_pngs_with_the_boxes(tmp_path: Path, sample_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from PIL import Image
+
+    from vcm.media import read_video
+
+    folder = tmp_path / "drawn"
+    code, text = _run(capsys, "detect", str(sample_path), "--frames", "2", "--draw", str(folder),
+                      "--json", str(tmp_path / "d.json"))
+    assert code == 0, text
+    assert sorted(p.name for p in folder.iterdir()) == ["frame_000000.png", "frame_000001.png"]
+    drawn = np.asarray(Image.open(folder / "frame_000000.png"))
+    original = read_video(sample_path, max_frames=1).frames[0]
+    best = json.loads((tmp_path / "d.json").read_text())["frames"][0][0]
+    x1, y1, x2, y2 = (round(v) for v in best["box"])
+    changed = np.any(drawn != original, axis=2)
+    assert changed[y1:y2 + 1, x1:x2 + 1].any()  # the box outline is drawn where it was found
+    assert changed.mean() < 0.2  # and the picture is otherwise the frame
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -68,6 +103,12 @@ def test_detect_writes_json(tmp_path: Path, sample_path: Path,
         (["eval", "{missing}", "--out", "{tmp}"], "no such file"),
         (["encode", "{sample}", "-o", "{out}", "--min-score", "1.5"], "--min-score"),
         (["detect", "{missing}"], "no such file"),
+        (["detect", "{sample}", "--detector", "yolov9"], "unknown detector 'yolov9'"),
+        (["detect", "{sample}", "--detector", "onnx:{missing}"], "not found"),
+        (["detect", "{sample}", "--detector", "onnx:{junk}"], "not a valid ONNX"),
+        (["detect", "{sample}", "--draw", "{nodir}"], "does not exist"),
+        (["encode", "{sample}", "-o", "{out}", "--task", "smell"], "invalid choice: 'smell'"),
+        (["privacy", "{sample}", "{sample}", "--face-detector", "retina"], "invalid choice: 'retina'"),
     ],
 )
 def test_bad_input_is_one_clear_line(tmp_path: Path, sample_path: Path,

@@ -15,7 +15,7 @@ import numpy as np
 from rich.table import Table
 
 from vcm.atomic import check_output, check_output_folder, write_text_atomic
-from vcm.cli_options import add_detector_option
+from vcm.cli_options import add_detector_option, add_face_detector_option, add_task_option
 from vcm.cli_system import SYSTEM_COMMANDS, add_system_commands
 from vcm.codec.encoder import output_format
 from vcm.codec.qpmap import QP_MAX
@@ -24,6 +24,7 @@ from vcm.figures import rounded
 from vcm.interrupt import stop_on_signal
 from vcm.media.source import FrameSource, parse_fps, parse_size
 from vcm.methods import parse_methods
+from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR, DEFAULT_FACE_DETECTOR
 from vcm.planners import PLANNERS, PlanSettings
 from vcm.preedit.train import TrainConfig
 from vcm.progress import ProgressCallback, console, progress_bar, task_reporter
@@ -51,7 +52,8 @@ TRAIN_DEFAULTS = TrainConfig()
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--targets", choices=["all", "top1"], default="all",
                         help="every confident detection, or the clip's best object tracked by IoU")
-    parser.add_argument("--min-score", type=float, default=0.7, help="target/survival score (0.7)")
+    parser.add_argument("--min-score", type=float,
+                        help="target/survival score (detect 0.7; pose: mean keypoint score 0.3)")
     parser.add_argument("--min-iou", type=float, default=0.5, help="survival IoU with the original (0.5)")
     parser.add_argument("--max-qp", type=int, default=QP_MAX, help="QP of frames without targets (51)")
     parser.add_argument("--check", choices=["intra", "p-frame"], default="intra",
@@ -60,6 +62,10 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _target_spec(args: argparse.Namespace) -> TargetSpec:
+    from vcm.models.detectors import TASK_MIN_SCORE
+
+    if args.min_score is None:
+        args.min_score = TASK_MIN_SCORE[args.task]
     if not 0 < args.min_score <= 1 or not 0 < args.min_iou <= 1:
         raise InputError("--min-score and --min-iou must be in (0, 1]")
     if not 0 <= args.max_qp <= QP_MAX:
@@ -113,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="faces: replace each face's detail by a generic face before coding so "
                      "identity does not survive while the person stays detectable")
     enc.add_argument("--face-qp", type=int, help="with --privacy: force this QP on face blocks")
+    add_face_detector_option(enc, default=CONCEALING_FACE_DETECTOR, role="finds the faces --privacy conceals")
     enc.add_argument("--preedit", nargs="?", const="default", metavar="MODEL",
                      help="edit every frame with a pre-editor: the shipped one (no MODEL, or "
                      "'default') or a file from `vcm preedit train`, "
@@ -120,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     enc.add_argument("--preedit-detections", action="store_true",
                      help="let the pre-editor edit what the detector found too (default: left as is)")
     _add_target_options(enc)
+    add_task_option(enc)
     add_detector_option(enc)
     enc.add_argument("--stats", type=Path, help="write per-frame statistics to this JSON file")
 
@@ -148,7 +156,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--privacy", action="store_true",
                             help="also measure face-identity leak rate and person detection rate "
                             "(on whenever a METHOD+privacy is run)")
+    add_face_detector_option(evaluation, default=CONCEALING_FACE_DETECTOR,
+                             role="finds the faces METHOD+privacy conceals")
+    add_face_detector_option(evaluation, default=DEFAULT_FACE_DETECTOR, flag="--leak-face-detector",
+                             role="finds the faces whose identity leak is measured (measure with one "
+                             "the privacy mode does not conceal with)")
     _add_target_options(evaluation)
+    add_task_option(evaluation)
+    evaluation.add_argument("--pose", action="store_true",
+                            help="also measure pose accuracy: MoveNet poses of the original still found "
+                            "after decoding (OKS >= 0.5); on with --task pose")
     add_detector_option(evaluation)
     evaluation.add_argument("--out", type=Path, required=True,
                             help="output folder (created; files in it are replaced)")
@@ -158,8 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     privacy = commands.add_parser(
         "privacy", help="measure face-identity leakage of a decoded video",
-        description="Find faces on ORIGINAL (MTCNN), embed each face region in both videos (dlib "
-        "ResNet, same alignment) and report per face the L2 distance and whether the identity "
+        description="Find faces on ORIGINAL (--face-detector, MTCNN), embed each face region in both "
+        "videos (dlib ResNet, same alignment) and report per face the L2 distance and whether the identity "
         "still matches (< 0.6); per video the leak rate and the person detection rate.")
     privacy.add_argument("original", help="original video (or image)")
     privacy.add_argument("decoded", help="decoded/coded video (or image) of the same size and length")
@@ -168,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     privacy.add_argument("--min-score", type=float, default=0.7, help="person target score (0.7)")
     privacy.add_argument("--min-iou", type=float, default=0.5, help="person survival IoU (0.5)")
     add_detector_option(privacy)
+    add_face_detector_option(privacy, default=DEFAULT_FACE_DETECTOR,
+                             role="finds the faces on ORIGINAL whose identity leak is measured")
 
     info = commands.add_parser("info", help="describe an encoded file",
                                description="Codec, size, frames, picture types, bytes, bitrate.")
@@ -329,7 +348,7 @@ def cmd_encode(args: argparse.Namespace) -> None:
         if args.qp_map:
             _encode_with_map(args, source)
             return
-        from vcm.models import load_detector
+        from vcm.models.detectors import load_task_model
         from vcm.pipeline import Edits, Verification, run_method
 
         settings = PlanSettings(codec=args.codec, gop=args.gop, qp=args.qp, max_qp=args.max_qp, targets=spec,
@@ -339,9 +358,13 @@ def cmd_encode(args: argparse.Namespace) -> None:
             from vcm.preedit.network import load_preeditor
 
             preeditor = load_preeditor(args.preedit)
-        edits = Edits(preeditor=preeditor, preedit_detections=args.preedit_detections, privacy=privacy)
+        from vcm.models.face_detectors import load_face_detector
+
+        concealer = load_face_detector(args.face_detector) if privacy else None
+        edits = Edits(preeditor=preeditor, preedit_detections=args.preedit_detections, privacy=privacy,
+                      face_detector=concealer)
         verify = Verification(enabled=args.verify, every=args.verify_every, repair_rounds=args.repair)
-        detector = load_detector(args.detector)
+        detector = load_task_model(args.task, args.detector)
         with _stats_writer(args.stats, source) as stats, progress_bar() as progress, \
                 stop_on_signal(source.stop if source.live else None) as received:
             started = time.perf_counter()
@@ -353,7 +376,8 @@ def cmd_encode(args: argparse.Namespace) -> None:
             if stats is not None:
                 _finish_stats(stats, report.summary(), args.output)
     rate = report.detection_rate
-    checked = (f"detection rate {rate:.3f} over {report.checked_frames} checked frames "
+    measure = "pose survival rate (OKS)" if args.task == "pose" else "detection rate"
+    checked = (f"{measure} {rate:.3f} over {report.checked_frames} checked frames "
                f"({report.lost_frames} lost a target)" if rate is not None else "not verified")
     console.print(f"{args.output}: {report.method}, {report.frame_count} frames, {report.total_bytes} bytes, "
                   f"{report.bitrate_kbps:.1f} kbit/s, {checked}; "
@@ -445,7 +469,9 @@ def cmd_eval(args: argparse.Namespace) -> None:
                         segment=args.segment, max_segments=args.max_segments,
                         codec=args.codec, gop=args.gop, max_qp=args.max_qp, targets=_target_spec(args),
                         ladder=args.ladder, repair_rounds=args.repair, check=args.check,
-                        privacy_metrics=args.privacy, detector=args.detector,
+                        privacy_metrics=args.privacy, detector=args.detector, task=args.task,
+                        pose_metrics=args.pose or args.task == "pose",
+                        conceal_faces_with=args.face_detector, leak_faces_with=args.leak_face_detector,
                         preedit_model=args.preedit, preedit_detections=args.preedit_detections)
     if args.gop < 1 or args.repair < 0:
         raise InputError("--gop must be at least 1 and --repair at least 0")
@@ -483,6 +509,8 @@ def _evaluate(videos: Sequence[str | Path], config: "EvalConfig", out: Path, *,
                "frames_per_second": "fps", "checks_per_frame": "checks"}
     if config.measures_privacy:
         columns.update(mean_leak_rate="leak", mean_person_detection_rate="person")
+    if config.measures_pose:
+        columns.update(mean_pose_accuracy="pose")
     for title in columns.values():
         table.add_column(title, justify="right")
     for entry in summary["methods"]:
@@ -491,7 +519,8 @@ def _evaluate(videos: Sequence[str | Path], config: "EvalConfig", out: Path, *,
     console.print("size/u30: median bytes over uniform QP 30; smaller: share of segments below it; "
                   "det.rate: targets still detected; checks: codec checks per frame"
                   + ("; leak: faces whose identity survives; person: person targets kept"
-                     if config.measures_privacy else ""))
+                     if config.measures_privacy else "")
+                  + ("; pose: MoveNet poses kept (OKS >= 0.5)" if config.measures_pose else ""))
     console.print(f"report: {out / 'index.html'}  (results.csv, summary.json beside it)")
 
 
@@ -502,8 +531,8 @@ def cmd_privacy(args: argparse.Namespace) -> None:
     from vcm.models import load_detector
     from vcm.models.detector import detect_frames
     from vcm.models.dlib_identity import load_face_identity
+    from vcm.models.face_detectors import load_face_detector
     from vcm.models.faces import detect_faces
-    from vcm.models.mtcnn import load_face_detector
     from vcm.pipeline import windows
     from vcm.privacy import privacy_report
     from vcm.privacy.leakage import PrivacyReport
@@ -521,7 +550,7 @@ def cmd_privacy(args: argparse.Namespace) -> None:
             raise InputError(f"{args.original} ({original.width}x{original.height}) and {args.decoded} "
                              f"({decoded.width}x{decoded.height}) differ in size; compare a video with its "
                              "own decoded version")
-        face_detector, identity = load_face_detector(), load_face_identity()
+        face_detector, identity = load_face_detector(args.face_detector), load_face_identity()
         detector = load_detector(args.detector)
         total = PrivacyReport(match_distance=identity.match_distance)
 

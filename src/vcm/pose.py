@@ -34,14 +34,3 @@ def pose_survives(reference: Pose, candidates: Sequence[Pose], min_oks: float = 
     """Whether some candidate pose has OKS >= min_oks with `reference`."""
     return any(object_keypoint_similarity(reference, c) >= min_oks for c in candidates)
 
-
-def pose_accuracy(references: Sequence[Pose | None], decoded: Sequence[Pose | None],
-                  min_oks: float = 0.5) -> float:
-    """Share in [0, 1] of the frames' reference poses (None: no pose) whose frame still has a
-    pose with OKS >= min_oks after decoding; 1.0 when no frame has a reference pose."""
-    if len(references) != len(decoded):
-        raise ValueError(f"poses of {len(references)} original and {len(decoded)} decoded frames")
-    pairs = [(r, d) for r, d in zip(references, decoded, strict=True) if r is not None]
-    if not pairs:
-        return 1.0
-    return sum(pose_survives(r, [] if d is None else [d], min_oks) for r, d in pairs) / len(pairs)

@@ -4,6 +4,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from vcm.models.detector import Detection, box_iou
+from vcm.models.movenet import Pose
+from vcm.pose import pose_survives
 
 
 @dataclass(frozen=True)
@@ -11,12 +13,14 @@ class TargetSpec:
     """Targets are original detections with score >= min_score ('all'), or only the
     clip's best-scoring object tracked across frames by IoU ('top1'). A target
     survives when a detection of its class has score >= keep_score (default min_score)
-    and IoU >= min_iou. A planner given a lower keep_score trades accuracy for rate."""
+    and IoU >= min_iou. A planner given a lower keep_score trades accuracy for rate.
+    A pose target (one with keypoints) survives when a pose has OKS >= min_oks with it."""
 
     mode: str = "all"
     min_score: float = 0.7
     min_iou: float = 0.5
     keep_score: float | None = None
+    min_oks: float = 0.5
 
     def __post_init__(self) -> None:
         if self.mode not in ("all", "top1"):
@@ -34,7 +38,12 @@ def keep_threshold(target: Detection, spec: TargetSpec, safety: float = 0.0) -> 
 
 
 def survives(target: Detection, found: Sequence[Detection], spec: TargetSpec, safety: float = 0.0) -> bool:
-    """Whether `target` is still detected among `found`."""
+    """Whether `target` is still detected among `found`. A pose must keep OKS >= min_oks,
+    raised by `safety` times the headroom 1 - min_oks (a planning margin)."""
+    if target.keypoints:
+        required = spec.min_oks + safety * (1.0 - spec.min_oks)
+        return pose_survives(Pose(target.keypoints), [Pose(d.keypoints) for d in found if d.keypoints],
+                             required)
     threshold = keep_threshold(target, spec, safety)
     return any(d.class_id == target.class_id and d.score >= threshold
                and box_iou(d.box, target.box) >= spec.min_iou for d in found)

@@ -8,8 +8,10 @@ import torch
 
 from vcm.media.face_clips import load_photo
 from vcm.models.movenet import KEYPOINT_NAMES, MoveNet, Pose, square_padding
+from vcm.models.pose_detector import pose_detection
 from vcm.models.tfjs.reference import run_reference
-from vcm.pose import object_keypoint_similarity, pose_accuracy, pose_survives
+from vcm.pose import object_keypoint_similarity, pose_survives
+from vcm.targets import TargetSpec, survives
 
 HIDDEN = (0.0, 0.0, 0.1)  # an invisible keypoint (score < 0.3)
 
@@ -119,7 +121,7 @@ def test_oks_ignores_keypoints_hidden_in_the_reference() -> None:
         object_keypoint_similarity(Pose((HIDDEN,) * 17), reference)
 
 
-def test_pose_survival_and_accuracy() -> None:
+def test_pose_survival() -> None:
     reference = made_up({"left_shoulder": (0.0, 0.0), "right_shoulder": (100.0, 100.0)})
     shifted = made_up({"left_shoulder": (10.0, 0.0), "right_shoulder": (100.0, 110.0)})  # OKS 0.818
     far = made_up({"left_shoulder": (60.0, 0.0), "right_shoulder": (100.0, 160.0)})
@@ -127,9 +129,12 @@ def test_pose_survival_and_accuracy() -> None:
     assert not pose_survives(reference, [far])
     assert not pose_survives(reference, [shifted], min_oks=0.9)
     assert not pose_survives(reference, [])
-    references = [reference, None, reference, reference]
-    assert pose_accuracy(references, [shifted, shifted, far, None]) == 1 / 3
-    assert pose_accuracy([None, None], [shifted, None]) == 1.0
+    # as targets: OKS decides, and a planning safety margin raises the OKS required
+    target = pose_detection(reference)
+    assert survives(target, [pose_detection(far), pose_detection(shifted)], TargetSpec())
+    assert not survives(target, [pose_detection(far)], TargetSpec())
+    assert survives(target, [pose_detection(shifted)], TargetSpec(), safety=0.5)  # needs 0.75
+    assert not survives(target, [pose_detection(shifted)], TargetSpec(), safety=0.7)  # needs 0.85
 
 
 def test_pose_summary() -> None:

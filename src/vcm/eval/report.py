@@ -13,7 +13,7 @@ import numpy as np
 from vcm.atomic import atomic_output, write_text_atomic
 from vcm.eval import plots
 from vcm.eval.runner import EvalConfig, Example, ResultRow
-from vcm.eval.summary import bd_rates, curves, measures_privacy, method_summary
+from vcm.eval.summary import bd_rates, curves, measures_pose, measures_privacy, method_summary
 from vcm.targets import select_targets
 
 EXAMPLE_FRAMES = 2
@@ -46,7 +46,8 @@ def write_examples(examples: dict[tuple[str, str], Example], config: EvalConfig,
     folder.mkdir(exist_ok=True)
     written: dict[str, list[str]] = {}
     for (video, method), (segment, report) in examples.items():
-        targets = select_targets(segment.detections, config.targets)
+        planned = segment.poses if config.task == "pose" and segment.poses is not None else segment.detections
+        targets = select_targets(planned, config.targets)
         picks = np.linspace(0, len(segment.frames) - 1, EXAMPLE_FRAMES).round().astype(int)
         for index in dict.fromkeys(picks.tolist()):
             name = f"{Path(video).stem}_{method}_f{index:03d}.png"
@@ -92,7 +93,11 @@ def write_report(rows: Sequence[ResultRow], config: EvalConfig, out_dir: Path,
             " Leak rate: share of faces (found by MTCNN on the original, at least "
             "16 px) whose dlib identity embedding on the decoded frame is still within L2 0.6 of "
             "the original's; person detection rate: person targets still detected." if measures_privacy(rows)
-            else "") + "</p>",
+            else "") + (
+            " Pose accuracy: MoveNet poses of the original (mean keypoint score &ge; "
+            f"{config.spec('pose').min_score}) still found after decoding with OKS &ge; "
+            f"{config.spec('pose').min_oks}." if measures_pose(rows) else "")
+        + f" Planners kept the <b>{html.escape(config.task)}</b> task's outputs.</p>",
         "<h2>Methods</h2>", _table(summary["methods"]),
         "<h2>BD-rate against the reference method (negative = fewer bits at equal accuracy or "
         "fidelity)</h2>",

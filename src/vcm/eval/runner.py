@@ -1,6 +1,7 @@
 """The experiment runner: cut videos into segments, run every method (and its ladder),
 decode, re-detect and measure."""
 
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,8 @@ from vcm.figures import rounded
 from vcm.media import FrameSource, luma_of
 from vcm.methods import Method, parse_methods
 from vcm.models.detector import Detection, Detector, detect_frames
-from vcm.models.detectors import DEFAULT_DETECTOR
+from vcm.models.detectors import DEFAULT_DETECTOR, TASK_MIN_SCORE, TASKS
+from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR, DEFAULT_FACE_DETECTOR
 from vcm.models.faces import Face, FaceDetector, FaceIdentity, detect_faces
 from vcm.pipeline import Edits, EncodeReport, Known, Verification, run_method, windows
 from vcm.planners import PLANNERS, LadderPoint, PlanSettings, planner_entry
@@ -35,7 +37,11 @@ class EvalConfig:
     (always on when a METHOD+privacy is run); privacy: the settings of those methods;
     preedit_model: the pre-editor METHOD+preedit methods use (a file, or "default" for the
     shipped one); preedit_detections: let it edit what the detector found too; detector:
-    the object detector's registry name (finds targets, plans, checks survival)."""
+    the object detector's registry name; task: what the planners keep ("detect": the
+    detector's objects, "pose": MoveNet poses); targets: the planning task's target spec;
+    pose_metrics adds pose accuracy (OKS) to every row (always on with task "pose");
+    conceal_faces_with / leak_faces_with: the face detectors that find the faces the
+    privacy methods conceal and the faces whose identity leak is measured."""
 
     methods: Sequence[str] = tuple(PLANNERS)
     segment: int = 33
@@ -54,13 +60,30 @@ class EvalConfig:
     preedit_model: str = DEFAULT_MODEL
     preedit_detections: bool = False
     detector: str = DEFAULT_DETECTOR
+    task: str = "detect"
+    pose_metrics: bool = False
+    conceal_faces_with: str = CONCEALING_FACE_DETECTOR
+    leak_faces_with: str = DEFAULT_FACE_DETECTOR
 
     def __post_init__(self) -> None:
         parse_methods(self.methods)
+        if self.task not in TASKS:
+            raise InputError(f"unknown task {self.task!r}; available: {', '.join(TASKS)}")
         if self.segment < 1:
             raise InputError(f"--segment must be at least 1, got {self.segment}")
         if self.max_segments is not None and self.max_segments < 1:
             raise InputError(f"--max-segments must be at least 1, got {self.max_segments}")
+
+    @property
+    def measures_pose(self) -> bool:
+        return self.pose_metrics or self.task == "pose"
+
+    def spec(self, task: str) -> TargetSpec:
+        """The target spec a task is measured with: config.targets for the planning task,
+        the same with that task's default min_score for the other."""
+        if task == self.task:
+            return self.targets
+        return dataclasses.replace(self.targets, min_score=TASK_MIN_SCORE[task], keep_score=None)
 
     @property
     def measures_privacy(self) -> bool:
@@ -73,7 +96,7 @@ class EvalConfig:
 @dataclass
 class Segment:
     """Frames [start, start + len) of one video, the detections on the original and, when
-    privacy is measured, its faces."""
+    privacy is measured, its faces, and when poses are, its poses (as Detections)."""
 
     video: str
     index: int
@@ -82,6 +105,7 @@ class Segment:
     fps: float
     detections: list[list[Detection]]
     faces: list[list[Face]] | None = None
+    poses: list[list[Detection]] | None = None
 
 
 @dataclass
@@ -112,6 +136,7 @@ class ResultRow:
     faces_recognisable: int | None = None
     faces_too_small: int | None = None
     person_detection_rate: float | None = None
+    pose_accuracy: float | None = None
 
 
 Example = tuple[Segment, EncodeReport]
@@ -128,10 +153,11 @@ def ladder(method: str, config: EvalConfig) -> list[LadderPoint]:
 
 def segments(paths: Sequence[str | Path], config: EvalConfig, detector: Detector,
              progress: ProgressCallback | None = None,
-             face_detector: FaceDetector | None = None) -> Iterator[Segment]:
+             face_detector: FaceDetector | None = None, pose_model: Detector | None = None
+             ) -> Iterator[Segment]:
     """Each video cut into whole segments of config.segment frames (a video shorter than one
     segment is one segment), read one segment at a time, with the detections on it (and
-    faces too when a face detector is given)."""
+    faces too when a face detector is given, poses when a pose model is)."""
     for path in paths:
         with FrameSource(path) as source:
             chunks = windows(source, config.segment)
@@ -146,28 +172,55 @@ def segments(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
                 if face_detector is not None:
                     label = f"faces {Path(path).name} segment {index}"
                     faces = detect_faces(frames, face_detector, _per_frame(progress, label, len(frames)))
-                yield Segment(str(path), index, start, frames, source.fps, detections, faces)
+                poses = None
+                if pose_model is not None:
+                    label = f"poses {Path(path).name} segment {index}"
+                    poses = detect_frames(pose_model, frames, _per_frame(progress, label, len(frames)))
+                yield Segment(str(path), index, start, frames, source.fps, detections, faces, poses)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """What the measured models found on an encode's decoded frames: objects, and poses
+    when pose accuracy is measured."""
+
+    detections: list[list[Detection]]
+    poses: list[list[Detection]] | None = None
+
+
+def survived_per_frame(original: Sequence[Sequence[Detection]], decoded: Sequence[Sequence[Detection]],
+                       spec: TargetSpec) -> list[list[bool]]:
+    """Per frame, per target (selected from `original` by spec), whether it survives."""
+    targets = select_targets(original, spec)
+    return [survival(frame_targets, found, spec)
+            for frame_targets, found in zip(targets, decoded, strict=True)]
+
+
+def share_kept(survived: Sequence[Sequence[bool]]) -> float:
+    """Share of targets kept over all frames; 1.0 when there is no target."""
+    total = sum(len(flags) for flags in survived)
+    return rounded(sum(sum(flags) for flags in survived) / total, "share") if total else 1.0
 
 
 def measure(report: EncodeReport, segment: Segment, point: LadderPoint, reference_bytes: int,
-            original_luma: np.ndarray, spec: TargetSpec, privacy: PrivacyReport | None = None) -> ResultRow:
-    """Metrics of one encode: survival under the standard spec (not the point's keep_score),
-    and the privacy figures when a privacy report is given."""
-    targets = select_targets(segment.detections, spec)
-    survived = [survival(frame_targets, found, spec)
-                for frame_targets, found in zip(targets, report.decoded_detections, strict=True)]
-    total = sum(len(flags) for flags in survived)
-    kept = sum(sum(flags) for flags in survived)
+            original_luma: np.ndarray, config: EvalConfig, decoded: Decoded,
+            privacy: PrivacyReport | None = None) -> ResultRow:
+    """Metrics of one encode: survival under each task's standard spec (not the point's
+    keep_score), pose accuracy when measured, and the privacy figures when given."""
+    survived = survived_per_frame(segment.detections, decoded.detections, config.spec("detect"))
+    pose_accuracy = None
+    if segment.poses is not None and decoded.poses is not None:
+        pose_accuracy = share_kept(survived_per_frame(segment.poses, decoded.poses, config.spec("pose")))
     frames = report.frame_count
     return ResultRow(
         video=Path(segment.video).name, segment=segment.index, start_frame=segment.start, frames=frames,
         method=report.method, point=point.label, main=point.main, bytes=report.total_bytes,
         bitrate_kbps=rounded(report.bitrate_kbps, "kbps"),
         size_ratio=rounded(report.total_bytes / reference_bytes, "share"),
-        detection_rate=rounded(kept / total, "share") if total else 1.0,
+        detection_rate=share_kept(survived),
         lost_frames=sum(1 for flags in survived if not all(flags)),
         lost_before_repair=report.lost_before_repair,
-        map50=rounded(mean_average_precision(segment.detections, report.decoded_detections), "share"),
+        map50=rounded(mean_average_precision(segment.detections, decoded.detections), "share"),
         psnr_y_db=rounded(luma_psnr(original_luma, report.decoded_luma), "db"),
         ms_ssim_y=rounded(luma_ms_ssim(original_luma, report.decoded_luma), "ssim"),
         seconds_per_frame=rounded(report.seconds_per_frame(), "seconds"),
@@ -178,7 +231,22 @@ def measure(report: EncodeReport, segment: Segment, point: LadderPoint, referenc
         faces_recognisable=None if privacy is None else privacy.recognisable,
         faces_too_small=None if privacy is None else privacy.too_small,
         person_detection_rate=None if privacy is None else rounded(privacy.person_detection_rate, "share"),
+        pose_accuracy=pose_accuracy,
     )
+
+
+def _decoded(report: EncodeReport, config: EvalConfig, detector: Detector,
+             pose_model: Detector | None) -> Decoded:
+    """The measured models' outputs on an encode's decoded frames: the planning model's come
+    with the report (it checked every frame), the other model runs on the decoded frames."""
+    def run(task: str, model: Detector) -> list[list[Detection]]:
+        if task == config.task:
+            return report.decoded_detections
+        assert report.decoded_rgb is not None
+        return detect_frames(model, report.decoded_rgb)
+
+    poses = run("pose", pose_model) if config.measures_pose and pose_model is not None else None
+    return Decoded(run("detect", detector), poses)
 
 
 def _per_frame(progress: ProgressCallback | None, label: str, total: int) -> Callable[[int], None] | None:
@@ -196,21 +264,31 @@ def _prefixed(progress: ProgressCallback | None, prefix: str) -> ProgressCallbac
 
 @dataclass
 class FaceModels:
-    """The face detector and identity model privacy measurement needs."""
+    """The face models privacy needs: `detector` finds the faces whose identity leak is
+    measured, `identity` embeds them; `concealer` finds the faces METHOD+privacy conceals
+    (None: the measuring detector, whose faces of the original are then reused)."""
 
     detector: FaceDetector
     identity: FaceIdentity
+    concealer: FaceDetector | None = None
 
 
 def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector, out_dir: Path,
              progress: ProgressCallback | None = None, faces: FaceModels | None = None,
+             pose_model: Detector | None = None,
              ) -> tuple[list[ResultRow], dict[tuple[str, str], Example]]:
     """Run every method and ladder point on every segment. Returns the rows and, for the
     report's example frames, the main point's EncodeReport of each video's first segment
-    per (video, method). `faces` is required when config.measures_privacy."""
+    per (video, method). `detector` finds objects; `faces` is required when
+    config.measures_privacy, `pose_model` when config.measures_pose. The planners keep the
+    outputs of config.task's model."""
     methods = parse_methods(config.methods)
     if config.measures_privacy and faces is None:
         raise ValueError("privacy measurement needs the face models")
+    if config.measures_pose and pose_model is None:
+        raise ValueError("pose measurement needs the pose model")
+    planning = pose_model if config.task == "pose" else detector
+    assert planning is not None
     face_models = faces if config.measures_privacy else None
     preeditor = load_preeditor(config.preedit_model) if any(m.preedit for m in methods) else None
     streams = out_dir / "streams"
@@ -219,36 +297,42 @@ def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
     examples: dict[tuple[str, str], Example] = {}
     face_detector = face_models.detector if face_models else None
     check_every_frame = Verification(enabled=True, every=1)
-    for segment in segments(paths, config, detector, progress, face_detector):
+    for segment in segments(paths, config, detector, progress, face_detector,
+                            pose_model if config.measures_pose else None):
         original_luma = np.stack([luma_of(frame) for frame in segment.frames])
         name = f"{Path(segment.video).stem}_s{segment.index:03d}"
-        known = Known(detections=segment.detections, faces=segment.faces)
+        planned = segment.poses if config.task == "pose" else segment.detections
+        assert planned is not None
+        concealer_faces = segment.faces if face_models and face_models.concealer is None else None
+        known = Known(detections=planned, faces=concealer_faces)
         window = len(segment.frames)
         reference_settings = PlanSettings(codec=config.codec, gop=config.gop, qp=30, targets=config.targets)
         reference = run_method("uniform", segment.frames, segment.fps, streams / f"{name}_reference.mp4",
-                               detector, reference_settings, verify=check_every_frame, known=known,
+                               planning, reference_settings, verify=check_every_frame, known=known,
                                window=window)
         for method in methods:
             edits = Edits(preeditor=preeditor if method.preedit else None,
                           preedit_detections=config.preedit_detections,
-                          privacy=config.privacy if method.privacy else None, face_detector=face_detector)
+                          privacy=config.privacy if method.privacy else None,
+                          face_detector=face_models.concealer or face_detector if face_models else None)
             repair = config.repair_rounds if method.entry.repairable else 0
             for point in ladder(str(method), config):
                 report = run_method(
                     method.planner, segment.frames, segment.fps,
-                    streams / f"{name}_{method}_{point.label}.mp4", detector, point.settings,
+                    streams / f"{name}_{method}_{point.label}.mp4", planning, point.settings,
                     config=point.config, edits=edits, verify=Verification(every=1, repair_rounds=repair),
                     known=known, window=window, keep_frames=True,
                     progress=_prefixed(progress, f"{name} {point.label}"))
+                decoded = _decoded(report, config, detector, pose_model)
                 leakage = None
                 if face_models is not None and report.decoded_rgb is not None:
                     leakage = privacy_report(
                         segment.frames, report.decoded_rgb, face_detector=face_models.detector,
-                        identity=face_models.identity, detector=detector, spec=config.targets,
+                        identity=face_models.identity, detector=detector, spec=config.spec("detect"),
                         faces=segment.faces, original_detections=segment.detections,
-                        decoded_detections=report.decoded_detections)
+                        decoded_detections=decoded.detections)
                 rows.append(measure(report, segment, point, reference.total_bytes, original_luma,
-                                    config.targets, leakage))
+                                    config, decoded, leakage))
                 if point.main and segment.index == 0:
                     examples[(Path(segment.video).name, str(method))] = (segment, report)
     if not rows:
@@ -269,11 +353,17 @@ def evaluate_videos(job: EvalJob, progress: ProgressCallback | None = None
                     ) -> tuple[list[ResultRow], dict[tuple[str, str], Example]]:
     """run_eval with the models loaded here (so it runs as a task on any worker)."""
     from vcm.models import load_detector
+    from vcm.models.detectors import load_task_model
 
+    pose_model = load_task_model("pose") if job.config.measures_pose else None
     faces = None
     if job.config.measures_privacy:
         from vcm.models.dlib_identity import load_face_identity
-        from vcm.models.mtcnn import load_face_detector
+        from vcm.models.face_detectors import load_face_detector
 
-        faces = FaceModels(load_face_detector(), load_face_identity())
-    return run_eval(job.videos, job.config, load_detector(job.config.detector), job.out_dir, progress, faces)
+        measuring = load_face_detector(job.config.leak_faces_with)
+        concealing = (None if job.config.conceal_faces_with == job.config.leak_faces_with
+                      else load_face_detector(job.config.conceal_faces_with))
+        faces = FaceModels(measuring, load_face_identity(), concealing)
+    return run_eval(job.videos, job.config, load_detector(job.config.detector), job.out_dir, progress, faces,
+                    pose_model)

@@ -39,8 +39,14 @@ def method_summary(rows: Sequence[ResultRow]) -> list[dict[str, object]]:
             "detector_calls_per_frame": rounded(mean(r.detector_calls_per_frame for r in main), "per_frame"),
             "mean_leak_rate": _finite_mean([r.leak_rate for r in main]),
             "mean_person_detection_rate": _finite_mean([r.person_detection_rate for r in main]),
+            "mean_pose_accuracy": _finite_mean([r.pose_accuracy for r in main]),
         })
     return summary
+
+
+def measures_pose(rows: Sequence[ResultRow]) -> bool:
+    """Whether the rows carry pose accuracies."""
+    return any(row.pose_accuracy is not None for row in rows)
 
 
 def measures_privacy(rows: Sequence[ResultRow]) -> bool:
@@ -49,8 +55,8 @@ def measures_privacy(rows: Sequence[ResultRow]) -> bool:
 
 
 def curves(rows: Sequence[ResultRow]) -> dict[str, list[dict[str, float]]]:
-    """Per method, one point per ladder label: mean bitrate, mAP, detection rate, leak rate and
-    person detection rate over segments (NaN where not measured)."""
+    """Per method, one point per ladder label: mean bitrate, mAP, detection rate, leak rate,
+    person detection rate and pose accuracy over segments (NaN where not measured)."""
     result: dict[str, list[dict[str, float]]] = {}
     for method in dict.fromkeys(row.method for row in rows):
         points = []
@@ -63,7 +69,8 @@ def curves(rows: Sequence[ResultRow]) -> dict[str, list[dict[str, float]]]:
                            "ms_ssim_y": mean(r.ms_ssim_y for r in chosen),
                            "leak_rate": _nan_if_none(_finite_mean([r.leak_rate for r in chosen])),
                            "person_detection_rate": _nan_if_none(
-                               _finite_mean([r.person_detection_rate for r in chosen]))})
+                               _finite_mean([r.person_detection_rate for r in chosen])),
+                           "pose_accuracy": _nan_if_none(_finite_mean([r.pose_accuracy for r in chosen]))})
         result[method] = sorted(points, key=lambda p: p["bitrate_kbps"])
     return result
 

@@ -11,16 +11,21 @@ import torch
 
 @dataclass(frozen=True)
 class Detection:
-    """One detected object. box: (x1, y1, x2, y2) in pixels of the input frame."""
+    """One detected object. box: (x1, y1, x2, y2) in pixels of the input frame; keypoints:
+    for a pose, per COCO keypoint (x, y, score) in pixels (empty for a plain box)."""
 
     box: tuple[float, float, float, float]
     score: float
     class_id: int
     class_name: str
+    keypoints: tuple[tuple[float, float, float], ...] = ()
 
     def to_dict(self) -> dict[str, object]:
-        return {"box": [round(v, 2) for v in self.box], "score": round(self.score, 4),
-                "class_id": self.class_id, "class_name": self.class_name}
+        record: dict[str, object] = {"box": [round(v, 2) for v in self.box], "score": round(self.score, 4),
+                                     "class_id": self.class_id, "class_name": self.class_name}
+        if self.keypoints:
+            record["keypoints"] = [[round(x, 2), round(y, 2), round(s, 4)] for x, y, s in self.keypoints]
+        return record
 
 
 class Detector(Protocol):
@@ -37,11 +42,6 @@ class Detector(Protocol):
     def target_score(self, image: torch.Tensor, box: Sequence[float], class_id: int) -> torch.Tensor:
         """Score of class `class_id` for the object at `box` in `image` ((3, H, W) float
         RGB in [0, 1]) as a 0-d tensor that can be differentiated w.r.t. `image`."""
-        ...
-
-    def predictions(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, 3, H, W) float RGB in [0, 1] -> every candidate box (B, P, 4) as x1, y1, x2, y2
-        in input pixels and its class scores (B, P, classes) in [0, 1], differentiable."""
         ...
 
     def score_maps(self, images: torch.Tensor) -> list[torch.Tensor]:

@@ -7,7 +7,6 @@ implementation of the three networks and the cascade around them.
 """
 
 import os
-from functools import cache
 
 import numpy as np
 import torch
@@ -236,8 +235,3 @@ class Mtcnn:
         keep = nms(boxes, scores, 0.7, by_min=True)
         return boxes[keep], scores[keep], landmarks[keep]
 
-
-@cache
-def load_face_detector() -> Mtcnn:
-    """The default face detector, built once per process."""
-    return Mtcnn()

@@ -15,7 +15,7 @@ class Edits:
 
     preeditor: edits every frame (METHOD+preedit), leaving what the detector found on the
     original unedited unless preedit_detections. privacy: conceal faces (METHOD+privacy),
-    found by face_detector (default MTCNN)."""
+    found by face_detector (default: those MTCNN or BlazeFace finds)."""
 
     preeditor: PreEditor | None = None
     preedit_detections: bool = False

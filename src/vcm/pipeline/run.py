@@ -25,6 +25,7 @@ from vcm.codec.encoder import Encoder, FrameStats, output_format
 from vcm.codec.qpmap import block_span
 from vcm.errors import InputError
 from vcm.models.detector import Detection, Detector
+from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR, LANDMARK_FACE_DETECTOR, load_face_detector
 from vcm.models.faces import Face, FaceDetector
 from vcm.pipeline.options import Edits, Known, Verification
 from vcm.pipeline.report import EncodeReport, FrameReport
@@ -105,14 +106,12 @@ class _Editor:
         concealed = held_faces(self._carry + faces, hold)[len(self._carry):]
         self._carry = faces[-hold:] if hold else []
         if self._generic is None:
-            self._generic = GenericFace.build(detector)
+            self._generic = GenericFace.build(load_face_detector(LANDMARK_FACE_DETECTOR))
         return conceal(chunk, concealed, self._generic, edits.privacy), concealed
 
     def _faces_detector(self) -> FaceDetector:
         if self._face_detector is None:
-            from vcm.models.mtcnn import load_face_detector
-
-            self._face_detector = load_face_detector()
+            self._face_detector = load_face_detector(CONCEALING_FACE_DETECTOR)
         return self._face_detector
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from vcm.models.tfjs.ops import OPS, UnsupportedOp
+from vcm.models.tfjs.ops import CONV_OPS, OPS, PREPARED, UnsupportedOp, torch_filter
 
 _STORED = {"float32": np.float32, "int32": np.int32, "float16": np.float16, "uint8": np.uint8,
            "uint16": np.uint16, "bool": np.bool_}
@@ -74,12 +74,28 @@ class GraphModel(nn.Module):
         unsupported = sorted({n.op for n in self.nodes.values()} - set(OPS) - {"Const", "Placeholder"})
         if unsupported:
             raise UnsupportedOp(f"{model_json.name} uses ops not implemented: {', '.join(unsupported)}")
-        self.constant_names = [n.name for n in self.nodes.values() if n.op == "Const"]
         weights = read_weights(spec["weightsManifest"], model_json.parent)
+        self._prepare_filters(weights)
+        self.constant_names = [n.name for n in self.nodes.values() if n.op == "Const"]
         for index, name in enumerate(self.constant_names):
             self.register_buffer(f"const_{index}", weights[name], persistent=False)
         self._constant_index = {name: index for index, name in enumerate(self.constant_names)}
         self.input_names = [n.name for n in self.nodes.values() if n.op == "Placeholder"]
+
+    def _prepare_filters(self, weights: dict[str, torch.Tensor]) -> None:
+        """Give every convolution its filter in torch's layout once, as a constant of its own."""
+        for node in list(self.nodes.values()):
+            if node.op not in CONV_OPS or self.nodes[node.inputs[1][0]].op != "Const":
+                continue
+            name = f"{node.name}/{PREPARED}"
+            depthwise = "Depthwise" in node.op
+            weights[name] = torch_filter(weights[node.inputs[1][0]], depthwise)
+            self.nodes[name] = Node(name, "Const", (), {})
+            inputs = (node.inputs[0], (name, 0), *node.inputs[2:])
+            self.nodes[node.name] = Node(node.name, node.op, inputs, {**node.attrs, PREPARED: True})
+        used = {source for n in self.nodes.values() for source, _ in n.inputs}
+        for name in [n.name for n in self.nodes.values() if n.op == "Const" and n.name not in used]:
+            del self.nodes[name], weights[name]
 
     def constant(self, name: str) -> torch.Tensor:
         return getattr(self, f"const_{self._constant_index[name]}")

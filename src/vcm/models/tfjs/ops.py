@@ -86,7 +86,8 @@ def _check_nhwc(attrs: Attrs) -> None:
 
 def _activation(x: torch.Tensor, names: Sequence[str], extra: Sequence[torch.Tensor],
                 attrs: Attrs) -> torch.Tensor:
-    """Apply a fused op's tail (BiasAdd then an activation) to an NHWC tensor."""
+    """Apply a fused op's tail (BiasAdd then an activation) to an NHWC tensor; extra: the
+    node's inputs after the filter (bias, then a PReLU's alphas)."""
     for name in names:
         if name == "BiasAdd":
             x = x + extra[0]
@@ -105,23 +106,37 @@ def _activation(x: torch.Tensor, names: Sequence[str], extra: Sequence[torch.Ten
     return x
 
 
-def conv2d(attrs: Attrs, inputs: list[torch.Tensor], depthwise: bool = False) -> list[torch.Tensor]:
-    """Conv2D / DepthwiseConv2dNative and their fused forms. x (N, H, W, C); filter HWIO
-    (kh, kw, C, out) or, depthwise, (kh, kw, C, multiplier)."""
-    _check_nhwc(attrs)
-    x, kernel = inputs[0], inputs[1]
-    strides, dilations = attr_ints(attrs, "strides")[1:3], attr_ints(attrs, "dilations")[1:3] or [1, 1]
+CONV_OPS = ("Conv2D", "_FusedConv2D", "DepthwiseConv2dNative", "FusedDepthwiseConv2dNative")
+PREPARED = "_torch_weight"  # attribute set on a conv node whose filter is already torch_filter()'d
+
+
+def torch_filter(kernel: torch.Tensor, depthwise: bool) -> torch.Tensor:
+    """A TensorFlow filter, HWIO (kh, kw, C, out) or depthwise (kh, kw, C, multiplier), as
+    torch's (out, C / groups, kh, kw) weight in channels-last memory."""
     kh, kw, channels, out = kernel.shape
     if depthwise:
         weight = kernel.permute(2, 3, 0, 1).reshape(channels * out, 1, kh, kw)
-        groups = channels
     else:
         weight = kernel.permute(3, 2, 0, 1)
-        groups = x.shape[3] // channels
-    image = _pad_spatial(x.permute(0, 3, 1, 2), attrs, (kh, kw), strides, dilations)
-    result = F.conv2d(image, weight.contiguous(memory_format=torch.channels_last), stride=strides,
-                      dilation=dilations, groups=groups).permute(0, 2, 3, 1)
-    return [_activation(result, attr_strings(attrs, "fused_ops"), inputs[2:], attrs)]
+    return weight.contiguous(memory_format=torch.channels_last)
+
+
+def conv2d(attrs: Attrs, inputs: list[torch.Tensor], depthwise: bool = False) -> list[torch.Tensor]:
+    """Conv2D / DepthwiseConv2dNative and their fused forms on x (N, H, W, C); the filter as
+    TensorFlow stores it, or already torch_filter()'d when the node has PREPARED set. A fused
+    BiasAdd goes into the convolution itself."""
+    _check_nhwc(attrs)
+    x = inputs[0]
+    weight = inputs[1] if attrs.get(PREPARED) else torch_filter(inputs[1], depthwise)
+    strides, dilations = attr_ints(attrs, "strides")[1:3], attr_ints(attrs, "dilations")[1:3] or [1, 1]
+    fused = attr_strings(attrs, "fused_ops")
+    bias = None
+    if fused[:1] == ["BiasAdd"]:
+        bias, fused = inputs[2], fused[1:]
+    image = _pad_spatial(x.permute(0, 3, 1, 2), attrs, weight.shape[2:], strides, dilations)
+    result = F.conv2d(image, weight, bias, stride=strides, dilation=dilations,
+                      groups=x.shape[3] // weight.shape[1]).permute(0, 2, 3, 1)
+    return [_activation(result, fused, inputs[2:], attrs)]
 
 
 def max_pool(attrs: Attrs, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
