@@ -7,7 +7,7 @@ from vcm.models.centernet import DISTANCES, HEATMAP
 from vcm.models.detector import BoxDetector
 from vcm.models.tfjs.reference import run_reference
 
-from .parity import assert_same_detections
+from .checks import assert_same_detections
 
 
 @pytest.fixture(scope="module")

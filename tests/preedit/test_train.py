@@ -34,3 +34,21 @@ def test_crops_must_fit_the_frames(frames: np.ndarray) -> None:
     assert crops.shape == (3, 3, 64, 64) and crops.min() >= 0 and crops.max() <= 1
     with pytest.raises(InputError, match="smaller than"):
         random_crops(frames[:1, :32, :32], 1, 64, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("name", ["nanodet", "pose"])
+def test_the_task_term_works_with_other_task_models(frames: np.ndarray, name: str) -> None:
+    from vcm.models import load_detector
+    from vcm.models.detectors import load_task_model
+    from vcm.preedit.losses import LossWeights
+    from vcm.preedit.train import Objective
+
+    model = load_task_model("pose") if name == "pose" else load_detector(name)
+    objective = Objective(model, LossWeights(perceptual=0.0))
+    crop = torch.from_numpy(frames[:1, 150:278, 450:578].copy()).permute(0, 3, 1, 2).float() / 255.0
+    assert objective.task_distance(crop, crop).item() == pytest.approx(0.0, abs=1e-9)
+    blurred = torch.nn.functional.avg_pool2d(crop, 9, stride=1, padding=4, count_include_pad=False)
+    edited = blurred.clone().requires_grad_(True)
+    distance = objective.task_distance(edited, crop)
+    distance.backward()
+    assert distance.item() > 0 and edited.grad is not None and edited.grad.abs().sum() > 0

@@ -3,6 +3,7 @@
 // (stride 16: 16x16 cells x 2, then stride 32: 8x8 cells x 6, centred in their cells) as box
 // centre = anchor + regressor[0..1], size = regressor[2..3] (input pixels), score = sigmoid;
 // keep scores >= 0.5, merge by weighted NMS at IoU 0.3, scale to frame pixels, clip.
+import { iou } from './nanodet.mjs';
 const SIZE = 256;
 const GRIDS = [[16, 2], [32, 6]];
 const SCORES = ['Identity', 'Identity_1'];
@@ -56,14 +57,6 @@ export async function run(tf, model, frame) {
     score,
   }));
   return { raw, results };
-}
-
-function iou(a, b) {
-  const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
-  const h = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
-  const inter = w * h;
-  const union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
-  return union > 0 ? inter / union : 0;
 }
 
 // Each best remaining candidate absorbs those overlapping it by IoU > threshold into their

@@ -52,7 +52,7 @@ export function clip(detections, width, height) {
   return detections.map((d) => ({ ...d, box: d.box.map((v, j) => Math.min(Math.max(v, 0), j % 2 ? height : width)) }));
 }
 
-function iou(a, b) {
+export function iou(a, b) {
   const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
   const h = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
   const inter = w * h;
