@@ -37,7 +37,7 @@ from vcm.planners import PlanSettings
 def machine_segments(count: int, folder: Path) -> list[tuple[bytes, list[dict]]]:
     """`count` real machine segments (32 frames each) of the sample and their detections."""
     video = read_video(fetch_sample(), max_frames=32 * count)
-    detector = load_detector()
+    detector = load_detector("yolov3-tiny")  # the detector its recorded figures were measured with
     made = []
     for index in range(count):
         path = folder / f"{index}.mp4"
