@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/bench_privacy.py
 	$(VENV)/bin/python bench/bench_proxy.py
 	$(VENV)/bin/python bench/bench_preedit.py
+	$(VENV)/bin/python bench/bench_detectors.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

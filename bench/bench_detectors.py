@@ -10,7 +10,6 @@ to stderr. Parity needs Node and npm (4 runs of about 10 s each).
 """
 
 import argparse
-import importlib.util
 import os
 import platform
 import statistics
@@ -22,12 +21,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from vcm.errors import AssetError
 from vcm.media import fetch_sample, read_video
 from vcm.media.face_clips import face_clip_files
 from vcm.models import load_detector
 from vcm.models.detector import BoxDetector, Detection, box_iou
 from vcm.models.detectors import DETECTORS
+from vcm.models.face_detectors import load_face_detector
 
 BASELINE = "yolov3-tiny"
 HIT_SCORE = 0.7
@@ -42,42 +41,17 @@ def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def face_detector_loaders() -> dict[str, Callable[[], Any] | None]:
-    """Face-detector name -> its loader, or None when its module is not in this tree."""
-    if importlib.util.find_spec("vcm.models.face_detectors") is None:
-        from vcm.models.mtcnn import load_face_detector as load_mtcnn
-
-        return {"mtcnn": load_mtcnn, "blazeface": None}
-    from vcm.models.face_detectors import FACE_DETECTORS, load_face_detector
-
-    loaders: dict[str, Callable[[], Any] | None] = {}
-    for name in ("mtcnn", "blazeface"):
-        present = name in FACE_DETECTORS and importlib.util.find_spec(f"vcm.models.{name}") is not None
-        loaders[name] = (lambda name=name: load_face_detector(name)) if present else None
-    return loaders
-
-
 def speed(frames: np.ndarray, repeats: int) -> None:
     """ms/frame of every model over the same frames; the models take turns in each repeat."""
     runners: dict[str, Callable[[np.ndarray], object]] = {}
-    missing: dict[str, str] = {}
     for name in DETECTORS:
         runners[name] = load_detector(name).detect
     from vcm.models.movenet import MoveNet
 
-    movenet = MoveNet()
-    runners["movenet-lightning (pose)"] = movenet.estimate
-    for name, loader in face_detector_loaders().items():
-        label = f"{name} (faces)"
-        if loader is None:
-            missing[label] = "not available"
-            continue
-        try:
-            face_detector = loader()
-        except AssetError as error:
-            missing[label] = f"not available ({error})"
-            continue
-        runners[label] = lambda clip, detector=face_detector: [detector.detect_faces(f) for f in clip]
+    runners["movenet-lightning (pose)"] = MoveNet().estimate
+    for name in ("mtcnn", "blazeface"):
+        face_detector = load_face_detector(name)
+        runners[f"{name} (faces)"] = lambda clip, found=face_detector: [found.detect_faces(f) for f in clip]
     for name, run in runners.items():
         progress(f"speed: warm-up {name}")
         run(frames[:2])
@@ -96,8 +70,6 @@ def speed(frames: np.ndarray, repeats: int) -> None:
     for name, values in times.items():
         median = statistics.median(values)
         print(f"| {name} | {median:.1f} | {min(values):.1f}-{max(values):.1f} | {median / baseline:.2f} |")
-    for name, reason in missing.items():
-        print(f"| {name} | {reason} | | |")
 
 
 def hit_clips() -> list[tuple[str, np.ndarray]]:
