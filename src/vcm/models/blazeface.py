@@ -14,8 +14,10 @@ Overlapping candidates are merged by MediaPipe's weighted NMS: around the best r
 candidate every candidate overlapping it by IoU > nms_iou is removed and the kept box is
 their score-weighted mean (the score stays the best one's).
 
-Face.landmarks stays empty: BlazeFace gives one mouth-centre point, not the two mouth
-corners the five-point convention needs.
+Face.landmarks are five points as MTCNN gives them (eyes, nose, mouth corners): BlazeFace's
+eyes and nose, and the mouth corners placed on either side of its mouth centre along the
+eye line, MOUTH_HALF_WIDTH eye distances away (the keypoints are blended by the NMS as the
+boxes are).
 """
 
 import numpy as np
@@ -33,6 +35,10 @@ GRIDS = ((16, 2), (32, 6))
 # graph outputs: scores (1, 512, 1), (1, 384, 1); regressors (1, 512, 16), (1, 384, 16)
 SCORE_OUTPUTS = ("Identity", "Identity_1")
 REGRESSOR_OUTPUTS = ("Identity_2", "Identity_3")
+KEYPOINTS = 6  # image-left eye, image-right eye, nose, mouth centre, left tragion, right tragion
+# Half the mouth's width in eye distances, as MTCNN places the corners on the mean LFW face
+# that the privacy mode warps (0.463; tests/models/test_blazeface.py measures it).
+MOUTH_HALF_WIDTH = 0.46
 
 
 def anchor_centres() -> torch.Tensor:
@@ -47,9 +53,10 @@ def anchor_centres() -> torch.Tensor:
 
 
 def weighted_nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> tuple[np.ndarray, np.ndarray]:
-    """Blend overlapping (N, 4) x1, y1, x2, y2 boxes: each best remaining box absorbs those
-    overlapping it by IoU > iou (itself included) into their score-weighted mean.
-    Returns the (M, 4) merged boxes and their (M,) scores (the best of each group), best first."""
+    """Blend overlapping rows (N, 4 + K): x1, y1, x2, y2 then any K values blended alike (the
+    keypoints): each best remaining box absorbs those overlapping it by IoU > iou (itself
+    included) into their score-weighted mean. Returns the (M, 4 + K) merged rows and their
+    (M,) scores (the best of each group), best first."""
     order = np.argsort(-scores, kind="stable")
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     merged, merged_scores = [], []
@@ -67,7 +74,7 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> tuple[np.
         merged_scores.append(scores[best])
         order = order[~np.isin(order, group)]
     if not merged:
-        return np.zeros((0, 4)), np.zeros(0)
+        return np.zeros((0, boxes.shape[1])), np.zeros(0)
     return np.stack(merged), np.asarray(merged_scores)
 
 
@@ -98,13 +105,14 @@ class BlazeFace:
         return self.graph(network_input, [*SCORE_OUTPUTS, *REGRESSOR_OUTPUTS])
 
     def decode(self, outputs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Raw outputs -> per anchor the box (896, 4) x1, y1, x2, y2 in input pixels and the
-        sigmoid score (896,). The keypoints (regressors 4..15) are not decoded."""
+        """Raw outputs -> per anchor (896, 4 + 12): the box x1, y1, x2, y2 and the six
+        keypoints' x, y, in input pixels; and the sigmoid score (896,)."""
         scores = torch.sigmoid(torch.cat([outputs[0][0], outputs[1][0]])[:, 0])
         regressors = torch.cat([outputs[2][0], outputs[3][0]])
         centres = self._anchors + regressors[:, :2]
         half = regressors[:, 2:4] / 2
-        boxes = torch.cat([centres - half, centres + half], dim=1)
+        keypoints = regressors[:, 4:].reshape(-1, KEYPOINTS, 2) + self._anchors[:, None]
+        boxes = torch.cat([centres - half, centres + half, keypoints.reshape(-1, 2 * KEYPOINTS)], dim=1)
         return boxes, scores
 
     @torch.inference_mode()
@@ -120,6 +128,17 @@ class BlazeFace:
                                              scores[passed].double().numpy(), self.nms_iou)
         height, width = frame.shape[:2]
         limits = np.array([width, height, width, height], dtype=np.float64)
-        merged = np.clip(merged * side / INPUT_SIZE, 0.0, limits)
-        return [Face((float(x1), float(y1), float(x2), float(y2)), float(score))
-                for (x1, y1, x2, y2), score in zip(merged, merged_scores, strict=True)]
+        merged = merged * side / INPUT_SIZE
+        boxes = np.clip(merged[:, :4], 0.0, limits)
+        return [Face((float(x1), float(y1), float(x2), float(y2)), float(score),
+                     five_landmarks(row[4:].reshape(KEYPOINTS, 2)))
+                for (x1, y1, x2, y2), row, score in zip(boxes, merged, merged_scores, strict=True)]
+
+
+def five_landmarks(keypoints: np.ndarray) -> tuple[tuple[float, float], ...]:
+    """BlazeFace's (6, 2) keypoints -> MTCNN's five (eyes, nose, mouth corners, image-left
+    first), the corners MOUTH_HALF_WIDTH eye distances either side of the mouth centre."""
+    left_eye, right_eye, nose, mouth = keypoints[:4]
+    offset = MOUTH_HALF_WIDTH * (right_eye - left_eye)
+    points = (left_eye, right_eye, nose, mouth - offset, mouth + offset)
+    return tuple((float(x), float(y)) for x, y in points)
