@@ -25,10 +25,10 @@ def assert_same_detections(ours: Sequence[Detection], theirs: Sequence[dict[str,
 
 def assert_gradient_is_local(detector: Detector, frame: np.ndarray, target: Detection,
                              score_tolerance: float = 1e-3) -> None:
-    """target_score(frame, target) equals the target's score and its gradient w.r.t. the
+    """target_scores(frame, [target]) equals the target's score and its gradient w.r.t. the
     frame is finite, non-zero and 10x stronger within 16 px of the box than elsewhere."""
     image = torch.from_numpy(frame).permute(2, 0, 1).float().div(255).requires_grad_(True)
-    score = detector.target_score(image, target.box, target.class_id)
+    (score,) = detector.target_scores(image, [target])
     assert score.item() == pytest.approx(target.score, abs=score_tolerance)
     score.backward()
     assert image.grad is not None

@@ -31,7 +31,7 @@ def test_target_score_is_the_mean_keypoint_score_and_differentiable(face_video: 
     frame = face_video[0]
     pose = poses.detect(frame[None])[0][0]
     image = torch.from_numpy(frame).permute(2, 0, 1).float().div(255).requires_grad_(True)
-    score = poses.target_score(image, pose.box, pose.class_id)
+    (score,) = poses.target_scores(image, [pose])
     assert score.item() == pytest.approx(pose.score, abs=1e-4)
     score.backward()
     assert image.grad is not None and image.grad.abs().sum() > 0

@@ -1,3 +1,5 @@
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -65,9 +67,9 @@ def test_gradient_selects_the_class(frames: np.ndarray, detector: YoloV3Tiny) ->
     target = max(detector.detect(frame[None])[0], key=lambda d: d.score)
     image = torch.from_numpy(frame).permute(2, 0, 1).float().div(255)
     other_class = (target.class_id + 40) % 80
-    own = detector.target_score(image, target.box, target.class_id)
-    other = detector.target_score(image, target.box, other_class)
-    assert own.item() > 10 * other.item()
+    other = dataclasses.replace(target, class_id=other_class)
+    own, other_score = detector.target_scores(image, [target, other])
+    assert own.item() > 10 * other_score.item()
 
 
 def test_score_maps_are_the_class_scores_of_the_detector(frames: np.ndarray, detector: YoloV3Tiny) -> None:

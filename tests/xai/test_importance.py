@@ -19,7 +19,7 @@ def test_difference_map_is_zero_for_equal_frames(frames: np.ndarray) -> None:
 def test_selective_gradient_concentrates_on_its_target(frames: np.ndarray, detector: YoloV3Tiny) -> None:
     detections = [d for d in detector.detect(frames[:1])[0] if d.score >= 0.7]
     first, second = detections[0], detections[1]
-    gradient = selective_gradient(detector, frames[0], first)
+    gradient = selective_gradient(detector, frames[0], [first])
     assert gradient.shape == frames.shape[1:3]
 
     def mass(detection) -> float:

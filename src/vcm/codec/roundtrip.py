@@ -25,7 +25,8 @@ class RoundTrip:
 
     `run(rgb, block_qp, reference=None)` takes (H, W, 3) uint8 RGB frames and returns the
     decoded (H, W, 3) uint8 RGB frame: coded intra when `reference` is None, else as a
-    P-frame predicted from `reference`. `checks` counts the calls.
+    P-frame predicted from `reference`. `checks` counts the calls; `last_bytes` is the
+    coded size of the last checked frame.
     """
 
     def __init__(self, width: int, height: int, codec: str = "hevc") -> None:
@@ -44,6 +45,7 @@ class RoundTrip:
         self._pts = 0
         self._reference_qp = np.full((self.rows, self.cols), REFERENCE_QP)
         self.checks = 0
+        self.last_bytes = 0
 
     def run(self, rgb: np.ndarray, block_qp: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
         if block_qp.shape != (self.rows, self.cols):
@@ -63,6 +65,7 @@ class RoundTrip:
         self._pts += 1
         decoded: list[av.VideoFrame] = []
         for packet in self.encoder.encode(frame):
+            self.last_bytes = packet.size
             decoded.extend(self.decoder.decode(packet))
         if len(decoded) != 1:
             raise RuntimeError(f"round trip produced {len(decoded)} frames, expected 1")

@@ -39,9 +39,9 @@ class Detector(Protocol):
         """(N, H, W, 3) uint8 RGB frames -> per frame a list of detections."""
         ...
 
-    def target_score(self, image: torch.Tensor, box: Sequence[float], class_id: int) -> torch.Tensor:
-        """Score of class `class_id` for the object at `box` in `image` ((3, H, W) float
-        RGB in [0, 1]) as a 0-d tensor that can be differentiated w.r.t. `image`."""
+    def target_scores(self, image: torch.Tensor, targets: Sequence[Detection]) -> torch.Tensor:
+        """(T,) scores of the `targets` (each its class at its box) in `image` ((3, H, W)
+        float RGB in [0, 1]), from one forward pass, differentiable w.r.t. `image`."""
         ...
 
     def score_maps(self, images: torch.Tensor) -> list[torch.Tensor]:
@@ -98,17 +98,19 @@ class BoxDetector(ABC):
                           class_id=int(class_ids[i]), class_name=self.class_names[class_ids[i]])
                 for i in kept]
 
-    def target_score(self, image: torch.Tensor, box: Sequence[float], class_id: int) -> torch.Tensor:
-        """Differentiable score of class `class_id` for the object at `box`.
+    def target_scores(self, image: torch.Tensor, targets: Sequence[Detection]) -> torch.Tensor:
+        """Differentiable (T,) scores of `targets` in one forward pass.
 
-        image: (3, H, W) float RGB in [0, 1]; box: (x1, y1, x2, y2) pixels. Returns the
-        largest class score among candidates, each weighted by its overlap with `box`
-        (weight 1 at IoU >= 0.5, else the IoU), so only that class and box contribute.
+        image: (3, H, W) float RGB in [0, 1]. A target's score is the largest score of its
+        class among candidates, each weighted by its overlap with the target's box (weight 1
+        at IoU >= 0.5, else the IoU), so only that class and box contribute.
         """
         boxes, scores = self.predictions(image.unsqueeze(0))
-        overlap = pairwise_iou(boxes[0], torch.tensor([list(box)], dtype=boxes.dtype))[:, 0]
+        wanted = torch.tensor([list(t.box) for t in targets], dtype=boxes.dtype).reshape(-1, 4)
+        overlap = pairwise_iou(boxes[0], wanted)
         weight = torch.where(overlap >= 0.5, torch.ones_like(overlap), overlap).detach()
-        return (scores[0, :, class_id] * weight).max()
+        classes = torch.tensor([t.class_id for t in targets], dtype=torch.long)
+        return (scores[0][:, classes] * weight).max(dim=0).values
 
 
 def pairwise_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -45,7 +45,8 @@ class PoseDetector:
         """(B, 3, H, W) -> [(B, 17) keypoint scores]."""
         return [self.model.keypoints(images)[..., 2]]
 
-    def target_score(self, image: torch.Tensor, box: Sequence[float], class_id: int) -> torch.Tensor:
-        """Mean keypoint score of the frame's pose ((3, H, W) RGB in [0, 1]) as a 0-d tensor,
-        differentiable w.r.t. the image (box and class: the single pose is the target)."""
-        return self.model.keypoints(image.unsqueeze(0))[0, :, 2].mean()
+    def target_scores(self, image: torch.Tensor, targets: Sequence[Detection]) -> torch.Tensor:
+        """(T,) the mean keypoint score of the frame's pose ((3, H, W) RGB in [0, 1]) for each
+        target (the single pose is every target), differentiable w.r.t. the image."""
+        score = self.model.keypoints(image.unsqueeze(0))[0, :, 2].mean()
+        return score.expand(len(targets))

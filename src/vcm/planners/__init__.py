@@ -16,10 +16,10 @@ from vcm.planners.registry import (
 )
 from vcm.planners.simple import BboxPlanner, UniformPlanner
 from vcm.planners.frame_qp import FrameQpPlanner
-from vcm.planners.xai import XaiBudget, XaiPlanner
+from vcm.planners.xai import XaiConfig, XaiPlanner
 from vcm.planners.fast import FastConfig, FastPlanner
 
 __all__ = ["PLANNERS", "BboxPlanner", "FastConfig", "FastPlanner", "FrameInput", "FramePlan",
            "FrameQpPlanner", "LadderPoint", "PlanContext", "PlanSettings", "Planner", "PlannerEntry",
            "UniformPlanner",
-           "XaiBudget", "XaiPlanner", "build_planner", "plan_clip", "planner_entry"]
+           "XaiConfig", "XaiPlanner", "build_planner", "plan_clip", "planner_entry"]

@@ -49,13 +49,16 @@ class FramePlan:
     """A planner's decision for one frame. rgb: (H, W, 3) uint8 to encode (bbox paints
     outside its boxes black); qp_map: its QPs; checks / detector_calls: codec round trips
     and detector forward passes the planner spent on it; found: the detections on the
-    original that the planner ran or was given for this frame (None: it saw none)."""
+    original that the planner ran or was given for this frame (None: it saw none);
+    recodes: times the frame was coded again because the final stream lost a target that
+    the planner's checks had kept."""
 
     rgb: np.ndarray
     qp_map: QPMap
     checks: int = 0
     detector_calls: int = 0
     found: list[Detection] | None = None
+    recodes: int = 0
 
 
 class Planner(Protocol):

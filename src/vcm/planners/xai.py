@@ -1,17 +1,25 @@
-"""The reference method: detection-guided XAI search of per-block QP on the real codec.
+"""The reference method, made to earn its cost: detection-guided XAI search of per-block QP,
+verified on the final stream.
 
-Per frame: drop targets that even QP 10 loses (their score hovers at the threshold);
-binary-search the largest uniform QP that keeps every remaining target; then raise
-the unfrozen blocks one QP at a time. When a raise loses targets, rank 8x8 blocks
-by (difference image x selective gradient of each lost target, each normalised to
-sum 1, summed over the lost targets), restore 32x32
-regions in that order until every target survives (grow), drop restored 8x8 blocks
-in reverse order while every target still survives (shrink: bounded attempts, in
-halving chunks so that a large restored set can shrink quickly), and freeze
-the survivors one QP below. 8x8 decisions map to the codec's 16x16 blocks by the
-minimum. Every candidate is judged by encoding it with the real codec as the final
-stream codes it (an I-frame, or a P-frame predicted from the previous frame's
-reconstruction), decoding it and running the detector.
+Per frame, in coding order:
+
+1. Canvas (what baseline B teaches): each target keeps its box plus `context_px` of
+   context; every block no target keeps is painted black and coded at max QP.
+2. Importance (the seed's): |canvas - canvas coded at max QP| x |d sum log score / d pixel|
+   (one backward pass for all targets), summed per 16x16 block. Within each target's
+   region the blocks are ranked by importance; a block's QP is the target's level plus
+   `spread` times the share of the region's importance held by more important blocks.
+3. Levels: one QP level per target, warm-started from the target it continues in the
+   previous frame (IoU tracking; new targets start at `start_qp`). All targets are searched
+   at once: each round codes the current levels and the levels raised by `step` (two
+   candidates, one batched detector pass); a target that survives the raise keeps it, a
+   target lost at its current level steps down; the step halves every round. Raising stops
+   when it saves less than `min_saving` of the frame's bytes. Candidates are coded as the
+   stream codes them: P-frames predicted from the true previous reconstruction (check
+   'p-frame', the default) or alone as I-frames (check 'intra').
+4. Verification: the chosen map is coded in a StreamSession, which reproduces the final
+   stream exactly; a target lost there steps down and the frame is coded again (its GOP
+   replayed), up to `retries` times. What the search verifies is what the decoder gets.
 """
 
 from collections.abc import Sequence
@@ -19,180 +27,220 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vcm.codec.qpmap import BLOCK_SIZE, QPMap, block_span
+from vcm.codec.session import StreamSession
 from vcm.models.detector import Detection
-from vcm.planners.base import PlanContext, SearchPlanner
+from vcm.planners.base import CodecCheck, FrameInput, FramePlan, PlanContext
 from vcm.planners.frame_qp import QP_FLOOR
 from vcm.planners.registry import RateLadder, register_planner
+from vcm.targets import best_match, survives
 from vcm.xai.importance import block_sums, difference_map, selective_gradient
 
-ANALYSIS_BLOCK = 8
-REGION_BLOCKS = 4  # a 32x32 grow region is 4x4 analysis blocks
+TRACK_IOU = 0.3
 
 
 @dataclass(frozen=True)
-class XaiBudget:
-    """Bounds on the search: shrink_steps drop attempts per round (chunks of restored blocks,
-    least important first, halving after each refusal); max_checks
-    codec round trips per frame before no new round starts (a started grow/shrink round
-    finishes; the last map that kept every target is returned)."""
+class XaiConfig:
+    """start_qp: level of a target seen for the first time; step: first QP step of every
+    target's search (halved each round); rounds: search rounds per frame; context_px:
+    context kept around each box (pixels; beyond it the frame is painted); spread: QP added
+    to a region's least important blocks; min_saving: stop raising when a raise saves less
+    than this share of the frame's bytes; retries: re-codes of a frame whose final stream
+    lost a target."""
 
-    shrink_steps: int = 6
-    max_checks: int = 120
+    start_qp: int = 30
+    step: int = 4
+    rounds: int = 3
+    context_px: int = 64
+    spread: int = 12
+    min_saving: float = 0.01
+    retries: int = 3
 
 
-def to_coder_blocks(fine: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """(rows8, cols8) 8x8 QPs -> (rows, cols) 16x16 QPs by the minimum of each 2x2 group."""
-    padded = np.full((rows * 2, cols * 2), fine.max(), dtype=fine.dtype)
-    padded[: fine.shape[0], : fine.shape[1]] = fine
-    return padded.reshape(rows, 2, cols, 2).min(axis=(1, 3))
+@dataclass(frozen=True)
+class _Region:
+    """A target's blocks: `mask` (rows, cols) bool and `offset` (rows, cols) QP above its level."""
+
+    mask: np.ndarray
+    offset: np.ndarray
 
 
-@register_planner("xai", summary="the reference search: per-block QP from difference x selective-backprop "
-                  "importance, grow/shrink, freeze", config_type=XaiBudget,
-                  ladder=RateLadder("keep_score", (0.7, 0.5, 0.3)), repairable=True, needs_targets=True)
-class XaiPlanner(SearchPlanner):
-    """Searches the QP map of single frames in coding order."""
+def paint_outside(frame: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """(H, W, 3) frame black outside the 16x16 blocks set in `keep` (rows, cols)."""
+    height, width = frame.shape[:2]
+    pixels = np.repeat(np.repeat(keep, BLOCK_SIZE, axis=0), BLOCK_SIZE, axis=1)[:height, :width]
+    return np.where(pixels[..., None], frame, 0).astype(np.uint8)
 
-    def __init__(self, context: PlanContext, budget: XaiBudget | None = None) -> None:
-        super().__init__(context)
-        self.detector, self.budget = context.detector, budget or XaiBudget()
-        self.fine_shape = (-(-context.height // ANALYSIS_BLOCK), -(-context.width // ANALYSIS_BLOCK))
-        self._start = 0
-        self._search_reference: np.ndarray | None = None
 
-    def _lost(self, frame: np.ndarray, fine: np.ndarray,
-              targets: Sequence[Detection]) -> tuple[list[int], np.ndarray]:
-        blocks = to_coder_blocks(fine, self.check.rows, self.check.cols)
-        return self.check.lost(frame, blocks, targets, self._search_reference)
+def importance_offsets(importance: np.ndarray, mask: np.ndarray, spread: int) -> np.ndarray:
+    """(rows, cols) integer QP offsets over `mask`: 0 for the most important block, rising to
+    `spread` with the share of the region's importance held by more important blocks."""
+    offset = np.zeros(mask.shape, dtype=np.int16)
+    values = importance[mask]
+    order = np.argsort(-values, kind="stable")
+    total = max(float(values.sum()), 1e-12)
+    before = np.concatenate([[0.0], np.cumsum(values[order])[:-1]]) / total
+    shares = np.empty_like(before)
+    shares[order] = before
+    offset[mask] = np.rint(spread * shares).astype(np.int16)
+    return offset
 
-    def choose(self, frame: np.ndarray, targets: Sequence[Detection],
-               reference: np.ndarray | None = None) -> np.ndarray:
-        """(rows, cols) 16x16 block QPs for one (H, W, 3) frame, coded intra or (given the
-        previous frame's reconstruction) as a P-frame."""
+
+@register_planner("xai", summary="the reference search: painted context, per-target QP levels searched "
+                  "on the codec, shaped by difference x selective-backprop importance, verified on the "
+                  "final stream", config_type=XaiConfig,
+                  ladder=RateLadder("keep_score", (0.7, 0.6, 0.5, 0.4)), needs_targets=True)
+class XaiPlanner:
+    """Searches each frame's map in coding order, verified on a StreamSession."""
+
+    def __init__(self, context: PlanContext, config: XaiConfig | None = None) -> None:
+        settings = context.settings
+        if settings.check not in ("intra", "p-frame"):
+            raise ValueError(f"check must be 'intra' or 'p-frame', got {settings.check!r}")
+        self.settings, self.config = settings, config or XaiConfig()
+        self.detector = context.detector
+        self.check = CodecCheck(context.detector, context.width, context.height, settings)
+        self.rows, self.cols = self.check.rows, self.check.cols
+        self.session = StreamSession(context.width, context.height, settings.codec, settings.gop)
+        self._reference: np.ndarray | None = None
+        self._previous: list[tuple[Detection, int, int]] = []  # target, level, context
+
+    def plan(self, frame: FrameInput) -> FramePlan:
+        checks, calls = self.check.checks, self.check.detector_calls
+        targets = list(frame.targets)
+        levels, contexts, fresh = self._warm_start(targets)
+        if any(fresh):
+            contexts = self._widen_until_seen(frame.rgb, targets, contexts)
+        canvas = self._canvas(frame.rgb, targets, contexts)
+        reference = None if self.session.next_is_intra or self.settings.check == "intra" else self._reference
+        keepable = [True] * len(targets)
+        importance = self._importance(canvas, targets) if targets else np.zeros((self.rows, self.cols))
+        regions = self._regions(targets, contexts, importance)
+        if targets:
+            levels, keepable = self._search(canvas, targets, regions, levels, reference)
+        blocks = self._compose(regions, levels)
+        coded = self.session.code(canvas, blocks)
+        recodes = 0
+        for attempt in range(self.config.retries + 1):
+            if not any(keepable):
+                break
+            found = self.detector.detect(coded.rgb[None])[0]
+            self.check.detector_calls += 1
+            lost = [i for i, t in enumerate(targets)
+                    if keepable[i] and not survives(t, found, self.settings.targets)]
+            if not lost or attempt == self.config.retries:
+                break
+            for index in lost:  # finer, with more context
+                levels[index] = max(levels[index] - self.config.step, QP_FLOOR)
+                contexts[index] *= 2
+            canvas = self._canvas(frame.rgb, targets, contexts)
+            regions = self._regions(targets, contexts, importance)
+            blocks = self._compose(regions, levels)
+            coded = self.session.recode(canvas, blocks)
+            recodes += 1
+        self._reference = coded.rgb
+        self._previous = list(zip(targets, levels, contexts, strict=True))
+        return FramePlan(canvas, QPMap.from_blocks(blocks), self.check.checks - checks,
+                         self.check.detector_calls - calls, recodes=recodes)
+
+    def _region_mask(self, target: Detection, context: int) -> np.ndarray:
+        mask = np.zeros((self.rows, self.cols), dtype=bool)
+        mask[block_span(target.box, context, self.rows, self.cols)] = True
+        return mask
+
+    def _canvas(self, rgb: np.ndarray, targets: Sequence[Detection], contexts: Sequence[int]) -> np.ndarray:
+        keep = np.zeros((self.rows, self.cols), dtype=bool)
+        for target, context in zip(targets, contexts, strict=True):
+            keep |= self._region_mask(target, context)
+        return paint_outside(rgb, keep)
+
+    def _regions(self, targets: Sequence[Detection], contexts: Sequence[int],
+                 importance: np.ndarray) -> list[_Region]:
+        masks = [self._region_mask(t, c) for t, c in zip(targets, contexts, strict=True)]
+        return [_Region(mask, importance_offsets(importance, mask, self.config.spread)) for mask in masks]
+
+    def _warm_start(self, targets: Sequence[Detection]) -> tuple[list[int], list[int], list[bool]]:
+        """Per target: level and context of the previous frame's target it continues (else
+        start_qp and context_px), and whether it is new."""
+        earlier = [t for t, _, _ in self._previous]
+        levels, contexts, fresh = [], [], []
+        for target in targets:
+            match = best_match(target, earlier, TRACK_IOU)
+            state = next(((lv, cx) for t, lv, cx in self._previous if t is match), None)
+            levels.append(state[0] if state else self.config.start_qp)
+            contexts.append(state[1] if state else self.config.context_px)
+            fresh.append(state is None)
+        return levels, contexts, fresh
+
+    def _widen_until_seen(self, rgb: np.ndarray, targets: Sequence[Detection],
+                          contexts: list[int]) -> list[int]:
+        """Double the context of targets the detector misses on the painted (uncoded) canvas,
+        until it finds them or the context covers the frame."""
+        whole = max(self.rows, self.cols) * BLOCK_SIZE
+        while True:
+            found = self.detector.detect(self._canvas(rgb, targets, contexts)[None])[0]
+            self.check.detector_calls += 1
+            missed = [i for i, t in enumerate(targets)
+                      if contexts[i] < whole and not survives(t, found, self.settings.targets)]
+            if not missed:
+                return contexts
+            for index in missed:
+                contexts[index] = min(contexts[index] * 2, whole)
+
+    def _importance(self, canvas: np.ndarray, targets: Sequence[Detection]) -> np.ndarray:
+        """(rows, cols) difference x selective gradient, summed per block."""
+        degraded = self.check.roundtrip.run(canvas, np.full((self.rows, self.cols), self.settings.max_qp))
+        gradient = selective_gradient(self.detector, canvas, targets)
+        sums = block_sums(difference_map(canvas, degraded) * gradient, BLOCK_SIZE)
+        return sums[: self.rows, : self.cols]
+
+    def _compose(self, regions: Sequence[_Region], levels: Sequence[int]) -> np.ndarray:
+        """(rows, cols) block QPs: each region at its level + offsets (the lowest where regions
+        overlap), max QP elsewhere."""
         max_qp = self.settings.max_qp
-        rows, cols = self.check.rows, self.check.cols
-        self._start = self.check.checks
-        self._search_reference = reference
-        targets = self.check.keepable(frame, targets, QP_FLOOR, reference) if targets else []
-        if not targets:
-            return np.full((rows, cols), max_qp)
-        level = self.check.largest_uniform_qp(frame, targets, QP_FLOOR, max_qp, reference)
-        fine = np.full(self.fine_shape, level)
-        frozen = np.zeros(self.fine_shape, dtype=bool)
-        gradients: dict[int, np.ndarray] = {}
-        while level < max_qp and not frozen.all() and not self._over_budget():
-            level, fine, failure = self._raise(frame, targets, fine, frozen, level)
-            if failure is None:
+        blocks = np.full((self.rows, self.cols), max_qp, dtype=np.int16)
+        for region, level in zip(regions, levels, strict=True):
+            wanted = np.minimum(level + region.offset, max_qp)
+            blocks[region.mask] = np.minimum(blocks[region.mask], wanted[region.mask])
+        return blocks
+
+    def _judge(self, canvas: np.ndarray, targets: Sequence[Detection], maps: Sequence[np.ndarray],
+               reference: np.ndarray | None) -> list[tuple[set[int], int]]:
+        """Per map, (indices of targets lost, coded bytes), one batched detector pass."""
+        decoded, sizes = [], []
+        for blocks in maps:
+            decoded.append(self.check.roundtrip.run(canvas, blocks, reference))
+            sizes.append(self.check.roundtrip.last_bytes)
+        found = self.detector.detect(np.stack(decoded))
+        self.check.detector_calls += len(maps)
+        return [({i for i, t in enumerate(targets) if not survives(t, f, self.settings.targets,
+                                                                     self.settings.safety)}, size)
+                for f, size in zip(found, sizes, strict=True)]
+
+    def _search(self, canvas: np.ndarray, targets: Sequence[Detection], regions: Sequence[_Region],
+                levels: list[int], reference: np.ndarray | None) -> tuple[list[int], list[bool]]:
+        """(levels, keepable): every target's level after the rounds, and whether it survived
+        anywhere (a target lost even at QP_FLOOR is not chased)."""
+        max_qp, step = self.settings.max_qp, self.config.step
+        keepable = [True] * len(targets)
+        known: dict[tuple[int, ...], tuple[set[int], int]] = {}
+        for _ in range(self.config.rounds):
+            base = tuple(levels)
+            raised = tuple(min(level + step, max_qp) for level in levels)
+            fresh = [c for c in dict.fromkeys((base, raised)) if c not in known]
+            if fresh:
+                verdicts = self._judge(canvas, targets, [self._compose(regions, c) for c in fresh], reference)
+                known.update(zip(fresh, verdicts, strict=True))
+            (lost_base, bytes_base), (lost_raised, bytes_raised) = known[base], known[raised]
+            for index in range(len(targets)):
+                if index not in lost_raised:
+                    levels[index] = raised[index]
+                elif index in lost_base and base[index] <= QP_FLOOR:
+                    keepable[index] = False  # its score hovers at the threshold: not chased
+                    levels[index] = self.config.start_qp
+                elif index in lost_base and keepable[index]:
+                    levels[index] = max(base[index] - step, QP_FLOOR)
+            if not lost_base and bytes_raised > (1 - self.config.min_saving) * bytes_base:
                 break
-            lost, degraded = failure
-            difference = difference_map(frame, degraded)
-            importance = np.zeros(self.fine_shape)
-            for index in lost:
-                if index not in gradients:
-                    gradients[index] = selective_gradient(self.detector, frame, targets[index])
-                evidence = block_sums(difference * gradients[index], ANALYSIS_BLOCK)
-                importance += evidence / max(evidence.sum(), 1e-12)
-            raised = np.where(frozen, fine, level + 1)
-            keep = self._causal_blocks(frame, targets, raised, level, frozen, importance)
-            raised[keep] = level
-            frozen |= keep
-            fine = raised
-            level += 1
-        return to_coder_blocks(fine, rows, cols)
-
-    def _over_budget(self) -> bool:
-        return self.check.checks - self._start >= self.budget.max_checks
-
-    def _raise(self, frame: np.ndarray, targets: Sequence[Detection], fine: np.ndarray,
-               frozen: np.ndarray, level: int
-               ) -> tuple[int, np.ndarray, tuple[list[int], np.ndarray] | None]:
-        """Raise the unfrozen blocks as far as every target survives.
-
-        Equivalent to raising one QP at a time until a target is lost (detection is
-        monotone in QP here), found by galloping then bisecting. Returns the highest
-        good level, its map, and (lost targets, decoded frame) at the level above, or
-        None when max_qp was reached or the budget ran out.
-        """
-        max_qp = self.settings.max_qp
-        good, failure, step, bad = level, None, 1, None
-        while not self._over_budget():
-            probe = min(good + step, max_qp)
-            lost, degraded = self._lost(frame, np.where(frozen, fine, probe), targets)
-            if lost:
-                bad, failure = probe, (lost, degraded)
-                break
-            good, step = probe, step * 2
-            if good == max_qp:
-                return good, np.where(frozen, fine, good), None
-        while bad is not None and bad - good > 1 and not self._over_budget():
-            middle = (good + bad) // 2
-            lost, degraded = self._lost(frame, np.where(frozen, fine, middle), targets)
-            if lost:
-                bad, failure = middle, (lost, degraded)
-            else:
-                good = middle
-        if bad is None or bad - good > 1:
-            failure = None
-        return good, np.where(frozen, fine, good), failure
-
-    def _causal_blocks(self, frame: np.ndarray, targets: Sequence[Detection], raised: np.ndarray,
-                       level: int, frozen: np.ndarray, importance: np.ndarray) -> np.ndarray:
-        """Boolean (rows8, cols8) mask of unfrozen blocks that must stay at `level`."""
-        regions = self._ranked_regions(frozen, importance)
-
-        def restored(count: int) -> np.ndarray:
-            mask = np.zeros_like(frozen)
-            for region in regions[:count]:
-                mask |= region
-            return mask
-
-        def ok(mask: np.ndarray) -> bool:
-            return not self._lost(frame, np.where(mask, level, raised), targets)[0]
-
-        # grow: smallest number of top regions that restores every target (exponential,
-        # then binary search); restoring all of them is the previous, known-good map.
-        low, high = 0, 1
-        while high < len(regions) and not ok(restored(high)):
-            low, high = high, min(high * 2, len(regions))
-        while high - low > 1:
-            middle = (low + high) // 2
-            if ok(restored(middle)):
-                high = middle
-            else:
-                low = middle
-        keep = restored(high)
-        # shrink: drop the least important restored blocks while every target survives,
-        # in chunks that start at half the restored set and halve after each refusal
-        order = [tuple(index) for index in np.argwhere(keep)]
-        order.sort(key=lambda index: importance[index])
-        chunk = max(len(order) // 2, 1)
-        position = 0
-        for _ in range(self.budget.shrink_steps):
-            if position >= len(order):
-                break
-            dropped = order[position : position + chunk]
-            for index in dropped:
-                keep[index] = False
-            if ok(keep):
-                position += len(dropped)
-            else:
-                for index in dropped:
-                    keep[index] = True
-                if chunk == 1:
-                    position += 1
-                chunk = max(chunk // 2, 1)
-        return keep
-
-    def _ranked_regions(self, frozen: np.ndarray, importance: np.ndarray) -> list[np.ndarray]:
-        """Masks of the unfrozen blocks of each 32x32 region, most important first."""
-        regions = []
-        rows8, cols8 = frozen.shape
-        for top in range(0, rows8, REGION_BLOCKS):
-            for left in range(0, cols8, REGION_BLOCKS):
-                mask = np.zeros_like(frozen)
-                mask[top : top + REGION_BLOCKS, left : left + REGION_BLOCKS] = True
-                mask &= ~frozen
-                if mask.any():
-                    regions.append((float(importance[mask].sum()), mask))
-        regions.sort(key=lambda item: -item[0])
-        return [mask for _, mask in regions]
+            step = max(step // 2, 1)
+        return levels, keepable

@@ -1,5 +1,7 @@
 """Difference images and selective backpropagation maps, summed over analysis blocks."""
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 
@@ -11,12 +13,13 @@ def difference_map(original: np.ndarray, degraded: np.ndarray) -> np.ndarray:
     return np.abs(original.astype(np.float32) - degraded.astype(np.float32)).sum(axis=2) / 255.0
 
 
-def selective_gradient(detector: Detector, frame: np.ndarray, target: Detection) -> np.ndarray:
-    """(H, W) float32 |d score / d pixel| summed over channels, where score is the target's
-    class score at its box only (other classes and boxes contribute nothing)."""
+def selective_gradient(detector: Detector, frame: np.ndarray, targets: Sequence[Detection]) -> np.ndarray:
+    """(H, W) float32 |d sum_t log score_t / d pixel| summed over channels, from one forward
+    and one backward pass; a target's score is its class score at its box only (other
+    classes and boxes contribute nothing); the log weighs weak targets as much as strong ones."""
     image = torch.from_numpy(frame).permute(2, 0, 1).float().div(255.0).requires_grad_(True)
-    score = detector.target_score(image, target.box, target.class_id)
-    (gradient,) = torch.autograd.grad(score, image)
+    scores = detector.target_scores(image, targets)
+    (gradient,) = torch.autograd.grad(scores.clamp(min=1e-6).log().sum(), image)
     return gradient.abs().sum(dim=0).numpy()
 
 
