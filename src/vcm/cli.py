@@ -142,12 +142,15 @@ def build_parser() -> argparse.ArgumentParser:
                             "(faces concealed)")
     evaluation.add_argument("--segment", type=int, default=33, help="frames per segment (33)")
     evaluation.add_argument("--max-segments", type=int, help="at most this many segments per video")
+    evaluation.add_argument("--first-segment", type=int, default=0, metavar="N",
+                            help="skip each video's segments before segment N (0), e.g. to "
+                            "evaluate a test split")
     evaluation.add_argument("--codec", choices=["hevc", "h264"], default="hevc")
     evaluation.add_argument("--gop", type=int, default=32)
     evaluation.add_argument("--ladder", action="store_true",
                             help="also run each method's rate ladder (for curves and BD-rate)")
     evaluation.add_argument("--repair", type=int, default=1, metavar="ROUNDS",
-                            help="repair rounds for frame-qp and xai (1)")
+                            help="repair rounds for frame-qp (1)")
     evaluation.add_argument("--preedit", default="default", metavar="MODEL",
                             help="pre-editor model for METHOD+preedit methods (default: the "
                             "shipped one)")
@@ -234,6 +237,21 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--pool", type=int, default=TRAIN_DEFAULTS.pool,
                           help="frames sampled from the inputs (read as a stream, reservoir "
                           f"sampling) to cut crops from ({TRAIN_DEFAULTS.pool})")
+
+    distil = commands.add_parser(
+        "distil", help="train the learned planner on the xai search's maps",
+        description="Run the xai planner over the training and validation segments of a video "
+        "(cached in --work), train the learned planner's network on its maps once per seed, keep "
+        "each run's best validation epoch and write the seed with the lowest validation loss.")
+    distil.add_argument("video", nargs="?", help="video to learn from (default: the sample clip)")
+    distil.add_argument("--out", type=Path, required=True, help="model file (.pt); a .json log beside it")
+    distil.add_argument("--work", type=Path, help="teacher-map cache (default: OUT's name + '-teacher')")
+    distil.add_argument("--train", default="0:12", metavar="A:B", help="training segments A..B-1 (0:12)")
+    distil.add_argument("--val", default="12:16", metavar="A:B", help="validation segments (12:16)")
+    distil.add_argument("--segment", type=int, default=33, help="frames per segment (33)")
+    distil.add_argument("--epochs", type=int, default=40, help="epochs per run (40)")
+    distil.add_argument("--seeds", default="0,1,2", help="one run per seed (0,1,2)")
+    add_detector_option(distil)
 
     demo = commands.add_parser("demo", help="evaluate the methods on the sample clip",
                                description="The main job on the embedded sample: `vcm eval` of "
@@ -467,7 +485,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
     check_output_folder(args.out)
     config = EvalConfig(methods=[m.strip() for m in args.methods.split(",") if m.strip()],
                         segment=args.segment, max_segments=args.max_segments,
-                        codec=args.codec, gop=args.gop, max_qp=args.max_qp, targets=_target_spec(args),
+                        first_segment=args.first_segment, codec=args.codec, gop=args.gop,
+                        max_qp=args.max_qp, targets=_target_spec(args),
                         ladder=args.ladder, repair_rounds=args.repair, check=args.check,
                         privacy_metrics=args.privacy, detector=args.detector, task=args.task,
                         pose_metrics=args.pose or args.task == "pose",
@@ -623,6 +642,43 @@ def cmd_preedit(args: argparse.Namespace) -> None:
                   f"task {last['task']:.5f}")
 
 
+def _segment_span(text: str, option: str) -> tuple[int, int]:
+    first, _, last = text.partition(":")
+    try:
+        span = (int(first), int(last))
+    except ValueError:
+        raise InputError(f"{option} must be A:B (segment indices), got {text!r}") from None
+    if not 0 <= span[0] < span[1]:
+        raise InputError(f"{option} must be A:B with 0 <= A < B, got {text!r}")
+    return span
+
+
+def cmd_distil(args: argparse.Namespace) -> None:
+    from vcm.media import fetch_sample
+    from vcm.models import load_detector
+    from vcm.planners.distil import DistilConfig, distil
+
+    video = Path(args.video) if args.video else fetch_sample()
+    if not video.is_file():
+        raise InputError(f"no such file: {video}")
+    train, val = _segment_span(args.train, "--train"), _segment_span(args.val, "--val")
+    if train[0] < val[1] and val[0] < train[1]:
+        raise InputError(f"--train {args.train} and --val {args.val} overlap")
+    try:
+        seeds = tuple(int(seed) for seed in args.seeds.split(","))
+    except ValueError:
+        raise InputError(f"--seeds must be comma-separated integers, got {args.seeds!r}") from None
+    if args.epochs < 1 or args.segment < 1:
+        raise InputError(f"--epochs and --segment must be at least 1, got {args.epochs} and {args.segment}")
+    check_output(args.out)
+    work = args.work or args.out.with_name(args.out.stem + "-teacher")
+    config = DistilConfig(train=train, val=val, segment=args.segment, epochs=args.epochs, seeds=seeds)
+    with progress_bar() as progress:
+        log = distil(video, load_detector(args.detector), config, args.out, work, task_reporter(progress))
+    console.print(f"{args.out}: seed {log['chosen_seed']} chosen on validation; validation loss "
+                  f"{log['val_loss_mean']} +- {log['val_loss_std']} over seeds {list(seeds)}")
+
+
 def cmd_info(args: argparse.Namespace) -> None:
     from vcm.codec.decoder import decoded_frames
 
@@ -690,7 +746,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 COMMANDS = {"detect": cmd_detect, "encode": cmd_encode, "eval": cmd_eval, "privacy": cmd_privacy,
             "preedit": cmd_preedit, "info": cmd_info,
-            "fetch": cmd_fetch, "demo": cmd_demo, **SYSTEM_COMMANDS}
+            "fetch": cmd_fetch, "demo": cmd_demo, "distil": cmd_distil, **SYSTEM_COMMANDS}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -32,7 +32,7 @@ from vcm.targets import TargetSpec, select_targets, survival
 class EvalConfig:
     """What to run. methods: names as vcm.methods.Method parses them; planner_configs: a
     config per planner name (default: the registry's); repair_rounds applies to the
-    planners registered as repairable (frame-qp, xai);
+    planners registered as repairable (frame-qp);
     privacy_metrics adds face-identity leak rate and person detection rate to every row
     (always on when a METHOD+privacy is run); privacy: the settings of those methods;
     preedit_model: the pre-editor METHOD+preedit methods use (a file, or "default" for the
@@ -46,6 +46,7 @@ class EvalConfig:
     methods: Sequence[str] = tuple(PLANNERS)
     segment: int = 33
     max_segments: int | None = None
+    first_segment: int = 0
     codec: str = "hevc"
     gop: int = 32
     qp: int = 30
@@ -73,6 +74,8 @@ class EvalConfig:
             raise InputError(f"--segment must be at least 1, got {self.segment}")
         if self.max_segments is not None and self.max_segments < 1:
             raise InputError(f"--max-segments must be at least 1, got {self.max_segments}")
+        if self.first_segment < 0:
+            raise InputError(f"--first-segment must be at least 0, got {self.first_segment}")
 
     @property
     def measures_pose(self) -> bool:
@@ -132,6 +135,7 @@ class ResultRow:
     checks_per_frame: float
     detector_calls_per_frame: float
     stream: str
+    recodes_per_frame: float = 0.0
     leak_rate: float | None = None
     faces_recognisable: int | None = None
     faces_too_small: int | None = None
@@ -156,13 +160,16 @@ def segments(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
              face_detector: FaceDetector | None = None, pose_model: Detector | None = None
              ) -> Iterator[Segment]:
     """Each video cut into whole segments of config.segment frames (a video shorter than one
-    segment is one segment), read one segment at a time, with the detections on it (and
+    segment is one segment), from segment config.first_segment on (max_segments of them at
+    most), read one segment at a time, with the detections on it (and
     faces too when a face detector is given, poses when a pose model is)."""
     for path in paths:
         with FrameSource(path) as source:
             chunks = windows(source, config.segment)
             for index, (start, frames) in enumerate(chunks):
-                if config.max_segments is not None and index >= config.max_segments:
+                if index < config.first_segment:
+                    continue
+                if config.max_segments is not None and index >= config.first_segment + config.max_segments:
                     break
                 if index > 0 and len(frames) < config.segment:
                     break
@@ -227,6 +234,7 @@ def measure(report: EncodeReport, segment: Segment, point: LadderPoint, referenc
         checks_per_frame=rounded(report.checks / frames, "per_frame"),
         detector_calls_per_frame=rounded(report.detector_calls / frames, "per_frame"),
         stream=report.path,
+        recodes_per_frame=rounded(report.recodes / frames, "per_frame"),
         leak_rate=None if privacy is None else rounded(privacy.leak_rate, "share"),
         faces_recognisable=None if privacy is None else privacy.recognisable,
         faces_too_small=None if privacy is None else privacy.too_small,

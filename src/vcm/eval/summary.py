@@ -15,8 +15,21 @@ def _finite_mean(values: Sequence[float | None]) -> float | None:
     return rounded(mean(finite), "share") if finite else None
 
 
+def _share_smaller_at_equal_detection(main: Sequence[ResultRow], rows: Sequence[ResultRow]) -> float | None:
+    """Share of segments where the method is smaller than uniform's main point (QP 30) at a
+    detection rate at least uniform's on that segment; None without uniform rows."""
+    uniform = {(r.video, r.segment): r.detection_rate for r in rows if r.method == "uniform" and r.main}
+    compared = [r for r in main if (r.video, r.segment) in uniform]
+    if not compared:
+        return None
+    return rounded(mean(r.size_ratio < 1 and r.detection_rate >= uniform[(r.video, r.segment)]
+                        for r in compared), "share")
+
+
 def method_summary(rows: Sequence[ResultRow]) -> list[dict[str, object]]:
-    """Per method, over its main-point rows: the figures the README reports."""
+    """Per method, over its main-point rows: the figures the README reports. Shares are of
+    segments: smaller than uniform QP 30, smaller at a detection rate at least uniform QP
+    30's, detection rate >= 0.99, size <= 0.5x uniform QP 30."""
     summary = []
     for method in dict.fromkeys(row.method for row in rows):
         main = [row for row in rows if row.method == method and row.main]
@@ -26,6 +39,9 @@ def method_summary(rows: Sequence[ResultRow]) -> list[dict[str, object]]:
             "segments": len(main),
             "median_size_ratio": rounded(median(r.size_ratio for r in main), "share"),
             "smaller_than_uniform30": rounded(mean(r.size_ratio < 1 for r in main), "share"),
+            "smaller_at_uniform30_detection": _share_smaller_at_equal_detection(main, rows),
+            "segments_detection_0.99": rounded(mean(r.detection_rate >= 0.99 for r in main), "share"),
+            "segments_half_size": rounded(mean(r.size_ratio <= 0.5 for r in main), "share"),
             "mean_detection_rate": rounded(mean(r.detection_rate for r in main), "share"),
             "min_detection_rate": rounded(min(r.detection_rate for r in main), "share"),
             "mean_map50": _finite_mean([r.map50 for r in main]),
@@ -37,6 +53,7 @@ def method_summary(rows: Sequence[ResultRow]) -> list[dict[str, object]]:
                                          "per_frame"),
             "checks_per_frame": rounded(mean(r.checks_per_frame for r in main), "per_frame"),
             "detector_calls_per_frame": rounded(mean(r.detector_calls_per_frame for r in main), "per_frame"),
+            "recodes_per_frame": rounded(mean(r.recodes_per_frame for r in main), "per_frame"),
             "mean_leak_rate": _finite_mean([r.leak_rate for r in main]),
             "mean_person_detection_rate": _finite_mean([r.person_detection_rate for r in main]),
             "mean_pose_accuracy": _finite_mean([r.pose_accuracy for r in main]),
@@ -82,10 +99,16 @@ def _nan_if_none(value: float | None) -> float:
 BD_METRICS = ("map50", "detection_rate", "psnr_y_db", "ms_ssim_y")
 
 
+BASELINES = ("bbox", "fast")  # the one-pass methods a search has to beat
+
+
 def bd_pairs(methods: Sequence[str], reference: str = "uniform") -> list[tuple[str, str]]:
-    """(method, reference) pairs to compare: every method against uniform QP, and every
-    METHOD+preedit against the same METHOD without pre-editing."""
+    """(method, reference) pairs to compare: every method against uniform QP, every search
+    method against the one-pass baselines (bbox, fast), and every METHOD+preedit against
+    the same METHOD without pre-editing."""
     pairs = [(method, reference) for method in methods if method != reference and reference in methods]
+    pairs += [(method, baseline) for method in methods for baseline in BASELINES
+              if baseline in methods and method not in (reference, *BASELINES)]
     for method in methods:
         plain = method.replace("+preedit", "")
         if plain != method and plain in methods and plain != reference:

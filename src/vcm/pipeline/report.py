@@ -17,7 +17,8 @@ from vcm.models.detector import Detection
 class FrameReport:
     """One coded frame: its plan, its cost and which targets survived decoding (survived
     is None when the frame was not checked); detections: what the detector found on the
-    original, where it ran (None where it did not)."""
+    original, where it ran (None where it did not); recodes: times the planner coded the
+    frame again because its final stream lost a target its checks had kept."""
 
     index: int
     picture_type: str
@@ -29,6 +30,7 @@ class FrameReport:
     checks: int
     detector_calls: int
     detections: list[dict[str, object]] | None = None
+    recodes: int = 0
 
 
 @dataclass
@@ -55,6 +57,7 @@ class EncodeReport:
     repair_rounds: int = 0
     checks: int = 0
     detector_calls: int = 0
+    recodes: int = 0
     plan_seconds: float = 0.0
     encode_seconds: float = 0.0
     verify_seconds: float = 0.0
@@ -70,6 +73,7 @@ class EncodeReport:
         self.total_bytes += frame.bytes
         self.checks += frame.checks
         self.detector_calls += frame.detector_calls
+        self.recodes += frame.recodes
         if frame.survived is not None:
             self.checked_frames += 1
             self.targets_total += len(frame.survived)

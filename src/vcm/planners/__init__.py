@@ -18,8 +18,10 @@ from vcm.planners.simple import BboxPlanner, UniformPlanner
 from vcm.planners.frame_qp import FrameQpPlanner
 from vcm.planners.xai import XaiConfig, XaiPlanner
 from vcm.planners.fast import FastConfig, FastPlanner
+from vcm.planners.learned import LearnedConfig, LearnedPlanner
 
 __all__ = ["PLANNERS", "BboxPlanner", "FastConfig", "FastPlanner", "FrameInput", "FramePlan",
-           "FrameQpPlanner", "LadderPoint", "PlanContext", "PlanSettings", "Planner", "PlannerEntry",
+           "FrameQpPlanner", "LadderPoint",
+           "LearnedConfig", "LearnedPlanner", "PlanContext", "PlanSettings", "Planner", "PlannerEntry",
            "UniformPlanner",
            "XaiConfig", "XaiPlanner", "build_planner", "plan_clip", "planner_entry"]

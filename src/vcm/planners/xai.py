@@ -4,7 +4,8 @@ verified on the final stream.
 Per frame, in coding order:
 
 1. Canvas (what baseline B teaches): each target keeps its box plus `context_px` of
-   context; every block no target keeps is painted black and coded at max QP.
+   context (doubled while the detector misses a new target on the painted, uncoded
+   canvas); every block no target keeps is painted black and coded at max QP.
 2. Importance (the seed's): |canvas - canvas coded at max QP| x |d sum log score / d pixel|
    (one backward pass for all targets), summed per 16x16 block. Within each target's
    region the blocks are ranked by importance; a block's QP is the target's level plus
@@ -18,8 +19,10 @@ Per frame, in coding order:
    stream codes them: P-frames predicted from the true previous reconstruction (check
    'p-frame', the default) or alone as I-frames (check 'intra').
 4. Verification: the chosen map is coded in a StreamSession, which reproduces the final
-   stream exactly; a target lost there steps down and the frame is coded again (its GOP
-   replayed), up to `retries` times. What the search verifies is what the decoder gets.
+   stream exactly; a target lost there steps down, by twice as much each time (and gets
+   more context if the painted, uncoded canvas already loses it), and the frame is coded
+   again (its GOP replayed), up to `retries` times. What the search verifies is what the
+   decoder gets.
 """
 
 from collections.abc import Sequence
@@ -109,7 +112,8 @@ class XaiPlanner:
         checks, calls = self.check.checks, self.check.detector_calls
         targets = list(frame.targets)
         levels, contexts, fresh = self._warm_start(targets)
-        if any(fresh):
+        seen = any(fresh)
+        if seen:
             contexts = self._widen_until_seen(frame.rgb, targets, contexts)
         canvas = self._canvas(frame.rgb, targets, contexts)
         reference = None if self.session.next_is_intra or self.settings.check == "intra" else self._reference
@@ -130,9 +134,10 @@ class XaiPlanner:
                     if keepable[i] and not survives(t, found, self.settings.targets)]
             if not lost or attempt == self.config.retries:
                 break
-            for index in lost:  # finer, with more context
-                levels[index] = max(levels[index] - self.config.step, QP_FLOOR)
-                contexts[index] *= 2
+            for index in lost:  # steps that double: -step, -2 step, -4 step...
+                levels[index] = max(levels[index] - self.config.step * 2**attempt, QP_FLOOR)
+            if not seen:  # the painting may be what lost it
+                contexts, seen = self._widen_until_seen(frame.rgb, targets, contexts), True
             canvas = self._canvas(frame.rgb, targets, contexts)
             regions = self._regions(targets, contexts, importance)
             blocks = self._compose(regions, levels)
