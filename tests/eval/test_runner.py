@@ -41,3 +41,13 @@ def _map(folder: Path) -> Path:
     path = folder / "map.npy"
     np.save(path, np.full((36, 48), 24))
     return path
+
+
+def test_first_segment_skips_earlier_segments(sample_path: Path) -> None:
+    from vcm.eval.runner import EvalConfig, segments
+    from vcm.models import load_detector
+
+    config = EvalConfig(methods=["uniform"], segment=3, first_segment=2, max_segments=2,
+                        detector="yolov3-tiny")
+    chosen = list(segments([sample_path], config, load_detector("yolov3-tiny")))
+    assert [(s.index, s.start, len(s.frames)) for s in chosen] == [(2, 6, 3), (3, 9, 3)]

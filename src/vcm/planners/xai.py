@@ -92,7 +92,7 @@ def importance_offsets(importance: np.ndarray, mask: np.ndarray, spread: int) ->
 @register_planner("xai", summary="the reference search: painted context, per-target QP levels searched "
                   "on the codec, shaped by difference x selective-backprop importance, verified on the "
                   "final stream", config_type=XaiConfig,
-                  ladder=RateLadder("keep_score", (0.7, 0.6, 0.5, 0.4)), needs_targets=True)
+                  ladder=RateLadder("keep_score", (0.7, 0.6, 0.5)), needs_targets=True)
 class XaiPlanner:
     """Searches each frame's map in coding order, verified on a StreamSession."""
 

@@ -1,0 +1,31 @@
+"""Aggregation of result rows: segment shares and the BD-rate pairs."""
+
+from vcm.eval.runner import ResultRow
+from vcm.eval.summary import bd_pairs, method_summary
+
+
+def _row(method: str, segment: int, size_ratio: float, detection_rate: float) -> ResultRow:
+    return ResultRow(video="v.mp4", segment=segment, start_frame=33 * segment, frames=33, method=method,
+                     point="main", main=True, bytes=int(1000 * size_ratio), bitrate_kbps=1.0,
+                     size_ratio=size_ratio, detection_rate=detection_rate, lost_frames=0,
+                     lost_before_repair=0, map50=1.0, psnr_y_db=30.0, ms_ssim_y=0.9, seconds_per_frame=0.1,
+                     checks_per_frame=0.0, detector_calls_per_frame=0.0, stream="s.mp4",
+                     recodes_per_frame=0.5)
+
+
+def test_shares_of_segments() -> None:
+    rows = [_row("uniform", 0, 1.0, 0.95), _row("uniform", 1, 1.0, 0.90), _row("uniform", 2, 1.0, 1.0),
+            _row("xai", 0, 0.4, 0.99), _row("xai", 1, 0.6, 0.85), _row("xai", 2, 0.3, 1.0)]
+    xai = next(entry for entry in method_summary(rows) if entry["method"] == "xai")
+    assert xai["smaller_than_uniform30"] == 1.0
+    assert xai["smaller_at_uniform30_detection"] == round(2 / 3, 4)  # segment 1 loses more than uniform
+    assert xai["segments_detection_0.99"] == round(2 / 3, 4)
+    assert xai["segments_half_size"] == round(2 / 3, 4)
+    assert xai["recodes_per_frame"] == 0.5
+
+
+def test_search_methods_are_compared_with_the_one_pass_baselines() -> None:
+    pairs = bd_pairs(["uniform", "bbox", "fast", "xai", "learned"])
+    assert ("xai", "bbox") in pairs and ("xai", "fast") in pairs and ("learned", "fast") in pairs
+    assert ("bbox", "fast") not in pairs and ("fast", "bbox") not in pairs
+    assert ("xai", "uniform") in pairs and ("bbox", "uniform") in pairs
