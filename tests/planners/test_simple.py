@@ -63,8 +63,10 @@ def test_fast_top1_map_keeps_fewer_blocks(frames: np.ndarray, detector: YoloV3Ti
 
 
 def test_registry_lists_every_planner_with_its_ladder() -> None:
-    assert list(PLANNERS) == ["uniform", "bbox", "frame-qp", "xai", "fast"]
+    assert list(PLANNERS) == ["uniform", "bbox", "frame-qp", "xai", "fast", "learned"]
     labels = [p.label for p in PLANNERS["uniform"].points(PlanSettings(qp=30))]
     assert labels == ["qp22", "qp26", "qp30", "qp34", "qp38", "qp42", "qp46"]
     assert [p.label for p in PLANNERS["fast"].points(PlanSettings(), full=False)] == ["roi36"]
-    assert PLANNERS["xai"].repairable and not PLANNERS["fast"].repairable
+    assert PLANNERS["frame-qp"].repairable and not PLANNERS["fast"].repairable
+    assert not PLANNERS["xai"].repairable  # it verifies every frame on the final stream itself
+    assert [p.label for p in PLANNERS["learned"].points(PlanSettings())] == ["margin0", "margin3", "margin6"]
