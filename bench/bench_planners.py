@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from vcm.codec import encode
@@ -51,7 +52,8 @@ def main() -> None:
             start = time.perf_counter()
             encode(video.frames, 30, Path(work) / "uniform.mp4", fps=video.fps)
             rates["uniform"].append(len(video) / (time.perf_counter() - start))
-    small = read_video(fetch_sample(), start=XAI_START, max_frames=args.xai_frames, size=XAI_SIZE).frames
+    small = np.stack([cv2.resize(frame, XAI_SIZE, interpolation=cv2.INTER_AREA) for frame in
+                      read_video(fetch_sample(), start=XAI_START, max_frames=args.xai_frames).frames])
     targets = select_targets(detect_frames(detector, small), TargetSpec())
     start = time.perf_counter()
     xai = plan_clip("xai", small, detector, settings, targets)
