@@ -67,6 +67,30 @@ class Planner(Protocol):
     def plan(self, frame: FrameInput) -> FramePlan: ...
 
 
+class EveryNthDetection:
+    """The real-time planners' targets: the detector runs on every n-th frame (the pipeline's
+    detections of that frame are reused when given); `latest` holds the confident ones
+    (score >= min_score), `age` the frames since they were found."""
+
+    def __init__(self, detector: Detector, every: int, min_score: float) -> None:
+        self.detector, self.every, self.min_score = detector, every, min_score
+        self.latest: list[Detection] = []
+        self.age = 0
+
+    def update(self, frame: FrameInput) -> tuple[list[Detection] | None, int]:
+        """(the detections found on this frame, or None when the detector did not run on it;
+        detector calls spent)."""
+        if frame.index % self.every != 0:
+            self.age += 1
+            return None, 0
+        found, calls = frame.detections, 0
+        if found is None:
+            found, calls = self.detector.detect(frame.rgb[None])[0], 1
+        self.latest = [d for d in found if d.score >= self.min_score]
+        self.age = 0
+        return list(found), calls
+
+
 @dataclass(frozen=True)
 class PlanContext:
     """What a planner is built from: frame size (pixels), the detector and the settings."""

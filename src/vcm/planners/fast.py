@@ -12,7 +12,7 @@ import numpy as np
 
 from vcm.codec.qpmap import QPMap, block_span, grid_shape
 from vcm.models.detector import Detection
-from vcm.planners.base import FrameInput, FramePlan, PlanContext
+from vcm.planners.base import EveryNthDetection, FrameInput, FramePlan, PlanContext
 from vcm.planners.registry import RateLadder, register_planner
 from vcm.targets import best_match
 
@@ -85,26 +85,17 @@ class FastPlanner:
         self.detector, self.settings = context.detector, context.settings
         self.config = config or FastConfig()
         self.width, self.height = context.width, context.height
-        self._latest: list[Detection] = []
+        self._detections = EveryNthDetection(self.detector, self.config.detect_every,
+                                             self.settings.targets.min_score)
         self._tracked: Detection | None = None
-        self._age = 0
 
     def plan(self, frame: FrameInput) -> FramePlan:
         min_score = self.settings.targets.min_score
-        calls = 0
-        found: list[Detection] | None = None
-        if frame.index % self.config.detect_every == 0:
-            found = frame.detections
-            if found is None:
-                found = self.detector.detect(frame.rgb[None])[0]
-                calls = 1
-            self._latest = [d for d in found if d.score >= min_score]
-            if self.settings.targets.mode == "top1":
-                self._tracked = follow(self._tracked, self._latest)
-                self._latest = [self._tracked] if self._tracked is not None else []
-            self._age = 0
-        else:
-            self._age += 1
-        qp_map = (fast_map(self._latest, self.width, self.height, min_score, self.config, self._age,
-                           frame.intra) if self._latest else QPMap(base=self.settings.max_qp))
+        found, calls = self._detections.update(frame)
+        latest = self._detections.latest
+        if found is not None and self.settings.targets.mode == "top1":
+            self._tracked = follow(self._tracked, latest)
+            self._detections.latest = latest = [self._tracked] if self._tracked is not None else []
+        qp_map = (fast_map(latest, self.width, self.height, min_score, self.config, self._detections.age,
+                           frame.intra) if latest else QPMap(base=self.settings.max_qp))
         return FramePlan(frame.rgb, qp_map, 0, calls, found)

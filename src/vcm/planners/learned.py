@@ -13,7 +13,7 @@ import torch
 
 from vcm.codec.qpmap import QPMap, block_span
 from vcm.models.detector import Detection
-from vcm.planners.base import FrameInput, FramePlan, PlanContext
+from vcm.planners.base import EveryNthDetection, FrameInput, FramePlan, PlanContext
 from vcm.planners.frame_qp import QP_FLOOR
 from vcm.planners.learned_net import load_plan_net, plan_inputs
 from vcm.planners.registry import RateLadder, register_planner
@@ -45,29 +45,18 @@ class LearnedPlanner:
         self.rows, self.cols = -(-context.height // 16), -(-context.width // 16)
         self._previous_qp = np.full((self.rows, self.cols), self.settings.max_qp)
         self._previous_kept = np.zeros((self.rows, self.cols), dtype=bool)
-        self._latest: list[Detection] = []
-        self._age = 0
+        self._detections = EveryNthDetection(self.detector, self.config.detect_every,
+                                             self.settings.targets.min_score)
 
     def plan(self, frame: FrameInput) -> FramePlan:
-        min_score = self.settings.targets.min_score
-        calls = 0
-        found: list[Detection] | None = None
-        if frame.index % self.config.detect_every == 0:
-            found = frame.detections
-            if found is None:
-                found = self.detector.detect(frame.rgb[None])[0]
-                calls = 1
-            self._latest = [d for d in found if d.score >= min_score]
-            self._age = 0
-        else:
-            self._age += 1
-        targets = [self._grown(t) for t in self._latest]
+        found, calls = self._detections.update(frame)
+        targets = [self._grown(t) for t in self._detections.latest]
         qp, kept = self._predict(frame.rgb, targets)
         self._previous_qp, self._previous_kept = qp, kept
         return FramePlan(paint_outside(frame.rgb, kept), QPMap.from_blocks(qp), 0, calls, found)
 
     def _grown(self, target: Detection) -> Detection:
-        grow = self.config.motion_px * self._age
+        grow = self.config.motion_px * self._detections.age
         x1, y1, x2, y2 = target.box
         return Detection((x1 - grow, y1 - grow, x2 + grow, y2 + grow), target.score, target.class_id,
                          target.class_name, target.keypoints)
