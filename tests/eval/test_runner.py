@@ -51,3 +51,17 @@ def test_first_segment_skips_earlier_segments(sample_path: Path) -> None:
                         detector="yolov3-tiny")
     chosen = list(segments([sample_path], config, load_detector("yolov3-tiny")))
     assert [(s.index, s.start, len(s.frames)) for s in chosen] == [(2, 6, 3), (3, 9, 3)]
+
+
+def test_lost_targets_report_their_headroom() -> None:
+    from vcm.eval.runner import lost_headroom
+    from vcm.models.detector import Detection
+    from vcm.targets import TargetSpec
+
+    def person(score: float) -> Detection:
+        return Detection((10.0, 10.0, 50.0, 90.0), score, 0, "person")
+
+    original = [[person(0.72), person(0.95)], [person(0.9)], [person(0.5)]]  # 0.5: below min_score
+    survived = [[False, False], [True], []]
+    headroom = lost_headroom(original, survived, TargetSpec(min_score=0.7))
+    assert headroom == pytest.approx([0.02, 0.25])

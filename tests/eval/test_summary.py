@@ -29,3 +29,12 @@ def test_search_methods_are_compared_with_the_one_pass_baselines() -> None:
     assert ("xai", "bbox") in pairs and ("xai", "fast") in pairs and ("learned", "fast") in pairs
     assert ("bbox", "fast") not in pairs and ("fast", "bbox") not in pairs
     assert ("xai", "uniform") in pairs and ("bbox", "uniform") in pairs
+
+
+def test_share_of_lost_targets_near_the_threshold() -> None:
+    rows = [_row("xai", 0, 0.4, 0.9), _row("xai", 1, 0.5, 0.95), _row("fast", 0, 0.4, 1.0)]
+    rows[0].lost_targets, rows[0].lost_near_threshold = 3, 1
+    rows[1].lost_targets, rows[1].lost_near_threshold = 1, 1
+    summary = {entry["method"]: entry for entry in method_summary(rows)}
+    assert summary["xai"]["lost_near_threshold"] == 0.5
+    assert summary["fast"]["lost_near_threshold"] is None

@@ -25,8 +25,9 @@ from vcm.preedit.network import DEFAULT_MODEL, load_preeditor
 from vcm.privacy.leakage import PrivacyReport, privacy_report
 from vcm.privacy.mode import PrivacyConfig
 from vcm.progress import ProgressCallback
-from vcm.targets import TargetSpec, select_targets, survival
+from vcm.targets import TargetSpec, keep_threshold, select_targets, survival
 
+NEAR_THRESHOLD = 0.05  # a lost target whose original score was this close to the kept score is fragile
 
 @dataclass
 class EvalConfig:
@@ -113,7 +114,9 @@ class Segment:
 
 @dataclass
 class ResultRow:
-    """One method at one operating point on one segment (a row of results.csv)."""
+    """One method at one operating point on one segment (a row of results.csv). lost_targets:
+    targets lost over the segment; lost_near_threshold: those of them whose original score
+    was within NEAR_THRESHOLD of the score they had to keep (fragile ones)."""
 
     video: str
     segment: int
@@ -136,6 +139,8 @@ class ResultRow:
     detector_calls_per_frame: float
     stream: str
     recodes_per_frame: float = 0.0
+    lost_targets: int = 0
+    lost_near_threshold: int = 0
     leak_rate: float | None = None
     faces_recognisable: int | None = None
     faces_too_small: int | None = None
@@ -203,6 +208,16 @@ def survived_per_frame(original: Sequence[Sequence[Detection]], decoded: Sequenc
             for frame_targets, found in zip(targets, decoded, strict=True)]
 
 
+def lost_headroom(original: Sequence[Sequence[Detection]], survived: Sequence[Sequence[bool]],
+                  spec: TargetSpec) -> list[float]:
+    """Per lost target (selected from `original` by spec), its original score's headroom above
+    the score it had to keep."""
+    targets = select_targets(original, spec)
+    return [target.score - keep_threshold(target, spec)
+            for frame_targets, flags in zip(targets, survived, strict=True)
+            for target, kept in zip(frame_targets, flags, strict=True) if not kept]
+
+
 def share_kept(survived: Sequence[Sequence[bool]]) -> float:
     """Share of targets kept over all frames; 1.0 when there is no target."""
     total = sum(len(flags) for flags in survived)
@@ -214,7 +229,9 @@ def measure(report: EncodeReport, segment: Segment, point: LadderPoint, referenc
             privacy: PrivacyReport | None = None) -> ResultRow:
     """Metrics of one encode: survival under each task's standard spec (not the point's
     keep_score), pose accuracy when measured, and the privacy figures when given."""
-    survived = survived_per_frame(segment.detections, decoded.detections, config.spec("detect"))
+    spec = config.spec("detect")
+    survived = survived_per_frame(segment.detections, decoded.detections, spec)
+    lost = lost_headroom(segment.detections, survived, spec)
     pose_accuracy = None
     if segment.poses is not None and decoded.poses is not None:
         pose_accuracy = share_kept(survived_per_frame(segment.poses, decoded.poses, config.spec("pose")))
@@ -235,6 +252,8 @@ def measure(report: EncodeReport, segment: Segment, point: LadderPoint, referenc
         detector_calls_per_frame=rounded(report.detector_calls / frames, "per_frame"),
         stream=report.path,
         recodes_per_frame=rounded(report.recodes / frames, "per_frame"),
+        lost_targets=len(lost),
+        lost_near_threshold=sum(headroom < NEAR_THRESHOLD for headroom in lost),
         leak_rate=None if privacy is None else rounded(privacy.leak_rate, "share"),
         faces_recognisable=None if privacy is None else privacy.recognisable,
         faces_too_small=None if privacy is None else privacy.too_small,

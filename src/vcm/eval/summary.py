@@ -26,10 +26,17 @@ def _share_smaller_at_equal_detection(main: Sequence[ResultRow], rows: Sequence[
                         for r in compared), "share")
 
 
+def _share_near_threshold(main: Sequence[ResultRow]) -> float | None:
+    """Share of the lost targets that were fragile (see ResultRow); None when none was lost."""
+    lost = sum(r.lost_targets for r in main)
+    return rounded(sum(r.lost_near_threshold for r in main) / lost, "share") if lost else None
+
+
 def method_summary(rows: Sequence[ResultRow]) -> list[dict[str, object]]:
     """Per method, over its main-point rows: the figures the README reports. Shares are of
     segments: smaller than uniform QP 30, smaller at a detection rate at least uniform QP
-    30's, detection rate >= 0.99, size <= 0.5x uniform QP 30."""
+    30's, detection rate >= 0.99, size <= 0.5x uniform QP 30; lost_near_threshold: share
+    of the lost targets that were fragile."""
     summary = []
     for method in dict.fromkeys(row.method for row in rows):
         main = [row for row in rows if row.method == method and row.main]
@@ -54,6 +61,7 @@ def method_summary(rows: Sequence[ResultRow]) -> list[dict[str, object]]:
             "checks_per_frame": rounded(mean(r.checks_per_frame for r in main), "per_frame"),
             "detector_calls_per_frame": rounded(mean(r.detector_calls_per_frame for r in main), "per_frame"),
             "recodes_per_frame": rounded(mean(r.recodes_per_frame for r in main), "per_frame"),
+            "lost_near_threshold": _share_near_threshold(main),
             "mean_leak_rate": _finite_mean([r.leak_rate for r in main]),
             "mean_person_detection_rate": _finite_mean([r.person_detection_rate for r in main]),
             "mean_pose_accuracy": _finite_mean([r.pose_accuracy for r in main]),
