@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
+from rich import box
 from rich.table import Table
 
 from vcm.atomic import check_output, check_output_folder, write_text_atomic
@@ -175,6 +176,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--ray", metavar="ADDRESS",
                             help="one Ray task per video: local, auto (join this machine's cluster, else "
                             "local) or HOST:PORT (the output folder must be shared with the workers)")
+
+    summary = commands.add_parser(
+        "summary", help="summarise an evaluation's results again, e.g. over a test split",
+        description="Read the results.json of `vcm eval` and print (and optionally write) the "
+        "per-method summary and BD-rates over the chosen segments.")
+    summary.add_argument("results", type=Path, help="results.json written by vcm eval")
+    summary.add_argument("--segments", metavar="A:B", help="only segments A..B-1 (default: all)")
+    summary.add_argument("--json", type=Path, help="write the summary to this JSON file")
 
     privacy = commands.add_parser(
         "privacy", help="measure face-identity leakage of a decoded video",
@@ -521,26 +530,71 @@ def _evaluate(videos: Sequence[str | Path], config: "EvalConfig", out: Path, *,
                 examples.update(part_examples)
     write_results(rows, out)
     summary = write_report(rows, config, out, write_examples(examples, config, out))
-    table = Table(title=f"vcm eval: {len({(r.video, r.segment) for r in rows})} segments of "
-                  f"{config.segment} frames, {config.codec}")
-    columns = {"method": "method", "median_size_ratio": "size/u30", "smaller_than_uniform30": "smaller",
-               "mean_detection_rate": "det.rate", "mean_map50": "mAP50", "mean_psnr_y_db": "PSNR-Y",
-               "frames_per_second": "fps", "checks_per_frame": "checks"}
-    if config.measures_privacy:
-        columns.update(mean_leak_rate="leak", mean_person_detection_rate="person")
-    if config.measures_pose:
-        columns.update(mean_pose_accuracy="pose")
-    for title in columns.values():
-        table.add_column(title, justify="right")
-    for entry in summary["methods"]:
-        table.add_row(*(str(entry[key]) for key in columns))
-    console.print(table)
-    console.print("size/u30: median bytes over uniform QP 30; smaller: share of segments below it; "
-                  "det.rate: targets still detected; checks: codec checks per frame"
-                  + ("; leak: faces whose identity survives; person: person targets kept"
-                     if config.measures_privacy else "")
-                  + ("; pose: MoveNet poses kept (OKS >= 0.5)" if config.measures_pose else ""))
+    count = len({(r.video, r.segment) for r in rows})
+    title = f"vcm eval: {count} segments of {config.segment} frames, {config.codec}"
+    _print_methods(summary["methods"], title, config.measures_privacy, config.measures_pose)
     console.print(f"report: {out / 'index.html'}  (results.csv, summary.json beside it)")
+
+
+def _print_methods(methods: Any, title: str, privacy: bool, pose: bool) -> None:
+    """The per-method summary as a table, with its legend."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, collapse_padding=True)
+    columns = {"method": "method", "median_size_ratio": "size", "smaller_than_uniform30": "smaller",
+               "mean_detection_rate": "det", "min_detection_rate": "worst",
+               "segments_detection_0.99": ">=.99", "segments_half_size": "<=.5x", "mean_map50": "mAP50",
+               "frames_per_second": "fps", "checks_per_frame": "checks"}
+    if privacy:
+        columns.update(mean_leak_rate="leak", mean_person_detection_rate="person")
+    if pose:
+        columns.update(mean_pose_accuracy="pose")
+    for heading in columns.values():
+        table.add_column(heading, justify="right", no_wrap=True)
+    for entry in methods:
+        table.add_row(*(_cell(entry[key]) for key in columns))
+    console.print(table)
+    console.print("size: median bytes over uniform QP 30; smaller: share of segments below it; "
+                  "det, worst: targets still detected (mean, worst segment); >=.99, <=.5x: share of segments "
+                  "with a detection rate >= 0.99, with a size <= 0.5x uniform QP 30; checks: codec checks "
+                  "per frame (PSNR and more: summary.json)"
+                  + ("; leak: faces whose identity survives; person: person targets kept" if privacy else "")
+                  + ("; pose: MoveNet poses kept (OKS >= 0.5)" if pose else ""))
+
+
+def _cell(value: object) -> str:
+    """A table cell: floats to 3 decimals (1 from 10 up), the rest as they are."""
+    if isinstance(value, float):
+        return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}"
+    return str(value)
+
+
+def cmd_summary(args: argparse.Namespace) -> None:
+    from vcm.eval.report import read_results
+    from vcm.eval.summary import measures_pose, measures_privacy, summarise
+
+    rows = read_results(args.results)
+    if args.segments is not None:
+        first, last = _segment_span(args.segments, "--segments")
+        rows = [row for row in rows if first <= row.segment < last]
+    if not rows:
+        raise InputError(f"{args.results} has no rows for segments {args.segments}")
+    if args.json is not None:
+        check_output(args.json)
+    summary = summarise(rows)
+    _print_methods(summary["methods"], f"{args.results}: {len({(r.video, r.segment) for r in rows})} "
+                   "segments", measures_privacy(rows), measures_pose(rows))
+    if all(entry["bd_rate_detection_rate_percent"] is None for entry in summary["bd_rate"]):
+        console.print("no BD-rates: the results hold one point per method (run vcm eval --ladder)")
+    table = Table(title="BD-rate (%) on detection rate and mAP@0.5 (negative: fewer bits)")
+    for heading in ("method", "against", "detection rate", "mAP@0.5"):
+        table.add_column(heading, justify="right")
+    for entry in summary["bd_rate"] if any(e["bd_rate_detection_rate_percent"] is not None
+                                           for e in summary["bd_rate"]) else []:
+        table.add_row(str(entry["method"]), str(entry["reference"]),
+                      str(entry["bd_rate_detection_rate_percent"]), str(entry["bd_rate_map50_percent"]))
+    console.print(table)
+    if args.json is not None:
+        _write_json(args.json, summary)
+        console.print(f"summary: {args.json}")
 
 
 PRIVACY_WINDOW = 32  # frames compared at a time by `vcm privacy`
@@ -744,7 +798,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
     _evaluate([fetch_sample()], config, args.out)
 
 
-COMMANDS = {"detect": cmd_detect, "encode": cmd_encode, "eval": cmd_eval, "privacy": cmd_privacy,
+COMMANDS = {"detect": cmd_detect, "encode": cmd_encode, "eval": cmd_eval, "summary": cmd_summary,
+            "privacy": cmd_privacy,
             "preedit": cmd_preedit, "info": cmd_info,
             "fetch": cmd_fetch, "demo": cmd_demo, "distil": cmd_distil, **SYSTEM_COMMANDS}
 

@@ -33,6 +33,17 @@ def test_two_segment_run_writes_every_file(tmp_path: Path, sample_path: Path,
     page = (out / "index.html").read_text()
     assert page.count("<img") >= 3 + 3 and "frames/clip_fast_f000.png" in page
     assert all((out / p).exists() for p in ["frames/clip_fast_f000.png", "frames/clip_bbox_f003.png"])
+    again = tmp_path / "segment1.json"
+    assert main(["summary", str(out / "results.json"), "--segments", "1:2", "--json", str(again)]) == 0
+    second = json.loads(again.read_text())
+    assert {m["method"]: m["segments"] for m in second["methods"]} == {"uniform": 1, "bbox": 1, "fast": 1}
+    fast = next(r for r in rows if r["method"] == "fast" and r["segment"] == "1" and r["main"] == "True")
+    assert next(m for m in second["methods"] if m["method"] == "fast")["mean_detection_rate"] == float(
+        fast["detection_rate"])
+    assert main(["summary", str(out / "results.json"), "--segments", "5:6"]) == 1
+    assert "no rows for segments 5:6" in capsys.readouterr().err
+    assert main(["summary", str(out / "summary.json")]) == 1  # not a results.json
+    assert "is not a results.json" in capsys.readouterr().err
 
 
 def _map(folder: Path) -> Path:

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from vcm.atomic import atomic_output, write_text_atomic
+from vcm.errors import InputError
 from vcm.eval import plots
 from vcm.eval.runner import EvalConfig, Example, ResultRow
-from vcm.eval.summary import bd_rates, curves, measures_pose, measures_privacy, method_summary
+from vcm.eval.summary import measures_pose, measures_privacy, summarise
 from vcm.targets import select_targets
 
 EXAMPLE_FRAMES = 2
@@ -37,6 +38,17 @@ def write_results(rows: Sequence[ResultRow], out_dir: Path) -> None:
     writer.writerows(records)
     write_text_atomic(out_dir / "results.csv", buffer.getvalue())
     write_text_atomic(out_dir / "results.json", json.dumps(records, indent=1))
+
+
+def read_results(path: Path) -> list[ResultRow]:
+    """The rows of a results.json that write_results wrote."""
+    try:
+        records = json.loads(path.read_text())
+        return [ResultRow(**record) for record in records]
+    except FileNotFoundError:
+        raise InputError(f"no such file: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError) as error:
+        raise InputError(f"{path} is not a results.json written by vcm eval ({error})") from None
 
 
 def write_examples(examples: dict[tuple[str, str], Example], config: EvalConfig,
@@ -64,9 +76,9 @@ def write_examples(examples: dict[tuple[str, str], Example], config: EvalConfig,
 def write_report(rows: Sequence[ResultRow], config: EvalConfig, out_dir: Path,
                  example_images: dict[str, list[str]]) -> dict[str, object]:
     """summary.json, the plots and index.html; returns the summary."""
-    curve_points = curves(rows)
-    summary = {"config": _config_dict(config), "methods": method_summary(rows),
-               "bd_rate": bd_rates(curve_points), "curves": curve_points}
+    results = summarise(rows)
+    curve_points = results["curves"]
+    summary = {"config": _config_dict(config), **results}
     write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=1))
     images = {
         "size ratio to uniform QP 30 per segment": plots.size_ratio_plot(rows, out_dir / "size_ratio.png"),
@@ -98,10 +110,10 @@ def write_report(rows: Sequence[ResultRow], config: EvalConfig, out_dir: Path,
             f"{config.spec('pose').min_score}) still found after decoding with OKS &ge; "
             f"{config.spec('pose').min_oks}." if measures_pose(rows) else "")
         + f" Planners kept the <b>{html.escape(config.task)}</b> task's outputs.</p>",
-        "<h2>Methods</h2>", _table(summary["methods"]),
+        "<h2>Methods</h2>", _table(results["methods"]),
         "<h2>BD-rate against the reference method (negative = fewer bits at equal accuracy or "
         "fidelity)</h2>",
-        _table(summary["bd_rate"]),
+        _table(results["bd_rate"]),
     ]
     for title, path in images.items():
         parts.append(f"<h2>{html.escape(title)}</h2><img src='{path.name}' alt='{html.escape(title)}'>")

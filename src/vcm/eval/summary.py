@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from statistics import mean, median
+from typing import TypedDict
 
 import numpy as np
 
@@ -138,3 +139,17 @@ def bd_rates(curve_points: dict[str, list[dict[str, float]]],
             entry[f"bd_rate_{metric}_percent"] = rounded(value, "percent")
         table.append(entry)
     return table
+
+
+class Summary(TypedDict):
+    """What summary.json holds besides the config."""
+
+    methods: list[dict[str, object]]
+    bd_rate: list[dict[str, object]]
+    curves: dict[str, list[dict[str, float]]]
+
+
+def summarise(rows: Sequence[ResultRow]) -> Summary:
+    """Per-method summary, BD-rates and rate-accuracy curves of a set of result rows."""
+    curve_points = curves(rows)
+    return {"methods": method_summary(rows), "bd_rate": bd_rates(curve_points), "curves": curve_points}
