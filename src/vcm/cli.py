@@ -179,9 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = commands.add_parser(
         "summary", help="summarise an evaluation's results again, e.g. over a test split",
-        description="Read the results.json of `vcm eval` and print (and optionally write) the "
-        "per-method summary and BD-rates over the chosen segments.")
-    summary.add_argument("results", type=Path, help="results.json written by vcm eval")
+        description="Read the results.json of one or more `vcm eval` runs and print (and optionally "
+        "write) the per-method summary and BD-rates over the chosen segments.")
+    summary.add_argument("results", type=Path, nargs="+", help="results.json files written by vcm eval")
     summary.add_argument("--segments", metavar="A:B", help="only segments A..B-1 (default: all)")
     summary.add_argument("--json", type=Path, help="write the summary to this JSON file")
 
@@ -571,17 +571,21 @@ def cmd_summary(args: argparse.Namespace) -> None:
     from vcm.eval.report import read_results
     from vcm.eval.summary import measures_pose, measures_privacy, summarise
 
-    rows = read_results(args.results)
+    rows = [row for path in args.results for row in read_results(path)]
+    keys = [(row.video, row.segment, row.method, row.point) for row in rows]
+    if len(set(keys)) < len(keys):
+        raise InputError("the same video, segment, method and point appear more than once: give each "
+                         "result once")
     if args.segments is not None:
         first, last = _segment_span(args.segments, "--segments")
         rows = [row for row in rows if first <= row.segment < last]
     if not rows:
-        raise InputError(f"{args.results} has no rows for segments {args.segments}")
+        raise InputError(f"no rows for segments {args.segments} in {', '.join(map(str, args.results))}")
     if args.json is not None:
         check_output(args.json)
     summary = summarise(rows)
-    _print_methods(summary["methods"], f"{args.results}: {len({(r.video, r.segment) for r in rows})} "
-                   "segments", measures_privacy(rows), measures_pose(rows))
+    _print_methods(summary["methods"], f"{len({(r.video, r.segment) for r in rows})} segments",
+                   measures_privacy(rows), measures_pose(rows))
     if all(entry["bd_rate_detection_rate_percent"] is None for entry in summary["bd_rate"]):
         console.print("no BD-rates: the results hold one point per method (run vcm eval --ladder)")
     table = Table(title="BD-rate (%) on detection rate and mAP@0.5 (negative: fewer bits)")

@@ -42,6 +42,8 @@ def test_two_segment_run_writes_every_file(tmp_path: Path, sample_path: Path,
         fast["detection_rate"])
     assert main(["summary", str(out / "results.json"), "--segments", "5:6"]) == 1
     assert "no rows for segments 5:6" in capsys.readouterr().err
+    assert main(["summary", str(out / "results.json"), str(out / "results.json")]) == 1
+    assert "more than once" in capsys.readouterr().err
     assert main(["summary", str(out / "summary.json")]) == 1  # not a results.json
     assert "is not a results.json" in capsys.readouterr().err
 
