@@ -588,14 +588,14 @@ def cmd_summary(args: argparse.Namespace) -> None:
                    measures_privacy(rows), measures_pose(rows))
     if all(entry["bd_rate_detection_rate_percent"] is None for entry in summary["bd_rate"]):
         console.print("no BD-rates: the results hold one point per method (run vcm eval --ladder)")
-    table = Table(title="BD-rate (%) on detection rate and mAP@0.5 (negative: fewer bits)")
-    for heading in ("method", "against", "detection rate", "mAP@0.5"):
-        table.add_column(heading, justify="right")
-    for entry in summary["bd_rate"] if any(e["bd_rate_detection_rate_percent"] is not None
-                                           for e in summary["bd_rate"]) else []:
-        table.add_row(str(entry["method"]), str(entry["reference"]),
-                      str(entry["bd_rate_detection_rate_percent"]), str(entry["bd_rate_map50_percent"]))
-    console.print(table)
+    else:
+        table = Table(title="BD-rate (%) on detection rate and mAP@0.5 (negative: fewer bits)")
+        for heading in ("method", "against", "detection rate", "mAP@0.5"):
+            table.add_column(heading, justify="right")
+        for entry in summary["bd_rate"]:
+            table.add_row(str(entry["method"]), str(entry["reference"]),
+                          str(entry["bd_rate_detection_rate_percent"]), str(entry["bd_rate_map50_percent"]))
+        console.print(table)
     if args.json is not None:
         _write_json(args.json, summary)
         console.print(f"summary: {args.json}")
