@@ -185,6 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--segments", metavar="A:B", help="only segments A..B-1 (default: all)")
     summary.add_argument("--json", type=Path, help="write the summary to this JSON file")
 
+    cdomain = commands.add_parser(
+        "cdomain", help="read picture types and motion vectors of an H.264 stream",
+        description="Write what the compressed stream carries, per frame, to an .npz: types (N,) "
+        "'I'/'P'/'B'; mv (N, ceil(H/16), ceil(W/16), 2) float32 pixels, each block's (source - "
+        "destination) position in its reference. HEVC streams carry no exported vectors.")
+    cdomain.add_argument("video", type=Path, help="an H.264 (or MPEG-2/4) video")
+    cdomain.add_argument("--out", type=Path, required=True, help="the .npz to write")
+
     privacy = commands.add_parser(
         "privacy", help="measure face-identity leakage of a decoded video",
         description="Find faces on ORIGINAL (--face-detector, MTCNN), embed each face region in both "
@@ -567,6 +575,27 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+def cmd_cdomain(args: argparse.Namespace) -> None:
+    from vcm.atomic import atomic_output
+    from vcm.cdomain import read_compressed
+
+    check_output(args.out)
+    types, vectors = [], []
+    with progress_bar() as progress:
+        task = progress.add_task(f"read {args.video.name}", total=None)
+        for frame in read_compressed(args.video):
+            types.append(frame.picture_type)
+            vectors.append(frame.mv)
+            progress.advance(task)
+    if not types:
+        raise InputError(f"{args.video} has no frames")
+    with atomic_output(args.out) as temporary, temporary.open("wb") as handle:
+        np.savez_compressed(handle, types=np.array(types), mv=np.stack(vectors))
+    moving = float(np.mean([np.abs(v).max() > 0 for v in vectors]))
+    console.print(f"{args.out}: {len(types)} frames ({types.count('I')} I, {types.count('P')} P, "
+                  f"{types.count('B')} B), {moving:.0%} with motion vectors")
+
+
 def cmd_summary(args: argparse.Namespace) -> None:
     from vcm.eval.report import read_results
     from vcm.eval.summary import measures_pose, measures_privacy, summarise
@@ -803,6 +832,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 COMMANDS = {"detect": cmd_detect, "encode": cmd_encode, "eval": cmd_eval, "summary": cmd_summary,
+            "cdomain": cmd_cdomain,
             "privacy": cmd_privacy,
             "preedit": cmd_preedit, "info": cmd_info,
             "fetch": cmd_fetch, "demo": cmd_demo, "distil": cmd_distil, **SYSTEM_COMMANDS}
