@@ -10,6 +10,8 @@ from vcm.cdomain import read_compressed
 from vcm.cli import main
 from vcm.codec import encode
 from vcm.errors import InputError
+from vcm.media import read_video
+from vcm.media.video import luma_of
 
 WIDTH, HEIGHT, MARGIN = 320, 240, 40
 
@@ -29,6 +31,7 @@ def test_a_pan_gives_vectors_of_its_size(frames: np.ndarray, tmp_path: Path, ste
     read = list(read_compressed(video))
     assert [f.picture_type for f in read] == ["I"] + ["P"] * 7
     assert read[0].mv.shape == (-(-HEIGHT // 16), -(-WIDTH // 16), 2) and not read[0].mv.any()
+    assert not read[0].residual_energy.any()
     for frame in read[1:]:
         inner = frame.mv[2:-2, 2:-2].reshape(-1, 2)  # away from the edges new content enters at
         # source - destination: content that moved +2 px came from 2 px before
@@ -43,6 +46,20 @@ def test_the_command_writes_types_and_vectors(frames: np.ndarray, tmp_path: Path
     with np.load(out) as features:
         assert features["types"].tolist() == ["I"] + ["P"] * 7
         assert features["mv"].shape == (8, 15, 20, 2) and features["mv"].dtype == np.float32
+        assert features["residual_energy"].shape == (8, 15, 20)
+
+
+def test_the_residual_is_what_motion_compensation_leaves(frames: np.ndarray, tmp_path: Path) -> None:
+    video = tmp_path / "pan.mp4"
+    encode(_pan(frames, 2, 0), 26, video, codec="h264")
+    decoded = read_video(video).frames
+    for frame in list(read_compressed(video))[1:]:
+        now = luma_of(decoded[frame.index]).astype(float)
+        before = luma_of(decoded[frame.index - 1]).astype(float)
+        unmoved = np.mean((now - before)[32:-32, 32:-32] ** 2)  # no motion compensation
+        inner = float(np.median(frame.residual_energy[2:-2, 2:-2]))
+        assert unmoved > 50 and inner < 0.1 * unmoved
+        assert frame.residual_energy[:, 0].mean() > inner  # the column new content enters at
 
 
 def test_streams_without_vectors_and_non_videos_are_refused(frames: np.ndarray, tmp_path: Path,

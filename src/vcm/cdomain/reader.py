@@ -1,4 +1,5 @@
-"""Per-frame picture types and motion-vector fields of an H.264 stream, streamed.
+"""Per-frame picture types, motion-vector fields and residual energy of an H.264 stream,
+streamed (only the previous decoded luma is kept).
 
 FFmpeg exports motion vectors (`flags2 +export_mvs`, side data MOTION_VECTORS) for H.264,
 MPEG-2/4 and a few others, not for HEVC; an HEVC stream is refused with a message that says
@@ -15,6 +16,7 @@ from av.video.frame import PictureType
 
 from vcm.codec.qpmap import BLOCK_SIZE
 from vcm.errors import InputError
+from vcm.media.video import planes_of
 
 MV_CODECS = ("h264", "mpeg4", "mpeg2video", "mpeg1video", "h263")
 
@@ -24,11 +26,47 @@ class CompressedFrame:
     """One decoded picture's compressed-domain view. picture_type: 'I', 'P' or 'B'; mv:
     (rows, cols, 2) float32 (x, y) in pixels per 16x16 block, the area-weighted mean of its
     partitions' (source - destination) positions in the reference (a backward reference's
-    vector negated; intra partitions and I-frames count as zero)."""
+    vector negated; intra partitions and I-frames count as zero); residual_energy: (rows, cols)
+    float32, per block the mean squared luma difference between the decoded picture and its
+    motion-compensated prediction from the previous decoded picture (see residual_energy)."""
 
     index: int
     picture_type: str
     mv: np.ndarray
+    residual_energy: np.ndarray
+
+
+def motion_compensated(reference: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """(H, W) uint8 prediction of a picture from the previous decoded luma `reference`: each
+    past-referenced partition copied from its source position (rounded to whole pixels, clipped
+    to the frame); pixels no such partition covers (intra, or backward-predicted) are predicted
+    by the co-located reference pixels."""
+    height, width = reference.shape
+    prediction = reference.copy()
+    for record in vectors[vectors["source"] < 0] if len(vectors) else ():
+        w, h = int(record["w"]), int(record["h"])
+        x0, y0 = int(record["dst_x"]) - w // 2, int(record["dst_y"]) - h // 2
+        sx0, sy0 = int(record["src_x"]) - w // 2, int(record["src_y"]) - h // 2
+        ys = np.clip(np.arange(sy0, sy0 + h), 0, height - 1)
+        xs = np.clip(np.arange(sx0, sx0 + w), 0, width - 1)
+        top, left = max(y0, 0), max(x0, 0)
+        bottom, right = min(y0 + h, height), min(x0 + w, width)
+        if bottom > top and right > left:
+            prediction[top:bottom, left:right] = reference[np.ix_(ys, xs)][top - y0:bottom - y0,
+                                                                           left - x0:right - x0]
+    return prediction
+
+
+def residual_energy(decoded: np.ndarray, prediction: np.ndarray) -> np.ndarray:
+    """(rows, cols) float32 mean squared difference of two (H, W) luma pictures per 16x16 block."""
+    height, width = decoded.shape
+    rows, cols = -(-height // BLOCK_SIZE), -(-width // BLOCK_SIZE)
+    squared = np.zeros((rows * BLOCK_SIZE, cols * BLOCK_SIZE))
+    squared[:height, :width] = (decoded.astype(np.float64) - prediction) ** 2
+    sums = squared.reshape(rows, BLOCK_SIZE, cols, BLOCK_SIZE).sum(axis=(1, 3))
+    block_h = np.minimum(BLOCK_SIZE, height - np.arange(rows) * BLOCK_SIZE)
+    block_w = np.minimum(BLOCK_SIZE, width - np.arange(cols) * BLOCK_SIZE)
+    return (sums / (block_h[:, None] * block_w[None, :])).astype(np.float32)
 
 
 def block_vectors(vectors: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -72,11 +110,18 @@ def read_compressed(path: str | Path) -> Iterator[CompressedFrame]:
                              "analysis")
         stream.codec_context.options = {"flags2": "+export_mvs"}
         width, height = stream.codec_context.width, stream.codec_context.height
+        previous: np.ndarray | None = None
         try:
             for index, frame in enumerate(container.decode(stream)):
                 side = frame.side_data.get("MOTION_VECTORS")
                 vectors = side.to_ndarray() if side is not None else np.zeros(0)
-                yield CompressedFrame(index, PictureType(frame.pict_type).name,
-                                      block_vectors(vectors, width, height))
+                kind = PictureType(frame.pict_type).name
+                luma = planes_of(frame.reformat(format="yuv420p"))[0].copy()
+                if kind == "I" or previous is None:
+                    energy = np.zeros((-(-height // BLOCK_SIZE), -(-width // BLOCK_SIZE)), dtype=np.float32)
+                else:
+                    energy = residual_energy(luma, motion_compensated(previous, vectors))
+                previous = luma
+                yield CompressedFrame(index, kind, block_vectors(vectors, width, height), energy)
         except av.error.FFmpegError as error:
             raise InputError(f"{path}: corrupt stream ({error})") from None
