@@ -190,7 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write what the compressed stream carries, per frame, to an .npz: types (N,) "
         "'I'/'P'/'B'; mv (N, ceil(H/16), ceil(W/16), 2) float32 pixels, each block's (source - "
         "destination) position in its reference; residual_energy (N, ceil(H/16), ceil(W/16)) mean "
-        "squared luma residual against the motion-compensated previous picture. HEVC streams carry "
+        "squared luma residual against the motion-compensated previous picture; qp (N, ceil(H/16), "
+        "ceil(W/16)) macroblock QPs. HEVC streams carry "
         "no exported vectors.")
     cdomain.add_argument("video", type=Path, help="an H.264 (or MPEG-2/4) video")
     cdomain.add_argument("--out", type=Path, required=True, help="the .npz to write")
@@ -582,19 +583,20 @@ def cmd_cdomain(args: argparse.Namespace) -> None:
     from vcm.cdomain import read_compressed
 
     check_output(args.out)
-    types, vectors, energies = [], [], []
+    types, vectors, energies, qps = [], [], [], []
     with progress_bar() as progress:
         task = progress.add_task(f"read {args.video.name}", total=None)
         for frame in read_compressed(args.video):
             types.append(frame.picture_type)
             vectors.append(frame.mv)
             energies.append(frame.residual_energy)
+            qps.append(frame.qp)
             progress.advance(task)
     if not types:
         raise InputError(f"{args.video} has no frames")
     with atomic_output(args.out) as temporary, temporary.open("wb") as handle:
         np.savez_compressed(handle, types=np.array(types), mv=np.stack(vectors),
-                            residual_energy=np.stack(energies))
+                            residual_energy=np.stack(energies), qp=np.stack(qps))
     moving = float(np.mean([np.abs(v).max() > 0 for v in vectors]))
     console.print(f"{args.out}: {len(types)} frames ({types.count('I')} I, {types.count('P')} P, "
                   f"{types.count('B')} B), {moving:.0%} with motion vectors")

@@ -9,6 +9,7 @@ import pytest
 from vcm.cdomain import read_compressed
 from vcm.cli import main
 from vcm.codec import encode
+from vcm.codec.qpmap import QPMap
 from vcm.errors import InputError
 from vcm.media import read_video
 from vcm.media.video import luma_of
@@ -46,7 +47,7 @@ def test_the_command_writes_types_and_vectors(frames: np.ndarray, tmp_path: Path
     with np.load(out) as features:
         assert features["types"].tolist() == ["I"] + ["P"] * 7
         assert features["mv"].shape == (8, 15, 20, 2) and features["mv"].dtype == np.float32
-        assert features["residual_energy"].shape == (8, 15, 20)
+        assert features["residual_energy"].shape == features["qp"].shape == (8, 15, 20)
 
 
 def test_the_residual_is_what_motion_compensation_leaves(frames: np.ndarray, tmp_path: Path) -> None:
@@ -75,3 +76,13 @@ def test_streams_without_vectors_and_non_videos_are_refused(frames: np.ndarray, 
     assert "not a readable video" in capsys.readouterr().err and not out.exists()
     assert main(["cdomain", str(tmp_path / "missing.mp4"), "--out", str(out)]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def test_the_macroblock_qps_are_the_coded_ones(frames: np.ndarray, tmp_path: Path) -> None:
+    video = tmp_path / "halves.mp4"
+    blocks = np.full((15, 20), 40)
+    blocks[:, :10] = 22
+    encode(frames[:3, :HEIGHT, :WIDTH], QPMap.from_blocks(blocks), video, codec="h264")
+    read = list(read_compressed(video))
+    assert all((frame.qp[:, :10] == 22).all() for frame in read)
+    assert np.median(read[0].qp[:, 10:]) == 40  # P-frames' skipped blocks carry their predecessor's QP

@@ -1,5 +1,5 @@
-"""Per-frame picture types, motion-vector fields and residual energy of an H.264 stream,
-streamed (only the previous decoded luma is kept).
+"""Per-frame picture types, motion-vector fields, residual energy and macroblock QPs of an
+H.264 stream, streamed (only the previous decoded luma is kept).
 
 FFmpeg exports motion vectors (`flags2 +export_mvs`, side data MOTION_VECTORS) for H.264,
 MPEG-2/4 and a few others, not for HEVC; an HEVC stream is refused with a message that says
@@ -28,12 +28,15 @@ class CompressedFrame:
     partitions' (source - destination) positions in the reference (a backward reference's
     vector negated; intra partitions and I-frames count as zero); residual_energy: (rows, cols)
     float32, per block the mean squared luma difference between the decoded picture and its
-    motion-compensated prediction from the previous decoded picture (see residual_energy)."""
+    motion-compensated prediction from the previous decoded picture (see residual_energy);
+    qp: (rows, cols) int16, each macroblock's QP as the decoder read it (a skipped macroblock
+    codes no QP and carries the one before it)."""
 
     index: int
     picture_type: str
     mv: np.ndarray
     residual_energy: np.ndarray
+    qp: np.ndarray
 
 
 def motion_compensated(reference: np.ndarray, vectors: np.ndarray) -> np.ndarray:
@@ -88,6 +91,17 @@ def block_vectors(vectors: np.ndarray, width: int, height: int) -> np.ndarray:
     return (sums / (block_h[:, None] * block_w[None, :])[..., None]).astype(np.float32)
 
 
+def _block_qp(frame: av.VideoFrame, shape: tuple[int, ...]) -> np.ndarray:
+    """(rows, cols) int16 macroblock QPs from the frame's encoding parameters (venc_params)."""
+    params = frame.side_data.get("VIDEO_ENC_PARAMS")
+    if params is None:
+        raise InputError("the decoder exported no per-block QPs for this stream")
+    qp = np.asarray(params.qp_map(), dtype=np.int16)
+    if qp.shape != shape:
+        raise InputError(f"per-block QPs come as {qp.shape} blocks, expected {shape}")
+    return qp
+
+
 def read_compressed(path: str | Path) -> Iterator[CompressedFrame]:
     """The frames of the video at `path` in display order, one at a time (memory does not grow
     with length). Raises InputError for a missing file, a non-video or a codec without exported
@@ -108,7 +122,7 @@ def read_compressed(path: str | Path) -> Iterator[CompressedFrame]:
             raise InputError(f"{path} is {name}: FFmpeg exports motion vectors only for "
                              f"{', '.join(MV_CODECS)}; encode with --codec h264 for compressed-domain "
                              "analysis")
-        stream.codec_context.options = {"flags2": "+export_mvs"}
+        stream.codec_context.options = {"flags2": "+export_mvs", "export_side_data": "venc_params"}
         width, height = stream.codec_context.width, stream.codec_context.height
         previous: np.ndarray | None = None
         try:
@@ -122,6 +136,7 @@ def read_compressed(path: str | Path) -> Iterator[CompressedFrame]:
                 else:
                     energy = residual_energy(luma, motion_compensated(previous, vectors))
                 previous = luma
-                yield CompressedFrame(index, kind, block_vectors(vectors, width, height), energy)
+                yield CompressedFrame(index, kind, block_vectors(vectors, width, height), energy,
+                                      _block_qp(frame, energy.shape))
         except av.error.FFmpegError as error:
             raise InputError(f"{path}: corrupt stream ({error})") from None
