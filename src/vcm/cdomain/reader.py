@@ -14,7 +14,7 @@ import av
 import numpy as np
 from av.video.frame import PictureType
 
-from vcm.codec.qpmap import BLOCK_SIZE
+from vcm.codec.qpmap import BLOCK_SIZE, grid_shape
 from vcm.errors import InputError
 from vcm.media.video import planes_of
 
@@ -63,19 +63,17 @@ def motion_compensated(reference: np.ndarray, vectors: np.ndarray) -> np.ndarray
 def residual_energy(decoded: np.ndarray, prediction: np.ndarray) -> np.ndarray:
     """(rows, cols) float32 mean squared difference of two (H, W) luma pictures per 16x16 block."""
     height, width = decoded.shape
-    rows, cols = -(-height // BLOCK_SIZE), -(-width // BLOCK_SIZE)
+    rows, cols = grid_shape(width, height)
     squared = np.zeros((rows * BLOCK_SIZE, cols * BLOCK_SIZE))
     squared[:height, :width] = (decoded.astype(np.float64) - prediction) ** 2
     sums = squared.reshape(rows, BLOCK_SIZE, cols, BLOCK_SIZE).sum(axis=(1, 3))
-    block_h = np.minimum(BLOCK_SIZE, height - np.arange(rows) * BLOCK_SIZE)
-    block_w = np.minimum(BLOCK_SIZE, width - np.arange(cols) * BLOCK_SIZE)
-    return (sums / (block_h[:, None] * block_w[None, :])).astype(np.float32)
+    return (sums / _block_areas(width, height)).astype(np.float32)
 
 
 def block_vectors(vectors: np.ndarray, width: int, height: int) -> np.ndarray:
     """(rows, cols, 2) float32 block means of FFmpeg's motion-vector records (AVMotionVector
     fields: source, w, h, dst_x, dst_y (partition centre), motion_x, motion_y, motion_scale)."""
-    rows, cols = -(-height // BLOCK_SIZE), -(-width // BLOCK_SIZE)
+    rows, cols = grid_shape(width, height)
     sums = np.zeros((rows, cols, 2), dtype=np.float64)
     if len(vectors):
         direction = np.where(vectors["source"] < 0, 1.0, -1.0)
@@ -86,9 +84,15 @@ def block_vectors(vectors: np.ndarray, width: int, height: int) -> np.ndarray:
         row = np.clip(vectors["dst_y"] // BLOCK_SIZE, 0, rows - 1)
         col = np.clip(vectors["dst_x"] // BLOCK_SIZE, 0, cols - 1)
         np.add.at(sums, (row, col), weighted)
+    return (sums / _block_areas(width, height)[..., None]).astype(np.float32)
+
+
+def _block_areas(width: int, height: int) -> np.ndarray:
+    """(rows, cols) pixels of each 16x16 block inside the frame (edge blocks are cut)."""
+    rows, cols = grid_shape(width, height)
     block_h = np.minimum(BLOCK_SIZE, height - np.arange(rows) * BLOCK_SIZE)
     block_w = np.minimum(BLOCK_SIZE, width - np.arange(cols) * BLOCK_SIZE)
-    return (sums / (block_h[:, None] * block_w[None, :])[..., None]).astype(np.float32)
+    return block_h[:, None] * block_w[None, :]
 
 
 def _block_qp(frame: av.VideoFrame, shape: tuple[int, ...]) -> np.ndarray:
@@ -132,7 +136,7 @@ def read_compressed(path: str | Path) -> Iterator[CompressedFrame]:
                 kind = PictureType(frame.pict_type).name
                 luma = planes_of(frame.reformat(format="yuv420p"))[0].copy()
                 if kind == "I" or previous is None:
-                    energy = np.zeros((-(-height // BLOCK_SIZE), -(-width // BLOCK_SIZE)), dtype=np.float32)
+                    energy = np.zeros(grid_shape(width, height), dtype=np.float32)
                 else:
                     energy = residual_energy(luma, motion_compensated(previous, vectors))
                 previous = luma
