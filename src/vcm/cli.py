@@ -33,6 +33,7 @@ from vcm.targets import TargetSpec
 
 if TYPE_CHECKING:
     from vcm.codec import QPMapArray
+    from vcm.draw import Drawing
     from vcm.eval.runner import EvalConfig
     from vcm.privacy import PrivacyConfig
 
@@ -195,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
         "no exported vectors.")
     cdomain.add_argument("video", type=Path, help="an H.264 (or MPEG-2/4) video")
     cdomain.add_argument("--out", type=Path, required=True, help="the .npz to write")
+    cdomain.add_argument("--png", type=Path, help="also draw the vectors over the frames into PNGs in this "
+                         "folder (lines 3x the true length)")
 
     privacy = commands.add_parser(
         "privacy", help="measure face-identity leakage of a decoded video",
@@ -581,25 +584,43 @@ def _cell(value: object) -> str:
 def cmd_cdomain(args: argparse.Namespace) -> None:
     from vcm.atomic import atomic_output
     from vcm.cdomain import read_compressed
+    from vcm.cdomain.draw import draw_vectors
 
     check_output(args.out)
+    drawing = _png_drawing(args.png)
     types, vectors, energies, qps = [], [], [], []
-    with progress_bar() as progress:
+    with progress_bar() as progress, drawing.open(fps=1.0) if drawing else contextlib.nullcontext() as sink:
         task = progress.add_task(f"read {args.video.name}", total=None)
-        for frame in read_compressed(args.video):
+        for frame in read_compressed(args.video, with_rgb=drawing is not None):
             types.append(frame.picture_type)
             vectors.append(frame.mv)
             energies.append(frame.residual_energy)
             qps.append(frame.qp)
+            if sink is not None:
+                sink.write(draw_vectors(frame), [])
             progress.advance(task)
-    if not types:
-        raise InputError(f"{args.video} has no frames")
+        if not types:
+            raise InputError(f"{args.video} has no frames")
     with atomic_output(args.out) as temporary, temporary.open("wb") as handle:
         np.savez_compressed(handle, types=np.array(types), mv=np.stack(vectors),
                             residual_energy=np.stack(energies), qp=np.stack(qps))
     moving = float(np.mean([np.abs(v).max() > 0 for v in vectors]))
     console.print(f"{args.out}: {len(types)} frames ({types.count('I')} I, {types.count('P')} P, "
-                  f"{types.count('B')} B), {moving:.0%} with motion vectors")
+                  f"{types.count('B')} B), {moving:.0%} with motion vectors"
+                  + (f"; drawings in {args.png}" if drawing else ""))
+
+
+def _png_drawing(folder: Path | None) -> "Drawing | None":
+    """A PNG-folder Drawing for --png (refused if the name is a video file's), or None."""
+    from vcm.draw import Drawing
+
+    if folder is None:
+        return None
+    drawing = Drawing(folder)
+    if drawing.is_video:
+        raise InputError(f"--png takes a folder, not {folder.name}")
+    check_output_folder(folder)
+    return drawing
 
 
 def cmd_summary(args: argparse.Namespace) -> None:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from vcm.cdomain import read_compressed
 from vcm.cli import main
@@ -86,3 +87,16 @@ def test_the_macroblock_qps_are_the_coded_ones(frames: np.ndarray, tmp_path: Pat
     read = list(read_compressed(video))
     assert all((frame.qp[:, :10] == 22).all() for frame in read)
     assert np.median(read[0].qp[:, 10:]) == 40  # P-frames' skipped blocks carry their predecessor's QP
+
+
+def test_png_draws_every_frame_with_its_vectors(frames: np.ndarray, tmp_path: Path) -> None:
+    video, out, folder = tmp_path / "pan.mp4", tmp_path / "feats.npz", tmp_path / "drawn"
+    encode(_pan(frames, 2, 0), 26, video, codec="h264")
+    assert main(["cdomain", str(video), "--out", str(out), "--png", str(folder)]) == 0
+    pictures = sorted(folder.glob("*.png"))
+    assert len(pictures) == 8
+    plain = read_video(video).frames
+    first, moving = np.asarray(Image.open(pictures[0])), np.asarray(Image.open(pictures[3]))
+    # the I-frame has no vectors: only its label differs; a P-frame has lines on most blocks
+    assert np.mean(np.any(first != plain[0], axis=2)) < 0.01
+    assert np.mean(np.any(moving != plain[3], axis=2)) > 0.02

@@ -18,6 +18,7 @@ from vcm.codec.qpmap import BLOCK_SIZE, grid_shape
 from vcm.errors import InputError
 from vcm.media.video import planes_of
 
+CELL = 4  # pixels: the smallest H.264 partition side
 MV_CODECS = ("h264", "mpeg4", "mpeg2video", "mpeg1video", "h263")
 
 
@@ -30,34 +31,41 @@ class CompressedFrame:
     float32, per block the mean squared luma difference between the decoded picture and its
     motion-compensated prediction from the previous decoded picture (see residual_energy);
     qp: (rows, cols) int16, each macroblock's QP as the decoder read it (a skipped macroblock
-    codes no QP and carries the one before it)."""
+    codes no QP and carries the one before it); rgb: (H, W, 3) uint8 decoded picture, only when
+    asked for."""
 
     index: int
     picture_type: str
     mv: np.ndarray
     residual_energy: np.ndarray
     qp: np.ndarray
+    rgb: np.ndarray | None = None
 
 
 def motion_compensated(reference: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     """(H, W) uint8 prediction of a picture from the previous decoded luma `reference`: each
     past-referenced partition copied from its source position (rounded to whole pixels, clipped
     to the frame); pixels no such partition covers (intra, or backward-predicted) are predicted
-    by the co-located reference pixels."""
+    by the co-located reference pixels. Vectorised on the 4x4 grid every H.264 partition covers."""
     height, width = reference.shape
-    prediction = reference.copy()
-    for record in vectors[vectors["source"] < 0] if len(vectors) else ():
-        w, h = int(record["w"]), int(record["h"])
-        x0, y0 = int(record["dst_x"]) - w // 2, int(record["dst_y"]) - h // 2
-        sx0, sy0 = int(record["src_x"]) - w // 2, int(record["src_y"]) - h // 2
-        ys = np.clip(np.arange(sy0, sy0 + h), 0, height - 1)
-        xs = np.clip(np.arange(sx0, sx0 + w), 0, width - 1)
-        top, left = max(y0, 0), max(x0, 0)
-        bottom, right = min(y0 + h, height), min(x0 + w, width)
-        if bottom > top and right > left:
-            prediction[top:bottom, left:right] = reference[np.ix_(ys, xs)][top - y0:bottom - y0,
-                                                                           left - x0:right - x0]
-    return prediction
+    cells_y, cells_x = -(-height // CELL), -(-width // CELL)
+    offsets = np.zeros((cells_y, cells_x, 2), dtype=np.int64)  # (dy, dx) source - destination
+    past = vectors[vectors["source"] < 0] if len(vectors) else vectors
+    if len(past):
+        across, down = past["w"].astype(np.int64) // CELL, past["h"].astype(np.int64) // CELL
+        counts = across * down
+        owner = np.repeat(np.arange(len(past)), counts)
+        within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        row = (past["dst_y"].astype(np.int64) - past["h"] // 2)[owner] // CELL + within // across[owner]
+        col = (past["dst_x"].astype(np.int64) - past["w"] // 2)[owner] // CELL + within % across[owner]
+        inside = (row >= 0) & (row < cells_y) & (col >= 0) & (col < cells_x)
+        shift = np.stack([past["src_y"].astype(np.int64) - past["dst_y"],
+                          past["src_x"].astype(np.int64) - past["dst_x"]], axis=1)[owner]
+        offsets[row[inside], col[inside]] = shift[inside]
+    per_pixel = offsets.repeat(CELL, axis=0).repeat(CELL, axis=1)[:height, :width]
+    ys = np.clip(np.arange(height)[:, None] + per_pixel[..., 0], 0, height - 1)
+    xs = np.clip(np.arange(width)[None, :] + per_pixel[..., 1], 0, width - 1)
+    return reference[ys, xs]
 
 
 def residual_energy(decoded: np.ndarray, prediction: np.ndarray) -> np.ndarray:
@@ -106,10 +114,10 @@ def _block_qp(frame: av.VideoFrame, shape: tuple[int, ...]) -> np.ndarray:
     return qp
 
 
-def read_compressed(path: str | Path) -> Iterator[CompressedFrame]:
+def read_compressed(path: str | Path, *, with_rgb: bool = False) -> Iterator[CompressedFrame]:
     """The frames of the video at `path` in display order, one at a time (memory does not grow
-    with length). Raises InputError for a missing file, a non-video or a codec without exported
-    motion vectors."""
+    with length); `with_rgb` also converts each decoded picture to RGB. Raises InputError for a
+    missing file, a non-video or a codec without exported motion vectors."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"no such file: {path}")
@@ -141,6 +149,7 @@ def read_compressed(path: str | Path) -> Iterator[CompressedFrame]:
                     energy = residual_energy(luma, motion_compensated(previous, vectors))
                 previous = luma
                 yield CompressedFrame(index, kind, block_vectors(vectors, width, height), energy,
-                                      _block_qp(frame, energy.shape))
+                                      _block_qp(frame, energy.shape),
+                                      frame.to_ndarray(format="rgb24") if with_rgb else None)
         except av.error.FFmpegError as error:
             raise InputError(f"{path}: corrupt stream ({error})") from None
