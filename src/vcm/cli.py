@@ -16,6 +16,7 @@ from rich import box
 from rich.table import Table
 
 from vcm.atomic import check_output, check_output_folder, write_text_atomic
+from vcm.cli_cdomain import CDOMAIN_COMMANDS, activity_argv, add_cdomain_commands
 from vcm.cli_options import add_detector_option, add_face_detector_option, add_task_option
 from vcm.cli_system import SYSTEM_COMMANDS, add_system_commands
 from vcm.codec.encoder import output_format
@@ -33,7 +34,6 @@ from vcm.targets import TargetSpec
 
 if TYPE_CHECKING:
     from vcm.codec import QPMapArray
-    from vcm.draw import Drawing
     from vcm.eval.runner import EvalConfig
     from vcm.privacy import PrivacyConfig
 
@@ -186,19 +186,6 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--segments", metavar="A:B", help="only segments A..B-1 (default: all)")
     summary.add_argument("--json", type=Path, help="write the summary to this JSON file")
 
-    cdomain = commands.add_parser(
-        "cdomain", help="read picture types and motion vectors of an H.264 stream",
-        description="Write what the compressed stream carries, per frame, to an .npz: types (N,) "
-        "'I'/'P'/'B'; mv (N, ceil(H/16), ceil(W/16), 2) float32 pixels, each block's (source - "
-        "destination) position in its reference; residual_energy (N, ceil(H/16), ceil(W/16)) mean "
-        "squared luma residual against the motion-compensated previous picture; qp (N, ceil(H/16), "
-        "ceil(W/16)) macroblock QPs. HEVC streams carry "
-        "no exported vectors.")
-    cdomain.add_argument("video", type=Path, help="an H.264 (or MPEG-2/4) video")
-    cdomain.add_argument("--out", type=Path, required=True, help="the .npz to write")
-    cdomain.add_argument("--png", type=Path, help="also draw the vectors over the frames into PNGs in this "
-                         "folder (lines 3x the true length)")
-
     privacy = commands.add_parser(
         "privacy", help="measure face-identity leakage of a decoded video",
         description="Find faces on ORIGINAL (--face-detector, MTCNN), embed each face region in both "
@@ -282,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder (out/demo)")
     demo.add_argument("--segments", type=int, default=2, help="33-frame segments to use (2)")
     demo.add_argument("--codec", choices=["hevc", "h264"], default="hevc")
+    add_cdomain_commands(commands)
     add_system_commands(commands)
     return parser
 
@@ -581,48 +569,6 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def cmd_cdomain(args: argparse.Namespace) -> None:
-    from vcm.atomic import atomic_output
-    from vcm.cdomain import read_compressed
-    from vcm.cdomain.draw import draw_vectors
-
-    check_output(args.out)
-    drawing = _png_drawing(args.png)
-    types, vectors, energies, qps = [], [], [], []
-    with progress_bar() as progress, drawing.open(fps=1.0) if drawing else contextlib.nullcontext() as sink:
-        task = progress.add_task(f"read {args.video.name}", total=None)
-        for frame in read_compressed(args.video, with_rgb=drawing is not None):
-            types.append(frame.picture_type)
-            vectors.append(frame.mv)
-            energies.append(frame.residual_energy)
-            qps.append(frame.qp)
-            if sink is not None:
-                sink.write(draw_vectors(frame), [])
-            progress.advance(task)
-        if not types:
-            raise InputError(f"{args.video} has no frames")
-    with atomic_output(args.out) as temporary, temporary.open("wb") as handle:
-        np.savez_compressed(handle, types=np.array(types), mv=np.stack(vectors),
-                            residual_energy=np.stack(energies), qp=np.stack(qps))
-    moving = float(np.mean([np.abs(v).max() > 0 for v in vectors]))
-    console.print(f"{args.out}: {len(types)} frames ({types.count('I')} I, {types.count('P')} P, "
-                  f"{types.count('B')} B), {moving:.0%} with motion vectors"
-                  + (f"; drawings in {args.png}" if drawing else ""))
-
-
-def _png_drawing(folder: Path | None) -> "Drawing | None":
-    """A PNG-folder Drawing for --png (refused if the name is a video file's), or None."""
-    from vcm.draw import Drawing
-
-    if folder is None:
-        return None
-    drawing = Drawing(folder)
-    if drawing.is_video:
-        raise InputError(f"--png takes a folder, not {folder.name}")
-    check_output_folder(folder)
-    return drawing
-
-
 def cmd_summary(args: argparse.Namespace) -> None:
     from vcm.eval.report import read_results
     from vcm.eval.summary import measures_pose, measures_privacy, summarise
@@ -859,16 +805,16 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 COMMANDS = {"detect": cmd_detect, "encode": cmd_encode, "eval": cmd_eval, "summary": cmd_summary,
-            "cdomain": cmd_cdomain,
             "privacy": cmd_privacy,
             "preedit": cmd_preedit, "info": cmd_info,
-            "fetch": cmd_fetch, "demo": cmd_demo, "distil": cmd_distil, **SYSTEM_COMMANDS}
+            "fetch": cmd_fetch, "demo": cmd_demo, "distil": cmd_distil, **CDOMAIN_COMMANDS,
+            **SYSTEM_COMMANDS}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `vcm` console script; returns the exit code."""
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(activity_argv(sys.argv[1:] if argv is None else argv))
         COMMANDS[args.command](args)
     except VcmError as error:
         print(f"vcm: error: {error}", file=sys.stderr)

@@ -15,7 +15,7 @@ def draw_vectors(frame: CompressedFrame) -> np.ndarray:
     block centre towards where its content moved (destination - source, drawn ARROW_SCALE times
     longer), a dot at the centre, and the picture type in the corner."""
     if frame.rgb is None:
-        raise ValueError("draw_vectors needs a frame read with with_rgb=True")
+        raise ValueError("draw_vectors needs a frame read with rgb='all'")
     image = Image.fromarray(frame.rgb)
     pen = ImageDraw.Draw(image)
     colour = TYPE_COLOURS[frame.picture_type]

@@ -9,6 +9,7 @@ so (encode with `--codec h264` for compressed-domain analysis).
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import av
 import numpy as np
@@ -19,20 +20,21 @@ from vcm.errors import InputError
 from vcm.media.video import planes_of
 
 CELL = 4  # pixels: the smallest H.264 partition side
+RgbPictures = Literal["none", "intra", "all"]
 MV_CODECS = ("h264", "mpeg4", "mpeg2video", "mpeg1video", "h263")
 
 
 @dataclass(frozen=True)
 class CompressedFrame:
     """One decoded picture's compressed-domain view. picture_type: 'I', 'P' or 'B'; mv:
-    (rows, cols, 2) float32 (x, y) in pixels per 16x16 block, the area-weighted mean of its
-    partitions' (source - destination) positions in the reference (a backward reference's
-    vector negated; intra partitions and I-frames count as zero); residual_energy: (rows, cols)
-    float32, per block the mean squared luma difference between the decoded picture and its
-    motion-compensated prediction from the previous decoded picture (see residual_energy);
-    qp: (rows, cols) int16, each macroblock's QP as the decoder read it (a skipped macroblock
-    codes no QP and carries the one before it); rgb: (H, W, 3) uint8 decoded picture, only when
-    asked for."""
+    (rows, cols, 2) float32 (x, y) in pixels per block (16x16 unless asked otherwise), the
+    area-weighted mean of its partitions' (source - destination) positions in the reference
+    (a backward reference's vector negated; intra partitions and I-frames count as zero);
+    residual_energy: (rows, cols) float32, per block the mean squared luma difference between
+    the decoded picture and its motion-compensated prediction from the previous decoded
+    picture (see residual_energy); qp: (ceil(H/16), ceil(W/16)) int16, each macroblock's QP
+    as the decoder read it (a skipped macroblock codes no QP and carries the one before it);
+    rgb: (H, W, 3) uint8 decoded picture, only when asked for (see read_compressed)."""
 
     index: int
     picture_type: str
@@ -42,65 +44,70 @@ class CompressedFrame:
     rgb: np.ndarray | None = None
 
 
+def _partition_cells(records: np.ndarray, height: int, width: int) -> tuple[np.ndarray, ...]:
+    """(owner, row, col): for every 4x4 cell inside the frame that a motion-vector record's
+    partition covers, the record's index and the cell's position on the 4x4 grid."""
+    across, down = records["w"].astype(np.int64) // CELL, records["h"].astype(np.int64) // CELL
+    counts = across * down
+    owner = np.repeat(np.arange(len(records)), counts)
+    within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    row = (records["dst_y"].astype(np.int64) - records["h"] // 2)[owner] // CELL + within // across[owner]
+    col = (records["dst_x"].astype(np.int64) - records["w"] // 2)[owner] // CELL + within % across[owner]
+    inside = (row >= 0) & (row < -(-height // CELL)) & (col >= 0) & (col < -(-width // CELL))
+    return owner[inside], row[inside], col[inside]
+
+
 def motion_compensated(reference: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     """(H, W) uint8 prediction of a picture from the previous decoded luma `reference`: each
     past-referenced partition copied from its source position (rounded to whole pixels, clipped
     to the frame); pixels no such partition covers (intra, or backward-predicted) are predicted
     by the co-located reference pixels. Vectorised on the 4x4 grid every H.264 partition covers."""
     height, width = reference.shape
-    cells_y, cells_x = -(-height // CELL), -(-width // CELL)
-    offsets = np.zeros((cells_y, cells_x, 2), dtype=np.int64)  # (dy, dx) source - destination
+    offsets = np.zeros((-(-height // CELL), -(-width // CELL), 2), dtype=np.int64)  # (dy, dx)
     past = vectors[vectors["source"] < 0] if len(vectors) else vectors
     if len(past):
-        across, down = past["w"].astype(np.int64) // CELL, past["h"].astype(np.int64) // CELL
-        counts = across * down
-        owner = np.repeat(np.arange(len(past)), counts)
-        within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        row = (past["dst_y"].astype(np.int64) - past["h"] // 2)[owner] // CELL + within // across[owner]
-        col = (past["dst_x"].astype(np.int64) - past["w"] // 2)[owner] // CELL + within % across[owner]
-        inside = (row >= 0) & (row < cells_y) & (col >= 0) & (col < cells_x)
-        shift = np.stack([past["src_y"].astype(np.int64) - past["dst_y"],
-                          past["src_x"].astype(np.int64) - past["dst_x"]], axis=1)[owner]
-        offsets[row[inside], col[inside]] = shift[inside]
+        owner, row, col = _partition_cells(past, height, width)
+        offsets[row, col] = np.stack([past["src_y"].astype(np.int64) - past["dst_y"],
+                                      past["src_x"].astype(np.int64) - past["dst_x"]], axis=1)[owner]
     per_pixel = offsets.repeat(CELL, axis=0).repeat(CELL, axis=1)[:height, :width]
     ys = np.clip(np.arange(height)[:, None] + per_pixel[..., 0], 0, height - 1)
     xs = np.clip(np.arange(width)[None, :] + per_pixel[..., 1], 0, width - 1)
     return reference[ys, xs]
 
 
-def residual_energy(decoded: np.ndarray, prediction: np.ndarray) -> np.ndarray:
-    """(rows, cols) float32 mean squared difference of two (H, W) luma pictures per 16x16 block."""
+def residual_energy(decoded: np.ndarray, prediction: np.ndarray, block: int = BLOCK_SIZE) -> np.ndarray:
+    """(ceil(H/block), ceil(W/block)) float32 mean squared difference of two (H, W) luma pictures
+    per block."""
     height, width = decoded.shape
-    rows, cols = grid_shape(width, height)
-    squared = np.zeros((rows * BLOCK_SIZE, cols * BLOCK_SIZE))
-    squared[:height, :width] = (decoded.astype(np.float64) - prediction) ** 2
-    sums = squared.reshape(rows, BLOCK_SIZE, cols, BLOCK_SIZE).sum(axis=(1, 3))
-    return (sums / _block_areas(width, height)).astype(np.float32)
+    squared = (decoded.astype(np.float64) - prediction) ** 2
+    return (_block_sums(squared, block) / _block_sums(np.ones((height, width)), block)).astype(np.float32)
 
 
-def block_vectors(vectors: np.ndarray, width: int, height: int) -> np.ndarray:
-    """(rows, cols, 2) float32 block means of FFmpeg's motion-vector records (AVMotionVector
-    fields: source, w, h, dst_x, dst_y (partition centre), motion_x, motion_y, motion_scale)."""
-    rows, cols = grid_shape(width, height)
-    sums = np.zeros((rows, cols, 2), dtype=np.float64)
+def block_vectors(vectors: np.ndarray, width: int, height: int, block: int = BLOCK_SIZE) -> np.ndarray:
+    """(ceil(H/block), ceil(W/block), 2) float32: per block, the area-weighted mean (x, y) pixel
+    motion of the partitions covering it, from FFmpeg's motion-vector records (AVMotionVector:
+    source, w, h, dst_x, dst_y (partition centre), motion_x, motion_y, motion_scale); a backward
+    reference's vector negated, uncovered (intra) area counted as zero."""
+    cells = np.zeros((-(-height // CELL), -(-width // CELL), 2))
     if len(vectors):
         direction = np.where(vectors["source"] < 0, 1.0, -1.0)
         scale = np.maximum(vectors["motion_scale"], 1).astype(np.float64)
-        area = vectors["w"].astype(np.float64) * vectors["h"]
-        motion = np.stack([vectors["motion_x"] / scale, vectors["motion_y"] / scale], axis=1)
-        weighted = motion * (direction * area)[:, None]
-        row = np.clip(vectors["dst_y"] // BLOCK_SIZE, 0, rows - 1)
-        col = np.clip(vectors["dst_x"] // BLOCK_SIZE, 0, cols - 1)
-        np.add.at(sums, (row, col), weighted)
-    return (sums / _block_areas(width, height)[..., None]).astype(np.float32)
+        motion = np.stack([vectors["motion_x"], vectors["motion_y"]], axis=1) * (direction / scale)[:, None]
+        owner, row, col = _partition_cells(vectors, height, width)
+        cells[row, col] = motion[owner]
+    per_pixel = cells.repeat(CELL, axis=0).repeat(CELL, axis=1)[:height, :width]
+    areas = _block_sums(np.ones((height, width)), block)
+    return np.stack([_block_sums(per_pixel[..., axis], block) / areas for axis in (0, 1)], axis=-1).astype(
+        np.float32)
 
 
-def _block_areas(width: int, height: int) -> np.ndarray:
-    """(rows, cols) pixels of each 16x16 block inside the frame (edge blocks are cut)."""
-    rows, cols = grid_shape(width, height)
-    block_h = np.minimum(BLOCK_SIZE, height - np.arange(rows) * BLOCK_SIZE)
-    block_w = np.minimum(BLOCK_SIZE, width - np.arange(cols) * BLOCK_SIZE)
-    return block_h[:, None] * block_w[None, :]
+def _block_sums(values: np.ndarray, block: int) -> np.ndarray:
+    """(H, W) -> (ceil(H/block), ceil(W/block)) sums over blocks (edge blocks cut by the frame)."""
+    height, width = values.shape
+    rows, cols = -(-height // block), -(-width // block)
+    padded = np.zeros((rows * block, cols * block))
+    padded[:height, :width] = values
+    return padded.reshape(rows, block, cols, block).sum(axis=(1, 3))
 
 
 def _block_qp(frame: av.VideoFrame, shape: tuple[int, ...]) -> np.ndarray:
@@ -114,10 +121,13 @@ def _block_qp(frame: av.VideoFrame, shape: tuple[int, ...]) -> np.ndarray:
     return qp
 
 
-def read_compressed(path: str | Path, *, with_rgb: bool = False) -> Iterator[CompressedFrame]:
+def read_compressed(path: str | Path, *, rgb: RgbPictures = "none",
+                    block: int = BLOCK_SIZE) -> Iterator[CompressedFrame]:
     """The frames of the video at `path` in display order, one at a time (memory does not grow
-    with length); `with_rgb` also converts each decoded picture to RGB. Raises InputError for a
-    missing file, a non-video or a codec without exported motion vectors."""
+    with length); `rgb` also converts decoded pictures to RGB: "all", or "intra" (I-frames
+    only); mv and residual_energy come per `block` x `block` pixels (16: macroblocks; 8, 4 for
+    finer fields). Raises InputError for a missing file, a non-video or a codec without exported motion
+    vectors."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"no such file: {path}")
@@ -144,12 +154,13 @@ def read_compressed(path: str | Path, *, with_rgb: bool = False) -> Iterator[Com
                 kind = PictureType(frame.pict_type).name
                 luma = planes_of(frame.reformat(format="yuv420p"))[0].copy()
                 if kind == "I" or previous is None:
-                    energy = np.zeros(grid_shape(width, height), dtype=np.float32)
+                    energy = np.zeros((-(-height // block), -(-width // block)), dtype=np.float32)
                 else:
-                    energy = residual_energy(luma, motion_compensated(previous, vectors))
+                    energy = residual_energy(luma, motion_compensated(previous, vectors), block)
                 previous = luma
-                yield CompressedFrame(index, kind, block_vectors(vectors, width, height), energy,
-                                      _block_qp(frame, energy.shape),
-                                      frame.to_ndarray(format="rgb24") if with_rgb else None)
+                yield CompressedFrame(index, kind, block_vectors(vectors, width, height, block), energy,
+                                      _block_qp(frame, grid_shape(width, height)),
+                                      frame.to_ndarray(format="rgb24")
+                                      if rgb == "all" or (rgb == "intra" and kind == "I") else None)
         except av.error.FFmpegError as error:
             raise InputError(f"{path}: corrupt stream ({error})") from None

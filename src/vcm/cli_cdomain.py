@@ -1,0 +1,200 @@
+"""The compressed-domain commands: `vcm cdomain` (what a stream carries) and `vcm activity`
+(classify, train, search)."""
+
+import argparse
+import contextlib
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from rich.table import Table
+
+from vcm.atomic import atomic_output, check_output, check_output_folder, write_text_atomic
+from vcm.errors import InputError
+from vcm.progress import console, progress_bar
+
+if TYPE_CHECKING:
+    from vcm.draw import Drawing
+
+ACTIVITY_ACTIONS = ("train",)
+
+
+def add_cdomain_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    from vcm.cdomain.dataset import DatasetConfig
+    from vcm.cdomain.training import TrainSettings
+
+    cdomain = commands.add_parser(
+        "cdomain", help="read picture types and motion vectors of an H.264 stream",
+        description="Write what the compressed stream carries, per frame, to an .npz: types (N,) "
+        "'I'/'P'/'B'; mv (N, ceil(H/16), ceil(W/16), 2) float32 pixels, each block's (source - "
+        "destination) position in its reference; residual_energy (N, ceil(H/16), ceil(W/16)) mean "
+        "squared luma residual against the motion-compensated previous picture; qp (N, ceil(H/16), "
+        "ceil(W/16)) macroblock QPs. HEVC streams carry no exported vectors.")
+    cdomain.add_argument("video", type=Path, help="an H.264 (or MPEG-2/4) video")
+    cdomain.add_argument("--out", type=Path, required=True, help="the .npz to write")
+    cdomain.add_argument("--png", type=Path, help="also draw the vectors over the frames into PNGs in this "
+                         "folder (lines 3x the true length)")
+
+    activity = commands.add_parser(
+        "activity", help="recognise activity in H.264 streams from motion vectors, residuals, I-frames",
+        description="Classify every 16-frame window (`vcm activity VIDEO --json OUT`), or train the "
+        "model (`vcm activity train`). The cascade answers from the motion vectors alone when confident, "
+        "else adds the I-frame network, then the residual network.")
+    actions = activity.add_subparsers(dest="activity_command", required=True, metavar="VIDEO | train")
+    classify = actions.add_parser("classify", help="classify the windows of VIDEO (the default action)")
+    classify.add_argument("video", type=Path, help="an H.264 video")
+    classify.add_argument("--json", type=Path,
+                          help="write every window (first, last, label, confidence, exit)")
+    classify.add_argument("--model", type=Path, help="an activity model (default: the shipped one)")
+    classify.add_argument("--no-early-exit", dest="early_exit", action="store_false",
+                          help="always use all three networks")
+
+    train = actions.add_parser(
+        "train", help="build the synthetic data set and train the model with progressive distillation",
+        description="Render, encode and read the train and validation recordings into DATA (kept; "
+        "rebuilt only when their numbers change), train each stream network alone, rank them on "
+        "validation, distil down the ranking, fit the ensemble and the early-exit threshold on "
+        "validation. Phases are checkpointed in DATA/checkpoints: a stopped run resumes.")
+    train.add_argument("--data", type=Path, required=True, help="data set folder")
+    train.add_argument("--out", type=Path, required=True, help="the model file (.pt) to write")
+    defaults, settings = DatasetConfig(), TrainSettings()
+    train.add_argument("--recordings", type=int, nargs=2, default=(defaults.train, defaults.validation),
+                       metavar=("TRAIN", "VALIDATION"),
+                       help=f"recordings of {defaults.windows} windows per split "
+                       f"({defaults.train} {defaults.validation})")
+    train.add_argument("--epochs", type=int, default=settings.epochs,
+                       help=f"epochs per phase ({settings.epochs})")
+    train.add_argument("--seed", type=int, default=settings.seed, help=f"training seed ({settings.seed})")
+
+
+def activity_argv(argv: Sequence[str]) -> list[str]:
+    """`vcm activity VIDEO ...` is `vcm activity classify VIDEO ...`."""
+    argv = list(argv)
+    if len(argv) > 1 and argv[0] == "activity" and argv[1] not in (*ACTIVITY_ACTIONS, "classify", "-h",
+                                                                   "--help"):
+        argv.insert(1, "classify")
+    return argv
+
+
+def cmd_activity(args: argparse.Namespace) -> None:
+    ACTIVITY_COMMANDS[args.activity_command](args)
+
+
+def cmd_activity_classify(args: argparse.Namespace) -> None:
+    from vcm.cdomain.activity import classify_video
+    from vcm.cdomain.model import SHIPPED_MODEL, ActivityModel
+
+    if args.json:
+        check_output(args.json)
+    model = ActivityModel.load(args.model or SHIPPED_MODEL)
+    windows = []
+    with progress_bar() as progress:
+        task = progress.add_task(f"classify {args.video.name}", total=None)
+        for window in classify_video(args.video, model, args.early_exit):
+            windows.append(window)
+            progress.advance(task, window.last - window.first + 1)
+    if not windows:
+        raise InputError(f"{args.video} has no complete window of frames")
+    if args.json:
+        report = {"video": str(args.video), "windows": [asdict(window) for window in windows]}
+        write_text_atomic(args.json, json.dumps(report, indent=1))
+    table = Table(title=f"{args.video.name}: {len(windows)} windows")
+    for column in ("frames", "action", "confidence", "exit"):
+        table.add_column(column)
+    for window in windows[:40]:
+        table.add_row(f"{window.first}-{window.last}", window.label, f"{window.confidence:.2f}", window.exit)
+    console.print(table)
+    exits = Counter(window.exit for window in windows)
+    console.print(", ".join(f"{name}: {count / len(windows):.0%}" for name, count in exits.items())
+                  + (f"; all windows in {args.json}" if args.json else ""))
+
+
+def cmd_activity_train(args: argparse.Namespace) -> None:
+    from vcm.cdomain.dataset import DatasetConfig, build_split, load_split
+    from vcm.cdomain.pkd import Checkpoints, train_pkd
+    from vcm.cdomain.training import TrainSettings
+
+    check_output(args.out)
+    if min(args.recordings) < 1 or args.epochs < 1:
+        raise InputError("--recordings and --epochs must be at least 1")
+    config = DatasetConfig(train=args.recordings[0], validation=args.recordings[1])
+    settings = TrainSettings(epochs=args.epochs, seed=args.seed)
+    args.data.mkdir(parents=True, exist_ok=True)
+    with progress_bar() as progress:
+        splits = {}
+        for split in ("train", "validation"):
+            task = progress.add_task(f"{split} recordings", total=config.recordings(split))
+            build_split(args.data, split, config,
+                        lambda done, task=task: progress.update(task, completed=done + 1))
+            splits[split] = load_split(args.data, split)
+        tasks: dict[str, int] = {}
+
+        def report(phase: str, epoch: int, accuracy: float) -> None:
+            if phase not in tasks:
+                tasks[phase] = progress.add_task(phase, total=settings.epochs)
+            progress.update(tasks[phase], completed=epoch + 1,
+                            description=f"{phase} (validation {accuracy:.3f})")
+
+        result = train_pkd(splits["train"], splits["validation"],
+                           Checkpoints(args.data / "checkpoints" / f"seed{args.seed}", settings), report)
+    with atomic_output(args.out) as temporary:
+        result.model.save(temporary)
+    summary = {"validation_accuracy": {f"alone-{s}": p.accuracy for s, p in result.alone.items()}
+               | {f"pkd-{s}": p.accuracy for s, p in result.distilled.items()},
+               "order": list(result.order), "weights": result.model.weights,
+               "threshold": result.model.threshold, "settings": asdict(settings), "data": asdict(config)}
+    write_text_atomic(args.out.with_suffix(".json"), json.dumps(summary, indent=1))
+    console.print(f"{args.out}: distilled in the order {' -> '.join(result.order)}, "
+                  f"weights {result.model.weights}, early-exit threshold {result.model.threshold:.2f}")
+
+
+ACTIVITY_COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "classify": cmd_activity_classify, "train": cmd_activity_train}
+def cmd_cdomain(args: argparse.Namespace) -> None:
+    from vcm.atomic import atomic_output
+    from vcm.cdomain import read_compressed
+    from vcm.cdomain.draw import draw_vectors
+
+    check_output(args.out)
+    drawing = _png_drawing(args.png)
+    types, vectors, energies, qps = [], [], [], []
+    with progress_bar() as progress, drawing.open(fps=1.0) if drawing else contextlib.nullcontext() as sink:
+        task = progress.add_task(f"read {args.video.name}", total=None)
+        for frame in read_compressed(args.video, rgb="all" if drawing else "none"):
+            types.append(frame.picture_type)
+            vectors.append(frame.mv)
+            energies.append(frame.residual_energy)
+            qps.append(frame.qp)
+            if sink is not None:
+                sink.write(draw_vectors(frame), [])
+            progress.advance(task)
+        if not types:
+            raise InputError(f"{args.video} has no frames")
+    with atomic_output(args.out) as temporary, temporary.open("wb") as handle:
+        np.savez_compressed(handle, types=np.array(types), mv=np.stack(vectors),
+                            residual_energy=np.stack(energies), qp=np.stack(qps))
+    moving = float(np.mean([np.abs(v).max() > 0 for v in vectors]))
+    console.print(f"{args.out}: {len(types)} frames ({types.count('I')} I, {types.count('P')} P, "
+                  f"{types.count('B')} B), {moving:.0%} with motion vectors"
+                  + (f"; drawings in {args.png}" if drawing else ""))
+
+
+def _png_drawing(folder: Path | None) -> "Drawing | None":
+    """A PNG-folder Drawing for --png (refused if the name is a video file's), or None."""
+    from vcm.draw import Drawing
+
+    if folder is None:
+        return None
+    drawing = Drawing(folder)
+    if drawing.is_video:
+        raise InputError(f"--png takes a folder, not {folder.name}")
+    check_output_folder(folder)
+    return drawing
+
+
+CDOMAIN_COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "cdomain": cmd_cdomain, "activity": cmd_activity}
