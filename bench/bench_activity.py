@@ -22,6 +22,7 @@ import os
 import platform
 import statistics
 import time
+from collections import Counter
 from pathlib import Path
 
 import av
@@ -30,13 +31,15 @@ import numpy as np
 import torch
 
 from vcm.cdomain.activity import classify_video
-from vcm.cdomain.dataset import SPLITS, DatasetConfig, build_split, load_split
-from vcm.cdomain.model import STAGES, ActivityModel, fit_threshold, fit_weights
+from vcm.cdomain.dataset import SPLITS, DatasetConfig, build_split, build_tiles, data_identity, load_split
+from vcm.cdomain.model import SHIPPED_MODEL, STAGES, ActivityModel, fit_threshold, fit_weights
 from vcm.cdomain.nets import COMPRESSED_STREAMS, STREAMS, ExitNet, parameter_count
 from vcm.cdomain.pkd import Checkpoints, train_pkd
+from vcm.cdomain.search import MOVING_KINDS, compressed_search, detector_pipeline
 from vcm.cdomain.synthetic import WINDOW
 from vcm.cdomain.training import TrainSettings, exit_probabilities
 from vcm.cdomain.windows import shrink
+from vcm.models import load_detector
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -54,7 +57,8 @@ def accuracies(seed: int, data: Path, splits: dict[str, dict[str, np.ndarray]],
                epochs: int) -> dict[str, float | str]:
     """Test accuracy of every variant for one training seed (checkpoints reused when present)."""
     train, validation, test = splits["train"], splits["validation"], splits["test"]
-    checkpoints = Checkpoints(data / "checkpoints" / f"seed{seed}", TrainSettings(epochs=epochs, seed=seed))
+    checkpoints = Checkpoints(data / "checkpoints" / f"seed{seed}", TrainSettings(epochs=epochs, seed=seed),
+                              data_identity(data))
 
     def progress(phase: str, epoch: int, accuracy: float) -> None:
         print(f"  seed {seed} {phase} epoch {epoch + 1}: validation {accuracy:.3f}", flush=True)
@@ -129,6 +133,39 @@ def throughput(paths: list[Path], model: ActivityModel, rgb: ExitNet, repeats: i
     return {name: statistics.median(values) for name, values in speeds.items()}
 
 
+def search(data: Path, model: ActivityModel, detector_name: str) -> dict[str, object]:
+    """Recall and cost of the compressed-domain search against the detector on every picture, on
+    the test tiles of the real sample (one run, both pipelines timed end to end)."""
+    detector = load_detector(detector_name)
+    tiles = build_tiles(data, "test")
+    seconds = {"detector on every picture": 0.0, "compressed-domain search": 0.0}
+    moving, found, flagged, kinds, kinds_found = 0, 0, 0, Counter(), Counter()
+    windows = 0
+    for tile in tiles:
+        start = time.perf_counter()
+        truth = detector_pipeline(tile, detector)
+        seconds["detector on every picture"] += time.perf_counter() - start
+        start = time.perf_counter()
+        result = compressed_search(tile, model, detector)
+        seconds["compressed-domain search"] += time.perf_counter() - start
+        confirmed = {w.first for w in result.found if w.moving}
+        windows += len(truth)
+        flagged += sum(result.flagged[:len(truth)])
+        for window in truth:
+            if window.moving:
+                moving += 1
+                found += window.first in confirmed
+                for kind in set(window.kinds) & set(MOVING_KINDS):
+                    kinds[kind] += 1
+                    kinds_found[kind] += window.first in confirmed
+    print(f"  search: {windows} test-tile windows, {moving} with moving people", flush=True)
+    return {"windows": windows, "moving": moving, "flagged": flagged, "recall": found / max(moving, 1),
+            "recall_by_kind": {k: kinds_found[k] / kinds[k] for k in kinds}, "windows_by_kind": dict(kinds),
+            "seconds": seconds,
+            "speedup": seconds["detector on every picture"] / seconds["compressed-domain search"],
+            "threshold": model.search_threshold, "detector": detector_name}
+
+
 def plot(summary: dict[str, dict[str, float]], speeds: dict[str, float], path: Path) -> None:
     """Test accuracy (mean, spread over seeds) of each variant, and frames/s of the pipelines."""
     names = [n for n in summary if not n.startswith("answered") and n != "threshold"]
@@ -156,6 +193,9 @@ def main() -> None:
     parser.add_argument("--speed-recordings", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("out/activity-bench"))
+    parser.add_argument("--model", type=Path, default=SHIPPED_MODEL,
+                        help="the model whose search threshold the search part uses (the shipped one)")
+    parser.add_argument("--detector", default="nanodet")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     config = DatasetConfig()
@@ -186,7 +226,18 @@ def main() -> None:
           f"frames/s (median of {args.repeats}) | x rgb |\n|---|---|---|")
     for name, speed in speeds.items():
         print(f"| {name} | {speed:.0f} | {speed / speeds['rgb']:.2f} |")
-    results = {"per_seed": per_seed, "summary": summary, "frames_per_second": speeds, "parameters": counts}
+    searched = search(args.data, ActivityModel.load(args.model), args.detector)
+    rows = {"windows with moving people (detector on every picture)": searched["moving"],
+            "recall of those windows": f"{searched['recall']:.3f}",
+            "windows flagged (detector runs on these)": searched["flagged"],
+            **{f"seconds, {name}": f"{value:.1f}" for name, value in searched["seconds"].items()},
+            "speed-up": f"{searched['speedup']:.2f}x"}
+    print(f"\n| search, {searched['windows']} test-tile windows | value |\n|---|---|")
+    for name, value in rows.items():
+        print(f"| {name} | {value} |")
+    print(f"recall by kind: {searched['recall_by_kind']} (windows {searched['windows_by_kind']})")
+    results = {"per_seed": per_seed, "summary": summary, "frames_per_second": speeds, "parameters": counts,
+               "search": searched}
     (args.out / "results.json").write_text(json.dumps(results, indent=1))
     plot(summary, speeds, args.out / "activity.png")
     print(f"\n{args.out / 'results.json'}, {args.out / 'activity.png'}")

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from vcm.cdomain.model import STAGES, ActivityModel
+from vcm.cdomain.nets import STREAMS
 from vcm.cdomain.synthetic import ACTIONS
-from vcm.cdomain.windows import Window, read_windows
-
-BATCH_WINDOWS = 32  # windows classified together (bounded memory: one batch of small arrays)
+from vcm.cdomain.training import exit_probabilities
+from vcm.cdomain.windows import FrameGroup, group_windows
 
 
 @dataclass(frozen=True)
@@ -26,27 +26,24 @@ class WindowActivity:
     scores: dict[str, float]
 
 
-def classify_windows(model: ActivityModel, windows: list[Window],
-                     early_exit: bool = True) -> list[WindowActivity]:
-    """Classify a batch of windows with the model's cascade."""
-    data = {"mv": np.stack([w.mv for w in windows]), "residual": np.stack([w.residual for w in windows]),
-            "intra": np.stack([w.intra for w in windows])}
-    answers = model.answer(data, early_exit)
-    return [WindowActivity(w.first, w.last, ACTIONS[int(label)], round(float(confidence), 4),
-                           "+".join(STAGES[int(stage)]),
-                           {action: round(float(p), 4) for action, p in zip(ACTIONS, scores, strict=True)})
-            for w, label, confidence, stage, scores in zip(windows, answers.label, answers.confidence,
-                                                           answers.stage, answers.probabilities, strict=True)]
+def classify_group(model: ActivityModel, group: FrameGroup, early_exit: bool = True) -> WindowActivity:
+    """Classify one window with the model's cascade, computing only the inputs of the streams
+    the cascade reaches."""
+    inputs = {"mv": group.motion, "intra": group.intra_picture, "residual": group.residual}
+
+    def probabilities_of(stream: str, windows: np.ndarray) -> np.ndarray:
+        return exit_probabilities(model.nets[stream], stream, {STREAMS[stream].key: inputs[stream]()[None]})
+
+    answers = model.cascade(probabilities_of, 1, early_exit)
+    scores = {action: round(float(p), 4)
+              for action, p in zip(ACTIONS, answers.probabilities[0], strict=True)}
+    return WindowActivity(group.first, group.last, ACTIONS[int(answers.label[0])],
+                          round(float(answers.confidence[0]), 4), "+".join(STAGES[int(answers.stage[0])]),
+                          scores)
 
 
 def classify_video(path: str | Path, model: ActivityModel,
                    early_exit: bool = True) -> Iterator[WindowActivity]:
-    """Every window of the H.264 video at `path`, streamed in batches of BATCH_WINDOWS."""
-    batch: list[Window] = []
-    for window in read_windows(path):
-        batch.append(window)
-        if len(batch) == BATCH_WINDOWS:
-            yield from classify_windows(model, batch, early_exit)
-            batch = []
-    if batch:
-        yield from classify_windows(model, batch, early_exit)
+    """Every window of the H.264 video at `path`, one at a time (bounded memory)."""
+    for group in group_windows(path):
+        yield classify_group(model, group, early_exit)

@@ -60,6 +60,11 @@ def load_split(folder: Path, split: str) -> dict[str, np.ndarray]:
         return {key: data[key] for key in data.files}
 
 
+def data_identity(folder: Path) -> str:
+    """What the built train and validation splits were made from (their config.json files)."""
+    return " ".join((folder / split / "config.json").read_text() for split in ("train", "validation"))
+
+
 def _background_frames(start: int, stop: int) -> np.ndarray:
     """(stop - start, 288, 384, 3) uint8 sample frames, halved."""
     with av.open(str(fetch_sample())) as container:
@@ -117,17 +122,18 @@ TILES = (3, 3)  # (rows, cols) of FRAME_SIZE crops of the 768x576 sample: nine r
 TILE_QP = 28
 
 
-def build_tiles(folder: Path, split: str) -> list[Path]:
-    """The split's frames of the sample cut into TILES crops of FRAME_SIZE (no scaling: people
-    keep their real size), each coded as its own H.264 stream (QP TILE_QP, GOP WINDOW) into
-    folder/tiles-<split>/; existing streams are kept."""
-    target = folder / f"tiles-{split}"
+def build_tiles(folder: Path, split: str, frames: int | None = None) -> list[Path]:
+    """The split's frames of the sample (the first `frames` of them, or all) cut into TILES crops
+    of FRAME_SIZE (no scaling: people keep their real size), each coded as its own H.264 stream
+    (QP TILE_QP, GOP WINDOW) into folder/tiles-<split>[-<frames>]/; existing streams are kept."""
+    target = folder / (f"tiles-{split}" if frames is None else f"tiles-{split}-{frames}")
     paths = [target / f"tile_{row}{col}.mp4" for row in range(TILES[0]) for col in range(TILES[1])]
     if all(path.exists() for path in paths):
         return paths
     target.mkdir(parents=True, exist_ok=True)
     width, height = FRAME_SIZE
     start, stop = SPLITS[split]
+    stop = stop if frames is None else min(stop, start + frames)
     partial = [path.with_suffix(".partial") for path in paths]  # renamed into place when complete
     encoders = [Encoder(path, width, height, codec="h264", gop=WINDOW, fps=FPS, format="mp4")
                 for path in partial]

@@ -2,6 +2,7 @@
 early-exit cascade that answers from the cheapest stream when it is confident."""
 
 import itertools
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,11 +36,13 @@ class Answers:
 
 @dataclass
 class ActivityModel:
-    """Stream networks, per-stream ensemble weights and the cascade's confidence threshold."""
+    """Stream networks, per-stream ensemble weights, the cascade's confidence threshold, and the
+    moving score (1 - P(stand)) from which activity search runs the detector on a window."""
 
     nets: dict[str, ExitNet]
     weights: dict[str, float]
     threshold: float
+    search_threshold: float = 0.5
 
     def combine(self, probabilities: dict[str, np.ndarray], streams: tuple[str, ...]) -> np.ndarray:
         """(N, classes): weighted mean of the exits' (N, exits, classes) probabilities of `streams`."""
@@ -82,6 +85,7 @@ class ActivityModel:
 
     def save(self, path: Path) -> None:
         torch.save({"actions": list(ACTIONS), "weights": self.weights, "threshold": self.threshold,
+                    "search_threshold": self.search_threshold,
                     "states": {s: net.state_dict() for s, net in self.nets.items()}}, path)
 
     @classmethod
@@ -95,11 +99,12 @@ class ActivityModel:
                 nets[stream] = ExitNet(STREAMS[stream])
                 nets[stream].load_state_dict(state)
                 nets[stream].eval()
-        except (RuntimeError, KeyError, EOFError) as error:
+        except (RuntimeError, KeyError, EOFError, pickle.UnpicklingError) as error:
             raise InputError(f"{path} is not an activity model ({error})") from None
         if tuple(saved["actions"]) != ACTIONS or set(nets) != set(COMPRESSED_STREAMS):
             raise InputError(f"{path} was trained for other actions or streams")
-        return cls(nets, dict(saved["weights"]), float(saved["threshold"]))
+        return cls(nets, dict(saved["weights"]), float(saved["threshold"]),
+                   float(saved["search_threshold"]))
 
 
 def fit_weights(probabilities: dict[str, np.ndarray], labels: np.ndarray) -> dict[str, float]:

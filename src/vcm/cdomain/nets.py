@@ -1,6 +1,6 @@
 """One small network per input stream, each with an early exit, and the registry of streams.
 
-Every network is three conv blocks (conv 3x3 - batch norm - ReLU, twice) with an exit (global
+Every network is three conv blocks (conv - batch norm - ReLU, twice) with an exit (global
 average pool - dropout - linear) after the second block and one after the third. The time axis
 of a window is stacked into channels (early fusion), so one window is one 2-D input.
 """
@@ -41,10 +41,11 @@ def _frames(batch: Batch) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Stream:
-    """A named input: how to turn a batch into a tensor, its channels, block widths and the
-    first strides (block-grid inputs keep full resolution in the first block)."""
+    """A named input: the batch array it reads (`key`), how to turn a batch into a tensor, its
+    channels, block widths and strides (block-grid inputs keep full resolution in the first block)."""
 
     name: str
+    key: str
     prepare: Callable[[Batch], torch.Tensor]
     channels: int
     widths: tuple[int, int, int]
@@ -52,16 +53,20 @@ class Stream:
 
 
 STREAMS: dict[str, Stream] = {stream.name: stream for stream in (
-    Stream("intra", _intra, 3, (24, 48, 64), (2, 2, 2)),
-    Stream("mv", _motion, 2 * WINDOW, (24, 48, 64), (1, 2, 2)),
-    Stream("residual", _residual, WINDOW, (24, 48, 64), (1, 2, 2)),
+    Stream("intra", "intra", _intra, 3, (24, 48, 64), (4, 2, 2)),
+    Stream("mv", "mv", _motion, 2 * WINDOW, (24, 48, 64), (1, 2, 2)),
+    Stream("residual", "residual", _residual, WINDOW, (24, 48, 64), (1, 2, 2)),
     # the RGB baseline: every decoded picture, about the parameters of all three above together
-    Stream("rgb", _frames, 3 * WINDOW, (40, 80, 112), (2, 2, 2)))}
+    Stream("rgb", "frames", _frames, 3 * WINDOW, (40, 80, 112), (4, 2, 2)))}
 COMPRESSED_STREAMS = ("intra", "mv", "residual")
 
 
 def _block(inputs: int, outputs: int, stride: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(inputs, outputs, 3, stride, 1, bias=False), nn.BatchNorm2d(outputs),
+    """Two convolutions; a stride above 2 makes the first one a non-overlapping stride x stride
+    patch embedding (cheap on pictures)."""
+    first = (nn.Conv2d(inputs, outputs, 3, stride, 1, bias=False) if stride <= 2
+             else nn.Conv2d(inputs, outputs, stride, stride, 0, bias=False))
+    return nn.Sequential(first, nn.BatchNorm2d(outputs),
                          nn.ReLU(inplace=True), nn.Conv2d(outputs, outputs, 3, 1, 1, bias=False),
                          nn.BatchNorm2d(outputs), nn.ReLU(inplace=True))
 

@@ -28,10 +28,12 @@ class Phase:
 
 
 class Checkpoints:
-    """Phases of one training run, saved as folder/<phase>.pt with the settings they came from."""
+    """Phases of one training run, saved as folder/<phase>.pt with the settings and the data set
+    description (`data`, e.g. its config.json) they came from; a phase is reused only if both match."""
 
-    def __init__(self, folder: Path, settings: TrainSettings) -> None:
+    def __init__(self, folder: Path, settings: TrainSettings, data: str) -> None:
         self.folder, self.settings = folder, settings
+        self.identity = json.dumps({"settings": asdict(settings), "data": data}, sort_keys=True)
         folder.mkdir(parents=True, exist_ok=True)
 
     def phase(self, name: str, streams: tuple[str, ...], train: Batch, validation: Batch,
@@ -41,7 +43,7 @@ class Checkpoints:
         path = self.folder / f"{name}.pt"
         if path.exists():
             saved = torch.load(path, weights_only=True)
-            if saved["settings"] == json.dumps(asdict(self.settings)):
+            if saved["identity"] == self.identity:
                 nets = {}
                 for stream, state in saved["states"].items():
                     nets[stream] = ExitNet(STREAMS[stream])
@@ -51,7 +53,7 @@ class Checkpoints:
         report = (lambda epoch, accuracy: progress(name, epoch, accuracy)) if progress else None
         nets, accuracy = fit(streams, train, validation, self.settings, teacher, report)
         with atomic_output(path) as temporary:
-            torch.save({"settings": json.dumps(asdict(self.settings)), "accuracy": accuracy,
+            torch.save({"identity": self.identity, "accuracy": accuracy,
                         "states": {s: net.state_dict() for s, net in nets.items()}}, temporary)
         return Phase(nets, accuracy)
 

@@ -6,6 +6,7 @@ MPEG-2/4 and a few others, not for HEVC; an HEVC stream is refused with a messag
 so (encode with `--codec h264` for compressed-domain analysis).
 """
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,9 @@ from vcm.media.video import planes_of
 
 CELL = 4  # pixels: the smallest H.264 partition side
 RgbPictures = Literal["none", "intra", "all"]
+NO_VECTORS = np.zeros(0, dtype=[("source", "i4"), ("w", "u1"), ("h", "u1"), ("src_x", "i2"), ("src_y", "i2"),
+                                 ("dst_x", "i2"), ("dst_y", "i2"), ("flags", "u8"), ("motion_x", "i4"),
+                                 ("motion_y", "i4"), ("motion_scale", "u2")])  # AVMotionVector, none
 MV_CODECS = ("h264", "mpeg4", "mpeg2video", "mpeg1video", "h263")
 
 
@@ -67,8 +71,8 @@ def motion_compensated(reference: np.ndarray, vectors: np.ndarray) -> np.ndarray
     past = vectors[vectors["source"] < 0] if len(vectors) else vectors
     if len(past):
         owner, row, col = _partition_cells(past, height, width)
-        offsets[row, col] = np.stack([past["src_y"].astype(np.int64) - past["dst_y"],
-                                      past["src_x"].astype(np.int64) - past["dst_x"]], axis=1)[owner]
+        offsets[row, col, 0] = (past["src_y"].astype(np.int64) - past["dst_y"])[owner]
+        offsets[row, col, 1] = (past["src_x"].astype(np.int64) - past["dst_x"])[owner]
     per_pixel = offsets.repeat(CELL, axis=0).repeat(CELL, axis=1)[:height, :width]
     ys = np.clip(np.arange(height)[:, None] + per_pixel[..., 0], 0, height - 1)
     xs = np.clip(np.arange(width)[None, :] + per_pixel[..., 1], 0, width - 1)
@@ -79,8 +83,9 @@ def residual_energy(decoded: np.ndarray, prediction: np.ndarray, block: int = BL
     """(ceil(H/block), ceil(W/block)) float32 mean squared difference of two (H, W) luma pictures
     per block."""
     height, width = decoded.shape
-    squared = (decoded.astype(np.float64) - prediction) ** 2
-    return (_block_sums(squared, block) / _block_sums(np.ones((height, width)), block)).astype(np.float32)
+    difference = decoded.astype(np.float32) - prediction
+    sums = _block_sums(difference * difference, block)
+    return (sums / _block_areas(height, width, block)).astype(np.float32)
 
 
 def block_vectors(vectors: np.ndarray, width: int, height: int, block: int = BLOCK_SIZE) -> np.ndarray:
@@ -88,26 +93,33 @@ def block_vectors(vectors: np.ndarray, width: int, height: int, block: int = BLO
     motion of the partitions covering it, from FFmpeg's motion-vector records (AVMotionVector:
     source, w, h, dst_x, dst_y (partition centre), motion_x, motion_y, motion_scale); a backward
     reference's vector negated, uncovered (intra) area counted as zero."""
-    cells = np.zeros((-(-height // CELL), -(-width // CELL), 2))
+    cells = np.zeros((-(-height // CELL), -(-width // CELL), 2), dtype=np.float32)
     if len(vectors):
-        direction = np.where(vectors["source"] < 0, 1.0, -1.0)
-        scale = np.maximum(vectors["motion_scale"], 1).astype(np.float64)
-        motion = np.stack([vectors["motion_x"], vectors["motion_y"]], axis=1) * (direction / scale)[:, None]
+        factor = np.where(vectors["source"] < 0, 1.0, -1.0) / np.maximum(vectors["motion_scale"], 1)
         owner, row, col = _partition_cells(vectors, height, width)
-        cells[row, col] = motion[owner]
-    per_pixel = cells.repeat(CELL, axis=0).repeat(CELL, axis=1)[:height, :width]
-    areas = _block_sums(np.ones((height, width)), block)
-    return np.stack([_block_sums(per_pixel[..., axis], block) / areas for axis in (0, 1)], axis=-1).astype(
-        np.float32)
+        cells[row, col, 0] = (vectors["motion_x"] * factor)[owner]
+        cells[row, col, 1] = (vectors["motion_y"] * factor)[owner]
+    weighted = cells * _block_areas(height, width, CELL)[..., None]
+    sums = _block_sums(weighted, block // CELL)
+    return (sums / _block_areas(height, width, block)[..., None]).astype(np.float32)
 
 
 def _block_sums(values: np.ndarray, block: int) -> np.ndarray:
-    """(H, W) -> (ceil(H/block), ceil(W/block)) sums over blocks (edge blocks cut by the frame)."""
-    height, width = values.shape
+    """(R, C, ...) -> (ceil(R/block), ceil(C/block), ...) sums over square groups of `block`
+    entries."""
+    height, width = values.shape[:2]
     rows, cols = -(-height // block), -(-width // block)
-    padded = np.zeros((rows * block, cols * block))
-    padded[:height, :width] = values
-    return padded.reshape(rows, block, cols, block).sum(axis=(1, 3))
+    if rows * block != height or cols * block != width:
+        padding = ((0, rows * block - height), (0, cols * block - width)) + ((0, 0),) * (values.ndim - 2)
+        values = np.pad(values, padding)
+    return values.reshape(rows, block, cols, block, *values.shape[2:]).sum(axis=(1, 3))
+
+
+@functools.cache
+def _block_areas(height: int, width: int, block: int) -> np.ndarray:
+    """(ceil(H/block), ceil(W/block)) pixels of each block inside an H x W frame (edge blocks
+    are cut)."""
+    return _block_sums(np.ones((height, width), dtype=np.float32), block)
 
 
 def _block_qp(frame: av.VideoFrame, shape: tuple[int, ...]) -> np.ndarray:
@@ -121,13 +133,45 @@ def _block_qp(frame: av.VideoFrame, shape: tuple[int, ...]) -> np.ndarray:
     return qp
 
 
-def read_compressed(path: str | Path, *, rgb: RgbPictures = "none",
-                    block: int = BLOCK_SIZE) -> Iterator[CompressedFrame]:
-    """The frames of the video at `path` in display order, one at a time (memory does not grow
-    with length); `rgb` also converts decoded pictures to RGB: "all", or "intra" (I-frames
-    only); mv and residual_energy come per `block` x `block` pixels (16: macroblocks; 8, 4 for
-    finer fields). Raises InputError for a missing file, a non-video or a codec without exported motion
-    vectors."""
+@dataclass(frozen=True)
+class DecodedFrame:
+    """A decoded picture as the decoder gave it, with its motion-vector records (FFmpeg's
+    AVMotionVector fields; empty on I-frames); features are computed from it only when asked."""
+
+    index: int
+    picture_type: str
+    vectors: np.ndarray
+    frame: av.VideoFrame
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.frame.width, self.frame.height
+
+    def luma(self) -> np.ndarray:
+        """(H, W) uint8 luma plane."""
+        return planes_of(self.frame.reformat(format="yuv420p"))[0]
+
+    def rgb(self) -> np.ndarray:
+        """(H, W, 3) uint8 RGB picture."""
+        return self.frame.to_ndarray(format="rgb24")
+
+    def motion(self, block: int = BLOCK_SIZE) -> np.ndarray:
+        """(ceil(H/block), ceil(W/block), 2) float32 block motion (see block_vectors)."""
+        return block_vectors(self.vectors, *self.size, block)
+
+    def residual(self, previous: "DecodedFrame | None", block: int = BLOCK_SIZE) -> np.ndarray:
+        """(ceil(H/block), ceil(W/block)) float32 residual energy against `previous` moved by this
+        picture's vectors; zero on an I-frame or without a previous picture."""
+        width, height = self.size
+        if self.picture_type == "I" or previous is None:
+            return np.zeros((-(-height // block), -(-width // block)), dtype=np.float32)
+        return residual_energy(self.luma(), motion_compensated(previous.luma(), self.vectors), block)
+
+
+def decode_with_vectors(path: str | Path) -> Iterator[DecodedFrame]:
+    """The decoded pictures of the video at `path` in display order, with motion vectors and
+    encoding parameters exported, one at a time. Raises InputError for a missing file, a
+    non-video, a corrupt stream or a codec without exported motion vectors."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"no such file: {path}")
@@ -145,22 +189,25 @@ def read_compressed(path: str | Path, *, rgb: RgbPictures = "none",
                              f"{', '.join(MV_CODECS)}; encode with --codec h264 for compressed-domain "
                              "analysis")
         stream.codec_context.options = {"flags2": "+export_mvs", "export_side_data": "venc_params"}
-        width, height = stream.codec_context.width, stream.codec_context.height
-        previous: np.ndarray | None = None
         try:
             for index, frame in enumerate(container.decode(stream)):
                 side = frame.side_data.get("MOTION_VECTORS")
-                vectors = side.to_ndarray() if side is not None else np.zeros(0)
-                kind = PictureType(frame.pict_type).name
-                luma = planes_of(frame.reformat(format="yuv420p"))[0].copy()
-                if kind == "I" or previous is None:
-                    energy = np.zeros((-(-height // block), -(-width // block)), dtype=np.float32)
-                else:
-                    energy = residual_energy(luma, motion_compensated(previous, vectors), block)
-                previous = luma
-                yield CompressedFrame(index, kind, block_vectors(vectors, width, height, block), energy,
-                                      _block_qp(frame, grid_shape(width, height)),
-                                      frame.to_ndarray(format="rgb24")
-                                      if rgb == "all" or (rgb == "intra" and kind == "I") else None)
+                vectors = side.to_ndarray() if side is not None else NO_VECTORS
+                yield DecodedFrame(index, PictureType(frame.pict_type).name, vectors, frame)
         except av.error.FFmpegError as error:
             raise InputError(f"{path}: corrupt stream ({error})") from None
+
+
+def read_compressed(path: str | Path, *, rgb: RgbPictures = "none",
+                    block: int = BLOCK_SIZE) -> Iterator[CompressedFrame]:
+    """The frames of the video at `path` in display order, one at a time (memory does not grow
+    with length); `rgb` also converts decoded pictures to RGB: "all", or "intra" (I-frames
+    only); mv and residual_energy come per `block` x `block` pixels (16: macroblocks; 8, 4 for
+    finer fields). Raises InputError as decode_with_vectors."""
+    previous: DecodedFrame | None = None
+    for decoded in decode_with_vectors(path):
+        kind = decoded.picture_type
+        yield CompressedFrame(decoded.index, kind, decoded.motion(block), decoded.residual(previous, block),
+                              _block_qp(decoded.frame, grid_shape(*decoded.size)),
+                              decoded.rgb() if rgb == "all" or (rgb == "intra" and kind == "I") else None)
+        previous = decoded

@@ -54,6 +54,7 @@ def take(data: Batch, indices: np.ndarray) -> Batch:
 def exit_probabilities(net: ExitNet, stream: str, data: Batch, batch: int = 128) -> np.ndarray:
     """(N, exits, classes) softmax probabilities of every exit of `net` on `data`."""
     net.eval()
+    data = {STREAMS[stream].key: data[STREAMS[stream].key]}
     outputs = []
     with torch.no_grad():
         count = len(next(iter(data.values())))
@@ -75,6 +76,8 @@ def fit(streams: Sequence[str], train: Batch, validation: Batch, settings: Train
     probabilities) was best, and that accuracy."""
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
+    keys = {STREAMS[s].key for s in (*streams, *([teacher[1]] if teacher else []))} | {"label"}
+    train = {key: train[key] for key in keys}
     nets = {stream: ExitNet(STREAMS[stream]) for stream in streams}
     parameters = [p for net in nets.values() for p in net.parameters()]
     optimiser = torch.optim.AdamW(parameters, lr=settings.learning_rate, weight_decay=settings.weight_decay)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from vcm.cdomain.reader import RgbPictures, read_compressed
+from vcm.cdomain.reader import DecodedFrame, decode_with_vectors
 from vcm.cdomain.synthetic import FRAME_SIZE, WINDOW
 from vcm.errors import InputError
 
@@ -57,42 +57,74 @@ def fit_grid(field: np.ndarray) -> np.ndarray:
     return field.astype(np.float32)
 
 
-def read_windows(path: str | Path, *, with_frames: bool = False) -> Iterator[Window]:
-    """The WINDOW-frame windows of the H.264 video at `path` in order (a last window shorter
-    than WINDOW / 2 is dropped). Vectors are rescaled to FRAME_SIZE width."""
-    intra: np.ndarray | None = None
-    rgb: RgbPictures = "all" if with_frames else "intra"
-    mvs: list[np.ndarray] = []
-    residuals: list[np.ndarray] = []
-    pictures: list[np.ndarray] = []
+@dataclass
+class FrameGroup:
+    """One window's decoded pictures (up to WINDOW), the picture before them (the reference of
+    the first residual, None at the start) and the latest I-frame at or before the window's end.
+    Model inputs are computed on demand, so a cascade pays only for the streams it uses."""
+
+    first: int
+    frames: list[DecodedFrame]
+    previous: DecodedFrame | None
+    intra: DecodedFrame
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.frames) - 1
+
+    def motion(self) -> np.ndarray:
+        """(WINDOW, 2, *MODEL_GRID) float32 vectors in pixels at FRAME_SIZE width, zero-padded."""
+        width = self.frames[0].size[0]
+        scale = FRAME_SIZE[0] / (-(-width // FIELD_BLOCK) * FIELD_BLOCK)
+        fields = [fit_grid(frame.motion(FIELD_BLOCK)).transpose(2, 0, 1) * scale for frame in self.frames]
+        return _padded(fields, np.zeros_like(fields[0]))
+
+    def residual(self) -> np.ndarray:
+        """(WINDOW, *MODEL_GRID) float32 residual energy, zero-padded."""
+        references = [self.previous, *self.frames[:-1]]
+        fields = [fit_grid(frame.residual(reference, FIELD_BLOCK))
+                  for frame, reference in zip(self.frames, references, strict=True)]
+        return _padded(fields, np.zeros_like(fields[0]))
+
+    def intra_picture(self) -> np.ndarray:
+        """(h, w, 3) uint8 latest I-frame at PICTURE_SIZE."""
+        return shrink(self.intra.rgb())
+
+    def pictures(self) -> np.ndarray:
+        """(WINDOW, h, w, 3) uint8 every picture at PICTURE_SIZE, the last one repeated as padding."""
+        pictures = [shrink(frame.rgb()) for frame in self.frames]
+        return _padded(pictures, pictures[-1])
+
+    def window(self, with_frames: bool = False) -> Window:
+        return Window(self.first, self.last, self.motion(), self.residual(), self.intra_picture(),
+                      self.pictures() if with_frames else None)
+
+
+def _padded(items: list[np.ndarray], filler: np.ndarray) -> np.ndarray:
+    return np.stack(items + [filler] * (WINDOW - len(items)))
+
+
+def group_windows(path: str | Path) -> Iterator[FrameGroup]:
+    """The WINDOW-frame windows of the H.264 video at `path` in order, as decoded pictures (one
+    window held at a time; a last window shorter than WINDOW / 2 is dropped)."""
+    previous: DecodedFrame | None = None
+    intra: DecodedFrame | None = None
+    frames: list[DecodedFrame] = []
     first = 0
-    scale = 1.0
-    for frame in read_compressed(path, rgb=rgb, block=FIELD_BLOCK):
-        if frame.index == 0:
-            scale = FRAME_SIZE[0] / (frame.mv.shape[1] * FIELD_BLOCK)
-        if frame.rgb is not None:
-            small = shrink(frame.rgb)
-            if frame.picture_type == "I":
-                intra = small
-            if with_frames:
-                pictures.append(small)
-        mvs.append(fit_grid(frame.mv).transpose(2, 0, 1) * scale)
-        residuals.append(fit_grid(frame.residual_energy))
-        if len(mvs) == WINDOW:
-            yield _window(first, mvs, residuals, intra, pictures if with_frames else None)
-            first += WINDOW
-            mvs, residuals, pictures = [], [], []
-    if len(mvs) >= WINDOW // 2:
-        yield _window(first, mvs, residuals, intra, pictures if with_frames else None)
+    for decoded in decode_with_vectors(path):
+        if decoded.picture_type == "I":
+            intra = decoded
+        if intra is None:
+            raise InputError(f"{path}: the stream starts without an I-frame")
+        frames.append(decoded)
+        if len(frames) == WINDOW:
+            yield FrameGroup(first, frames, previous, intra)
+            previous, first, frames = frames[-1], first + WINDOW, []
+    if len(frames) >= WINDOW // 2 and intra is not None:
+        yield FrameGroup(first, frames, previous, intra)
 
 
-def _window(first: int, mvs: list[np.ndarray], residuals: list[np.ndarray], intra: np.ndarray | None,
-            pictures: list[np.ndarray] | None) -> Window:
-    count = len(mvs)
-    if intra is None:
-        raise InputError("the stream starts without an I-frame")
-    missing = WINDOW - count
-    mv = np.stack(mvs + [np.zeros_like(mvs[0])] * missing)
-    residual = np.stack(residuals + [np.zeros_like(residuals[0])] * missing)
-    frames = np.stack(pictures + [pictures[-1]] * missing) if pictures else None
-    return Window(first, first + count - 1, mv, residual, intra, frames)
+def read_windows(path: str | Path, *, with_frames: bool = False) -> Iterator[Window]:
+    """Every window of the H.264 video at `path` with all its model inputs (see group_windows)."""
+    for group in group_windows(path):
+        yield group.window(with_frames)
