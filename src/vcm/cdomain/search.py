@@ -5,7 +5,8 @@ detections into tracks and calls a window moving when a track's centre travels M
 more within it (left, right, toward = down the picture, away = up). The compressed-domain
 search classifies every window from the stream itself and runs the detector only on the windows
 whose probability of something other than standing reaches a threshold (chosen on validation),
-and there on every CONFIRM_STRIDE-th picture (tracks of walking people survive the gaps).
+there on every picture (or every `stride`-th, cheaper but it changes the tracks the
+movements are read from).
 """
 
 from collections.abc import Callable, Iterator, Sequence
@@ -26,7 +27,6 @@ SEARCH_RECALL = 0.97  # validation recall the search threshold must keep
 PERSON_SCORE = 0.5  # detections of people at least this confident are tracked
 TRACK_IOU = 0.3
 MOVE_PIXELS = 8.0  # centre travel within a window that counts as moving
-CONFIRM_STRIDE = 3  # the search's detector sees every 3rd picture of a flagged window (and its last)
 MOVING_KINDS = ("left", "right", "toward", "away")
 
 
@@ -117,13 +117,13 @@ def moving_scores(path: Path, model: ActivityModel) -> list[float]:
     return [1.0 - window.scores["stand"] for window in classify_video(path, model)]
 
 
-def compressed_search(path: Path, model: ActivityModel, detector: Detector) -> SearchResult:
+def compressed_search(path: Path, model: ActivityModel, detector: Detector, stride: int = 1) -> SearchResult:
     """Classify every window from the compressed stream; detect people only in the windows whose
-    moving score reaches the model's search threshold."""
+    moving score reaches the model's search threshold, on every `stride`-th picture."""
     scores = moving_scores(path, model)
     flagged = [score >= model.search_threshold for score in scores]
     found = detector_pipeline(path, detector, lambda window: window < len(flagged) and flagged[window],
-                              CONFIRM_STRIDE)
+                              stride)
     return SearchResult(str(path), scores, flagged, found)
 
 
