@@ -1,6 +1,6 @@
 """Compressed-domain analytics: what an H.264 stream already carries (picture types, motion
-vectors), read without running a model on decoded frames."""
+vectors, residuals, macroblock QPs, I-frames), and activity recognised and searched from it."""
 
-from vcm.cdomain.reader import CompressedFrame, read_compressed
+from vcm.cdomain.reader import CompressedFrame, DecodedFrame, decode_with_vectors, read_compressed
 
-__all__ = ["CompressedFrame", "read_compressed"]
+__all__ = ["CompressedFrame", "DecodedFrame", "decode_with_vectors", "read_compressed"]
