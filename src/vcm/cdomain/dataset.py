@@ -7,14 +7,14 @@ with its own random figures, actions and seeds. Nothing is chosen on test.
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import av
 import numpy as np
 
-from vcm.atomic import atomic_output
+from vcm.atomic import atomic_output, write_text_atomic
 from vcm.cdomain.synthetic import (
     ACTIONS,
     FRAME_SIZE,
@@ -65,12 +65,19 @@ def data_identity(folder: Path) -> str:
     return " ".join((folder / split / "config.json").read_text() for split in ("train", "validation"))
 
 
+def _sample_frames(start: int, stop: int) -> Iterator[np.ndarray]:
+    """The sample's frames start..stop-1 as (576, 768, 3) uint8 RGB, decoding no further."""
+    with av.open(str(fetch_sample())) as container:
+        for index, frame in enumerate(container.decode(video=0)):
+            if index >= stop:
+                break
+            if index >= start:
+                yield frame.to_ndarray(format="rgb24")
+
+
 def _background_frames(start: int, stop: int) -> np.ndarray:
     """(stop - start, 288, 384, 3) uint8 sample frames, halved."""
-    with av.open(str(fetch_sample())) as container:
-        frames = [frame.to_ndarray(format="rgb24")[::BACKGROUND_SCALE, ::BACKGROUND_SCALE]
-                  for index, frame in enumerate(container.decode(video=0)) if start <= index < stop]
-    return np.stack(frames)
+    return np.stack([frame[::BACKGROUND_SCALE, ::BACKGROUND_SCALE] for frame in _sample_frames(start, stop)])
 
 
 def build_split(folder: Path, split: str, config: DatasetConfig,
@@ -113,8 +120,8 @@ def build_split(folder: Path, split: str, config: DatasetConfig,
     with atomic_output(features) as temporary, temporary.open("wb") as handle:
         np.savez(handle, **{key: np.stack(values) for key, values in arrays.items()})
     labelled = {"actions": list(ACTIONS), "recordings": labels}
-    (target / "labels.json").write_text(json.dumps(labelled, indent=1))
-    stamp.write_text(json.dumps(settings))
+    write_text_atomic(target / "labels.json", json.dumps(labelled, indent=1))
+    write_text_atomic(stamp, json.dumps(settings))
     return features
 
 
@@ -138,13 +145,10 @@ def build_tiles(folder: Path, split: str, frames: int | None = None) -> list[Pat
     encoders = [Encoder(path, width, height, codec="h264", gop=WINDOW, fps=FPS, format="mp4")
                 for path in partial]
     qp = QPMap(base=TILE_QP)
-    with av.open(str(fetch_sample())) as container:
-        for index, frame in enumerate(container.decode(video=0)):
-            if start <= index < stop:
-                picture = frame.to_ndarray(format="rgb24")
-                for number, encoder in enumerate(encoders):
-                    row, col = divmod(number, TILES[1])
-                    encoder.write(picture[row * height:(row + 1) * height, col * width:(col + 1) * width], qp)
+    for picture in _sample_frames(start, stop):
+        for number, encoder in enumerate(encoders):
+            row, col = divmod(number, TILES[1])
+            encoder.write(picture[row * height:(row + 1) * height, col * width:(col + 1) * width], qp)
     for encoder, temporary, path in zip(encoders, partial, paths, strict=True):
         encoder.close()
         temporary.replace(path)
