@@ -17,6 +17,7 @@ from rich.table import Table
 
 from vcm.atomic import check_output, check_output_folder, write_text_atomic
 from vcm.cli_cdomain import CDOMAIN_COMMANDS, activity_argv, add_cdomain_commands
+from vcm.cli_lic import add_lic_commands, cmd_lic
 from vcm.cli_options import add_detector_option, add_face_detector_option, add_task_option
 from vcm.cli_system import SYSTEM_COMMANDS, add_system_commands
 from vcm.codec.encoder import output_format
@@ -270,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--segments", type=int, default=2, help="33-frame segments to use (2)")
     demo.add_argument("--codec", choices=["hevc", "h264"], default="hevc")
     add_cdomain_commands(commands)
+    add_lic_commands(commands)
     add_system_commands(commands)
     return parser
 
@@ -807,7 +809,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 COMMANDS = {"detect": cmd_detect, "encode": cmd_encode, "eval": cmd_eval, "summary": cmd_summary,
             "privacy": cmd_privacy,
             "preedit": cmd_preedit, "info": cmd_info,
-            "fetch": cmd_fetch, "demo": cmd_demo, "distil": cmd_distil, **CDOMAIN_COMMANDS,
+            "fetch": cmd_fetch, "demo": cmd_demo, "distil": cmd_distil, **CDOMAIN_COMMANDS, "lic": cmd_lic,
             **SYSTEM_COMMANDS}
 
 

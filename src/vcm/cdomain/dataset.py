@@ -7,11 +7,10 @@ with its own random figures, actions and seeds. Nothing is chosen on test.
 """
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import av
 import numpy as np
 
 from vcm.atomic import atomic_output, write_text_atomic
@@ -26,9 +25,9 @@ from vcm.cdomain.synthetic import (
 from vcm.cdomain.windows import MODEL_GRID, PICTURE_SIZE, read_windows
 from vcm.codec import QPMap, encode
 from vcm.codec.encoder import Encoder
-from vcm.media.samples import fetch_sample
+from vcm.media.samples import SAMPLE_SPLITS, sample_frames
 
-SPLITS = {"train": (0, 396), "validation": (396, 528), "test": (528, 795)}  # sample frame ranges
+SPLITS = SAMPLE_SPLITS
 QPS = (22, 28, 34, 40)
 FPS = 10.0
 BACKGROUND_SCALE = 2  # sample frames are halved before cropping
@@ -65,19 +64,9 @@ def data_identity(folder: Path) -> str:
     return " ".join((folder / split / "config.json").read_text() for split in ("train", "validation"))
 
 
-def _sample_frames(start: int, stop: int) -> Iterator[np.ndarray]:
-    """The sample's frames start..stop-1 as (576, 768, 3) uint8 RGB, decoding no further."""
-    with av.open(str(fetch_sample())) as container:
-        for index, frame in enumerate(container.decode(video=0)):
-            if index >= stop:
-                break
-            if index >= start:
-                yield frame.to_ndarray(format="rgb24")
-
-
 def _background_frames(start: int, stop: int) -> np.ndarray:
     """(stop - start, 288, 384, 3) uint8 sample frames, halved."""
-    return np.stack([frame[::BACKGROUND_SCALE, ::BACKGROUND_SCALE] for frame in _sample_frames(start, stop)])
+    return np.stack([frame[::BACKGROUND_SCALE, ::BACKGROUND_SCALE] for frame in sample_frames(start, stop)])
 
 
 def build_split(folder: Path, split: str, config: DatasetConfig,
@@ -145,7 +134,7 @@ def build_tiles(folder: Path, split: str, frames: int | None = None) -> list[Pat
     encoders = [Encoder(path, width, height, codec="h264", gop=WINDOW, fps=FPS, format="mp4")
                 for path in partial]
     qp = QPMap(base=TILE_QP)
-    for picture in _sample_frames(start, stop):
+    for picture in sample_frames(start, stop):
         for number, encoder in enumerate(encoders):
             row, col = divmod(number, TILES[1])
             encoder.write(picture[row * height:(row + 1) * height, col * width:(col + 1) * width], qp)

@@ -4,7 +4,11 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+import av
+import numpy as np
 
 from vcm.cache import cache_dir, verify
 from vcm.errors import AssetError
@@ -20,6 +24,11 @@ HOW_TO_FIX = (
 )
 
 
+# Frame ranges of the sample that every learned part splits the same way: train on the first
+# half, choose settings on the next part, report on the last third.
+SAMPLE_SPLITS = {"train": (0, 396), "validation": (396, 528), "test": (528, 795)}
+
+
 def sample_path() -> Path:
     """Where the sample clip lives in the cache."""
     return cache_dir() / "samples" / SAMPLE_NAME
@@ -31,6 +40,16 @@ def fetch_sample() -> Path:
     if not target.exists():
         _fetch_from_debian(target)
     return verify(target, SAMPLE_SHA256, HOW_TO_FIX)
+
+
+def sample_frames(start: int, stop: int, step: int = 1) -> Iterator[np.ndarray]:
+    """The sample's frames start, start + step, ... < stop as (576, 768, 3) uint8 RGB, decoding no further."""
+    with av.open(str(fetch_sample())) as container:
+        for index, frame in enumerate(container.decode(video=0)):
+            if index >= stop:
+                break
+            if index >= start and (index - start) % step == 0:
+                yield frame.to_ndarray(format="rgb24")
 
 
 def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import torch
 
+from vcm.models.detector import Detector
+
 
 @dataclass(frozen=True)
 class LossWeights:
@@ -32,3 +34,15 @@ def feature_distance(extract: Callable[[torch.Tensor], Sequence[torch.Tensor]], 
         ny = fy / (fy.norm(dim=1, keepdim=True) + 1e-6)
         distances.append((nx - ny).pow(2).sum(dim=1).mean(dim=(1, 2)))
     return torch.stack(distances, dim=1).mean(dim=1)
+
+
+def score_map_distance(detector: Detector, coded: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
+    """Squared difference of the detector's class scores on the coded picture and on the
+    original, weighted by the original's scores (what it detects there counts; empty
+    background hardly does), summed over the output scales -> scalar."""
+    with torch.no_grad():
+        reference = detector.score_maps(original)
+    distances = []
+    for found, truth in zip(detector.score_maps(coded), reference, strict=True):
+        distances.append((truth * (found - truth).pow(2)).sum() / (truth.sum() + 1.0))
+    return torch.stack(distances).sum()

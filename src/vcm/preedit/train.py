@@ -27,7 +27,7 @@ from vcm.eval.metrics import ms_ssim
 from vcm.media import FrameSource
 from vcm.models.detector import Detector
 from vcm.models.efficientnet_lite import load_efficientnet_lite0
-from vcm.preedit.losses import LossWeights, feature_distance
+from vcm.preedit.losses import LossWeights, feature_distance, score_map_distance
 from vcm.preedit.network import PreEditor
 from vcm.preedit.proxy import BLOCK, proxy_code, rgb_to_ycbcr
 
@@ -123,15 +123,7 @@ class Objective:
         self.perceptual = load_efficientnet_lite0() if weights.perceptual > 0 else None
 
     def task_distance(self, coded: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
-        """Squared difference of the detector's class scores on the coded edit and on the
-        original, weighted by the original's scores (what it detects there counts; empty
-        background hardly does), summed over the output scales -> scalar."""
-        with torch.no_grad():
-            reference = self.detector.score_maps(original)
-        distances = []
-        for found, truth in zip(self.detector.score_maps(coded), reference, strict=True):
-            distances.append((truth * (found - truth).pow(2)).sum() / (truth.sum() + 1.0))
-        return torch.stack(distances).sum()
+        return score_map_distance(self.detector, coded, original)
 
     def terms(self, original: torch.Tensor, edited: torch.Tensor,
               qp: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -1,0 +1,186 @@
+"""Rate-accuracy of the learned codec against JPEG and HEVC intra on held-out frames, per task.
+
+Curves (bits per pixel -> task metric): lic-base (the frozen human codec, plain decoding),
+lic-adapters (shared encoder adapter + the task's decoder adapter; people get the base decoder),
+lic-finetuned (the whole codec fine-tuned for that task alone: the upper bound), jpeg (Pillow),
+hevc (x265 intra, plain decoding) and hevc+filter (the task's post-filter on the HEVC picture).
+Metrics against the original frames: human RGB PSNR (dB); detect YOLOv3-tiny mAP@0.5 against
+its detections on the original; classify EfficientNet-Lite0 top-1 agreement with the
+original on 224x224 tiles.
+"""
+
+import io
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+from vcm.eval.bdrate import bd_rate
+from vcm.eval.detection_ap import mean_average_precision
+from vcm.eval.metrics import luma_psnr
+from vcm.figures import rounded
+from vcm.lic.coding import LearnedCodec
+from vcm.lic.postfilter import HEVC_QPS, hevc_intra
+from vcm.lic.tasks import MACHINE_TASKS, TASKS
+from vcm.models.efficientnet_lite import load_efficientnet_lite0
+
+JPEG_QUALITIES = (5, 10, 20, 35, 50, 75)
+TILE = 224
+TASK_METRICS = {"human": "PSNR (dB)", "detect": "mAP@0.5 vs original", "classify": "top-1 agreement"}
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Point:
+    method: str
+    task: str
+    setting: str  # quality, QP or JPEG quality
+    bpp: float
+    metric: float
+
+
+class TaskMetrics:
+    """Each task's metric of decoded pictures against the originals (references computed once)."""
+
+    def __init__(self, originals: Sequence[np.ndarray]) -> None:
+        from vcm.models.yolo import YoloV3Tiny
+
+        self.originals = list(originals)
+        self.detector = YoloV3Tiny()
+        self.classifier = load_efficientnet_lite0()
+        self.reference_detections = self.detector.detect(self.originals)
+        self.reference_classes = self.classes(self.originals)
+
+    def classes(self, pictures: Sequence[np.ndarray]) -> np.ndarray:
+        """Top-1 ImageNet class per 224x224 tile (a 3x2 grid spread over each picture) -> (N * 6,)."""
+        found = []
+        for picture in pictures:
+            height, width = picture.shape[:2]
+            tiles = [picture[top:top + TILE, left:left + TILE]
+                     for top in np.linspace(0, height - TILE, 2).astype(int)
+                     for left in np.linspace(0, width - TILE, 3).astype(int)]
+            batch = torch.from_numpy(np.stack(tiles)).permute(0, 3, 1, 2).float() / 255.0
+            with torch.no_grad():
+                found.append(self.classifier.logits(batch).argmax(dim=1).numpy())
+        return np.concatenate(found)
+
+    def score(self, task: str, pictures: Sequence[np.ndarray]) -> float:
+        if task == "human":
+            return float(np.mean([luma_psnr(o, p) for o, p in zip(self.originals, pictures, strict=True)]))
+        if task == "detect":
+            return mean_average_precision(self.reference_detections, self.detector.detect(list(pictures)))
+        return float(np.mean(self.classes(pictures) == self.reference_classes))
+
+
+def jpeg(picture: np.ndarray, quality: int) -> tuple[np.ndarray, int]:
+    """Pillow JPEG (4:2:0) at `quality` -> (decoded (H, W, 3) uint8, bytes)."""
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")), buffer.tell()
+
+
+def lic_pictures(codec: LearnedCodec, frames: Sequence[np.ndarray], quality: int, machine: bool,
+                 tasks: Sequence[str]) -> tuple[dict[str, list[np.ndarray]], float]:
+    """Real compress/decompress of every frame -> pictures per task and the mean bits per pixel."""
+    pictures: dict[str, list[np.ndarray]] = {task: [] for task in tasks}
+    bits = 0
+    for frame in frames:
+        z_string, y_string = codec.encode_picture(frame, quality, machine)
+        bits += 8 * (len(z_string) + len(y_string))
+        for task in tasks:
+            pictures[task].append(codec.decode_picture(z_string, y_string, frame.shape[1], frame.shape[0],
+                                                       quality, task))
+    return pictures, bits / (len(frames) * frames[0].shape[0] * frames[0].shape[1])
+
+
+METHODS = ("lic-base", "lic-adapters", "lic-finetuned", "jpeg", "hevc", "hevc+filter")
+
+
+def evaluate(frames: Sequence[np.ndarray], base: LearnedCodec, finetuned: dict[str, LearnedCodec],
+             progress: Progress | None = None, methods: Collection[str] = METHODS,
+             metrics: "TaskMetrics | None" = None) -> list[Point]:
+    """The points of `methods`' curves on (H, W, 3) uint8 test frames."""
+    say = progress or (lambda _: None)
+    metrics = metrics or TaskMetrics(frames)
+    pixels = len(frames) * frames[0].shape[0] * frames[0].shape[1]
+    points: list[Point] = []
+
+    def add(method: str, setting: str, bpp: float, pictures: dict[str, list[np.ndarray]]) -> None:
+        if method not in methods:
+            return
+        for task, decoded in pictures.items():
+            points.append(Point(method, task, setting, bpp, metrics.score(task, decoded)))
+
+    all_tasks = tuple(TASKS)
+    for quality in range(1, base.qualities + 1):
+        say(f"lic quality {quality}")
+        if "lic-base" in methods:
+            pictures, bpp = lic_pictures(base, frames, quality, False, all_tasks)
+            add("lic-base", f"q{quality}", bpp, pictures)
+        if "lic-adapters" in methods:
+            pictures, bpp = lic_pictures(base, frames, quality, True, all_tasks)
+            add("lic-adapters", f"q{quality}", bpp, pictures)
+        for task, codec in finetuned.items() if "lic-finetuned" in methods else ():
+            pictures, bpp = lic_pictures(codec, frames, quality, False, ("human",))
+            add("lic-finetuned", f"q{quality}", bpp, {task: pictures["human"]})
+    for quality in JPEG_QUALITIES if "jpeg" in methods else ():
+        say(f"jpeg {quality}")
+        coded = [jpeg(frame, quality) for frame in frames]
+        decoded = [picture for picture, _ in coded]
+        add("jpeg", f"jpeg{quality}", 8 * sum(size for _, size in coded) / pixels,
+            {task: decoded for task in all_tasks})
+    for qp in HEVC_QPS if {"hevc", "hevc+filter"} & set(methods) else ():
+        say(f"hevc qp {qp}")
+        decoded, sizes = hevc_intra(frames, qp)
+        bpp = 8 * sum(sizes) / pixels
+        add("hevc", f"qp{qp}", bpp, {task: decoded for task in all_tasks})
+        add("hevc+filter", f"qp{qp}", bpp,
+            {task: [base.postfilter(picture, task) for picture in decoded] for task in base.postfilters})
+    return points
+
+
+def curve(points: Sequence[Point], method: str, task: str) -> tuple[list[float], list[float]]:
+    chosen = sorted((p.bpp, p.metric) for p in points if p.method == method and p.task == task)
+    return [bpp for bpp, _ in chosen], [metric for _, metric in chosen]
+
+
+def gap_recovered(points: Sequence[Point], task: str) -> float | None:
+    """(adapters - base) / (finetuned - base), the task metric averaged over the log-bpp range
+    all three curves cover (linear interpolation): the share of the fine-tuning gain the
+    adapters reach at equal bits. None without an overlap or without a positive gap."""
+    curves = [curve(points, method, task) for method in ("lic-base", "lic-adapters", "lic-finetuned")]
+    if any(len(rates) < 2 for rates, _ in curves):
+        return None
+    low = max(np.log(rates[0]) for rates, _ in curves)
+    high = min(np.log(rates[-1]) for rates, _ in curves)
+    if high <= low:
+        return None
+    grid = np.linspace(low, high, 100)
+    base, adapters, finetuned = (np.interp(grid, np.log(rates), metric) for rates, metric in curves)
+    gap = float(np.mean(finetuned - base))
+    return float(np.mean(adapters - base)) / gap if gap > 0 else None
+
+
+COMPARISONS = {  # (test method, reference method, tasks): BD-rate of the test against the reference
+    "lic-base vs jpeg": ("lic-base", "jpeg", ("human",)),
+    "hevc vs jpeg": ("hevc", "jpeg", ("human",)),
+    "lic-base vs hevc": ("lic-base", "hevc", ("human",)),
+    "lic-adapters vs lic-base": ("lic-adapters", "lic-base", MACHINE_TASKS),
+    "lic-finetuned vs lic-base": ("lic-finetuned", "lic-base", MACHINE_TASKS),
+    "hevc+filter vs hevc": ("hevc+filter", "hevc", MACHINE_TASKS),
+    "lic-adapters vs hevc": ("lic-adapters", "hevc", MACHINE_TASKS),
+}
+
+
+def summary(points: Sequence[Point]) -> dict[str, object]:
+    """BD-rates (percent, negative = fewer bits) per comparison and task, and the gap recovered."""
+    rates: dict[str, dict[str, float | None]] = {}
+    for name, (test, reference, tasks) in COMPARISONS.items():
+        rates[name] = {task: rounded(bd_rate(*curve(points, reference, task), *curve(points, test, task)),
+                                     "percent") for task in tasks}
+    return {"bd_rate_percent": rates,
+            "gap_recovered": {task: rounded(gap_recovered(points, task), "share") for task in MACHINE_TASKS},
+            "points": [asdict(p) | {"bpp": rounded(p.bpp, "share"), "metric": rounded(p.metric, "db")}
+                       for p in points]}

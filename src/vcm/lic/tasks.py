@@ -1,0 +1,67 @@
+"""Registry of the tasks a decoded picture serves, each with its training distortion.
+
+A distortion maps (decoded, original) pictures (B, 3, H, W) RGB in [0, 1] to (B,) values on
+the scale of 255^2 MSE, so bpp + lambda x distortion trades rate the same way for every task.
+The machine-task weights were set once so that each term is about the size of the 255^2 MSE
+term on base-decoded training crops at the middle quality (`vcm lic train` prints both).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+import torch
+import torch.nn.functional as F
+
+from vcm.models.efficientnet_lite import load_efficientnet_lite0
+from vcm.preedit.losses import score_map_distance
+
+DETECT_WEIGHT = 5000.0
+CLASSIFY_WEIGHT = 50.0
+PICTURE_WEIGHT = 0.1  # a machine task's picture must still look like the scene
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    description: str
+    distortion: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def human_distortion(decoded: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
+    """255^2 MSE per image -> (B,)."""
+    return (decoded - original).pow(2).mean(dim=(1, 2, 3)) * 255.0 ** 2
+
+
+@cache
+def _detector():
+    from vcm.models.yolo import YoloV3Tiny
+
+    return YoloV3Tiny()
+
+
+def detect_distortion(decoded: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
+    """YOLOv3-tiny class-score maps of decoded vs original (weighted by the original's
+    scores), plus a little picture MSE -> (B,)."""
+    task = torch.stack([score_map_distance(_detector(), decoded[i:i + 1], original[i:i + 1])
+                        for i in range(len(decoded))])
+    return DETECT_WEIGHT * task + PICTURE_WEIGHT * human_distortion(decoded, original)
+
+
+def classify_distortion(decoded: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
+    """KL divergence of EfficientNet-Lite0's ImageNet class distribution on decoded from that
+    on original, plus a little picture MSE -> (B,)."""
+    network = load_efficientnet_lite0()
+    with torch.no_grad():
+        reference = F.log_softmax(network.logits(original), dim=1)
+    found = F.log_softmax(network.logits(decoded), dim=1)
+    kl = (reference.exp() * (reference - found)).sum(dim=1)
+    return CLASSIFY_WEIGHT * kl + PICTURE_WEIGHT * human_distortion(decoded, original)
+
+
+TASKS: dict[str, Task] = {
+    "human": Task("human", "people: pixel fidelity (MSE)", human_distortion),
+    "detect": Task("detect", "object detection (YOLOv3-tiny, COCO)", detect_distortion),
+    "classify": Task("classify", "ImageNet classification (EfficientNet-Lite0)", classify_distortion),
+}
+MACHINE_TASKS = tuple(name for name in TASKS if name != "human")

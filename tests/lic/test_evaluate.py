@@ -1,0 +1,29 @@
+"""Evaluation arithmetic on hand-made curves, and the JPEG anchor on a real frame."""
+
+import numpy as np
+import pytest
+
+from vcm.eval.metrics import luma_psnr
+from vcm.lic.evaluate import Point, gap_recovered, jpeg
+
+
+def _points(method: str, metrics: list[float]) -> list[Point]:
+    rates = [0.1, 0.2, 0.4]
+    pairs = zip(rates, metrics, strict=True)
+    return [Point(method, "detect", str(i), bpp, m) for i, (bpp, m) in enumerate(pairs)]
+
+
+def test_gap_recovered_is_the_share_of_the_fine_tuning_gain() -> None:
+    points = _points("lic-base", [0.5, 0.5, 0.5]) + _points("lic-finetuned", [0.9, 0.9, 0.9])
+    assert gap_recovered(points + _points("lic-adapters", [0.7, 0.7, 0.7]), "detect") == pytest.approx(0.5)
+    assert gap_recovered(points + _points("lic-adapters", [0.5, 0.5, 0.5]), "detect") == pytest.approx(0.0)
+    no_gap = (_points("lic-base", [0.9] * 3) + _points("lic-finetuned", [0.9] * 3)
+              + _points("lic-adapters", [1.0] * 3))
+    assert gap_recovered(no_gap, "detect") is None
+
+
+def test_jpeg_anchor_spends_more_bits_for_more_quality(frames: np.ndarray) -> None:
+    low, low_bytes = jpeg(frames[0], 10)
+    high, high_bytes = jpeg(frames[0], 75)
+    assert low_bytes < high_bytes
+    assert luma_psnr(frames[0], low) < luma_psnr(frames[0], high)
