@@ -18,7 +18,7 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module")
-def clip(frames: np.ndarray, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def hevc_clip(frames: np.ndarray, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three 256x192 frames of the sample as an HEVC stream."""
     path = tmp_path_factory.mktemp("lic") / "clip.mp4"
     encode(frames[:3, 200:392, 300:556], 30, path, codec="hevc", fps=10)
@@ -44,9 +44,10 @@ def test_image_to_bitstream_to_task_pictures(frames: np.ndarray, tmp_path: Path,
     assert len(decode(tmp_path / "f.mp4").frames) == 1
 
 
-def test_video_round_trip_and_post_filter_on_a_standard_stream(clip: Path, tmp_path: Path,
+def test_video_round_trip_and_post_filter_on_a_standard_stream(hevc_clip: Path, tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    code, text = _run(capsys, "lic", "encode", str(clip), "-o", str(tmp_path / "c.vcml"), "--quality", "3")
+    code, text = _run(capsys, "lic", "encode", str(hevc_clip), "-o", str(tmp_path / "c.vcml"),
+                      "--quality", "3")
     assert code == 0, text
     code, text = _run(capsys, "lic", "decode", str(tmp_path / "c.vcml"), "-o", str(tmp_path / "c.mp4"),
                       "--task", "detect")
@@ -55,9 +56,10 @@ def test_video_round_trip_and_post_filter_on_a_standard_stream(clip: Path, tmp_p
     assert len(decoded.frames) == 3 and (decoded.width, decoded.height) == (256, 192)
     code, text = _run(capsys, "lic", "decode", str(tmp_path / "c.vcml"), "-o", str(tmp_path / "one.png"))
     assert code == 1 and "more than one picture" in text and not (tmp_path / "one.png").exists()
-    code, text = _run(capsys, "lic", "decode", str(clip), "-o", str(tmp_path / "f.mp4"), "--task", "detect")
+    code, text = _run(capsys, "lic", "decode", str(hevc_clip), "-o", str(tmp_path / "f.mp4"),
+                      "--task", "detect")
     assert code == 0, text
-    filtered, plain = decode(tmp_path / "f.mp4"), decode(clip)
+    filtered, plain = decode(tmp_path / "f.mp4"), decode(hevc_clip)
     assert len(filtered.frames) == 3
     assert not np.array_equal(filtered.rgb, plain.rgb)
 
@@ -67,7 +69,7 @@ def test_video_round_trip_and_post_filter_on_a_standard_stream(clip: Path, tmp_p
     (["encode", "{tmp}/junk.png", "-o", "{tmp}/x.vcml"], "not a readable image"),
     (["encode", "{tmp}/junk.png", "-o", "{tmp}/no/x.vcml"], "does not exist"),
     (["decode", "{tmp}/junk.png", "-o", "{tmp}/x.gif"], "must end in .png or .mp4"),
-    (["decode", "{tmp}/junk.vcml", "-o", "{tmp}/x.png"], "not a video"),
+    (["decode", "{tmp}/junk.vcml", "-o", "{tmp}/x.png"], "not a readable video"),
 ])
 def test_refusals_are_one_line(argv: list[str], message: str, tmp_path: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,9 +17,11 @@ TRAIN_FRAME_STEP = 2  # every other train frame: 198 pictures of 768x576 in memo
 POSTFILTER_FRAME_STEP = 8  # 50 train frames, each coded at every post-filter training QP
 RECIPE: dict[str, PhaseSettings] = {
     "base": PhaseSettings(steps=9000, learning_rate=5e-4),
-    "adapters": PhaseSettings(steps=800, batch=4, learning_rate=1e-3),
-    **{f"finetune-{task}": PhaseSettings(steps=600, batch=4, learning_rate=1e-4) for task in MACHINE_TASKS},
-    **{f"postfilter-{task}": PhaseSettings(steps=600, batch=8, learning_rate=1e-3) for task in MACHINE_TASKS},
+    "adapters": PhaseSettings(steps=800, batch=4, crop=192, learning_rate=1e-3),
+    **{f"finetune-{task}": PhaseSettings(steps=800, batch=4, crop=192, learning_rate=2e-4)
+       for task in MACHINE_TASKS},
+    **{f"postfilter-{task}": PhaseSettings(steps=600, batch=8, crop=192, learning_rate=1e-3)
+       for task in MACHINE_TASKS},
 }
 
 Progress = Callable[[str, int, int, dict[str, float]], None]

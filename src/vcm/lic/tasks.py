@@ -18,6 +18,7 @@ from vcm.preedit.losses import score_map_distance
 
 DETECT_WEIGHT = 5000.0
 CLASSIFY_WEIGHT = 50.0
+DETECTOR_SCALE = 0.5  # training crops are shown to the detector at about the evaluation's scale
 PICTURE_WEIGHT = 0.1  # a machine task's picture must still look like the scene
 
 
@@ -42,8 +43,13 @@ def _detector():
 
 def detect_distortion(decoded: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
     """YOLOv3-tiny class-score maps of decoded vs original (weighted by the original's
-    scores), plus a little picture MSE -> (B,)."""
-    task = torch.stack([score_map_distance(_detector(), decoded[i:i + 1], original[i:i + 1])
+    scores), plus a little picture MSE -> (B,). Both are halved first, as the detector sees
+    a 768x576 frame at its 416x416 input (side a multiple of 64)."""
+    def halved(x: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(x, scale_factor=DETECTOR_SCALE, mode="bilinear", align_corners=False)
+
+    small_decoded, small_original = halved(decoded), halved(original)
+    task = torch.stack([score_map_distance(_detector(), small_decoded[i:i + 1], small_original[i:i + 1])
                         for i in range(len(decoded))])
     return DETECT_WEIGHT * task + PICTURE_WEIGHT * human_distortion(decoded, original)
 
