@@ -34,8 +34,12 @@ def rate_accuracy_figure(points: list[dict[str, object]], path: Path) -> None:
         panel.set_ylabel(TASK_METRICS[task])
         panel.set_title(task)
         panel.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
-    figure.tight_layout()
+    labels: dict[str, object] = {}
+    for panel in axes:
+        for handle, label in zip(*panel.get_legend_handles_labels(), strict=True):
+            labels.setdefault(label, handle)
+    figure.legend(list(labels.values()), list(labels), loc="lower center", ncol=len(labels), fontsize=8)
+    figure.tight_layout(rect=(0, 0.08, 1, 1))
     with atomic_output(path) as temporary:
         figure.savefig(temporary, format="png")
     plt.close(figure)
