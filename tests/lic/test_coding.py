@@ -83,6 +83,10 @@ def test_damage_and_mistakes_are_named(codec: LearnedCodec, frames: np.ndarray, 
     (tmp_path / "cut.vcml").write_bytes(data[:-5])
     with pytest.raises(InputError, match="truncated"):
         list(codec.decode_file(tmp_path / "cut.vcml"))
+    garbled = data[:40] + bytes([0xFF]) * (len(data) - 40)
+    (tmp_path / "garbled.vcml").write_bytes(garbled)
+    with pytest.raises(InputError, match="corrupt learned-codec frame"):
+        list(codec.decode_file(tmp_path / "garbled.vcml"))
     other = bytearray(data)
     other[16:24] = bytes(8)
     (tmp_path / "other.vcml").write_bytes(bytes(other))
@@ -97,4 +101,4 @@ def test_damage_and_mistakes_are_named(codec: LearnedCodec, frames: np.ndarray, 
     with pytest.raises(InputError, match="unknown task"):
         list(codec.decode_file(path, "pose"))
     left = {p.name for p in tmp_path.iterdir()}
-    assert left == {"f.vcml", "cut.vcml", "other.vcml"}  # no half-written output
+    assert left == {"f.vcml", "cut.vcml", "garbled.vcml", "other.vcml"}  # no half-written output

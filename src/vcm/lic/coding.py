@@ -98,7 +98,7 @@ class LearnedCodec:
         padded = (height + (-height % 64), width + (-width % 64))
         try:
             x = self.model.codec.decompress(z_string, y_string, padded, quality - 1, adapter)
-        except (ValueError, RuntimeError) as error:
+        except (ValueError, RuntimeError, AssertionError) as error:  # constriction asserts on invalid data
             raise InputError(f"corrupt learned-codec frame ({error})") from None
         return to_picture(x[..., :height, :width])
 
