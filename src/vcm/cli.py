@@ -27,7 +27,7 @@ from vcm.figures import rounded
 from vcm.interrupt import stop_on_signal
 from vcm.media.source import FrameSource, parse_fps, parse_size
 from vcm.methods import parse_methods
-from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR, DEFAULT_FACE_DETECTOR
+from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR, MEASURING_FACE_DETECTOR
 from vcm.planners import PLANNERS, PlanSettings
 from vcm.preedit.train import TrainConfig
 from vcm.progress import ProgressCallback, console, progress_bar, task_reporter
@@ -164,9 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "(on whenever a METHOD+privacy is run)")
     add_face_detector_option(evaluation, default=CONCEALING_FACE_DETECTOR,
                              role="finds the faces METHOD+privacy conceals")
-    add_face_detector_option(evaluation, default=DEFAULT_FACE_DETECTOR, flag="--leak-face-detector",
-                             role="finds the faces whose identity leak is measured (measure with one "
-                             "the privacy mode does not conceal with)")
+    add_face_detector_option(evaluation, default=MEASURING_FACE_DETECTOR, flag="--leak-face-detector",
+                             role="finds the faces whose identity leak is measured (another than the one "
+                             "that conceals; the concealer's own faces are measured too)")
     _add_target_options(evaluation)
     add_task_option(evaluation)
     evaluation.add_argument("--pose", action="store_true",
@@ -186,12 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("results", type=Path, nargs="+", help="results.json files written by vcm eval")
     summary.add_argument("--segments", metavar="A:B", help="only segments A..B-1 (default: all)")
     summary.add_argument("--json", type=Path, help="write the summary to this JSON file")
+    summary.add_argument("--markdown", action="store_true",
+                         help="print the tables as Markdown (every column of summary.json's methods)")
 
     privacy = commands.add_parser(
         "privacy", help="measure face-identity leakage of a decoded video",
-        description="Find faces on ORIGINAL (--face-detector, MTCNN), embed each face region in both "
-        "videos (dlib ResNet, same alignment) and report per face the L2 distance and whether the identity "
-        "still matches (< 0.6); per video the leak rate and the person detection rate.")
+        description="Find faces on ORIGINAL (--face-detector, dlib's HOG detector), embed each face region "
+        "in both videos (dlib ResNet, same alignment) and report per face the L2 distance and whether the "
+        "identity still matches (< 0.6); per video the leak rate and the person detection rate.")
     privacy.add_argument("original", help="original video (or image)")
     privacy.add_argument("decoded", help="decoded/coded video (or image) of the same size and length")
     privacy.add_argument("--json", type=Path, help="write the report (with every face) to this JSON file")
@@ -199,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     privacy.add_argument("--min-score", type=float, default=0.7, help="person target score (0.7)")
     privacy.add_argument("--min-iou", type=float, default=0.5, help="person survival IoU (0.5)")
     add_detector_option(privacy)
-    add_face_detector_option(privacy, default=DEFAULT_FACE_DETECTOR,
+    add_face_detector_option(privacy, default=MEASURING_FACE_DETECTOR,
                              role="finds the faces on ORIGINAL whose identity leak is measured")
 
     info = commands.add_parser("info", help="describe an encoded file",
@@ -548,7 +550,8 @@ def _print_methods(methods: Any, title: str, privacy: bool, pose: bool) -> None:
                "segments_detection_0.99": ">=.99", "segments_half_size": "<=.5x", "mean_map50": "mAP50",
                "frames_per_second": "fps", "checks_per_frame": "checks"}
     if privacy:
-        columns.update(mean_leak_rate="leak", mean_person_detection_rate="person")
+        columns.update(mean_leak_rate="leak", mean_concealer_leak_rate="leak*",
+                       mean_person_detection_rate="person")
     if pose:
         columns.update(mean_pose_accuracy="pose")
     for heading in columns.values():
@@ -560,7 +563,9 @@ def _print_methods(methods: Any, title: str, privacy: bool, pose: bool) -> None:
                   "det, worst: targets still detected (mean, worst segment); >=.99, <=.5x: share of segments "
                   "with a detection rate >= 0.99, with a size <= 0.5x uniform QP 30; checks: codec checks "
                   "per frame (PSNR and more: summary.json)"
-                  + ("; leak: faces whose identity survives; person: person targets kept" if privacy else "")
+                  + ("; leak: faces (found by the measuring face detector) whose identity survives; "
+                     "leak*: the same over the faces the concealing detector finds; person: person "
+                     "targets kept" if privacy else "")
                   + ("; pose: MoveNet poses kept (OKS >= 0.5)" if pose else ""))
 
 
@@ -588,6 +593,11 @@ def cmd_summary(args: argparse.Namespace) -> None:
     if args.json is not None:
         check_output(args.json)
     summary = summarise(rows)
+    if args.markdown:
+        _print_markdown(summary)
+        if args.json is not None:
+            _write_json(args.json, summary)
+        return
     _print_methods(summary["methods"], f"{len({(r.video, r.segment) for r in rows})} segments",
                    measures_privacy(rows), measures_pose(rows))
     if all(entry["bd_rate_detection_rate_percent"] is None for entry in summary["bd_rate"]):
@@ -603,6 +613,22 @@ def cmd_summary(args: argparse.Namespace) -> None:
     if args.json is not None:
         _write_json(args.json, summary)
         console.print(f"summary: {args.json}")
+
+
+def _print_markdown(summary: dict[str, Any]) -> None:
+    """The summary's per-method table and BD-rate table as Markdown (columns without any value
+    left out)."""
+    for entries in (summary["methods"], summary["bd_rate"]):
+        columns = [key for key in dict.fromkeys(k for entry in entries for k in entry)
+                   if any(entry.get(key) is not None for entry in entries)]
+        if not entries or columns == ["method", "reference"]:
+            continue
+        print("| " + " | ".join(columns) + " |")
+        print("|" + "---|" * len(columns))
+        for entry in entries:
+            cells = ("-" if entry.get(key) is None else _cell(entry[key]) for key in columns)
+            print("| " + " | ".join(cells) + " |")
+        print()
 
 
 PRIVACY_WINDOW = 32  # frames compared at a time by `vcm privacy`

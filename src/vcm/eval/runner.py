@@ -17,7 +17,7 @@ from vcm.media import FrameSource, luma_of
 from vcm.methods import Method, parse_methods
 from vcm.models.detector import Detection, Detector, detect_frames
 from vcm.models.detectors import DEFAULT_DETECTOR, TASK_MIN_SCORE, TASKS
-from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR, DEFAULT_FACE_DETECTOR
+from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR, MEASURING_FACE_DETECTOR
 from vcm.models.faces import Face, FaceDetector, FaceIdentity, detect_faces
 from vcm.pipeline import Edits, EncodeReport, Known, Verification, run_method, windows
 from vcm.planners import PLANNERS, LadderPoint, PlanSettings, planner_entry
@@ -42,7 +42,8 @@ class EvalConfig:
     detector's objects, "pose": MoveNet poses); targets: the planning task's target spec;
     pose_metrics adds pose accuracy (OKS) to every row (always on with task "pose");
     conceal_faces_with / leak_faces_with: the face detectors that find the faces the
-    privacy methods conceal and the faces whose identity leak is measured."""
+    privacy methods conceal and the faces whose identity leak is measured (they must differ:
+    a face the concealer misses has to be counted)."""
 
     methods: Sequence[str] = tuple(PLANNERS)
     segment: int = 33
@@ -65,7 +66,7 @@ class EvalConfig:
     task: str = "detect"
     pose_metrics: bool = False
     conceal_faces_with: str = CONCEALING_FACE_DETECTOR
-    leak_faces_with: str = DEFAULT_FACE_DETECTOR
+    leak_faces_with: str = MEASURING_FACE_DETECTOR
 
     def __post_init__(self) -> None:
         parse_methods(self.methods)
@@ -77,6 +78,9 @@ class EvalConfig:
             raise InputError(f"--max-segments must be at least 1, got {self.max_segments}")
         if self.first_segment < 0:
             raise InputError(f"--first-segment must be at least 0, got {self.first_segment}")
+        if self.leak_faces_with == self.conceal_faces_with:
+            raise InputError(f"leaks must be measured with another face detector than the one that "
+                             f"conceals ({self.conceal_faces_with}); choose another --leak-face-detector")
 
     @property
     def measures_pose(self) -> bool:
@@ -100,7 +104,8 @@ class EvalConfig:
 @dataclass
 class Segment:
     """Frames [start, start + len) of one video, the detections on the original and, when
-    privacy is measured, its faces, and when poses are, its poses (as Detections)."""
+    privacy is measured, its faces (found by the measuring detector) and concealed_faces (by
+    the concealing one), and when poses are, its poses (as Detections)."""
 
     video: str
     index: int
@@ -109,6 +114,7 @@ class Segment:
     fps: float
     detections: list[list[Detection]]
     faces: list[list[Face]] | None = None
+    concealed_faces: list[list[Face]] | None = None
     poses: list[list[Detection]] | None = None
 
 
@@ -116,7 +122,9 @@ class Segment:
 class ResultRow:
     """One method at one operating point on one segment (a row of results.csv). lost_targets:
     targets lost over the segment; lost_near_threshold: those of them whose original score
-    was within NEAR_THRESHOLD of the score they had to keep (fragile ones)."""
+    was within NEAR_THRESHOLD of the score they had to keep (fragile ones). leak_rate counts
+    the faces the measuring (independent) face detector finds on the original;
+    concealer_leak_rate the faces the concealing detector finds (the privacy mode's own view)."""
 
     video: str
     segment: int
@@ -144,6 +152,8 @@ class ResultRow:
     leak_rate: float | None = None
     faces_recognisable: int | None = None
     faces_too_small: int | None = None
+    concealer_leak_rate: float | None = None
+    concealer_faces_recognisable: int | None = None
     person_detection_rate: float | None = None
     pose_accuracy: float | None = None
 
@@ -162,12 +172,12 @@ def ladder(method: str, config: EvalConfig) -> list[LadderPoint]:
 
 def segments(paths: Sequence[str | Path], config: EvalConfig, detector: Detector,
              progress: ProgressCallback | None = None,
-             face_detector: FaceDetector | None = None, pose_model: Detector | None = None
+             faces: "FaceModels | None" = None, pose_model: Detector | None = None
              ) -> Iterator[Segment]:
     """Each video cut into whole segments of config.segment frames (a video shorter than one
     segment is one segment), from segment config.first_segment on (max_segments of them at
-    most), read one segment at a time, with the detections on it (and
-    faces too when a face detector is given, poses when a pose model is)."""
+    most), read one segment at a time, with the detections on it (and the faces both face
+    detectors find when face models are given, poses when a pose model is)."""
     for path in paths:
         with FrameSource(path) as source:
             chunks = windows(source, config.segment)
@@ -180,15 +190,19 @@ def segments(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
                     break
                 label = f"detect {Path(path).name} segment {index}"
                 detections = detect_frames(detector, frames, _per_frame(progress, label, len(frames)))
-                faces = None
-                if face_detector is not None:
+                found = concealed = None
+                if faces is not None:
                     label = f"faces {Path(path).name} segment {index}"
-                    faces = detect_faces(frames, face_detector, _per_frame(progress, label, len(frames)))
+                    found = detect_faces(frames, faces.detector, _per_frame(progress, label, len(frames)))
+                    label = f"faces to conceal {Path(path).name} segment {index}"
+                    concealed = detect_faces(frames, faces.concealer,
+                                             _per_frame(progress, label, len(frames)))
                 poses = None
                 if pose_model is not None:
                     label = f"poses {Path(path).name} segment {index}"
                     poses = detect_frames(pose_model, frames, _per_frame(progress, label, len(frames)))
-                yield Segment(str(path), index, start, frames, source.fps, detections, faces, poses)
+                yield Segment(str(path), index, start, frames, source.fps, detections, found, concealed,
+                              poses)
 
 
 @dataclass(frozen=True)
@@ -226,9 +240,11 @@ def share_kept(survived: Sequence[Sequence[bool]]) -> float:
 
 def measure(report: EncodeReport, segment: Segment, point: LadderPoint, reference_bytes: int,
             original_luma: np.ndarray, config: EvalConfig, decoded: Decoded,
-            privacy: PrivacyReport | None = None) -> ResultRow:
+            privacy: PrivacyReport | None = None, concealer_privacy: PrivacyReport | None = None
+            ) -> ResultRow:
     """Metrics of one encode: survival under each task's standard spec (not the point's
-    keep_score), pose accuracy when measured, and the privacy figures when given."""
+    keep_score), pose accuracy when measured, and the privacy figures when given (on the
+    measuring detector's faces, and on the concealing detector's)."""
     spec = config.spec("detect")
     survived = survived_per_frame(segment.detections, decoded.detections, spec)
     lost = lost_headroom(segment.detections, survived, spec)
@@ -258,6 +274,9 @@ def measure(report: EncodeReport, segment: Segment, point: LadderPoint, referenc
         faces_recognisable=None if privacy is None else privacy.recognisable,
         faces_too_small=None if privacy is None else privacy.too_small,
         person_detection_rate=None if privacy is None else rounded(privacy.person_detection_rate, "share"),
+        concealer_leak_rate=(None if concealer_privacy is None
+                             else rounded(concealer_privacy.leak_rate, "share")),
+        concealer_faces_recognisable=None if concealer_privacy is None else concealer_privacy.recognisable,
         pose_accuracy=pose_accuracy,
     )
 
@@ -293,11 +312,11 @@ def _prefixed(progress: ProgressCallback | None, prefix: str) -> ProgressCallbac
 class FaceModels:
     """The face models privacy needs: `detector` finds the faces whose identity leak is
     measured, `identity` embeds them; `concealer` finds the faces METHOD+privacy conceals
-    (None: the measuring detector, whose faces of the original are then reused)."""
+    (another detector, so that the faces it misses are counted)."""
 
     detector: FaceDetector
     identity: FaceIdentity
-    concealer: FaceDetector | None = None
+    concealer: FaceDetector
 
 
 def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector, out_dir: Path,
@@ -322,16 +341,14 @@ def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
     streams.mkdir(parents=True, exist_ok=True)
     rows: list[ResultRow] = []
     examples: dict[tuple[str, str], Example] = {}
-    face_detector = face_models.detector if face_models else None
     check_every_frame = Verification(enabled=True, every=1)
-    for segment in segments(paths, config, detector, progress, face_detector,
+    for segment in segments(paths, config, detector, progress, face_models,
                             pose_model if config.measures_pose else None):
         original_luma = np.stack([luma_of(frame) for frame in segment.frames])
         name = f"{Path(segment.video).stem}_s{segment.index:03d}"
         planned = segment.poses if config.task == "pose" else segment.detections
         assert planned is not None
-        concealer_faces = segment.faces if face_models and face_models.concealer is None else None
-        known = Known(detections=planned, faces=concealer_faces)
+        known = Known(detections=planned)  # a privacy method finds its faces itself, on its own time
         window = len(segment.frames)
         reference_settings = PlanSettings(codec=config.codec, gop=config.gop, qp=30, targets=config.targets)
         reference = run_method("uniform", segment.frames, segment.fps, streams / f"{name}_reference.mp4",
@@ -341,7 +358,7 @@ def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
             edits = Edits(preeditor=preeditor if method.preedit else None,
                           preedit_detections=config.preedit_detections,
                           privacy=config.privacy if method.privacy else None,
-                          face_detector=face_models.concealer or face_detector if face_models else None)
+                          face_detector=face_models.concealer if face_models else None)
             repair = config.repair_rounds if method.entry.repairable else 0
             for point in ladder(str(method), config):
                 report = run_method(
@@ -351,15 +368,17 @@ def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
                     known=known, window=window, keep_frames=True,
                     progress=_prefixed(progress, f"{name} {point.label}"))
                 decoded = _decoded(report, config, detector, pose_model)
-                leakage = None
+                leakage = concealer_leakage = None
                 if face_models is not None and report.decoded_rgb is not None:
-                    leakage = privacy_report(
-                        segment.frames, report.decoded_rgb, face_detector=face_models.detector,
-                        identity=face_models.identity, detector=detector, spec=config.spec("detect"),
-                        faces=segment.faces, original_detections=segment.detections,
-                        decoded_detections=decoded.detections)
+                    leakage, concealer_leakage = (
+                        privacy_report(segment.frames, report.decoded_rgb, face_detector=face_models.detector,
+                                       identity=face_models.identity, detector=detector,
+                                       spec=config.spec("detect"), faces=faces,
+                                       original_detections=segment.detections,
+                                       decoded_detections=decoded.detections)
+                        for faces in (segment.faces, segment.concealed_faces))
                 rows.append(measure(report, segment, point, reference.total_bytes, original_luma,
-                                    config, decoded, leakage))
+                                    config, decoded, leakage, concealer_leakage))
                 if point.main and segment.index == 0:
                     examples[(Path(segment.video).name, str(method))] = (segment, report)
     if not rows:
@@ -388,9 +407,7 @@ def evaluate_videos(job: EvalJob, progress: ProgressCallback | None = None
         from vcm.models.dlib_identity import load_face_identity
         from vcm.models.face_detectors import load_face_detector
 
-        measuring = load_face_detector(job.config.leak_faces_with)
-        concealing = (None if job.config.conceal_faces_with == job.config.leak_faces_with
-                      else load_face_detector(job.config.conceal_faces_with))
-        faces = FaceModels(measuring, load_face_identity(), concealing)
+        faces = FaceModels(load_face_detector(job.config.leak_faces_with), load_face_identity(),
+                           load_face_detector(job.config.conceal_faces_with))
     return run_eval(job.videos, job.config, load_detector(job.config.detector), job.out_dir, progress, faces,
                     pose_model)

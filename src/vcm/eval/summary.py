@@ -64,6 +64,7 @@ def method_summary(rows: Sequence[ResultRow]) -> list[dict[str, object]]:
             "recodes_per_frame": rounded(mean(r.recodes_per_frame for r in main), "per_frame"),
             "lost_near_threshold": _share_near_threshold(main),
             "mean_leak_rate": _finite_mean([r.leak_rate for r in main]),
+            "mean_concealer_leak_rate": _finite_mean([r.concealer_leak_rate for r in main]),
             "mean_person_detection_rate": _finite_mean([r.person_detection_rate for r in main]),
             "mean_pose_accuracy": _finite_mean([r.pose_accuracy for r in main]),
         })

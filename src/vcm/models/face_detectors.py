@@ -1,7 +1,8 @@
 """The registry of face detectors: a face-detector name resolves here.
 
 "mtcnn+blazeface" finds the faces either finds: the privacy mode's default, so that a face
-one detector misses is still concealed.
+one detector misses is still concealed. Leaks are measured with "dlib-hog", a detector of
+another family that the privacy mode never uses, so a face the concealer misses is counted.
 """
 
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from vcm.errors import InputError
 from vcm.models.detector import box_iou
 from vcm.models.faces import Face, FaceDetector
 
-DEFAULT_FACE_DETECTOR = "mtcnn"  # what `vcm privacy` measures leaks with
+MEASURING_FACE_DETECTOR = "dlib-hog"  # what leaks are measured with: independent of the concealer
 CONCEALING_FACE_DETECTOR = "mtcnn+blazeface"  # what the privacy mode conceals
 LANDMARK_FACE_DETECTOR = "mtcnn"  # gives the five landmarks the generic face is aligned by
 SAME_FACE_IOU = 0.3  # boxes of two detectors overlapping this much are one face
@@ -46,6 +47,12 @@ def _blazeface() -> FaceDetector:
     return BlazeFace()
 
 
+def _dlib_hog() -> FaceDetector:
+    from vcm.models.dlib_faces import DlibHogFaces
+
+    return DlibHogFaces()
+
+
 def _either() -> FaceDetector:
     return EitherFaceDetector([load_face_detector("mtcnn"), load_face_detector("blazeface")])
 
@@ -54,6 +61,7 @@ FACE_DETECTORS: dict[str, Callable[[], FaceDetector]] = {
     "mtcnn": _mtcnn,
     "blazeface": _blazeface,
     "mtcnn+blazeface": _either,
+    "dlib-hog": _dlib_hog,
 }
 
 
@@ -65,6 +73,6 @@ def check_face_detector_name(name: str) -> str:
 
 
 @cache
-def load_face_detector(name: str = DEFAULT_FACE_DETECTOR) -> FaceDetector:
+def load_face_detector(name: str = LANDMARK_FACE_DETECTOR) -> FaceDetector:
     """The named face detector, built once per process."""
     return FACE_DETECTORS[check_face_detector_name(name)]()
