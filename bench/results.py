@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PARTS_DIR = ROOT / "bench" / "results"
 RESULTS_DIR = ROOT / "results"
 DOCUMENTS = (ROOT / "README.md", ROOT / "docs" / "benchmarks.md")
+CODE = ("src", "bench", "pyproject.toml")  # what a result depends on: a change here marks it modified
 BLOCK = re.compile(r"<!-- results (?P<part>[\w-]+) (?P<index>\d+) -->\n.*?<!-- /results -->", re.DOTALL)
 SEPARATOR = re.compile(r"^\|(\s*:?-+:?\s*\|)+\s*$")
 
@@ -87,7 +88,7 @@ def _cells(line: str) -> list[str]:
 
 
 def stamp() -> dict[str, object]:
-    """The commit (and whether tracked files differ from it), date and machine of a run."""
+    """The commit (and whether the code differs from it), date and machine of a run."""
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True)
         return done.stdout.strip()
@@ -97,7 +98,7 @@ def stamp() -> dict[str, object]:
     cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
                platform.processor())
     return {"commit": git("rev-parse", "HEAD"),
-            "modified": bool(git("status", "--porcelain", "--untracked-files=no")),
+            "modified": bool(git("status", "--porcelain", "--", *CODE)),
             "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": {"cores": os.cpu_count(), "cpu": cpu, "arch": platform.machine(),
                         "python": platform.python_version()}}
