@@ -43,6 +43,11 @@ def test_eval_adds_privacy_columns_and_plot(tmp_path: Path, face_file: Path,
     with (out / "results.csv").open() as handle:
         rows = {row["method"]: row for row in csv.DictReader(handle)}
     assert float(rows["uniform"]["leak_rate"]) == 1.0 and float(rows["uniform+privacy"]["leak_rate"]) == 0.0
+    # the concealing detector's own faces are measured beside the independent detector's
+    assert float(rows["uniform"]["concealer_leak_rate"]) == 1.0
+    assert float(rows["uniform+privacy"]["concealer_leak_rate"]) == 0.0
+    assert int(rows["uniform"]["faces_recognisable"]) >= 4
+    assert int(rows["uniform"]["concealer_faces_recognisable"]) == 4
     assert rows["uniform+privacy"]["person_detection_rate"] != ""
     assert (out / "privacy_utility.png").stat().st_size > 0
     assert "privacy_utility.png" in (out / "index.html").read_text()
@@ -54,6 +59,8 @@ def test_eval_adds_privacy_columns_and_plot(tmp_path: Path, face_file: Path,
     (["privacy", "{face}", "{short}"], "differ"),
     (["privacy", "{missing}", "{face}"], "no such file"),
     (["eval", "{face}", "--methods", "fast+blur", "--out", "{tmp}"], "unknown method 'fast+blur'"),
+    (["eval", "{face}", "--methods", "uniform+privacy", "--face-detector", "mtcnn", "--leak-face-detector",
+      "mtcnn", "--out", "{tmp}"], "another face detector than the one that conceals"),
 ])
 def test_privacy_input_errors(tmp_path: Path, face_file: Path, face_video: np.ndarray,
                               capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
