@@ -8,9 +8,9 @@ import pytest
 from vcm.codec import QPMap, decode, encode
 from vcm.models import YoloV3Tiny
 from vcm.models.dlib_identity import DlibIdentity
-from vcm.models.faces import detect_faces
+from vcm.models.faces import Face, detect_faces
 from vcm.models.mtcnn import Mtcnn
-from vcm.privacy.leakage import MIN_RECOGNISABLE_FACE, measure_leakage, privacy_report
+from vcm.privacy.leakage import measure_leakage, privacy_report
 
 
 def _coded(frames: np.ndarray, qp: int, folder: Path) -> np.ndarray:
@@ -47,7 +47,12 @@ def test_small_faces_are_reported_not_counted(face_video: np.ndarray, face_detec
     faces = detect_faces(frames, face_detector)
     records = measure_leakage(frames, frames, faces, face_identity, min_face_px=faces[0][0].size + 1)
     assert [r.status for r in records] == ["too_small"] and records[0].distance is None
-    assert MIN_RECOGNISABLE_FACE == 16
+    face = faces[0][0]  # by default a face is too small below 16 px on its shorter side
+    x1, y1, x2, y2 = face.box
+    boxes = [(x1, (y1 + y2 - side) / 2, x2, (y1 + y2 + side) / 2) for side in (15.9, 16.0)]  # as wide, lower
+    records = measure_leakage(frames, frames, [[Face(box, face.score, face.landmarks) for box in boxes]],
+                              face_identity)
+    assert [r.status for r in records] == ["too_small", "leaked"] and records[1].distance is not None
 
 
 def test_mismatched_clips_are_rejected(face_video: np.ndarray, face_identity: DlibIdentity) -> None:
