@@ -1,5 +1,6 @@
 """Shared fixtures: the real sample clip and the real detector, loaded once per session."""
 
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,3 +60,13 @@ def face_video() -> np.ndarray:
     from vcm.media.face_clips import face_clip
 
     return face_clip("obama3", 6)
+
+
+@pytest.fixture(scope="session")
+def ffmpeg() -> str:
+    """Debian's ffmpeg binary, the independent conformance check. `make test` installs it
+    (ffmpeg-check), so a missing binary fails the tests that need it rather than skipping them."""
+    path = shutil.which("ffmpeg")
+    if path is None:
+        pytest.fail("Debian's ffmpeg is missing: run `make ffmpeg-check` (or apt-get install ffmpeg)")
+    return path
