@@ -7,11 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vcm.codec import decode
+from vcm.codec import QPMap, decode
 from vcm.errors import InputError
 from vcm.models import YoloV3Tiny
-from vcm.pipeline import FrameReport, Verification, run_method, windows
+from vcm.models.detector import Detection
+from vcm.pipeline import FrameReport, Verification, repair_map, run_method, windows
 from vcm.planners import PlanSettings
+from vcm.targets import TargetSpec, survives
 
 
 def test_windows_cut_a_stream_into_bounded_chunks() -> None:
@@ -62,3 +64,59 @@ def test_an_unknown_planner_is_refused_before_any_output(tmp_path: Path, frames:
     with pytest.raises(InputError, match="unknown planner 'magic'"):
         run_method("magic", frames[:2], 10.0, tmp_path / "out.mp4", detector, PlanSettings())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_default_settings_code_one_i_then_31_p(tmp_path: Path, frames: np.ndarray,
+                                              detector: YoloV3Tiny) -> None:
+    clip = np.ascontiguousarray(np.concatenate([frames] * 6)[:65, 200:296, 300:428])  # 65 frames, 128x96
+    report = run_method("uniform", clip, 10.0, tmp_path / "out.mp4", detector, PlanSettings(),
+                        verify=Verification(enabled=False), keep_frames=True)
+    expected = ("I" + "P" * 31) * 2 + "I"  # what `vcm encode` and `vcm eval` code: no B-frames
+    assert "".join(frame.picture_type for frame in report.frames) == expected
+    assert decode(tmp_path / "out.mp4", keep_frames=False).picture_types() == expected
+
+
+def test_repair_map_lowers_qp_around_lost_targets_only() -> None:
+    lost = [Detection((40.0, 40.0, 60.0, 60.0), 0.9, 0, "person"),
+            Detection((400.0, 300.0, 430.0, 360.0), 0.8, 0, "person")]
+    blocks = repair_map(QPMap(34), lost, 768, 576).dense(36, 48)
+    expected = np.full((36, 48), 34)
+    expected[1:5, 1:5] = 30  # pixels 24..76 (the box and 16 px around it): blocks 1..4
+    expected[17:24, 24:28] = 30  # rows 284..376 -> 17..23, columns 384..446 -> 24..27
+    assert np.array_equal(blocks, expected)
+    assert repair_map(QPMap(2), lost[:1], 768, 576).dense(36, 48).min() == 0  # never below QP 0
+
+
+def test_repair_recodes_until_the_lost_targets_survive(tmp_path: Path, frames: np.ndarray,
+                                                       detector: YoloV3Tiny) -> None:
+    clip, spec = frames[:2], TargetSpec()
+    plain = run_method("uniform", clip, 10.0, tmp_path / "plain.mp4", detector, PlanSettings(qp=34),
+                       keep_frames=True)
+    lost = [[_target(record) for record, kept in zip(frame.targets, frame.survived or [], strict=True)
+             if not kept] for frame in plain.frames]
+    assert all(lost), "uniform QP 34 loses a target in each of the sample's first two frames"
+    repaired = run_method("uniform", clip, 10.0, tmp_path / "repaired.mp4", detector, PlanSettings(qp=34),
+                          verify=Verification(repair_rounds=2), keep_frames=True)
+    assert repaired.lost_before_repair == len(lost) and repaired.repair_rounds == 2
+    assert repaired.targets_total == plain.targets_total and repaired.targets_kept == repaired.targets_total
+    stream = decode(tmp_path / "repaired.mp4", read_qp=False).rgb  # the file itself, decoded again
+    for decoded, record in zip(stream, repaired.frames, strict=True):
+        found = detector.detect(decoded[None])[0]
+        assert all(survives(_target(target), found, spec) for target in record.targets)
+    for record, frame_lost in zip(repaired.frames, lost, strict=True):
+        blocks = np.array(record.qp_map)
+        assert ((34 - blocks) % 4 == 0).all() and blocks.min() < 34  # whole steps of 4 down from 34
+        near = np.zeros(blocks.shape, dtype=bool)  # blocks touching a lost box grown by 16 px
+        for target in frame_lost:
+            x1, y1, x2, y2 = target.box
+            rows = (np.arange(36) * 16 < y2 + 16) & (np.arange(36) * 16 + 16 > y1 - 16)
+            cols = (np.arange(48) * 16 < x2 + 16) & (np.arange(48) * 16 + 16 > x1 - 16)
+            near |= rows[:, None] & cols[None, :]
+            centre = int((y1 + y2) / 2) // 16, int((x1 + x2) / 2) // 16
+            assert blocks[centre] < 34
+        assert (blocks[~near] == 34).all()
+
+
+def _target(record: dict) -> Detection:
+    x1, y1, x2, y2 = record["box"]
+    return Detection((x1, y1, x2, y2), record["score"], record["class_id"], record["class_name"])
