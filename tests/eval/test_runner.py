@@ -25,8 +25,17 @@ def test_two_segment_run_writes_every_file(tmp_path: Path, sample_path: Path,
         rows = list(csv.DictReader(handle))
     assert {(r["segment"], r["method"]) for r in rows if r["main"] == "True"} == {
         (s, m) for s in ("0", "1") for m in ("uniform", "bbox", "fast")}
-    uniform = [r for r in rows if r["method"] == "uniform" and r["point"] == "qp30"]
-    assert all(float(r["size_ratio"]) == pytest.approx(1.0, abs=0.02) for r in uniform)
+    reference = _uniform30_bytes(clip, tmp_path)  # the size ratio's denominator, coded here independently
+    for row in rows:
+        assert float(row["size_ratio"]) == round(int(row["bytes"]) / reference[int(row["segment"])], 4), row
+    for segment in ("0", "1"):
+        ratios = [float(r["size_ratio"]) for qp in (22, 26, 30, 34, 38, 42, 46) for r in rows
+                  if r["method"] == "uniform" and r["segment"] == segment and r["point"] == f"qp{qp}"]
+        assert len(ratios) == 7 and ratios[2] == 1.0 and ratios == sorted(ratios, reverse=True)
+        assert len(set(ratios)) == 7 and ratios[0] > 1.5 and ratios[-1] < 0.5, ratios
+        bbox = next(r for r in rows
+                    if r["method"] == "bbox" and r["segment"] == segment and r["main"] == "True")
+        assert float(bbox["size_ratio"]) < 1.0  # painted black outside the boxes, the same QP
     summary = json.loads((out / "summary.json").read_text())
     assert {m["method"] for m in summary["methods"]} == {"uniform", "bbox", "fast"}
     assert len(summary["curves"]["uniform"]) == 7  # QP 22, 26, ..., 46
@@ -46,6 +55,17 @@ def test_two_segment_run_writes_every_file(tmp_path: Path, sample_path: Path,
     assert "more than once" in capsys.readouterr().err
     assert main(["summary", str(out / "summary.json")]) == 1  # not a results.json
     assert "is not a results.json" in capsys.readouterr().err
+
+
+def _uniform30_bytes(clip: Path, folder: Path) -> list[int]:
+    """Bytes of each 4-frame segment of `clip` coded by x265 at QP 30 (GOP 32), straight
+    through the encoder rather than the harness."""
+    from vcm.codec import encode
+    from vcm.media import read_video
+
+    video = read_video(clip)
+    return [encode(video.frames[start:start + 4], 30, folder / f"reference{start}.mp4", codec="hevc", gop=32,
+                   fps=video.fps).total_bytes for start in (0, 4)]
 
 
 def _map(folder: Path) -> Path:
@@ -78,3 +98,67 @@ def test_lost_targets_report_their_headroom() -> None:
     survived = [[False, False], [True], []]
     headroom = lost_headroom(original, survived, TargetSpec(min_score=0.7))
     assert headroom == pytest.approx([0.02, 0.25])
+
+
+def test_detection_rate_is_confident_targets_still_found_at_0_7() -> None:
+    """Targets are the original's detections with score >= 0.7; one survives when the decoded
+    frame has a detection of its class with score >= 0.7 and IoU >= 0.5 with it. Built by hand:
+    5 targets, 2 survive."""
+    import numpy as np
+
+    from vcm.eval.runner import Decoded, EvalConfig, Segment, measure
+    from vcm.models.detector import Detection
+    from vcm.pipeline import EncodeReport
+    from vcm.planners import LadderPoint, PlanSettings
+    from vcm.targets import TargetSpec
+
+    def person(x: float, score: float, class_id: int = 0) -> Detection:
+        return Detection((x, 10.0, x + 40.0, 90.0), score, class_id, "car" if class_id else "person")
+
+    original = [[person(10, 0.9), person(100, 0.72), person(200, 0.5)],  # 0.5: not a target
+                [person(10, 0.8, class_id=2)],
+                [person(10, 0.75)],
+                [person(10, 0.95)]]
+    decoded = [[person(12, 0.71), person(100, 0.69), person(200, 0.95)],  # kept; lost (0.69); not counted
+               [person(10, 0.99)],  # the right box with another class: lost
+               [person(30, 0.99)],  # IoU 1600 / 4800 = 1/3: lost
+               [person(10, 0.7)]]  # exactly 0.7: kept
+    luma = np.random.default_rng(0).integers(0, 256, (4, 16, 16), dtype=np.uint8)
+    segment = Segment(video="v.mp4", index=0, start=0, frames=np.zeros((4, 16, 16, 3), np.uint8), fps=10.0,
+                      detections=original)
+    report = EncodeReport(method="xai", path="s.mp4", codec="hevc", width=16, height=16, fps=10.0, gop=32,
+                          settings={}, frame_count=4, total_bytes=600, decoded_luma=luma)
+    # a point planned to keep only 0.5 is still measured at 0.7
+    point = LadderPoint("keep0.5", False, PlanSettings(targets=TargetSpec(keep_score=0.5)))
+    row = measure(report, segment, point, 1200, luma, EvalConfig(methods=["xai"]), Decoded(decoded))
+    assert row.detection_rate == 0.4 and row.lost_targets == 3 and row.lost_frames == 3
+    assert row.size_ratio == 0.5
+
+
+def test_every_method_has_its_rate_ladder() -> None:
+    from vcm.eval.runner import EvalConfig, ladder
+
+    def points(method: str, full: bool) -> list[tuple[str, bool]]:
+        return [(p.label, p.main) for p in ladder(method, EvalConfig(methods=[method], ladder=full))]
+
+    expected = {
+        "uniform": ["qp22", "qp26", "qp30", "qp34", "qp38", "qp42", "qp46"],
+        "bbox": ["qp26", "qp30", "qp34", "qp38"],
+        "frame-qp": ["keep0.7", "keep0.5", "keep0.3"],
+        "xai": ["keep0.7", "keep0.6", "keep0.5"],
+        "fast": ["roi32", "roi36", "roi40"],
+        "learned": ["margin0", "margin3", "margin6"],
+    }
+    main = {"uniform": "qp30", "bbox": "qp30", "frame-qp": "keep0.7", "xai": "keep0.7", "fast": "roi36",
+            "learned": "margin0"}
+    for method, labels in expected.items():
+        assert points(method, True) == [(label, label == main[method]) for label in labels], method
+        assert points(method, False) == [(main[method], True)], method
+    uniform = ladder("uniform", EvalConfig(methods=["uniform"], ladder=True))
+    assert {p.label: p.settings.qp for p in uniform} == {
+        "qp22": 22, "qp26": 26, "qp30": 30, "qp34": 34, "qp38": 38, "qp42": 42, "qp46": 46}
+    xai = ladder("xai", EvalConfig(methods=["xai"], ladder=True))
+    assert [(p.settings.targets.min_score, p.settings.targets.keep_score) for p in xai] == [
+        (0.7, 0.7), (0.7, 0.6), (0.7, 0.5)]  # the targets stay the same, the score kept falls
+    fast = ladder("fast", EvalConfig(methods=["fast"], ladder=True))
+    assert [p.config.roi_qp for p in fast] == [32, 36, 40]
