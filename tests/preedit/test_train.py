@@ -1,5 +1,6 @@
 """Training through the proxy: a few real steps, checkpoints and resuming."""
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -9,11 +10,29 @@ import torch
 from vcm.errors import InputError
 from vcm.models import YoloV3Tiny
 from vcm.preedit.network import PreEditor, load_preeditor
-from vcm.preedit.train import TrainConfig, random_crops, train
+from vcm.preedit.train import Objective, TrainConfig, random_crops, train
 
 
-def test_training_moves_the_editor_and_resumes(tmp_path: Path, frames: np.ndarray,
-                                               detector: YoloV3Tiny) -> None:
+def test_training_lowers_loss_and_bits_on_a_fixed_batch(tmp_path: Path, frames: np.ndarray,
+                                                        detector: YoloV3Tiny) -> None:
+    patch = np.ascontiguousarray(frames[:1, 200:264, 300:364])  # the only 64x64 crop there is to train on
+    config = TrainConfig(steps=10, batch=2, crop=64, checkpoint_every=5, qp_range=(30, 30))
+    network = PreEditor().eval()
+    start = copy.deepcopy(network)
+    history = train(patch, tmp_path / "model.pt", detector, config, network=network)
+    assert [entry["step"] for entry in history] == [5, 10]
+    # the batch every step drew from: the crop and its mirror image, coded at QP 30
+    batch = torch.from_numpy(np.concatenate([patch, patch[:, :, ::-1]])).permute(0, 3, 1, 2).float() / 255.0
+    objective = Objective(detector, config.weights, config.quantizer_sharpness)
+    qp = torch.full((2, 4, 4), 30.0)
+    with torch.no_grad():
+        before = objective.terms(batch, start(batch), qp)
+        after = objective.terms(batch, network.eval()(batch), qp)
+    assert after["total"] < 0.97 * before["total"], (before["total"], after["total"])
+    assert after["bpp"] < 0.99 * before["bpp"], (before["bpp"], after["bpp"])
+
+
+def test_training_checkpoints_and_resumes(tmp_path: Path, frames: np.ndarray, detector: YoloV3Tiny) -> None:
     out = tmp_path / "model.pt"
     config = TrainConfig(steps=2, batch=2, crop=64, checkpoint_every=1)
     history = train(frames[:4], out, detector, config)
@@ -21,7 +40,7 @@ def test_training_moves_the_editor_and_resumes(tmp_path: Path, frames: np.ndarra
     assert all(np.isfinite(entry["total"]) and entry["bpp"] > 0 for entry in history)
     image = torch.from_numpy(frames[:1, :64, :64].copy()).permute(0, 3, 1, 2).float() / 255.0
     moved = load_preeditor(out).blend_weights(image) - PreEditor().blend_weights(image)
-    assert moved.abs().max() > 0
+    assert moved.abs().max() > 0  # the checkpoint holds the trained weights, not the initial ones
     longer = train(frames[:4], out, detector, TrainConfig(steps=3, batch=2, crop=64, checkpoint_every=1))
     assert [entry["step"] for entry in longer] == [1, 2, 3]
     assert torch.load(out, weights_only=True)["step"] == 3
@@ -41,7 +60,6 @@ def test_the_task_term_works_with_other_task_models(frames: np.ndarray, name: st
     from vcm.models import load_detector
     from vcm.models.detectors import load_task_model
     from vcm.preedit.losses import LossWeights
-    from vcm.preedit.train import Objective
 
     model = load_task_model("pose") if name == "pose" else load_detector(name)
     objective = Objective(model, LossWeights(perceptual=0.0))
