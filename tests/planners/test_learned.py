@@ -8,10 +8,8 @@ import pytest
 
 from vcm.cli import main
 from vcm.codec import encode
-from vcm.codec.qpmap import QP_MAX
 from vcm.models import YoloV3Tiny
 from vcm.planners import LearnedConfig, PlanSettings, plan_clip
-from vcm.planners.frame_qp import QP_FLOOR
 from vcm.targets import TargetSpec, select_targets
 
 CROP = (slice(160, 448), slice(192, 576))  # 384x288 of the sample where people walk
@@ -51,7 +49,7 @@ def test_distil_trains_a_model_the_planner_uses(small_clip: Path, frames: np.nda
     assert _boxes_kept(clip[::2], plans[::2], targets[::2])  # frames where it ran the detector
     for plan in plans:
         blocks = plan.qp_map.dense(18, 24)
-        assert blocks.min() >= QP_FLOOR and blocks.max() <= QP_MAX
+        assert blocks.min() >= 10 and blocks.max() <= 51  # the search planners' QP floor; HEVC's top
 
 
 def test_distil_refuses_overlapping_splits(small_clip: Path, tmp_path: Path,
@@ -68,6 +66,6 @@ def test_shipped_model_keeps_targets_and_paints_the_rest(frames: np.ndarray, det
     assert _boxes_kept(frames[:1], plans[:1], targets[:1])
     blocks = plans[0].qp_map.dense(36, 48)
     painted = (plans[0].rgb == 0).all(axis=2)
-    assert painted.mean() > 0.1 and blocks.min() < QP_MAX
+    assert painted.mean() > 0.1 and blocks.min() < 51
     empty = plan_clip("learned", np.zeros_like(frames[:1]), detector, PlanSettings())
-    assert empty[0].qp_map.dense(36, 48).min() == QP_MAX
+    assert empty[0].qp_map.dense(36, 48).min() == 51

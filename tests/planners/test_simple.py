@@ -4,7 +4,6 @@ from vcm.models import YoloV3Tiny
 from vcm.models.detector import Detection
 from vcm.planners import PLANNERS, FastConfig, PlanSettings, plan_clip
 from vcm.planners.fast import fast_map, follow, target_qp
-from vcm.planners.simple import BBOX_MARGIN
 
 
 def test_uniform_uses_one_qp(frames: np.ndarray) -> None:
@@ -13,14 +12,15 @@ def test_uniform_uses_one_qp(frames: np.ndarray) -> None:
 
 
 def test_bbox_is_black_outside_kept_boxes(frames: np.ndarray) -> None:
+    margin = 64  # pixels of context kept around each box
     box = Detection(box=(300.0, 200.0, 340.0, 280.0), score=0.9, class_id=0, class_name="person")
     plan = plan_clip("bbox", frames[:2], None, PlanSettings(), [[box], []])
     painted = plan[0].rgb
-    inside = painted[200 - BBOX_MARGIN : 280 + BBOX_MARGIN, 300 - BBOX_MARGIN : 340 + BBOX_MARGIN]
-    assert np.array_equal(inside, frames[0][200 - BBOX_MARGIN : 280 + BBOX_MARGIN,
-                                            300 - BBOX_MARGIN : 340 + BBOX_MARGIN])
+    inside = painted[200 - margin : 280 + margin, 300 - margin : 340 + margin]
+    assert np.array_equal(inside, frames[0][200 - margin : 280 + margin,
+                                            300 - margin : 340 + margin])
     outside = painted.copy()
-    outside[200 - BBOX_MARGIN : 280 + BBOX_MARGIN, 300 - BBOX_MARGIN : 340 + BBOX_MARGIN] = 0
+    outside[200 - margin : 280 + margin, 300 - margin : 340 + margin] = 0
     assert outside.max() == 0
     assert plan[1].rgb.max() == 0  # no targets: nothing kept
 
@@ -30,18 +30,18 @@ def test_fast_qp_follows_fragility_and_size() -> None:
     confident = Detection((0.0, 0.0, 30.0, 64.0), 0.95, 0, "person")
     fragile = Detection((0.0, 0.0, 30.0, 64.0), 0.71, 0, "person")
     small = Detection((0.0, 0.0, 10.0, 16.0), 0.95, 0, "person")
-    assert target_qp(confident, 0.7, config) == config.roi_qp
+    assert target_qp(confident, 0.7, config) == 36  # the default ROI QP
     assert target_qp(fragile, 0.7, config) < target_qp(confident, 0.7, config)
     assert target_qp(small, 0.7, config) < target_qp(confident, 0.7, config)
     blocks = fast_map([confident], 768, 576, 0.7, config).blocks
-    assert blocks[0, 0] == config.roi_qp and blocks[-1, -1] == config.background_qp
+    assert blocks[0, 0] == 36 and blocks[-1, -1] == 51  # the box at the ROI QP, the rest at max QP
 
 
 def test_fast_detects_every_nth_frame(frames: np.ndarray, detector: YoloV3Tiny) -> None:
     plan = plan_clip("fast", frames[:5], detector, PlanSettings(), config=FastConfig(detect_every=2))
     assert [p.detector_calls for p in plan] == [1, 0, 1, 0, 1]
     first = plan[0].qp_map.blocks
-    assert first.min() < FastConfig().background_qp  # targets found and kept finer
+    assert first.min() < 51 and first.max() == 51  # targets found and kept finer than the background
 
 
 def test_fast_top1_protects_one_tracked_object() -> None:
