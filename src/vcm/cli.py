@@ -211,9 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     fetch = commands.add_parser("fetch", help="fetch model weights and the sample clip",
                                 description="Fetch assets into the cache ($VCM_HOME).")
-    fetch.add_argument("what", choices=["weights", "samples", "faces", "preedit", "all"], nargs="?",
+    fetch.add_argument("what", nargs="?", choices=["weights", "samples", "faces", "preedit", "clips", "all"],
                        default="all", help="faces: the face models, the face photos and their clips; "
-                       "preedit: EfficientNet-Lite0 for pre-editor training")
+                       "preedit: EfficientNet-Lite0 for pre-editor training; clips: the real clips of "
+                       "other cameras the pre-editor is trained, chosen and tested on (vcm.media.clips)")
 
     preedit = commands.add_parser("preedit", help="train a neural pre-editor",
                                   description="Pre-editing: a small network edits frames before the "
@@ -715,7 +716,8 @@ def cmd_preedit(args: argparse.Namespace) -> None:
         training_state(args.out)
     frames = training_frames(args.inputs, start=args.start, stride=args.stride, pool=config.pool,
                              seed=config.seed)
-    console.print(f"training on {len(frames)} frames of {frames.shape[2]}x{frames.shape[1]}")
+    sizes = sorted({f"{frame.shape[1]}x{frame.shape[0]}" for frame in frames})
+    console.print(f"training on {len(frames)} frames of {', '.join(sizes)}")
     with progress_bar() as progress:
         task = progress.add_task("train", total=config.steps)
 
@@ -817,6 +819,11 @@ def cmd_fetch(args: argparse.Namespace) -> None:
                       f"{fetch_dlib_face()['shape_predictor_5_face_landmarks.dat'].parent} (verified)")
         clips = face_clip_files()
         console.print(f"face clips: {clips[0].parent} ({', '.join(p.name for p in clips)})")
+    if args.what in ("clips", "all"):
+        from vcm.media.clips import CLIPS
+
+        paths = [clip.path() for clip in CLIPS.values()]
+        console.print(f"real clips: {paths[0].parent} ({', '.join(p.name for p in paths)})")
     if args.what in ("preedit", "all"):
         from vcm.models.efficientnet_lite import EFFICIENTNET_LITE0_PACKAGE
 

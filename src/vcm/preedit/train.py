@@ -70,25 +70,19 @@ class TrainConfig:
 
 
 def training_frames(paths: Sequence[str | Path], start: int = 0, stride: int = 1, pool: int = 128,
-                    seed: int = 0) -> np.ndarray:
+                    seed: int = 0) -> list[np.ndarray]:
     """A uniform random sample of at most `pool` frames among frames start, start + stride, ...
     of every video or image, read as a stream (reservoir sampling: memory holds `pool`
-    frames whatever the inputs' length) -> (N, H, W, 3) uint8 in input order; all inputs
-    must share one size."""
+    frames whatever the inputs' length) -> (H, W, 3) uint8 frames in input order (inputs may
+    differ in size)."""
     generator = np.random.default_rng(seed)
     kept: list[tuple[int, np.ndarray]] = []
     seen = 0
-    shape: tuple[int, ...] | None = None
     for path in paths:
         with FrameSource(path) as source:
             for index, frame in enumerate(source):
                 if index < start or (index - start) % stride:
                     continue
-                if shape is None:
-                    shape = frame.shape
-                elif frame.shape != shape:
-                    raise InputError(f"training inputs differ in size: {shape[1]}x{shape[0]} and "
-                                     f"{frame.shape[1]}x{frame.shape[0]} ({path}); use inputs of one size")
                 if len(kept) < pool:
                     kept.append((seen, frame))
                 else:
@@ -98,19 +92,22 @@ def training_frames(paths: Sequence[str | Path], start: int = 0, stride: int = 1
                 seen += 1
     if not kept:
         raise InputError("no training frames (check --start/--stride against the inputs' lengths)")
-    return np.stack([frame for _, frame in sorted(kept, key=lambda item: item[0])])
+    return [frame for _, frame in sorted(kept, key=lambda item: item[0])]
 
 
-def random_crops(frames: np.ndarray, batch: int, crop: int, generator: np.random.Generator) -> torch.Tensor:
-    """(batch, 3, crop, crop) float crops in [0, 1] at random places, randomly mirrored."""
-    height, width = frames.shape[1:3]
-    if height < crop or width < crop:
-        raise InputError(f"frames of {width}x{height} are smaller than the {crop} px training crop")
+def random_crops(frames: Sequence[np.ndarray] | np.ndarray, batch: int, crop: int,
+                 generator: np.random.Generator) -> torch.Tensor:
+    """(batch, 3, crop, crop) float crops in [0, 1] at random places of random (H, W, 3) uint8
+    frames (of any sizes of at least crop x crop), randomly mirrored."""
+    small = next((frame.shape for frame in frames if min(frame.shape[:2]) < crop), None)
+    if small is not None:
+        raise InputError(f"frames of {small[1]}x{small[0]} are smaller than the {crop} px training crop")
     crops = []
     for _ in range(batch):
-        index = generator.integers(len(frames))
+        frame = frames[generator.integers(len(frames))]
+        height, width = frame.shape[:2]
         top, left = generator.integers(height - crop + 1), generator.integers(width - crop + 1)
-        patch = frames[index, top:top + crop, left:left + crop]
+        patch = frame[top:top + crop, left:left + crop]
         crops.append(patch[:, ::-1] if generator.random() < 0.5 else patch)
     return torch.from_numpy(np.ascontiguousarray(np.stack(crops))).permute(0, 3, 1, 2).float() / 255.0
 
@@ -152,11 +149,12 @@ def save_checkpoint(path: Path, network: PreEditor, optimizer: torch.optim.Optim
         torch.save(payload, temporary)
 
 
-def train(frames: np.ndarray, out: Path, detector: Detector, config: TrainConfig | None = None,
-          progress: Progress | None = None, network: PreEditor | None = None) -> list[dict[str, float]]:
-    """Train on (N, H, W, 3) uint8 frames; checkpoints to `out` and resumes from it when it
-    holds an unfinished run of the same settings. Returns the loss history (one entry per
-    checkpoint: step and mean terms since the last one)."""
+def train(frames: Sequence[np.ndarray] | np.ndarray, out: Path, detector: Detector,
+          config: TrainConfig | None = None, progress: Progress | None = None,
+          network: PreEditor | None = None) -> list[dict[str, float]]:
+    """Train on (H, W, 3) uint8 frames (any sizes of at least the crop); checkpoints to `out`
+    and resumes from it when it holds an unfinished run of the same settings. Returns the
+    loss history (one entry per checkpoint: step and mean terms since the last one)."""
     config = config or TrainConfig()
     torch.set_num_threads(os.cpu_count() or 1)
     torch.manual_seed(config.seed)

@@ -1,0 +1,169 @@
+"""Pre-editing without selection bias: train on the train clips, choose on validation, report
+on test, over three seeds.
+
+Splits are by clip (vcm.media.clips.CLIP_SPLITS: other cameras and people; the face photo
+clips by FACE_CLIP_SPLITS; the sample by its frame ranges, SAMPLE_SPLITS). Each seed trains
+the pre-editor (default TrainConfig, 500 steps) on frames of the train split; its checkpoints
+at CHECKPOINTS steps are evaluated on validation and the one with the lowest BD-rate on luma
+MS-SSIM (detections protected, the default) is that seed's model. Test: each seed's model,
+with the detector's finds left unedited (which keeps mAP by construction wherever the
+original's detections are what mAP is scored against) and with everything edited, plus the
+shipped model; BD-rates of uniform+preedit against uniform over the 7-point QP ladder.
+
+Usage: .venv/bin/python bench/bench_preedit_split.py [--out out/preedit-split] [--seeds 0 1 2]
+Prints Markdown tables; models, rows and choice.json in --out. About 70 min on 2 cores.
+"""
+
+import argparse
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import median
+
+import numpy as np
+
+from vcm.eval.runner import EvalConfig, EvalJob, ResultRow, evaluate_videos
+from vcm.eval.summary import bd_rates, curves
+from vcm.media import FrameSource
+from vcm.media.clips import CLIP_SPLITS, clip_path
+from vcm.media.face_clips import face_clip_files
+from vcm.media.samples import SAMPLE_SPLITS, fetch_sample
+from vcm.models import load_detector
+from vcm.preedit.network import DEFAULT_MODEL
+from vcm.preedit.train import TrainConfig, train
+
+SEGMENT = 32  # frames per evaluated segment: one GOP, I + 31 P
+CHECKPOINTS = (250, 500)
+TRAIN_FRAMES_PER_CLIP = 50
+METRICS = ("psnr_y_db", "ms_ssim_y", "map50")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Segments [first, first + count) of SEGMENT frames of one video."""
+
+    path: Path
+    first: int = 0
+    count: int = 1
+
+
+def validation_pieces() -> list[Piece]:
+    first = -(-SAMPLE_SPLITS["validation"][0] // SEGMENT)  # first whole segment inside the split
+    return [Piece(fetch_sample(), first, 1)] + [Piece(clip_path(name)) for name in CLIP_SPLITS["validation"]]
+
+
+def test_pieces() -> list[Piece]:
+    first = -(-SAMPLE_SPLITS["test"][0] // SEGMENT)
+    clips = [Piece(clip_path("street-1906"), 2) if name == "street-1906" else Piece(clip_path(name))
+             for name in CLIP_SPLITS["test"]]  # street-1906 opens on a title card
+    faces = [Piece(path) for path in face_clip_files(24, "test")]
+    return [Piece(fetch_sample(), first, 1), Piece(fetch_sample(), first + 4, 1), *clips, *faces]
+
+
+def train_frames() -> list[np.ndarray]:
+    """About TRAIN_FRAMES_PER_CLIP evenly spaced frames of every train clip, of the sample's
+    train range and of the train face clips (one list, sizes differ)."""
+    sources = [(fetch_sample(), *SAMPLE_SPLITS["train"])]
+    sources += [(clip_path(name), 0, None) for name in CLIP_SPLITS["train"]]
+    sources += [(path, 0, None) for path in face_clip_files(24, "dev")]
+    frames = []
+    for path, start, stop in sources:
+        with FrameSource(path, start=start, max_frames=None if stop is None else stop - start) as source:
+            clip = list(source)
+        step = max(len(clip) // TRAIN_FRAMES_PER_CLIP, 1)
+        frames += clip[::step][:TRAIN_FRAMES_PER_CLIP]
+    return frames
+
+
+def evaluate(pieces: list[Piece], methods: tuple[str, ...], out: Path, model: str = DEFAULT_MODEL,
+             edit_detections: bool = False) -> list[ResultRow]:
+    rows: list[ResultRow] = []
+    for piece in pieces:
+        config = EvalConfig(methods=methods, segment=SEGMENT, first_segment=piece.first,
+                            max_segments=piece.count, ladder=True, preedit_model=model,
+                            preedit_detections=edit_detections)
+        part, _ = evaluate_videos(EvalJob((str(piece.path),), config, out))
+        rows += part
+    return rows
+
+
+def bd(plain: list[ResultRow], edited: list[ResultRow]) -> dict[str, float | None]:
+    """BD-rate (%) of uniform+preedit against uniform on each metric (curves averaged over segments)."""
+    entry = next(e for e in bd_rates(curves(plain + edited)) if e["method"] == "uniform+preedit")
+    return {metric: entry[f"bd_rate_{metric}_percent"] for metric in METRICS}  # type: ignore[misc]
+
+
+def cell(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1f} %"
+
+
+def spread(values: list[float | None]) -> str:
+    known = [v for v in values if v is not None]
+    if not known:
+        return "n/a"
+    return f"{median(known):+.1f} % ({min(known):+.1f} to {max(known):+.1f})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("out/preedit-split"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    frames = train_frames()
+    detector = load_detector()
+    validation, test = validation_pieces(), test_pieces()
+    print(f"train: {len(frames)} frames; validation: {len(validation)} segments; test: {len(test)} segments",
+          flush=True)
+    plain_validation = evaluate(validation, ("uniform",), args.out / "validation")
+    chosen: dict[int, tuple[Path, int, dict]] = {}
+    validation_table = []
+    for seed in args.seeds:
+        running = args.out / f"seed{seed}.pt"
+        running.unlink(missing_ok=True)  # every run trains afresh
+        for steps in CHECKPOINTS:
+            train(frames, running, detector, TrainConfig(steps=steps, seed=seed))
+            snapshot = args.out / f"seed{seed}-step{steps}.pt"
+            shutil.copyfile(running, snapshot)
+            figures = bd(plain_validation, evaluate(validation, ("uniform+preedit",), args.out / "validation",
+                                                    str(snapshot)))
+            validation_table.append((seed, steps, figures))
+            print(f"seed {seed} step {steps}: validation {figures}", flush=True)
+            score = figures["ms_ssim_y"] if figures["ms_ssim_y"] is not None else float("inf")
+            if seed not in chosen or score < chosen[seed][2]["score"]:
+                chosen[seed] = (snapshot, steps, {"score": score})
+    print("\nValidation (detections protected): BD-rate of uniform+preedit against uniform, QP 22-46\n")
+    print("| seed | steps | BD PSNR | BD MS-SSIM | BD mAP@0.5 | chosen |")
+    print("|---|---|---|---|---|---|")
+    for seed, steps, figures in validation_table:
+        mark = "yes" if chosen[seed][1] == steps else ""
+        print(f"| {seed} | {steps} | {' | '.join(cell(figures[m]) for m in METRICS)} | {mark} |")
+    plain_test = evaluate(test, ("uniform",), args.out / "test")
+    results: dict[str, list[dict[str, float | None]]] = {"protected": [], "edited": []}
+    for seed, (snapshot, _, _) in chosen.items():
+        for mode, edit in (("protected", False), ("edited", True)):
+            edited = evaluate(test, ("uniform+preedit",), args.out / "test", str(snapshot), edit)
+            figures = bd(plain_test, edited)
+            results[mode].append({"seed": seed, **figures})
+            print(f"seed {seed} {mode}: test {figures}", flush=True)
+    shipped = bd(plain_test, evaluate(test, ("uniform+preedit",), args.out / "test"))
+    print(f"\nTest ({len(test)} segments of other clips and cameras; each seed's validation choice): "
+          "BD-rate of uniform+preedit against uniform, median over seeds (min to max)\n")
+    print("| detections | BD PSNR | BD MS-SSIM | BD mAP@0.5 | per seed (MS-SSIM) |")
+    print("|---|---|---|---|---|")
+    for mode, label in (("protected", "left as is (default; mAP kept by construction)"),
+                        ("edited", "edited too (--preedit-detections)")):
+        entries = results[mode]
+        per_seed = ", ".join(f"{e['seed']}: {cell(e['ms_ssim_y'])}" for e in entries)
+        print(f"| {label} | {' | '.join(spread([e[m] for e in entries]) for m in METRICS)} | {per_seed} |")
+    print(f"| shipped model, left as is | {' | '.join(cell(shipped[m]) for m in METRICS)} | - |")
+    (args.out / "choice.json").write_text(json.dumps(
+        {"chosen": {seed: {"model": str(path), "steps": steps} for seed, (path, steps, _) in chosen.items()},
+         "validation": [{"seed": s, "steps": n, **f} for s, n, f in validation_table],
+         "test": results, "shipped": shipped}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
