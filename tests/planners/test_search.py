@@ -176,3 +176,8 @@ def test_p_frame_check_keeps_targets_in_the_predicted_frame(frames: np.ndarray, 
     found = detector.detect(predicted[None])[0]
     assert all(survives(t, found, TargetSpec()) for t in targets[1])
     assert plan[1].qp_map.base > plan[0].qp_map.base  # a P-frame inherits, so it can be coarser
+
+
+def test_xai_config_refuses_a_context_that_cannot_grow() -> None:
+    with pytest.raises(ValueError, match="context_px"):
+        XaiConfig(context_px=0)

@@ -59,6 +59,12 @@ class XaiConfig:
     min_saving: float = 0.01
     retries: int = 3
 
+    def __post_init__(self) -> None:
+        if self.context_px < 1:  # the context doubles while a target is missed: 0 would never grow
+            raise ValueError(f"context_px must be at least 1, got {self.context_px}")
+        if self.step < 1 or self.rounds < 1 or self.retries < 0:
+            raise ValueError(f"step and rounds must be at least 1 and retries at least 0: {self}")
+
 
 @dataclass(frozen=True)
 class _Region:
