@@ -1,6 +1,7 @@
 """Codec proxy calibration: over real frames and uniform QPs 20-45, the rank correlation
-of the proxy's rate with the bytes of real x265 intra encodes, and the error of its luma
-PSNR against the real decoded luma PSNR.
+of the proxy's rate with the bytes of real x265 intra encodes (over all encodes, and within
+one QP across images, where QP cannot explain the order), and the error of its luma PSNR
+against the real decoded luma PSNR.
 
 Usage: .venv/bin/python bench/bench_proxy.py [--frames 4]
 Frames: every 100th frame of the sample clip plus the face photos (letterboxed to 480x480).
@@ -34,7 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     clip = read_video(fetch_sample(), max_frames=100 * args.frames).frames[::100]
     photos = [np.asarray(Image.fromarray(letterbox(load_photo(n))).resize((480, 480))) for n in PHOTOS]
-    real_bytes, proxy_bytes, real_psnr, proxy_psnr = [], [], [], []
+    real_bytes, proxy_bytes, real_psnr, proxy_psnr, pixels = [], [], [], [], []
     with tempfile.TemporaryDirectory() as work:
         for index, frame in enumerate([*clip, *photos]):
             image = torch.from_numpy(frame.copy()).permute(2, 0, 1)[None].float() / 255
@@ -42,6 +43,7 @@ def main() -> None:
             for qp in QPS:
                 path = Path(work) / f"{index}_{qp}.mp4"
                 real_bytes.append(encode(frame[None], [QPMap(qp)], path, gop=1).frames[0].bytes)
+                pixels.append(frame.shape[0] * frame.shape[1])
                 real_psnr.append(luma_psnr(luma_of(frame)[None], decode(path).luma))
                 with torch.no_grad():
                     output = proxy_code(image, torch.full((1, rows, cols), float(qp)))
@@ -54,6 +56,10 @@ def main() -> None:
     print("| measure | value |\n|---|---|")
     print(f"| Spearman rank correlation, proxy rate vs x265 intra bytes | "
           f"{spearman(np.array(real_bytes), np.array(proxy_bytes)):.3f} |")
+    within = [spearman(*(np.array(values)[i::len(QPS)] / np.array(pixels)[i::len(QPS)]
+                         for values in (real_bytes, proxy_bytes))) for i in range(len(QPS))]
+    print(f"| Spearman within one QP across the {len(clip) + len(PHOTOS)} images, bits/pixel "
+          f"(median over QPs, min-max) | {np.median(within):.3f} ({min(within):.3f}-{max(within):.3f}) |")
     print(f"| proxy / real bytes (median, min-max) | {np.median(ratio):.2f} "
           f"({ratio.min():.2f}-{ratio.max():.2f}) |")
     print(f"| luma PSNR error, proxy - real (mean, mean abs, max abs) | {error.mean():+.2f} dB, "
