@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean ffmpeg-check servers-check
+.PHONY: demo test results results-long clean ffmpeg-check servers-check
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -35,13 +35,13 @@ test: $(STAMP) ffmpeg-check servers-check
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/python -m pytest
 
-bench: $(STAMP)
-	$(VENV)/bin/python bench/bench_foundation.py
-	$(VENV)/bin/python bench/bench_planners.py
-	$(VENV)/bin/python bench/bench_privacy.py
-	$(VENV)/bin/python bench/bench_proxy.py
-	$(VENV)/bin/python bench/bench_preedit.py
-	$(VENV)/bin/python bench/bench_detectors.py
+# Regenerate the result tables of README.md and docs/benchmarks.md from this commit (results/).
+# PARTS="a b" runs the named parts; results-long runs every part (see bench/results.py --list).
+results: $(STAMP)
+	$(VENV)/bin/python bench/results.py $(PARTS)
+
+results-long: $(STAMP)
+	$(VENV)/bin/python bench/results.py --long
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info
