@@ -64,6 +64,8 @@ def main() -> None:
         "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
     }
     print(json.dumps(result, indent=2))
+    print("\n| measure | value |\n|---|---|")
+    print("\n".join(f"| {key} | {value} |" for key, value in result.items() if key != "machine"))
 
 
 if __name__ == "__main__":
