@@ -92,7 +92,7 @@ def test_weighted_nms_blends_overlapping_boxes() -> None:
 
 
 def test_registry(blazeface: BlazeFace) -> None:
-    assert set(FACE_DETECTORS) == {"mtcnn", "blazeface", "mtcnn+blazeface"}
+    assert set(FACE_DETECTORS) == {"mtcnn", "blazeface", "mtcnn+blazeface", "dlib-hog"}
     assert load_face_detector("blazeface") is blazeface
     assert isinstance(load_face_detector(), Mtcnn)
     with pytest.raises(InputError, match="available: mtcnn, blazeface"):
