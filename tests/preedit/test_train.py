@@ -51,6 +51,11 @@ def test_training_checkpoints_and_resumes(tmp_path: Path, frames: np.ndarray, de
 def test_crops_must_fit_the_frames(frames: np.ndarray) -> None:
     crops = random_crops(frames[:2], 3, 64, np.random.default_rng(0))
     assert crops.shape == (3, 3, 64, 64) and crops.min() >= 0 and crops.max() <= 1
+    mixed = [frames[0], np.ascontiguousarray(frames[1, :100, :70])]  # clips of different sizes
+    crops = random_crops(mixed, 16, 64, np.random.default_rng(0))
+    assert crops.shape == (16, 3, 64, 64)
+    with pytest.raises(InputError, match="70x100 are smaller"):
+        random_crops(mixed, 1, 96, np.random.default_rng(0))
     with pytest.raises(InputError, match="smaller than"):
         random_crops(frames[:1, :32, :32], 1, 64, np.random.default_rng(0))
 
