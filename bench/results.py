@@ -129,6 +129,7 @@ def run_part(part: Part) -> dict[str, object]:
         assert process.stdout is not None
         for line in process.stdout:
             sys.stdout.write(line)
+            sys.stdout.flush()
             printed.append(line)
         if process.wait() != 0:
             raise SystemExit(f"part {part.name}: `{' '.join(argv)}` failed (exit code {process.returncode})")
