@@ -123,7 +123,7 @@ def run_part(part: Part) -> dict[str, object]:
     record = {"part": part.name, "description": part.description, **stamp()}
     for command in part.commands:
         argv = expand(command, part)
-        commands.append(" ".join(argv))
+        commands.append(" ".join(argv).replace(f"{ROOT}/", ""))  # recorded relative to the checkout
         print(f"[{part.name}] $ {' '.join(argv)}", flush=True)
         process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         assert process.stdout is not None
