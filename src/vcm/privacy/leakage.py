@@ -17,8 +17,8 @@ from vcm.models.faces import Face, FaceDetector, FaceIdentity, detect_faces
 from vcm.targets import TargetSpec, select_targets, survival
 
 # Shorter side of the face box, pixels. Measured with dlib's model on the face photos
-# (bench/bench_privacy.py): a face downscaled to 12 px matched no other photo of the
-# same person (L2 0.64-0.73); at 16 px 4 of 6 comparisons still matched.
+# (bench/bench_privacy.py, part privacy-cost of `make results`): downscaled to 12 px a face
+# matched no other photo of the same person; from 16 px on, some comparisons match.
 MIN_RECOGNISABLE_FACE = 16.0
 PERSON = "person"
 
