@@ -55,6 +55,8 @@ class TrainConfig:
     seed: int = 0
     quantizer_sharpness: float | None = 3.0
     pool: int = 128
+    head_bias_lr_scale: float = HEAD_BIAS_LR_SCALE
+    logit_decay: float = 0.0
 
     def __post_init__(self) -> None:
         low, high = self.qp_range
@@ -161,7 +163,7 @@ def train(frames: Sequence[np.ndarray] | np.ndarray, out: Path, detector: Detect
     network = network or PreEditor()
     optimizer = torch.optim.Adam(
         [{"params": [p for n, p in network.named_parameters() if n != "head.bias"]},
-         {"params": [network.head.bias], "lr": config.learning_rate * HEAD_BIAS_LR_SCALE}],
+         {"params": [network.head.bias], "lr": config.learning_rate * config.head_bias_lr_scale}],
         lr=config.learning_rate)
     step, history = 0, []
     if out.exists():
@@ -180,7 +182,10 @@ def train(frames: Sequence[np.ndarray] | np.ndarray, out: Path, detector: Detect
         qp = torch.from_numpy(generator.integers(config.qp_range[0], config.qp_range[1] + 1, config.batch))
         blocks = config.crop // BLOCK
         qp_maps = qp.float()[:, None, None].expand(-1, blocks, blocks)
-        terms = objective.terms(original, network(original), qp_maps)
+        logits = network.logits(original)
+        terms = objective.terms(original, network(original, logits), qp_maps)
+        terms["logit_spread"] = (logits - logits.mean(dim=1, keepdim=True)).pow(2).mean()
+        terms["total"] = terms["total"] + config.logit_decay * terms["logit_spread"]
         optimizer.zero_grad()
         terms["total"].backward()
         optimizer.step()
@@ -216,4 +221,6 @@ def _comparable(settings: dict[str, object]) -> dict[str, object]:
     kept = {k: v for k, v in settings.items() if k not in ("steps", "checkpoint_every")}
     kept = {k: list(v) if isinstance(v, tuple) else v for k, v in kept.items()}
     kept.setdefault("pool", TrainConfig.pool)
+    kept.setdefault("head_bias_lr_scale", HEAD_BIAS_LR_SCALE)
+    kept.setdefault("logit_decay", 0.0)
     return kept
