@@ -62,9 +62,10 @@ def test_pieces() -> list[Piece]:
     return [Piece(fetch_sample(), first, 1), Piece(fetch_sample(), first + 4, 1), *clips, face]
 
 
-def train_frames() -> list[np.ndarray]:
+def train_frames(pairs: bool = False) -> list[np.ndarray]:
     """About TRAIN_FRAMES_PER_CLIP evenly spaced frames of every train clip, of the sample's
-    train range and of the train face clips (one list, sizes differ)."""
+    train range and of the train face clips (one list, sizes differ); with `pairs`, each
+    stacked with the frame after it, (H, W, 6)."""
     sources = [(fetch_sample(), *SAMPLE_SPLITS["train"])]
     sources += [(clip_path(name), 0, None) for name in CLIP_SPLITS["train"]]
     sources += [(path, 0, None) for path in face_clip_files(24, "dev")]
@@ -73,7 +74,8 @@ def train_frames() -> list[np.ndarray]:
         with FrameSource(path, start=start, max_frames=None if stop is None else stop - start) as source:
             clip = list(source)
         step = max(len(clip) // TRAIN_FRAMES_PER_CLIP, 1)
-        frames += clip[::step][:TRAIN_FRAMES_PER_CLIP]
+        firsts = range(0, len(clip) - 1 if pairs else len(clip), step)[:TRAIN_FRAMES_PER_CLIP]
+        frames += [np.concatenate(clip[i:i + 2], axis=2) if pairs else clip[i] for i in firsts]
     return frames
 
 

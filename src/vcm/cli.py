@@ -246,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--perceptual-weight", type=float, default=TRAIN_DEFAULTS.weights.perceptual,
                           help="weight of the EfficientNet-Lite0 feature term "
                           f"({TRAIN_DEFAULTS.weights.perceptual})")
+    training.add_argument("--p-frames", type=int, default=TRAIN_DEFAULTS.p_frames,
+                          help="count the rate of a GOP of one I-frame and this many P-frames, coded from "
+                          f"pairs of consecutive frames (0: intra only) ({TRAIN_DEFAULTS.p_frames})")
     training.add_argument("--checkpoint-every", type=int, default=50, help="steps between checkpoints (50)")
     add_detector_option(training)
     training.add_argument("--pool", type=int, default=TRAIN_DEFAULTS.pool,
@@ -706,7 +709,7 @@ def cmd_preedit(args: argparse.Namespace) -> None:
                              learning_rate=args.learning_rate,
                              weights=LossWeights(rate=args.rate_weight, task=args.task_weight,
                                                  perceptual=args.perceptual_weight),
-                             checkpoint_every=args.checkpoint_every, pool=args.pool)
+                             checkpoint_every=args.checkpoint_every, pool=args.pool, p_frames=args.p_frames)
     except ValueError as error:
         raise InputError(f"training settings: {error}") from None
     check_output(args.out)
@@ -715,7 +718,7 @@ def cmd_preedit(args: argparse.Namespace) -> None:
 
         training_state(args.out)
     frames = training_frames(args.inputs, start=args.start, stride=args.stride, pool=config.pool,
-                             seed=config.seed)
+                             seed=config.seed, pairs=config.p_frames > 0)
     sizes = sorted({f"{frame.shape[1]}x{frame.shape[0]}" for frame in frames})
     console.print(f"training on {len(frames)} frames of {', '.join(sizes)}")
     with progress_bar() as progress:

@@ -15,6 +15,7 @@ from vcm.preedit.proxy import (
     block_idct,
     dct_matrix,
     proxy_code,
+    proxy_code_inter,
     quantize,
     rgb_to_ycbcr,
     ycbcr_to_rgb,
@@ -95,6 +96,27 @@ def test_per_block_qp_is_local(frames: np.ndarray) -> None:
 def test_shape_mismatch_is_rejected() -> None:
     with pytest.raises(ValueError, match="QP map shape"):
         proxy_code(torch.zeros(1, 3, 32, 32), torch.zeros(1, 3, 3))
+    with pytest.raises(ValueError, match="inter proxy"):
+        proxy_code_inter(torch.zeros(1, 3, 32, 40), torch.zeros(1, 3, 32, 40), torch.zeros(1, 2, 3))
+
+
+def test_a_p_frame_pays_for_what_changed(frames: np.ndarray) -> None:
+    """Consecutive frames of a static camera: the P-frame costs a fraction of an intra picture,
+    next to nothing when the frame repeats, more when noise is added; the decoded P-frame's luma is
+    close to its input."""
+    qp = torch.full((1, 8, 10), 30.0)
+    first, second = _tensor(frames[0][:128, :160]), _tensor(frames[1][:128, :160])
+    reference = proxy_code(first, qp).rgb
+    inter = proxy_code_inter(second, reference, qp)
+    intra = proxy_code(second, qp)
+    assert inter.bits.item() < 0.5 * intra.bits.item(), (inter.bits.item(), intra.bits.item())
+    assert proxy_code_inter(reference, reference, qp).bits.item() < 1e-3 * intra.bits.item()
+    noise = torch.randn(second.shape, generator=torch.Generator().manual_seed(0))
+    noisy = (second + 0.03 * noise).clamp(0, 1)
+    assert proxy_code_inter(noisy, reference, qp).bits.item() > 2 * inter.bits.item()
+    assert (inter.rgb - second).pow(2).mean().item() < 2 * (intra.rgb - second).pow(2).mean().item()
+    fine = proxy_code_inter(second, reference, torch.full((1, 8, 10), 10.0))
+    assert (fine.luma - rgb_to_ycbcr(second)[:, :1]).pow(2).mean().sqrt().item() < 1.0  # 8-bit luma levels
 
 
 # 192x192 crops of the sample: street, pavement, walls, people (frame, top, left)

@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 import torch
 
+from vcm.cloud.playback import write_video
 from vcm.errors import InputError
+from vcm.media import FrameSource
 from vcm.models import YoloV3Tiny
 from vcm.preedit.network import PreEditor, load_preeditor
-from vcm.preedit.train import Objective, TrainConfig, random_crops, train
+from vcm.preedit.train import Objective, TrainConfig, random_crops, train, training_frames
 
 
 def test_training_lowers_loss_and_bits_on_a_fixed_batch(tmp_path: Path, frames: np.ndarray,
@@ -75,3 +77,32 @@ def test_the_task_term_works_with_other_task_models(frames: np.ndarray, name: st
     distance = objective.task_distance(edited, crop)
     distance.backward()
     assert distance.item() > 0 and edited.grad is not None and edited.grad.abs().sum() > 0
+
+
+def test_pairs_are_a_frame_and_the_next(tmp_path: Path, frames: np.ndarray) -> None:
+    video = tmp_path / "clip.mp4"
+    write_video(frames[:6], video, fps=10)
+    with FrameSource(video) as source:
+        decoded = list(source)
+    pairs = training_frames([video], start=1, stride=2, pairs=True)  # frames 1 and 3 (5 has no successor)
+    assert [pair.shape for pair in pairs] == [(576, 768, 6)] * 2
+    for pair, first in zip(pairs, (1, 3), strict=True):
+        assert np.array_equal(pair[..., :3], decoded[first])
+        assert np.array_equal(pair[..., 3:], decoded[first + 1])
+
+
+def test_training_on_pairs_counts_the_p_frames(tmp_path: Path, frames: np.ndarray,
+                                               detector: YoloV3Tiny) -> None:
+    pairs = [np.concatenate([frames[0], frames[1]], axis=2)]
+    config = TrainConfig(steps=2, batch=2, crop=64, checkpoint_every=1, p_frames=31)
+    history = train(pairs, tmp_path / "model.pt", detector, config)
+    assert all(np.isfinite(entry["total"]) and entry["bpp"] > 0 for entry in history)
+    batch = random_crops(pairs, 4, 64, np.random.default_rng(0))
+    qp = torch.full((4, 4, 4), 30.0)
+    with torch.no_grad():
+        gop = Objective(detector, config.weights, config.quantizer_sharpness, 31).terms(batch, batch, qp)
+        second = batch[:, 3:]
+        intra = Objective(detector, config.weights, config.quantizer_sharpness).terms(second, second, qp)
+    assert gop["bpp"] < 0.5 * intra["bpp"]  # a static camera's P-frames cost little
+    with pytest.raises(InputError, match="6 channels"):
+        train(frames[:2], tmp_path / "other.pt", detector, config)

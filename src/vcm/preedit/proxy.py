@@ -14,6 +14,7 @@ import torch.nn.functional as F
 BLOCK = 16  # QP map granularity, pixels
 TRANSFORM = 8  # DCT size, pixels
 INTRA_ROUNDING = 1.0 / 3.0  # the coder's rounding offset for intra levels: floor(|c|/step + 1/3)
+INTER_ROUNDING = 1.0 / 6.0  # and for inter (prediction residual) levels
 LIKELIHOOD_FLOOR = 1e-9
 
 # BT.601 limited range, as the encoder's input conversion: [Y, Cb, Cr] = M @ [R, G, B] + offset.
@@ -114,11 +115,12 @@ def soft_floor(x: torch.Tensor, sharpness: float) -> torch.Tensor:
         torch.tensor(sharpness / 2))
 
 
-def quantize(coefficients: torch.Tensor, steps: torch.Tensor, sharpness: float | None = None) -> torch.Tensor:
-    """Levels as the coder computes them: sign(c) * floor(|c| / step + 1/3). Forward exact;
+def quantize(coefficients: torch.Tensor, steps: torch.Tensor, sharpness: float | None = None,
+             rounding: float = INTRA_ROUNDING) -> torch.Tensor:
+    """Levels as the coder computes them: sign(c) * floor(|c| / step + rounding). Forward exact;
     backward the identity (straight-through), or with `sharpness` the gradient of soft_floor,
     which sees that detail inside a quantiser step is lost anyway (for training)."""
-    scaled = coefficients.abs() / steps + INTRA_ROUNDING
+    scaled = coefficients.abs() / steps + rounding
     if sharpness is None:
         return torch.sign(coefficients) * floor_ste(scaled)
     soft = soft_floor(scaled, sharpness)
@@ -162,6 +164,15 @@ def _code_plane(plane: torch.Tensor, qp_blocks: torch.Tensor, block_px: int,
     return block_idct(levels * steps) + 128.0, laplace_bits(coded)
 
 
+def _code_residual(residual: torch.Tensor, qp_blocks: torch.Tensor, block_px: int,
+                   sharpness: float | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Transform, quantize (inter rounding), dequantize, inverse transform one residual plane
+    (8-bit units, zero-centred) -> (decoded residual, bits (B,))."""
+    steps = steps_per_transform(qp_blocks, TRANSFORM, block_px)
+    levels = quantize(block_dct(residual), steps, sharpness, INTER_ROUNDING)
+    return block_idct(levels * steps), laplace_bits(levels)
+
+
 def proxy_code(rgb: torch.Tensor, qp_blocks: torch.Tensor, sharpness: float | None = None) -> ProxyOutput:
     """Code (B, 3, H, W) RGB in [0, 1] under (B, rows, cols) per-16x16-block QPs, with
     rows, cols = ceil(H/16), ceil(W/16). Frames are padded by edge replication to whole
@@ -184,3 +195,28 @@ def proxy_code(rgb: torch.Tensor, qp_blocks: torch.Tensor, sharpness: float | No
     recon = clip_ste(ycbcr_to_rgb(torch.cat([luma, chroma_coded], dim=1)), 0.0, 1.0)
     return ProxyOutput(rgb=recon[..., :height, :width], bits=luma_bits + chroma_bits,
                        luma=luma[..., :height, :width])
+
+
+def proxy_code_inter(rgb: torch.Tensor, reference: torch.Tensor, qp_blocks: torch.Tensor,
+                     sharpness: float | None = None) -> ProxyOutput:
+    """Code (B, 3, H, W) RGB in [0, 1] as a P-frame predicted from `reference` (the decoded
+    previous frame, same shape) without motion: the Y, Cb, Cr differences are transformed and
+    quantized with the inter rounding and their levels cost bits; what a static camera's
+    P-frames pay for noise and flicker. H, W multiples of 16; qp_blocks as in proxy_code."""
+    batch, _, height, width = rgb.shape
+    if height % BLOCK or width % BLOCK or qp_blocks.shape != (batch, height // BLOCK, width // BLOCK):
+        raise ValueError(f"inter proxy needs whole {BLOCK}x{BLOCK} blocks and a matching QP map, got "
+                         f"{height}x{width} and {tuple(qp_blocks.shape)}")
+    current, previous = rgb_to_ycbcr(rgb), rgb_to_ycbcr(reference)
+    luma_residual, luma_bits = _code_residual(current[:, :1] - previous[:, :1], qp_blocks, BLOCK, sharpness)
+    chroma_residual = subsample_420(current[:, 1:] - previous[:, 1:])
+    planes, chroma_bits = [], torch.zeros_like(luma_bits)
+    for channel in range(2):
+        plane, bits = _code_residual(chroma_residual[:, channel:channel + 1], qp_blocks, BLOCK // 2,
+                                     sharpness)
+        planes.append(plane)
+        chroma_bits = chroma_bits + bits
+    luma = clip_ste(previous[:, :1] + luma_residual, 0.0, 255.0)
+    chroma = clip_ste(previous[:, 1:] + upsample_420(torch.cat(planes, dim=1)), 0.0, 255.0)
+    recon = clip_ste(ycbcr_to_rgb(torch.cat([luma, chroma], dim=1)), 0.0, 1.0)
+    return ProxyOutput(rgb=recon, bits=luma_bits + chroma_bits, luma=luma)

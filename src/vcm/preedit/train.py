@@ -29,7 +29,7 @@ from vcm.models.detector import Detector
 from vcm.models.efficientnet_lite import load_efficientnet_lite0
 from vcm.preedit.losses import LossWeights, feature_distance, score_map_distance
 from vcm.preedit.network import PreEditor
-from vcm.preedit.proxy import BLOCK, proxy_code, rgb_to_ycbcr
+from vcm.preedit.proxy import BLOCK, ProxyOutput, proxy_code, proxy_code_inter, rgb_to_ycbcr
 
 # The head's bias sets the global mix of keep vs blur; it starts far from a blur (identity
 # at init) and needs a faster learning rate to get anywhere in a few hundred steps.
@@ -57,9 +57,12 @@ class TrainConfig:
     pool: int = 128
     head_bias_lr_scale: float = HEAD_BIAS_LR_SCALE
     logit_decay: float = 0.0
+    p_frames: int = 0
 
     def __post_init__(self) -> None:
         low, high = self.qp_range
+        if self.p_frames < 0:
+            raise ValueError(f"p_frames must be at least 0, got {self.p_frames}")
         for name in ("steps", "batch", "checkpoint_every", "pool"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -72,25 +75,31 @@ class TrainConfig:
 
 
 def training_frames(paths: Sequence[str | Path], start: int = 0, stride: int = 1, pool: int = 128,
-                    seed: int = 0) -> list[np.ndarray]:
+                    seed: int = 0, pairs: bool = False) -> list[np.ndarray]:
     """A uniform random sample of at most `pool` frames among frames start, start + stride, ...
     of every video or image, read as a stream (reservoir sampling: memory holds `pool`
     frames whatever the inputs' length) -> (H, W, 3) uint8 frames in input order (inputs may
-    differ in size)."""
+    differ in size); with `pairs`, each frame stacked with the next one, (H, W, 6)."""
     generator = np.random.default_rng(seed)
     kept: list[tuple[int, np.ndarray]] = []
     seen = 0
     for path in paths:
         with FrameSource(path) as source:
+            previous = None
             for index, frame in enumerate(source):
-                if index < start or (index - start) % stride:
+                picture_index, picture = index, frame
+                if pairs:
+                    picture_index = index - 1
+                    picture = None if previous is None else np.concatenate([previous, frame], axis=2)
+                    previous = frame
+                if picture is None or picture_index < start or (picture_index - start) % stride:
                     continue
                 if len(kept) < pool:
-                    kept.append((seen, frame))
+                    kept.append((seen, picture))
                 else:
                     slot = int(generator.integers(0, seen + 1))
                     if slot < pool:
-                        kept[slot] = (seen, frame)
+                        kept[slot] = (seen, picture)
                 seen += 1
     if not kept:
         raise InputError("no training frames (check --start/--stride against the inputs' lengths)")
@@ -99,8 +108,9 @@ def training_frames(paths: Sequence[str | Path], start: int = 0, stride: int = 1
 
 def random_crops(frames: Sequence[np.ndarray] | np.ndarray, batch: int, crop: int,
                  generator: np.random.Generator) -> torch.Tensor:
-    """(batch, 3, crop, crop) float crops in [0, 1] at random places of random (H, W, 3) uint8
-    frames (of any sizes of at least crop x crop), randomly mirrored."""
+    """(batch, C, crop, crop) float crops in [0, 1] at random places of random (H, W, C) uint8
+    frames (of any sizes of at least crop x crop; C = 3, or 6 for two consecutive frames),
+    randomly mirrored."""
     small = next((frame.shape for frame in frames if min(frame.shape[:2]) < crop), None)
     if small is not None:
         raise InputError(f"frames of {small[1]}x{small[0]} are smaller than the {crop} px training crop")
@@ -114,27 +124,49 @@ def random_crops(frames: Sequence[np.ndarray] | np.ndarray, batch: int, crop: in
     return torch.from_numpy(np.ascontiguousarray(np.stack(crops))).permute(0, 3, 1, 2).float() / 255.0
 
 
-class Objective:
-    """The training loss; `terms` returns every term per batch (means) and the total."""
+def frames_of(images: torch.Tensor) -> torch.Tensor:
+    """(B, 3F, H, W) F frames stacked in channels -> (B F, 3, H, W)."""
+    return images.reshape(-1, 3, *images.shape[-2:])
 
-    def __init__(self, detector: Detector, weights: LossWeights, sharpness: float | None = None) -> None:
-        self.detector, self.weights, self.sharpness = detector, weights, sharpness
+
+class Objective:
+    """The training loss; `terms` returns every term per batch (means) and the total.
+    p_frames = 0: crops (B, 3, H, W) are coded as intra pictures. p_frames = P > 0: crops are
+    two consecutive frames (B, 6, H, W); the first is coded intra, the second as a P-frame
+    predicted from it, and the rate is that of a GOP of one I and P such P-frames."""
+
+    def __init__(self, detector: Detector, weights: LossWeights, sharpness: float | None = None,
+                 p_frames: int = 0) -> None:
+        self.detector, self.weights, self.sharpness, self.p_frames = detector, weights, sharpness, p_frames
         self.perceptual = load_efficientnet_lite0() if weights.perceptual > 0 else None
 
     def task_distance(self, coded: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
         return score_map_distance(self.detector, coded, original)
 
+    def code(self, edited: torch.Tensor, qp: torch.Tensor) -> ProxyOutput:
+        """Proxy coding of the edited crops: rgb (B, 3F, H, W), luma (B F, 1, H, W), bits per
+        frame of the GOP (B,)."""
+        if self.p_frames == 0:
+            return proxy_code(edited, qp, self.sharpness)
+        intra = proxy_code(edited[:, :3], qp, self.sharpness)
+        inter = proxy_code_inter(edited[:, 3:], intra.rgb, qp, self.sharpness)
+        bits = (intra.bits + self.p_frames * inter.bits) / (1 + self.p_frames)
+        luma = torch.stack([intra.luma, inter.luma], dim=1).reshape(-1, 1, *edited.shape[-2:])
+        return ProxyOutput(rgb=torch.cat([intra.rgb, inter.rgb], dim=1), bits=bits, luma=luma)
+
     def terms(self, original: torch.Tensor, edited: torch.Tensor,
               qp: torch.Tensor) -> dict[str, torch.Tensor]:
-        coded = proxy_code(edited, qp, self.sharpness)
+        coded = self.code(edited, qp)
         pixels = original.shape[-1] * original.shape[-2]
         bits_per_pixel = coded.bits / pixels
-        original_luma = rgb_to_ycbcr(original)[:, :1] / 255.0
+        original_luma = rgb_to_ycbcr(frames_of(original))[:, :1] / 255.0
         fidelity = ((coded.rgb - original).abs().mean()
                     + (1 - ms_ssim(coded.luma / 255.0, original_luma)).mean())
-        perceptual = (feature_distance(self.perceptual.features, coded.rgb, original).mean()
+        coded_frames, original_frames = frames_of(coded.rgb), frames_of(original)
+        perceptual = (feature_distance(self.perceptual.features, coded_frames, original_frames).mean()
                       if self.perceptual is not None else torch.zeros(()))
-        task = self.task_distance(coded.rgb, original) if self.weights.task > 0 else torch.zeros(())
+        task = (self.task_distance(coded_frames, original_frames) if self.weights.task > 0
+                else torch.zeros(()))
         w = self.weights
         total = (w.rate * torch.log(bits_per_pixel).mean() + w.fidelity * fidelity
                  + w.perceptual * perceptual + w.task * task)
@@ -154,10 +186,14 @@ def save_checkpoint(path: Path, network: PreEditor, optimizer: torch.optim.Optim
 def train(frames: Sequence[np.ndarray] | np.ndarray, out: Path, detector: Detector,
           config: TrainConfig | None = None, progress: Progress | None = None,
           network: PreEditor | None = None) -> list[dict[str, float]]:
-    """Train on (H, W, 3) uint8 frames (any sizes of at least the crop); checkpoints to `out`
-    and resumes from it when it holds an unfinished run of the same settings. Returns the
-    loss history (one entry per checkpoint: step and mean terms since the last one)."""
+    """Train on (H, W, 3) uint8 frames, or with config.p_frames > 0 on (H, W, 6) pairs of
+    consecutive frames (any sizes of at least the crop); checkpoints to `out` and resumes from
+    it when it holds an unfinished run of the same settings. Returns the loss history (one
+    entry per checkpoint: step and mean terms since the last one)."""
     config = config or TrainConfig()
+    channels = 6 if config.p_frames else 3
+    if any(frame.shape[2] != channels for frame in frames):
+        raise InputError(f"training with p_frames={config.p_frames} takes frames of {channels} channels")
     torch.set_num_threads(os.cpu_count() or 1)
     torch.manual_seed(config.seed)
     network = network or PreEditor()
@@ -174,7 +210,7 @@ def train(frames: Sequence[np.ndarray] | np.ndarray, out: Path, detector: Detect
         optimizer.load_state_dict(state["optimizer"])
         step, history = state["step"], state["history"]
     generator = np.random.default_rng([config.seed, step])
-    objective = Objective(detector, config.weights, config.quantizer_sharpness)
+    objective = Objective(detector, config.weights, config.quantizer_sharpness, config.p_frames)
     running: dict[str, list[float]] = {}
     network.train()
     while step < config.steps:
@@ -182,8 +218,9 @@ def train(frames: Sequence[np.ndarray] | np.ndarray, out: Path, detector: Detect
         qp = torch.from_numpy(generator.integers(config.qp_range[0], config.qp_range[1] + 1, config.batch))
         blocks = config.crop // BLOCK
         qp_maps = qp.float()[:, None, None].expand(-1, blocks, blocks)
-        logits = network.logits(original)
-        terms = objective.terms(original, network(original, logits), qp_maps)
+        pictures = frames_of(original)
+        logits = network.logits(pictures)
+        terms = objective.terms(original, network(pictures, logits).reshape(original.shape), qp_maps)
         terms["logit_spread"] = (logits - logits.mean(dim=1, keepdim=True)).pow(2).mean()
         terms["total"] = terms["total"] + config.logit_decay * terms["logit_spread"]
         optimizer.zero_grad()
@@ -223,4 +260,5 @@ def _comparable(settings: dict[str, object]) -> dict[str, object]:
     kept.setdefault("pool", TrainConfig.pool)
     kept.setdefault("head_bias_lr_scale", HEAD_BIAS_LR_SCALE)
     kept.setdefault("logit_decay", 0.0)
+    kept.setdefault("p_frames", 0)
     return kept
