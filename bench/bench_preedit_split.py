@@ -2,17 +2,20 @@
 on test, over three seeds.
 
 Splits are by clip (vcm.media.clips.CLIP_SPLITS: other cameras and people; the face photo
-clips by FACE_CLIP_SPLITS; the sample by its frame ranges, SAMPLE_SPLITS). Each seed trains
-the pre-editor (default TrainConfig but at most 250 steps: with NanoDet's task term 500 steps
-take 15 min a seed here) on frames of the train split; its checkpoints
-at CHECKPOINTS steps are evaluated on validation and the one with the lowest BD-rate on luma
-MS-SSIM (detections protected, the default) is that seed's model. Test: each seed's model,
-with the detector's finds left unedited (which keeps mAP by construction wherever the
-original's detections are what mAP is scored against) and with everything edited; BD-rates
-of uniform+preedit against uniform over the 7-point QP ladder.
+clips by FACE_CLIP_SPLITS; the sample by its frame ranges, SAMPLE_SPLITS). First the training
+setting (SETTINGS: the rate weight, and whether the rate is that of intra pictures or of a GOP
+of one I and 31 P-frames coded from pairs of consecutive frames) is chosen: each trains the
+first seed for CHECKPOINTS[0] steps and the lowest validation BD-rate on luma MS-SSIM
+(detections protected, the default) wins. Then each seed trains that setting (default
+TrainConfig otherwise, at most 250 steps: with NanoDet's task term 500 steps take 15 min a
+seed here); its checkpoints at CHECKPOINTS steps are evaluated on validation and the one with
+the lowest BD-rate on MS-SSIM is that seed's model. Test: each seed's model, with the
+detector's finds left unedited (which keeps mAP by construction wherever the original's
+detections are what mAP is scored against) and with everything edited; BD-rates of
+uniform+preedit against uniform over the 7-point QP ladder.
 
 Usage: .venv/bin/python bench/bench_preedit_split.py [--out out/preedit-split] [--seeds 0 1 2]
-Prints Markdown tables; models, rows and choice.json in --out. About 75 min on 2 cores.
+Prints Markdown tables; models, rows and choice.json in --out. About 100 min on 2 cores.
 """
 
 import argparse
@@ -31,11 +34,17 @@ from vcm.media.clips import CLIP_SPLITS, clip_path
 from vcm.media.face_clips import face_clip_files
 from vcm.media.samples import SAMPLE_SPLITS, fetch_sample
 from vcm.models import load_detector
+from vcm.models.detector import Detector
+from vcm.preedit.losses import LossWeights
 from vcm.preedit.network import DEFAULT_MODEL
 from vcm.preedit.train import TrainConfig, train
 
 SEGMENT = 32  # frames per evaluated segment: one GOP, I + 31 P
 CHECKPOINTS = (150, 250)
+# Training settings tried on validation (seed 0, first checkpoint): name -> (weight of ln(bits/pixel),
+# P-frames per I-frame the rate counts (0: intra pictures only), crops per step (pairs count twice)).
+SETTINGS = {"intra": (0.1, 0, 8), "intra-low-rate": (0.03, 0, 8), "gop": (0.1, 31, 4),
+            "gop-low-rate": (0.03, 31, 4)}
 TRAIN_FRAMES_PER_CLIP = 50
 METRICS = ("psnr_y_db", "ms_ssim_y", "map50")
 
@@ -97,6 +106,12 @@ def bd(plain: list[ResultRow], edited: list[ResultRow]) -> dict[str, float | Non
     return {metric: entry[f"bd_rate_{metric}_percent"] for metric in METRICS}  # type: ignore[misc]
 
 
+def score(figures: dict[str, float | None]) -> float:
+    """What validation minimises: the BD-rate on luma MS-SSIM (unknown: worst)."""
+    value = figures["ms_ssim_y"]
+    return float("inf") if value is None else value
+
+
 def cell(value: float | None) -> str:
     return "n/a" if value is None else f"{value:+.1f} %"
 
@@ -108,6 +123,20 @@ def spread(values: list[float | None]) -> str:
     return f"{median(known):+.1f} % ({min(known):+.1f} to {max(known):+.1f})"
 
 
+def train_setting(setting: str, seed: int, steps: int, out: Path, data: dict[bool, list[np.ndarray]],
+                  detector: Detector) -> Path:
+    """Train (or continue training) `setting` with `seed` to `steps` in out/SETTING-seedN.pt;
+    returns a snapshot of it at that step."""
+    rate, p_frames, batch = SETTINGS[setting]
+    running = out / f"{setting}-seed{seed}.pt"
+    config = TrainConfig(steps=steps, seed=seed, weights=LossWeights(rate=rate), p_frames=p_frames,
+                         batch=batch)
+    train(data[p_frames > 0], running, detector, config)
+    snapshot = out / f"{setting}-seed{seed}-step{steps}.pt"
+    shutil.copyfile(running, snapshot)
+    return snapshot
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -115,28 +144,48 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    frames = train_frames()
+    for stale in args.out.glob("*.pt"):
+        stale.unlink()  # every run trains afresh
+    data = {False: train_frames(), True: train_frames(pairs=True)}
     detector = load_detector()
     validation, test = validation_pieces(), test_pieces()
-    print(f"train: {len(frames)} frames; validation: {len(validation)} segments; test: {len(test)} segments",
-          flush=True)
+    print(f"train: {len(data[False])} frames; validation: {len(validation)} segments; "
+          f"test: {len(test)} segments", flush=True)
     plain_validation = evaluate(validation, ("uniform",), args.out / "validation")
-    chosen: dict[int, tuple[Path, int, dict]] = {}
+
+    def validate(snapshot: Path) -> dict[str, float | None]:
+        edited = evaluate(validation, ("uniform+preedit",), args.out / "validation", str(snapshot))
+        return bd(plain_validation, edited)
+
+    first_seed, grid = args.seeds[0], {}
+    for setting in SETTINGS:
+        grid[setting] = validate(train_setting(setting, first_seed, CHECKPOINTS[0], args.out, data, detector))
+        print(f"setting {setting} seed {first_seed} step {CHECKPOINTS[0]}: validation {grid[setting]}",
+              flush=True)
+    setting = min(grid, key=lambda name: score(grid[name]))
+    print(f"\nTraining settings, seed {first_seed}, {CHECKPOINTS[0]} steps (validation, detections "
+          "protected): BD-rate of uniform+preedit against uniform, QP 22-46\n")
+    print("| setting | rate weight | P-frames per I | crops per step | BD PSNR | BD MS-SSIM | BD mAP@0.5 "
+          "| chosen |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, figures in grid.items():
+        rate, p_frames, batch = SETTINGS[name]
+        print(f"| {name} | {rate} | {p_frames} | {batch} | {' | '.join(cell(figures[m]) for m in METRICS)} | "
+              f"{'yes' if name == setting else ''} |")
+    chosen: dict[int, tuple[Path, int, float]] = {}
     validation_table = []
     for seed in args.seeds:
-        running = args.out / f"seed{seed}.pt"
-        running.unlink(missing_ok=True)  # every run trains afresh
         for steps in CHECKPOINTS:
-            train(frames, running, detector, TrainConfig(steps=steps, seed=seed))
-            snapshot = args.out / f"seed{seed}-step{steps}.pt"
-            shutil.copyfile(running, snapshot)
-            figures = bd(plain_validation, evaluate(validation, ("uniform+preedit",), args.out / "validation",
-                                                    str(snapshot)))
+            snapshot = args.out / f"{setting}-seed{seed}-step{steps}.pt"
+            if seed == first_seed and steps == CHECKPOINTS[0]:
+                figures = grid[setting]
+            else:
+                snapshot = train_setting(setting, seed, steps, args.out, data, detector)
+                figures = validate(snapshot)
             validation_table.append((seed, steps, figures))
             print(f"seed {seed} step {steps}: validation {figures}", flush=True)
-            score = figures["ms_ssim_y"] if figures["ms_ssim_y"] is not None else float("inf")
-            if seed not in chosen or score < chosen[seed][2]["score"]:
-                chosen[seed] = (snapshot, steps, {"score": score})
+            if seed not in chosen or score(figures) < chosen[seed][2]:
+                chosen[seed] = (snapshot, steps, score(figures))
     print("\nValidation (detections protected): BD-rate of uniform+preedit against uniform, QP 22-46\n")
     print("| seed | steps | BD PSNR | BD MS-SSIM | BD mAP@0.5 | chosen |")
     print("|---|---|---|---|---|---|")
@@ -161,7 +210,8 @@ def main() -> None:
         per_seed = ", ".join(f"{e['seed']}: {cell(e['ms_ssim_y'])}" for e in entries)
         print(f"| {label} | {' | '.join(spread([e[m] for e in entries]) for m in METRICS)} | {per_seed} |")
     (args.out / "choice.json").write_text(json.dumps(
-        {"chosen": {seed: {"model": str(path), "steps": steps} for seed, (path, steps, _) in chosen.items()},
+        {"setting": setting, "grid": grid,
+         "chosen": {seed: {"model": str(path), "steps": steps} for seed, (path, steps, _) in chosen.items()},
          "validation": [{"seed": s, "steps": n, **f} for s, n, f in validation_table],
          "test": results}, indent=1))
 
