@@ -42,12 +42,14 @@ REPAIR_MARGIN = 16
 
 
 def repair_map(qp_map: QPMap, lost: Sequence[Detection], width: int, height: int) -> QPMap:
-    """Lower the QP by REPAIR_STEP on the blocks around each lost target."""
+    """Lower the QP by REPAIR_STEP on the blocks around the lost targets (once per block and
+    round, however many lost targets' surroundings cover it)."""
     rows, cols = grid_shape(width, height)
     blocks = qp_map.dense(rows, cols).copy()
+    around = np.zeros((rows, cols), dtype=bool)
     for target in lost:
-        span = block_span(target.box, REPAIR_MARGIN, rows, cols)
-        blocks[span] = np.maximum(blocks[span] - REPAIR_STEP, 0)
+        around[block_span(target.box, REPAIR_MARGIN, rows, cols)] = True
+    blocks[around] = np.maximum(blocks[around] - REPAIR_STEP, 0)
     return QPMap.from_blocks(blocks)
 
 
