@@ -10,7 +10,7 @@ import torch
 from vcm.cloud.playback import write_video
 from vcm.errors import InputError
 from vcm.media import FrameSource
-from vcm.models import YoloV3Tiny
+from vcm.models import YoloV3Tiny, load_detector
 from vcm.preedit.network import PreEditor, load_preeditor
 from vcm.preedit.train import Objective, TrainConfig, random_crops, train, training_frames
 
@@ -45,9 +45,12 @@ def test_training_checkpoints_and_resumes(tmp_path: Path, frames: np.ndarray, de
     assert moved.abs().max() > 0  # the checkpoint holds the trained weights, not the initial ones
     longer = train(frames[:4], out, detector, TrainConfig(steps=3, batch=2, crop=64, checkpoint_every=1))
     assert [entry["step"] for entry in longer] == [1, 2, 3]
-    assert torch.load(out, weights_only=True)["step"] == 3
+    state = torch.load(out, weights_only=True)
+    assert state["step"] == 3 and state["detector"] == "yolov3-tiny"
     with pytest.raises(InputError, match="other settings"):
         train(frames[:4], out, detector, TrainConfig(steps=4, batch=2, crop=96))
+    with pytest.raises(InputError, match="yolov3-tiny detector's task term, not nanodet's"):
+        train(frames[:4], out, load_detector("nanodet"), TrainConfig(steps=4, batch=2, crop=64))
 
 
 def test_crops_must_fit_the_frames(frames: np.ndarray) -> None:

@@ -175,10 +175,12 @@ class Objective:
 
 
 def save_checkpoint(path: Path, network: PreEditor, optimizer: torch.optim.Optimizer, step: int,
-                    config: TrainConfig, history: list[dict[str, float]]) -> None:
-    """Model and training state in one file, written atomically."""
+                    config: TrainConfig, history: list[dict[str, float]], detector: str) -> None:
+    """Model and training state in one file, written atomically (`detector`: the name of the
+    detector of the task term)."""
     payload = {"config": network.config(), "weights": network.state_dict(), "step": step,
-               "optimizer": optimizer.state_dict(), "train": asdict(config), "history": history}
+               "optimizer": optimizer.state_dict(), "train": asdict(config), "history": history,
+               "detector": detector}
     with atomic_output(path) as temporary:
         torch.save(payload, temporary)
 
@@ -206,6 +208,9 @@ def train(frames: Sequence[np.ndarray] | np.ndarray, out: Path, detector: Detect
         state = training_state(out)
         if "optimizer" not in state or _comparable(state.get("train", {})) != _comparable(asdict(config)):
             raise InputError(f"{out} holds a model trained with other settings; choose another --out")
+        if state.get("detector", detector.name) != detector.name:
+            raise InputError(f"{out} holds a model trained with the {state['detector']} detector's task "
+                             f"term, not {detector.name}'s; choose another --out or --detector")
         network.load_state_dict(state["weights"])
         optimizer.load_state_dict(state["optimizer"])
         step, history = state["step"], state["history"]
@@ -236,7 +241,7 @@ def train(frames: Sequence[np.ndarray] | np.ndarray, out: Path, detector: Detect
             means = {name: round(float(np.mean(values)), 5) for name, values in running.items()}
             history.append({"step": step, **means})
             running = {}
-            save_checkpoint(out, network, optimizer, step, config, history)
+            save_checkpoint(out, network, optimizer, step, config, history, detector.name)
     network.eval()
     return history
 
