@@ -63,23 +63,16 @@ class PreEditor(nn.Module):
             self.head.bias.zero_()
             self.head.bias[0] = KEEP_BIAS
 
-    def logits(self, rgb: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) -> (B, 1 + K, ceil(H/4), ceil(W/4)) logits of [keep, blur_1..K] per 4x4 cell."""
+    def blend_weights(self, rgb: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) -> (B, 1 + K, H, W) per-pixel weights of [keep, blur_1..K], summing to 1."""
         height, width = rgb.shape[-2:]
         padded = F.pad(rgb, (0, -width % GROUP, 0, -height % GROUP), mode="replicate")
-        return self.head(self.body(F.pixel_unshuffle(padded, GROUP)))
-
-    def blend_weights(self, rgb: torch.Tensor, logits: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, 3, H, W) -> (B, 1 + K, H, W) per-pixel weights of [keep, blur_1..K], summing to 1
-        (from `logits` when they are already computed)."""
-        height, width = rgb.shape[-2:]
-        logits = self.logits(rgb) if logits is None else logits
-        size = (logits.shape[-2] * GROUP, logits.shape[-1] * GROUP)
-        logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+        logits = self.head(self.body(F.pixel_unshuffle(padded, GROUP)))
+        logits = F.interpolate(logits, size=padded.shape[-2:], mode="bilinear", align_corners=False)
         return torch.softmax(logits[..., :height, :width], dim=1)
 
-    def forward(self, rgb: torch.Tensor, logits: torch.Tensor | None = None) -> torch.Tensor:
-        weights = self.blend_weights(rgb, logits)
+    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        weights = self.blend_weights(rgb)
         edited = rgb
         for index, sigma in enumerate(SMOOTHING_SIGMAS, start=1):
             weight = weights[:, index:index + 1]

@@ -43,7 +43,9 @@ class TrainConfig:
     """steps: optimiser steps; batch, crop: crops per step and their side (pixels, a multiple
     of 16); qp_range: the proxy's QP is drawn uniformly from it (inclusive) per crop; checkpoint_every:
     steps between checkpoints; quantizer_sharpness: the proxy quantiser's soft gradient (None:
-    straight-through, which rewards re-adding detail the coder then throws away)."""
+    straight-through, which rewards re-adding detail the coder then throws away); pool: frames
+    sampled from the inputs; p_frames: the rate counted is that of a GOP of one I-frame and
+    p_frames P-frames, trained on pairs of consecutive frames (0: intra pictures only)."""
 
     steps: int = 500
     batch: int = 8
@@ -55,8 +57,6 @@ class TrainConfig:
     seed: int = 0
     quantizer_sharpness: float | None = 3.0
     pool: int = 128
-    head_bias_lr_scale: float = HEAD_BIAS_LR_SCALE
-    logit_decay: float = 0.0
     p_frames: int = 0
 
     def __post_init__(self) -> None:
@@ -201,7 +201,7 @@ def train(frames: Sequence[np.ndarray] | np.ndarray, out: Path, detector: Detect
     network = network or PreEditor()
     optimizer = torch.optim.Adam(
         [{"params": [p for n, p in network.named_parameters() if n != "head.bias"]},
-         {"params": [network.head.bias], "lr": config.learning_rate * config.head_bias_lr_scale}],
+         {"params": [network.head.bias], "lr": config.learning_rate * HEAD_BIAS_LR_SCALE}],
         lr=config.learning_rate)
     step, history = 0, []
     if out.exists():
@@ -223,11 +223,7 @@ def train(frames: Sequence[np.ndarray] | np.ndarray, out: Path, detector: Detect
         qp = torch.from_numpy(generator.integers(config.qp_range[0], config.qp_range[1] + 1, config.batch))
         blocks = config.crop // BLOCK
         qp_maps = qp.float()[:, None, None].expand(-1, blocks, blocks)
-        pictures = frames_of(original)
-        logits = network.logits(pictures)
-        terms = objective.terms(original, network(pictures, logits).reshape(original.shape), qp_maps)
-        terms["logit_spread"] = (logits - logits.mean(dim=1, keepdim=True)).pow(2).mean()
-        terms["total"] = terms["total"] + config.logit_decay * terms["logit_spread"]
+        terms = objective.terms(original, network(frames_of(original)).reshape(original.shape), qp_maps)
         optimizer.zero_grad()
         terms["total"].backward()
         optimizer.step()
@@ -263,7 +259,5 @@ def _comparable(settings: dict[str, object]) -> dict[str, object]:
     kept = {k: v for k, v in settings.items() if k not in ("steps", "checkpoint_every")}
     kept = {k: list(v) if isinstance(v, tuple) else v for k, v in kept.items()}
     kept.setdefault("pool", TrainConfig.pool)
-    kept.setdefault("head_bias_lr_scale", HEAD_BIAS_LR_SCALE)
-    kept.setdefault("logit_decay", 0.0)
     kept.setdefault("p_frames", 0)
     return kept
