@@ -15,7 +15,7 @@ detections are what mAP is scored against) and with everything edited; BD-rates 
 uniform+preedit against uniform over the 7-point QP ladder.
 
 Usage: .venv/bin/python bench/bench_preedit_split.py [--out out/preedit-split] [--seeds 0 1 2]
-Prints Markdown tables; models, rows and choice.json in --out. About 100 min on 2 cores.
+Prints Markdown tables; models, rows and choice.json in --out. About 75 min on 2 cores.
 """
 
 import argparse
