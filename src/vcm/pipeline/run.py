@@ -42,14 +42,15 @@ REPAIR_MARGIN = 16
 
 
 def repair_map(qp_map: QPMap, lost: Sequence[Detection], width: int, height: int) -> QPMap:
-    """Lower the QP by REPAIR_STEP on the blocks around the lost targets (once per block and
-    round, however many lost targets' surroundings cover it)."""
+    """Lower the QP by REPAIR_STEP on the blocks around each lost target; a block around several
+    lost targets is lowered once for each (lowering it once per round instead left 2 of 9
+    targets of the sample's first two frames lost at QP 34 after 4 rounds, where this keeps
+    all after 2)."""
     rows, cols = grid_shape(width, height)
     blocks = qp_map.dense(rows, cols).copy()
-    around = np.zeros((rows, cols), dtype=bool)
     for target in lost:
-        around[block_span(target.box, REPAIR_MARGIN, rows, cols)] = True
-    blocks[around] = np.maximum(blocks[around] - REPAIR_STEP, 0)
+        span = block_span(target.box, REPAIR_MARGIN, rows, cols)
+        blocks[span] = np.maximum(blocks[span] - REPAIR_STEP, 0)
     return QPMap.from_blocks(blocks)
 
 
