@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from vcm.cloud.playback import write_video
 from vcm.errors import InputError
@@ -88,6 +89,10 @@ def test_pairs_are_a_frame_and_the_next(tmp_path: Path, frames: np.ndarray) -> N
     with FrameSource(video) as source:
         decoded = list(source)
     pairs = training_frames([video], start=1, stride=2, pairs=True)  # frames 1 and 3 (5 has no successor)
+    image = tmp_path / "still.png"
+    Image.fromarray(frames[0]).save(image)
+    with pytest.raises(InputError, match="videos of at least two frames"):
+        training_frames([image], pairs=True)
     assert [pair.shape for pair in pairs] == [(576, 768, 6)] * 2
     for pair, first in zip(pairs, (1, 3), strict=True):
         assert np.array_equal(pair[..., :3], decoded[first])

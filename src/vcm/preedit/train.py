@@ -102,7 +102,8 @@ def training_frames(paths: Sequence[str | Path], start: int = 0, stride: int = 1
                         kept[slot] = (seen, picture)
                 seen += 1
     if not kept:
-        raise InputError("no training frames (check --start/--stride against the inputs' lengths)")
+        needs = "videos of at least two frames; " if pairs else ""
+        raise InputError(f"no training frames ({needs}check --start/--stride against the inputs' lengths)")
     return [frame for _, frame in sorted(kept, key=lambda item: item[0])]
 
 
