@@ -3,19 +3,22 @@ on test, over three seeds.
 
 Splits are by clip (vcm.media.clips.CLIP_SPLITS: other cameras and people; the face photo
 clips by FACE_CLIP_SPLITS; the sample by its frame ranges, SAMPLE_SPLITS). First the training
-setting (SETTINGS: the rate weight, and whether the rate is that of intra pictures or of a GOP
-of one I and 31 P-frames coded from pairs of consecutive frames) is chosen: each trains the
-first seed for CHECKPOINTS[0] steps and the lowest validation BD-rate on luma MS-SSIM
-(detections protected, the default) wins. Then each seed trains that setting (default
+setting (SETTINGS: the rate weight; whether the rate is that of intra pictures or of a GOP of
+one I and 31 P-frames coded from pairs of consecutive frames, with the proxy's P-frame bits
+calibrated against x265; whether the editor is QP-aware, trained under random per-block QP
+maps, or QP-blind) is chosen: each trains the first seed for CHECKPOINTS[0] steps and the
+lowest validation BD-rate of uniform+preedit on luma MS-SSIM (detections protected, the
+default) wins. Then each seed trains that setting (default
 TrainConfig otherwise, at most 250 steps: with NanoDet's task term 500 steps take 15 min a
 seed here); its checkpoints at CHECKPOINTS steps are evaluated on validation and the one with
 the lowest BD-rate on MS-SSIM is that seed's model. Test: each seed's model, with the
 detector's finds left unedited (which keeps mAP by construction wherever the original's
 detections are what mAP is scored against) and with everything edited; BD-rates of
-uniform+preedit against uniform over the 7-point QP ladder.
+uniform+preedit against uniform over the 7-point QP ladder, and of fast+preedit against fast
+over fast's ladder (a QP-aware editor edits each frame for the map the planner chose).
 
 Usage: .venv/bin/python bench/bench_preedit_split.py [--out out/preedit-split] [--seeds 0 1 2]
-Prints Markdown tables; models, rows and choice.json in --out. About 75 min on 2 cores.
+Prints Markdown tables; models, rows and choice.json in --out. About 80 min on 2 cores.
 """
 
 import argparse
@@ -41,10 +44,29 @@ from vcm.preedit.train import TrainConfig, train
 
 SEGMENT = 32  # frames per evaluated segment: one GOP, I + 31 P
 CHECKPOINTS = (150, 250)
-# Training settings tried on validation (seed 0, first checkpoint): name -> (weight of ln(bits/pixel),
-# P-frames per I-frame the rate counts (0: intra pictures only), crops per step (pairs count twice)).
-SETTINGS = {"intra": (0.1, 0, 8), "intra-low-rate": (0.03, 0, 8), "gop": (0.1, 31, 4),
-            "gop-low-rate": (0.03, 31, 4)}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A training setting tried on validation. rate: weight of ln(bits/pixel); p_frames: P-frames
+    per I-frame the rate counts (0: intra pictures only); batch: crops per step (pairs count
+    twice); qp_aware: the editor reads the QP map (trained under random per-block maps);
+    qp_range: the QPs of training."""
+
+    rate: float
+    p_frames: int
+    batch: int
+    qp_aware: bool
+    qp_range: tuple[int, int]
+
+
+# Tried on validation (seed 0, first checkpoint). QP-aware editors train on QPs up to 51, the
+# background QP of fast's maps.
+SETTINGS = {"blind": Setting(0.1, 0, 8, False, (22, 42)),
+            "qp-aware": Setting(0.1, 0, 8, True, (22, 51)),
+            "qp-aware-low-rate": Setting(0.03, 0, 8, True, (22, 51)),
+            "qp-aware-gop": Setting(0.1, 31, 4, True, (22, 51))}
+METHODS = ("uniform", "fast")  # test: each against itself + preedit
 TRAIN_FRAMES_PER_CLIP = 50
 METRICS = ("psnr_y_db", "ms_ssim_y", "map50")
 
@@ -100,9 +122,10 @@ def evaluate(pieces: list[Piece], methods: tuple[str, ...], out: Path, model: st
     return rows
 
 
-def bd(plain: list[ResultRow], edited: list[ResultRow]) -> dict[str, float | None]:
-    """BD-rate (%) of uniform+preedit against uniform on each metric (curves averaged over segments)."""
-    entry = next(e for e in bd_rates(curves(plain + edited)) if e["method"] == "uniform+preedit")
+def bd(plain: list[ResultRow], edited: list[ResultRow], method: str = "uniform") -> dict[str, float | None]:
+    """BD-rate (%) of METHOD+preedit against METHOD on each metric (curves averaged over segments)."""
+    entry = next(e for e in bd_rates(curves(plain + edited))
+                 if e["method"] == f"{method}+preedit" and e["reference"] == method)
     return {metric: entry[f"bd_rate_{metric}_percent"] for metric in METRICS}  # type: ignore[misc]
 
 
@@ -127,11 +150,12 @@ def train_setting(setting: str, seed: int, steps: int, out: Path, data: dict[boo
                   detector: Detector) -> Path:
     """Train (or continue training) `setting` with `seed` to `steps` in out/SETTING-seedN.pt;
     returns a snapshot of it at that step."""
-    rate, p_frames, batch = SETTINGS[setting]
+    entry = SETTINGS[setting]
     running = out / f"{setting}-seed{seed}.pt"
-    config = TrainConfig(steps=steps, seed=seed, weights=LossWeights(rate=rate), p_frames=p_frames,
-                         batch=batch)
-    train(data[p_frames > 0], running, detector, config)
+    config = TrainConfig(steps=steps, seed=seed, weights=LossWeights(rate=entry.rate),
+                         p_frames=entry.p_frames, batch=entry.batch, qp_aware=entry.qp_aware,
+                         qp_range=entry.qp_range)
+    train(data[entry.p_frames > 0], running, detector, config)
     snapshot = out / f"{setting}-seed{seed}-step{steps}.pt"
     shutil.copyfile(running, snapshot)
     return snapshot
@@ -165,13 +189,15 @@ def main() -> None:
     setting = min(grid, key=lambda name: score(grid[name]))
     print(f"\nTraining settings, seed {first_seed}, {CHECKPOINTS[0]} steps (validation, detections "
           "protected): BD-rate of uniform+preedit against uniform, QP 22-46\n")
-    print("| setting | rate weight | P-frames per I | crops per step | BD PSNR | BD MS-SSIM | BD mAP@0.5 "
-          "| chosen |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| setting | rate weight | P-frames per I | crops per step | QP map read | training QPs | BD PSNR "
+          "| BD MS-SSIM | BD mAP@0.5 | chosen |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, figures in grid.items():
-        rate, p_frames, batch = SETTINGS[name]
-        print(f"| {name} | {rate} | {p_frames} | {batch} | {' | '.join(cell(figures[m]) for m in METRICS)} | "
-              f"{'yes' if name == setting else ''} |")
+        entry = SETTINGS[name]
+        low, high = entry.qp_range
+        print(f"| {name} | {entry.rate} | {entry.p_frames} | {entry.batch} | "
+              f"{'yes' if entry.qp_aware else 'no'} | {low}-{high} | "
+              f"{' | '.join(cell(figures[m]) for m in METRICS)} | {'yes' if name == setting else ''} |")
     chosen: dict[int, tuple[Path, int, float]] = {}
     validation_table = []
     for seed in args.seeds:
@@ -192,23 +218,28 @@ def main() -> None:
     for seed, steps, figures in validation_table:
         mark = "yes" if chosen[seed][1] == steps else ""
         print(f"| {seed} | {steps} | {' | '.join(cell(figures[m]) for m in METRICS)} | {mark} |")
-    plain_test = evaluate(test, ("uniform",), args.out / "test")
-    results: dict[str, list[dict[str, float | None]]] = {"protected": [], "edited": []}
+    plain_test = evaluate(test, METHODS, args.out / "test")
+    results: dict[str, list[dict[str, float | None]]] = {
+        f"{method} {mode}": [] for method in METHODS for mode in ("protected", "edited")}
     for seed, (snapshot, _, _) in chosen.items():
         for mode, edit in (("protected", False), ("edited", True)):
-            edited = evaluate(test, ("uniform+preedit",), args.out / "test", str(snapshot), edit)
-            figures = bd(plain_test, edited)
-            results[mode].append({"seed": seed, **figures})
-            print(f"seed {seed} {mode}: test {figures}", flush=True)
+            edited = evaluate(test, tuple(f"{method}+preedit" for method in METHODS), args.out / "test",
+                              str(snapshot), edit)
+            for method in METHODS:
+                figures = bd(plain_test, edited, method)
+                results[f"{method} {mode}"].append({"seed": seed, **figures})
+                print(f"seed {seed} {method} {mode}: test {figures}", flush=True)
     print(f"\nTest ({len(test)} segments of other clips and cameras; each seed's validation choice): "
-          "BD-rate of uniform+preedit against uniform, median over seeds (min to max)\n")
-    print("| detections | BD PSNR | BD MS-SSIM | BD mAP@0.5 | per seed (MS-SSIM) |")
-    print("|---|---|---|---|---|")
-    for mode, label in (("protected", "left as is (default; mAP kept by construction)"),
-                        ("edited", "edited too (--preedit-detections)")):
-        entries = results[mode]
-        per_seed = ", ".join(f"{e['seed']}: {cell(e['ms_ssim_y'])}" for e in entries)
-        print(f"| {label} | {' | '.join(spread([e[m] for e in entries]) for m in METRICS)} | {per_seed} |")
+          "BD-rate of METHOD+preedit against METHOD, median over seeds (min to max)\n")
+    print("| method | detections | BD PSNR | BD MS-SSIM | BD mAP@0.5 | per seed (MS-SSIM) |")
+    print("|---|---|---|---|---|---|")
+    for method in METHODS:
+        for mode, label in (("protected", "left as is (default; mAP kept by construction)"),
+                            ("edited", "edited too (--preedit-detections)")):
+            entries = results[f"{method} {mode}"]
+            per_seed = ", ".join(f"{e['seed']}: {cell(e['ms_ssim_y'])}" for e in entries)
+            print(f"| {method} | {label} | {' | '.join(spread([e[m] for e in entries]) for m in METRICS)} | "
+                  f"{per_seed} |")
     (args.out / "choice.json").write_text(json.dumps(
         {"setting": setting, "grid": grid,
          "chosen": {seed: {"model": str(path), "steps": steps} for seed, (path, steps, _) in chosen.items()},

@@ -248,7 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
                           f"({TRAIN_DEFAULTS.weights.perceptual})")
     training.add_argument("--p-frames", type=int, default=TRAIN_DEFAULTS.p_frames,
                           help="count the rate of a GOP of one I-frame and this many P-frames, coded from "
-                          f"pairs of consecutive frames (0: intra only) ({TRAIN_DEFAULTS.p_frames})")
+                          f"pairs of consecutive frames (0: intra only) ({TRAIN_DEFAULTS.p_frames}); the "
+                          "proxy's P-frame bits are first calibrated against x265 on the training frames")
+    training.add_argument("--qp-aware", action="store_true",
+                          help="the pre-editor reads the QP map each frame is coded with (trained under "
+                          "random per-block maps; in a pipeline it edits after the planner)")
     training.add_argument("--checkpoint-every", type=int, default=50, help="steps between checkpoints (50)")
     add_detector_option(training)
     training.add_argument("--pool", type=int, default=TRAIN_DEFAULTS.pool,
@@ -709,7 +713,8 @@ def cmd_preedit(args: argparse.Namespace) -> None:
                              learning_rate=args.learning_rate,
                              weights=LossWeights(rate=args.rate_weight, task=args.task_weight,
                                                  perceptual=args.perceptual_weight),
-                             checkpoint_every=args.checkpoint_every, pool=args.pool, p_frames=args.p_frames)
+                             checkpoint_every=args.checkpoint_every, pool=args.pool, p_frames=args.p_frames,
+                             qp_aware=args.qp_aware)
     except ValueError as error:
         raise InputError(f"training settings: {error}") from None
     check_output(args.out)

@@ -1,8 +1,9 @@
 """Method names: a registered planner with optional modifiers, e.g. 'xai+privacy+preedit'.
 
 The one place that parses and builds these names (CLI, pipeline and evaluation use it).
-Modifiers edit the frames before planning: 'preedit' (a learned pre-editor) and
-'privacy' (faces concealed); applied in that order whatever order they are written in.
+Modifiers edit the frames: 'privacy' (faces concealed, before planning) and 'preedit' (a
+learned pre-editor, after planning, for the planned QP map); applied in that order whatever
+order they are written in.
 """
 
 from collections.abc import Sequence

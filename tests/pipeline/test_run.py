@@ -6,13 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from vcm.codec import QPMap, decode
 from vcm.errors import InputError
 from vcm.models import YoloV3Tiny
 from vcm.models.detector import Detection
-from vcm.pipeline import FrameReport, Verification, repair_map, run_method, windows
+from vcm.pipeline import Edits, FrameReport, Verification, repair_map, run_method, windows
 from vcm.planners import PlanSettings
+from vcm.preedit.network import PreEditor
 from vcm.targets import TargetSpec, survives
 
 
@@ -123,3 +125,20 @@ def test_repair_recodes_until_the_lost_targets_survive(tmp_path: Path, frames: n
 def _target(record: dict) -> Detection:
     x1, y1, x2, y2 = record["box"]
     return Detection((x1, y1, x2, y2), record["score"], record["class_id"], record["class_name"])
+
+
+def test_a_qp_aware_pre_editor_edits_for_the_planned_map(tmp_path: Path, frames: np.ndarray,
+                                                         detector: YoloV3Tiny) -> None:
+    editor = PreEditor(qp_aware=True)
+    assert editor.qp_slope is not None
+    with torch.no_grad():
+        editor.qp_slope.copy_(torch.tensor([0.0, 0.0, 0.0, 8.0]))  # the strongest blur from QP ~40 on
+    clip = np.ascontiguousarray(frames[:4, 64:320, 256:512])
+    sizes = {}
+    for qp in (22, 40):
+        for name, edits in (("plain", Edits()), ("edited", Edits(preeditor=editor, preedit_detections=True))):
+            report = run_method("uniform", clip, 10.0, tmp_path / f"{name}{qp}.mp4", detector,
+                                PlanSettings(qp=qp), edits=edits, verify=Verification(enabled=False))
+            sizes[name, qp] = report.total_bytes
+    assert sizes["edited", 22] == sizes["plain", 22]  # at QP 22 this editor is the identity
+    assert sizes["edited", 40] < 0.9 * sizes["plain", 40], sizes

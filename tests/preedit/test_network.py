@@ -45,3 +45,27 @@ def test_kept_boxes_stay_as_they_are(frames: np.ndarray) -> None:
     outside = np.ones(frame.shape, dtype=bool)
     outside[kept] = False
     assert np.abs(edited.astype(int) - frame)[outside].mean() > 0.5
+
+
+def test_qp_aware_editor_edits_by_the_map(frames: np.ndarray) -> None:
+    network = PreEditor(qp_aware=True)
+    assert network.config()["qp_aware"] is True
+    assert network.qp_slope is not None
+    with torch.no_grad():
+        network.qp_slope.copy_(torch.tensor([0.0, 4.0, 0.0, 0.0]))  # the lightest blur rises with the QP
+    frame = frames[:1, :96, :128]
+    qp = np.full((6, 8), 22)  # (QP 22 - 32) / 8: logit of the blur 8 - 5 below keep's
+    qp[:, 4:] = 51  # right half: (51 - 32) / 8 * 4 = +9.5, above keep's 8
+    edited = network.edit_frames(frame, qp_maps=[qp]).astype(int)
+    change = np.abs(edited - frame)
+    assert change[:, :, :56].max() == 0  # low QP, 8 px from the boundary: untouched
+    assert change[:, :, 72:].mean() > 0.5  # high QP: blurred
+    with pytest.raises(ValueError, match="QP-aware"):
+        network.edit_frames(frame)
+
+
+def test_qp_aware_model_files_keep_their_kind(tmp_path: Path) -> None:
+    network = PreEditor(qp_aware=True)
+    path = tmp_path / "aware.pt"
+    torch.save({"config": network.config(), "weights": network.state_dict()}, path)
+    assert load_preeditor(path).qp_aware

@@ -13,7 +13,7 @@ from vcm.errors import InputError
 from vcm.media import FrameSource
 from vcm.models import YoloV3Tiny, load_detector
 from vcm.preedit.network import PreEditor, load_preeditor
-from vcm.preedit.train import Objective, TrainConfig, random_crops, train, training_frames
+from vcm.preedit.train import Objective, TrainConfig, random_crops, random_qp_maps, train, training_frames
 
 
 def test_training_lowers_loss_and_bits_on_a_fixed_batch(tmp_path: Path, frames: np.ndarray,
@@ -114,3 +114,33 @@ def test_training_on_pairs_counts_the_p_frames(tmp_path: Path, frames: np.ndarra
     assert gop["bpp"] < 0.5 * intra["bpp"]  # a static camera's P-frames cost little
     with pytest.raises(InputError, match="6 channels"):
         train(frames[:2], tmp_path / "other.pt", detector, config)
+
+
+def test_random_qp_maps_hold_lower_rectangles() -> None:
+    generator = np.random.default_rng(0)
+    maps = random_qp_maps(200, 8, (22, 51), generator, per_block=True).numpy()
+    assert maps.shape == (200, 8, 8) and maps.min() >= 22 and maps.max() <= 51
+    uniform = (maps == maps[:, :1, :1]).all(axis=(1, 2))
+    assert 0.35 < uniform.mean() < 0.75  # about half keep one QP (a rectangle can repeat the crop's QP)
+    # where a crop's map varies, the rectangle is lower than the rest and rectangular
+    for crop in maps[~uniform]:
+        background = crop.max()
+        rows, cols = np.nonzero(crop < background)
+        assert (crop[rows.min():rows.max() + 1, cols.min():cols.max() + 1] < background).all()
+    plain = random_qp_maps(50, 8, (30, 30), generator, per_block=False).numpy()
+    assert (plain == 30).all()
+
+
+def test_qp_aware_training_with_p_frames_saves_its_kind_and_calibration(tmp_path: Path, frames: np.ndarray,
+                                                                        detector: YoloV3Tiny) -> None:
+    pairs = [np.concatenate([frames[i], frames[i + 1]], axis=2) for i in range(3)]
+    out = tmp_path / "aware.pt"
+    config = TrainConfig(steps=2, batch=2, crop=64, checkpoint_every=1, qp_aware=True, p_frames=31,
+                         qp_range=(22, 51))
+    train(pairs, out, detector, config)
+    state = torch.load(out, weights_only=True)
+    assert state["config"]["qp_aware"] is True and 0 < state["inter_scale"] < 1
+    assert load_preeditor(out).qp_aware
+    with pytest.raises(InputError, match="other settings"):
+        train(pairs, out, detector, TrainConfig(steps=3, batch=2, crop=64, checkpoint_every=1, p_frames=31,
+                                                qp_range=(22, 51)))

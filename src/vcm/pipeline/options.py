@@ -11,10 +11,11 @@ from vcm.privacy.mode import PrivacyConfig
 
 @dataclass(frozen=True)
 class Edits:
-    """Changes made to the frames before planning (the method's modifiers).
+    """Changes made to the frames (the method's modifiers).
 
-    preeditor: edits every frame (METHOD+preedit), leaving what the detector found on the
-    original unedited unless preedit_detections. privacy: conceal faces (METHOD+privacy),
+    preeditor: edits every frame after planning, for its QP map (METHOD+preedit), leaving
+    what the detector found on the original unedited unless preedit_detections. privacy:
+    conceal faces before planning (METHOD+privacy),
     found by face_detector (default: those MTCNN or BlazeFace finds)."""
 
     preeditor: PreEditor | None = None

@@ -77,8 +77,9 @@ class _Coded:
 
 
 class _Editor:
-    """Applies a run's Edits to windows of frames (state: the generic face, and the faces
-    of the previous window's last frames so concealment holds across windows)."""
+    """Applies a run's Edits to windows of frames: concealment before planning, pre-editing
+    after it (a QP-aware pre-editor needs the planned maps). State: the generic face, and the
+    faces of the previous window's last frames so concealment holds across windows."""
 
     def __init__(self, edits: Edits, known_faces: Sequence[Sequence[Face]] | None) -> None:
         self.edits, self.known_faces = edits, known_faces
@@ -86,18 +87,9 @@ class _Editor:
         self._carry: list[list[Face]] = []
         self._face_detector: FaceDetector | None = edits.face_detector
 
-    @property
-    def changes_pixels(self) -> bool:
-        return self.edits.preeditor is not None or self.edits.privacy is not None
-
-    def apply(self, start: int, chunk: np.ndarray, detections: Sequence[list[Detection] | None]
-              ) -> tuple[np.ndarray, list[list[Face]]]:
-        """(edited (n, H, W, 3) frames, per frame the faces concealed)."""
+    def conceal(self, start: int, chunk: np.ndarray) -> tuple[np.ndarray, list[list[Face]]]:
+        """(the (n, H, W, 3) frames with faces concealed, per frame the faces concealed)."""
         edits = self.edits
-        if edits.preeditor is not None:
-            keep = (None if edits.preedit_detections
-                    else [[d.box for d in found or []] for found in detections])
-            chunk = edits.preeditor.edit_frames(chunk, keep=keep)
         if edits.privacy is None:
             return chunk, [[] for _ in chunk]
         detector = self._faces_detector()
@@ -111,6 +103,20 @@ class _Editor:
         if self._generic is None:
             self._generic = GenericFace.build(load_face_detector(LANDMARK_FACE_DETECTOR))
         return conceal(chunk, concealed, self._generic, edits.privacy), concealed
+
+    def preedit(self, plans: Sequence[FramePlan], maps: Sequence[QPMap],
+                detections: Sequence[list[Detection] | None]) -> list[np.ndarray]:
+        """The frames to encode: each plan's picture, pre-edited for its final QP map when
+        the run pre-edits (what the detector found on the original left unedited unless
+        preedit_detections)."""
+        pictures = [plan.rgb for plan in plans]
+        preeditor = self.edits.preeditor
+        if preeditor is None:
+            return pictures
+        keep = (None if self.edits.preedit_detections
+                else [[d.box for d in found or []] for found in detections])
+        rows, cols = grid_shape(pictures[0].shape[1], pictures[0].shape[0])
+        return list(preeditor.edit_frames(pictures, keep=keep, qp_maps=[m.dense(rows, cols) for m in maps]))
 
     def _faces_detector(self) -> FaceDetector:
         if self._face_detector is None:
@@ -219,10 +225,10 @@ def run_method(
                 report.verify_seconds += detect_seconds
                 started += detect_seconds
             targets = select_targets([found or [] for found in detections], settings.targets)
-            edited, concealed = editor.apply(start, chunk, detections)
-            reuse = not editor.changes_pixels and known.detections is None
+            concealed_chunk, concealed = editor.conceal(start, chunk)
+            reuse = edits.privacy is None and known.detections is None
             plans = [planning.plan(FrameInput(
-                index=start + i, rgb=edited[i], targets=targets[i],
+                index=start + i, rgb=concealed_chunk[i], targets=targets[i],
                 detections=detections[i] if reuse else None, intra=(start + i) % gop == 0))
                 for i in range(len(chunk))]
             maps = [plan.qp_map for plan in plans]
@@ -231,14 +237,15 @@ def run_method(
             if verify.enabled and verify.repair_rounds > 0:
                 maps = _repair(plans, maps, targets, concealed, report, detector, settings, fps, edits,
                                verify.repair_rounds)
+            pictures = editor.preedit(plans, maps, detections)
             report.plan_seconds += time.perf_counter() - started
-            for i, (plan, qp_map) in enumerate(zip(plans, maps, strict=True)):
+            for i, (plan, qp_map, picture) in enumerate(zip(plans, maps, pictures, strict=True)):
                 index = start + i
                 coded.append(_Coded(index, plan, qp_map, targets[i], verify.checks(index)
                                     and detections[i] is not None,
                                     plan.found if plan.found is not None else detections[i]))
                 started, verify_before = time.perf_counter(), report.verify_seconds
-                encoder.write(plan.rgb, qp_map)
+                encoder.write(picture, qp_map)
                 report.encode_seconds += time.perf_counter() - started - (
                     report.verify_seconds - verify_before)
         started, verify_before = time.perf_counter(), report.verify_seconds

@@ -10,6 +10,12 @@ quarter of the resolution (pixel unshuffle: 3 -> 48 channels) with depthwise-sep
 convolutions; its logits are upsampled bilinearly to full resolution. The head starts at
 zero with a strong bias for "keep", so an untrained pre-editor is the identity on 8-bit
 frames.
+
+A QP-aware pre-editor (qp_aware=True) is also told the QP each 16x16 block will be coded
+at: the map, as (QP - QP_CENTRE) / QP_SCALE, is one more input channel of the network, and
+a learned slope per class adds it to the logits (so "blur more where the QP is high" is
+one parameter away). It is trained under random per-block maps and, in a pipeline, edits
+each frame after the planner has chosen its map.
 """
 
 from collections.abc import Sequence
@@ -20,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vcm.codec.qpmap import BLOCK_SIZE
 from vcm.errors import InputError
 
 GROUP = 4
@@ -29,6 +36,7 @@ SMOOTHING_SIGMAS = (0.6, 1.2, 2.4)
 KEEP_BIAS = 8.0  # initial logit of "keep": the blurs start with weight e^-8 each
 KEEP_MARGIN = 8  # pixels around a kept box that stay unedited too
 NEGLIGIBLE_WEIGHT = 1 / 1024  # at inference, a smoothing weighted below this everywhere is skipped
+QP_CENTRE, QP_SCALE = 32.0, 8.0  # a QP-aware editor reads (QP - QP_CENTRE) / QP_SCALE
 
 Box = tuple[float, float, float, float]
 
@@ -46,13 +54,25 @@ def gaussian_blur(rgb: torch.Tensor, sigma: float) -> torch.Tensor:
     return sum(tap * rows[..., index:index + height, :] for index, tap in enumerate(taps))
 
 
-class PreEditor(nn.Module):
-    """(B, 3, H, W) RGB in [0, 1] -> edited (B, 3, H, W) in [0, 1] (H, W any size)."""
+def qp_plane(qp_blocks: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """(B, rows, cols) QPs per 16x16 block -> (B, 1, height, width) normalised QP at the
+    network's 1/GROUP resolution (each block covers BLOCK_SIZE/GROUP cells; cropped to size)."""
+    repeat = BLOCK_SIZE // GROUP
+    cells = qp_blocks.float().repeat_interleave(repeat, dim=1).repeat_interleave(repeat, dim=2)
+    if cells.shape[1] < height or cells.shape[2] < width:
+        raise ValueError(f"a QP map of {tuple(qp_blocks.shape[1:])} blocks does not cover the frame")
+    return ((cells[:, :height, :width] - QP_CENTRE) / QP_SCALE)[:, None]
 
-    def __init__(self, width: int = 32, depth: int = 3) -> None:
+
+class PreEditor(nn.Module):
+    """(B, 3, H, W) RGB in [0, 1] (and, when qp_aware, (B, rows, cols) QPs per 16x16 block,
+    rows, cols = ceil(H/16), ceil(W/16)) -> edited (B, 3, H, W) in [0, 1] (H, W any size)."""
+
+    def __init__(self, width: int = 32, depth: int = 3, qp_aware: bool = False) -> None:
         super().__init__()
-        self.width, self.depth = width, depth
-        layers: list[nn.Module] = [nn.Conv2d(3 * GROUP * GROUP, width, 1), nn.ReLU()]
+        self.width, self.depth, self.qp_aware = width, depth, qp_aware
+        inputs = 3 * GROUP * GROUP + (1 if qp_aware else 0)
+        layers: list[nn.Module] = [nn.Conv2d(inputs, width, 1), nn.ReLU()]
         for _ in range(depth):
             layers += [nn.Conv2d(width, width, 3, padding=1, groups=width), nn.Conv2d(width, width, 1),
                        nn.ReLU()]
@@ -62,17 +82,28 @@ class PreEditor(nn.Module):
         with torch.no_grad():
             self.head.bias.zero_()
             self.head.bias[0] = KEEP_BIAS
+        # logits += qp_slope x normalised QP (a QP-aware editor only)
+        self.qp_slope = nn.Parameter(torch.zeros(1 + len(SMOOTHING_SIGMAS))) if qp_aware else None
 
-    def blend_weights(self, rgb: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) -> (B, 1 + K, H, W) per-pixel weights of [keep, blur_1..K], summing to 1."""
+    def blend_weights(self, rgb: torch.Tensor, qp_blocks: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 3, H, W) (and QPs (B, rows, cols) when qp_aware) -> (B, 1 + K, H, W) per-pixel
+        weights of [keep, blur_1..K], summing to 1."""
         height, width = rgb.shape[-2:]
         padded = F.pad(rgb, (0, -width % GROUP, 0, -height % GROUP), mode="replicate")
-        logits = self.head(self.body(F.pixel_unshuffle(padded, GROUP)))
+        features = F.pixel_unshuffle(padded, GROUP)
+        if self.qp_slope is not None:
+            if qp_blocks is None:
+                raise ValueError("this pre-editor is QP-aware: it needs the QP map the frame is coded with")
+            qp = qp_plane(qp_blocks.to(rgb.device), *features.shape[-2:])
+            logits = self.head(self.body(torch.cat([features, qp], dim=1)))
+            logits = logits + self.qp_slope.view(1, -1, 1, 1) * qp
+        else:
+            logits = self.head(self.body(features))
         logits = F.interpolate(logits, size=padded.shape[-2:], mode="bilinear", align_corners=False)
         return torch.softmax(logits[..., :height, :width], dim=1)
 
-    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
-        weights = self.blend_weights(rgb)
+    def forward(self, rgb: torch.Tensor, qp_blocks: torch.Tensor | None = None) -> torch.Tensor:
+        weights = self.blend_weights(rgb, qp_blocks)
         edited = rgb
         for index, sigma in enumerate(SMOOTHING_SIGMAS, start=1):
             weight = weights[:, index:index + 1]
@@ -82,21 +113,28 @@ class PreEditor(nn.Module):
         return edited.clamp(0.0, 1.0)
 
     @torch.inference_mode()
-    def edit_frames(self, frames: np.ndarray, keep: Sequence[Sequence[Box]] | None = None) -> np.ndarray:
+    def edit_frames(self, frames: np.ndarray | Sequence[np.ndarray],
+                    keep: Sequence[Sequence[Box]] | None = None,
+                    qp_maps: Sequence[np.ndarray] | None = None) -> np.ndarray:
         """(N, H, W, 3) uint8 RGB -> edited (N, H, W, 3) uint8, one frame at a time.
         keep: per frame, boxes (x1, y1, x2, y2 in pixels) left as they are, widened by
-        KEEP_MARGIN pixels (e.g. what the detector found on the original)."""
-        edited = np.empty_like(frames)
+        KEEP_MARGIN pixels (e.g. what the detector found on the original). qp_maps: per
+        frame, its (rows, cols) block QPs (needed by a QP-aware editor, ignored otherwise)."""
+        if self.qp_aware and qp_maps is None:
+            raise ValueError("this pre-editor is QP-aware: it needs the QP map of every frame")
+        edited = np.empty_like(np.asarray(frames))
         for index, frame in enumerate(frames):
             image = torch.from_numpy(frame.copy()).permute(2, 0, 1)[None].float() / 255.0
-            edited[index] = (self(image)[0].permute(1, 2, 0) * 255.0).round().byte().numpy()
+            qp = (torch.from_numpy(np.asarray(qp_maps[index]))[None]
+                  if self.qp_aware and qp_maps is not None else None)
+            edited[index] = (self(image, qp)[0].permute(1, 2, 0) * 255.0).round().byte().numpy()
             for box in keep[index] if keep is not None else ():
                 rows, cols = _widened(box, frame.shape[0], frame.shape[1])
                 edited[index, rows, cols] = frame[rows, cols]
         return edited
 
-    def config(self) -> dict[str, int]:
-        return {"width": self.width, "depth": self.depth}
+    def config(self) -> dict[str, int | bool]:
+        return {"width": self.width, "depth": self.depth, "qp_aware": self.qp_aware}
 
 
 def _widened(box: Box, height: int, width: int) -> tuple[slice, slice]:

@@ -8,7 +8,9 @@ differentiable proxy at a random QP per crop, and minimises
 
 every term comparing the coded edit with the original crop. The detector runs fully
 convolutionally on the crop (no resize), so its class scores compare cell by cell, each
-weighted by the original's score there.
+weighted by the original's score there. A QP-aware editor is trained under random per-block
+QP maps (random_qp_maps) and reads them. With P-frames in the rate, the proxy's P-frame bits
+are first scaled to real x265 P-frame bytes (vcm.preedit.calibration).
 """
 
 import os
@@ -27,6 +29,7 @@ from vcm.eval.metrics import ms_ssim
 from vcm.media import FrameSource
 from vcm.models.detector import Detector
 from vcm.models.efficientnet_lite import load_efficientnet_lite0
+from vcm.preedit.calibration import inter_scale
 from vcm.preedit.losses import LossWeights, feature_distance, score_map_distance
 from vcm.preedit.network import PreEditor
 from vcm.preedit.proxy import BLOCK, ProxyOutput, proxy_code, proxy_code_inter, rgb_to_ycbcr
@@ -45,7 +48,9 @@ class TrainConfig:
     steps between checkpoints; quantizer_sharpness: the proxy quantiser's soft gradient (None:
     straight-through, which rewards re-adding detail the coder then throws away); pool: frames
     sampled from the inputs; p_frames: the rate counted is that of a GOP of one I-frame and
-    p_frames P-frames, trained on pairs of consecutive frames (0: intra pictures only)."""
+    p_frames P-frames, trained on pairs of consecutive frames (0: intra pictures only);
+    qp_aware: the editor reads the QP map, and crops are coded under random per-block maps
+    (random_qp_maps) instead of one QP each."""
 
     steps: int = 500
     batch: int = 8
@@ -58,6 +63,7 @@ class TrainConfig:
     quantizer_sharpness: float | None = 3.0
     pool: int = 128
     p_frames: int = 0
+    qp_aware: bool = False
 
     def __post_init__(self) -> None:
         low, high = self.qp_range
@@ -125,6 +131,23 @@ def random_crops(frames: Sequence[np.ndarray] | np.ndarray, batch: int, crop: in
     return torch.from_numpy(np.ascontiguousarray(np.stack(crops))).permute(0, 3, 1, 2).float() / 255.0
 
 
+def random_qp_maps(batch: int, blocks: int, qp_range: tuple[int, int], generator: np.random.Generator,
+                   per_block: bool) -> torch.Tensor:
+    """(batch, blocks, blocks) QPs per 16x16 block: each crop's QP is drawn uniformly from
+    qp_range (inclusive); with per_block, half the crops also get a random rectangle of blocks
+    at a lower QP drawn from [low, crop's QP], as a planner protects what it detects."""
+    low, high = qp_range
+    maps = np.repeat(generator.integers(low, high + 1, batch)[:, None, None], blocks, axis=1)
+    maps = np.repeat(maps, blocks, axis=2)
+    for crop in range(batch) if per_block else ():
+        if generator.random() < 0.5:
+            top, left = generator.integers(0, blocks, 2)
+            bottom, right = top + 1 + generator.integers(0, blocks - top), left + 1 + generator.integers(
+                0, blocks - left)
+            maps[crop, top:bottom, left:right] = generator.integers(low, maps[crop, 0, 0] + 1)
+    return torch.from_numpy(maps)
+
+
 def frames_of(images: torch.Tensor) -> torch.Tensor:
     """(B, 3F, H, W) F frames stacked in channels -> (B F, 3, H, W)."""
     return images.reshape(-1, 3, *images.shape[-2:])
@@ -134,11 +157,13 @@ class Objective:
     """The training loss; `terms` returns every term per batch (means) and the total.
     p_frames = 0: crops (B, 3, H, W) are coded as intra pictures. p_frames = P > 0: crops are
     two consecutive frames (B, 6, H, W); the first is coded intra, the second as a P-frame
-    predicted from it, and the rate is that of a GOP of one I and P such P-frames."""
+    predicted from it, and the rate is that of a GOP of one I and P such P-frames, each
+    P-frame's proxy bits multiplied by inter_scale (see vcm.preedit.calibration)."""
 
     def __init__(self, detector: Detector, weights: LossWeights, sharpness: float | None = None,
-                 p_frames: int = 0) -> None:
+                 p_frames: int = 0, inter_scale: float = 1.0) -> None:
         self.detector, self.weights, self.sharpness, self.p_frames = detector, weights, sharpness, p_frames
+        self.inter_scale = inter_scale
         self.perceptual = load_efficientnet_lite0() if weights.perceptual > 0 else None
 
     def task_distance(self, coded: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
@@ -151,7 +176,7 @@ class Objective:
             return proxy_code(edited, qp, self.sharpness)
         intra = proxy_code(edited[:, :3], qp, self.sharpness)
         inter = proxy_code_inter(edited[:, 3:], intra.rgb, qp, self.sharpness)
-        bits = (intra.bits + self.p_frames * inter.bits) / (1 + self.p_frames)
+        bits = (intra.bits + self.p_frames * self.inter_scale * inter.bits) / (1 + self.p_frames)
         luma = torch.stack([intra.luma, inter.luma], dim=1).reshape(-1, 1, *edited.shape[-2:])
         return ProxyOutput(rgb=torch.cat([intra.rgb, inter.rgb], dim=1), bits=bits, luma=luma)
 
@@ -176,12 +201,13 @@ class Objective:
 
 
 def save_checkpoint(path: Path, network: PreEditor, optimizer: torch.optim.Optimizer, step: int,
-                    config: TrainConfig, history: list[dict[str, float]], detector: str) -> None:
+                    config: TrainConfig, history: list[dict[str, float]], detector: str,
+                    inter_scale: float = 1.0) -> None:
     """Model and training state in one file, written atomically (`detector`: the name of the
-    detector of the task term)."""
+    detector of the task term; inter_scale: the P-frame calibration used)."""
     payload = {"config": network.config(), "weights": network.state_dict(), "step": step,
                "optimizer": optimizer.state_dict(), "train": asdict(config), "history": history,
-               "detector": detector}
+               "detector": detector, "inter_scale": inter_scale}
     with atomic_output(path) as temporary:
         torch.save(payload, temporary)
 
@@ -199,10 +225,15 @@ def train(frames: Sequence[np.ndarray] | np.ndarray, out: Path, detector: Detect
         raise InputError(f"training with p_frames={config.p_frames} takes frames of {channels} channels")
     torch.set_num_threads(os.cpu_count() or 1)
     torch.manual_seed(config.seed)
-    network = network or PreEditor()
+    network = network or PreEditor(qp_aware=config.qp_aware)
+    if network.qp_aware != config.qp_aware:
+        raise ValueError(f"a {'QP-aware' if network.qp_aware else 'QP-blind'} network with qp_aware="
+                         f"{config.qp_aware} settings")
+    global_mix = ("head.bias", "qp_slope")  # the parameters that set the keep/blur mix everywhere
     optimizer = torch.optim.Adam(
-        [{"params": [p for n, p in network.named_parameters() if n != "head.bias"]},
-         {"params": [network.head.bias], "lr": config.learning_rate * HEAD_BIAS_LR_SCALE}],
+        [{"params": [p for n, p in network.named_parameters() if n not in global_mix]},
+         {"params": [p for n, p in network.named_parameters() if n in global_mix],
+          "lr": config.learning_rate * HEAD_BIAS_LR_SCALE}],
         lr=config.learning_rate)
     step, history = 0, []
     if out.exists():
@@ -216,15 +247,17 @@ def train(frames: Sequence[np.ndarray] | np.ndarray, out: Path, detector: Detect
         optimizer.load_state_dict(state["optimizer"])
         step, history = state["step"], state["history"]
     generator = np.random.default_rng([config.seed, step])
-    objective = Objective(detector, config.weights, config.quantizer_sharpness, config.p_frames)
+    scale = inter_scale(frames, config.qp_range, config.seed) if config.p_frames else 1.0
+    objective = Objective(detector, config.weights, config.quantizer_sharpness, config.p_frames, scale)
     running: dict[str, list[float]] = {}
     network.train()
     while step < config.steps:
         original = random_crops(frames, config.batch, config.crop, generator)
-        qp = torch.from_numpy(generator.integers(config.qp_range[0], config.qp_range[1] + 1, config.batch))
-        blocks = config.crop // BLOCK
-        qp_maps = qp.float()[:, None, None].expand(-1, blocks, blocks)
-        terms = objective.terms(original, network(frames_of(original)).reshape(original.shape), qp_maps)
+        qp_maps = random_qp_maps(config.batch, config.crop // BLOCK, config.qp_range, generator,
+                                 config.qp_aware).float()
+        frame_maps = qp_maps.repeat_interleave(channels // 3, dim=0)  # each frame of a pair: its crop's map
+        edited = network(frames_of(original), frame_maps if config.qp_aware else None)
+        terms = objective.terms(original, edited.reshape(original.shape), qp_maps)
         optimizer.zero_grad()
         terms["total"].backward()
         optimizer.step()
@@ -238,7 +271,7 @@ def train(frames: Sequence[np.ndarray] | np.ndarray, out: Path, detector: Detect
             means = {name: round(float(np.mean(values)), 5) for name, values in running.items()}
             history.append({"step": step, **means})
             running = {}
-            save_checkpoint(out, network, optimizer, step, config, history, detector.name)
+            save_checkpoint(out, network, optimizer, step, config, history, detector.name, scale)
     network.eval()
     return history
 
@@ -261,4 +294,5 @@ def _comparable(settings: dict[str, object]) -> dict[str, object]:
     kept = {k: list(v) if isinstance(v, tuple) else v for k, v in kept.items()}
     kept.setdefault("pool", TrainConfig.pool)
     kept.setdefault("p_frames", 0)
+    kept.setdefault("qp_aware", False)
     return kept
