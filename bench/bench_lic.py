@@ -2,8 +2,10 @@
 classification; BD-rates against JPEG and HEVC intra; the share of the fine-tuning gain the
 adapters recover (over adapter training seeds); decoding speed at 768x576.
 
-Everything trains on the sample's train frames (0-395) through `vcm lic train` (the shipped
-model is seed 0; other adapter seeds are trained here from the same frozen base, into WORK);
+Everything trains on the sample's train frames (0-395) through `vcm lic train`, which must
+have run first: its checkpoints in WORK hold the base and the fine-tuned codecs, which are not
+shipped (the shipped model is adapter seed 0; other adapter seeds are trained here from the
+same frozen base, into WORK);
 nothing is chosen on the test frames (528-794), on which everything here is measured.
 
 Usage: .venv/bin/python bench/bench_lic.py [--work out/lic] [--out out/lic-bench]
@@ -80,6 +82,11 @@ def main() -> None:
     parser.add_argument("--adapter-seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    needed = ["base", *(f"finetune-{task}" for task in MACHINE_TASKS)]
+    missing = [f"{phase}.pt" for phase in needed if not (args.work / f"{phase}.pt").is_file()]
+    if missing:  # the fine-tuned upper bounds and the adapter seeds' base are not shipped
+        raise SystemExit(f"bench_lic: {args.work} lacks {', '.join(missing)}; run `vcm lic train "
+                         f"--work {args.work} --out out/lic.pt` first (every phase, resumable)")
     base = LearnedCodec.load()
     finetuned = {task: LearnedCodec(phase_model(args.work, f"finetune-{task}")) for task in MACHINE_TASKS}
     frames = list(sample_frames(*SAMPLE_SPLITS["test"], step=args.frame_step))
