@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test results results-long clean ffmpeg-check servers-check
+.PHONY: demo test test-fast results results-long clean ffmpeg-check servers-check
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -31,9 +31,15 @@ servers-check:
 demo: $(STAMP)
 	$(VENV)/bin/vcm demo
 
+# Every test, one worker per core (pytest-xdist); `.ci/run` calls this.
 test: $(STAMP) ffmpeg-check servers-check
 	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n 2 --dist worksteal
+
+# While editing: the tests not marked slow or system (under 2 minutes).
+test-fast: $(STAMP) ffmpeg-check
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/python -m pytest -n 2 --dist worksteal -m "not slow and not system"
 
 # Regenerate the result tables of README.md and docs/benchmarks.md from this commit (results/).
 # PARTS="a b" runs the named parts; results-long runs every part (see bench/results.py --list).

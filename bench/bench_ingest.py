@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.live_service import Service, create_token
-from vcm.client import Client
+from vcm.api.client import Client
 from vcm.cloud.maintenance import check
 from vcm.cloud.system import open_system
 from vcm.media import fetch_sample, read_video

@@ -23,7 +23,7 @@ from vcm.media import fetch_sample, read_video
 from vcm.models import load_detector
 from vcm.models.detector import detect_frames
 from vcm.planners import PlanSettings, plan_clip
-from vcm.targets import TargetSpec, select_targets
+from vcm.tasks.targets import TargetSpec, select_targets
 
 XAI_SIZE = (640, 480)
 XAI_START = 12 * 33  # the first validation segment of the sample

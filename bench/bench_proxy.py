@@ -20,9 +20,9 @@ import torch
 from PIL import Image
 
 from vcm.codec import QPMap, decode, encode
-from vcm.eval.metrics import luma_psnr
 from vcm.media import fetch_sample, luma_of, read_video
 from vcm.media.face_clips import letterbox, load_photo
+from vcm.media.quality import luma_psnr
 from vcm.preedit.network import SMOOTHING_SIGMAS, gaussian_blur
 from vcm.preedit.proxy import proxy_code, proxy_code_inter
 

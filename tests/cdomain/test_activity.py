@@ -55,6 +55,7 @@ def test_the_cascade_exits_by_its_threshold(recording: tuple[Path, list[str]]) -
     assert [w.label for w in classify_video(video, model)] == [w.label for w in full]
 
 
+@pytest.mark.slow
 def test_train_writes_a_model_and_resumes_from_its_checkpoints(tmp_path: Path) -> None:
     data, model = tmp_path / "data", tmp_path / "model.pt"
     command = ["activity", "train", "--data", str(data), "--out", str(model), "--recordings", "1", "1",

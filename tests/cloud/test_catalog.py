@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from vcm.cloud.catalog import Catalog, DetectionRecord, Segment, StoredObject
+from vcm.api.contract import DetectionRecord
+from vcm.cloud.catalog import Catalog, Segment, StoredObject
 from vcm.errors import InputError
 
 

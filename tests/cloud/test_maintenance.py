@@ -4,6 +4,8 @@ import hashlib
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.live_service import VCM, segment_bytes
 from vcm.cloud.ingest import Upload, store
 from vcm.cloud.maintenance import check, move_to_cold
@@ -24,6 +26,7 @@ def test_old_machine_layers_move_to_the_cold_tier(tmp_path: Path) -> None:
     assert system.catalog.cameras()[0]["cold_bytes"] == len(body)
 
 
+@pytest.mark.slow
 def test_storage_check_exits_1_on_an_orphan_or_a_corrupt_object(tmp_path: Path) -> None:
     data = tmp_path / "data"
     system = open_system(data)

@@ -6,8 +6,8 @@ import pytest
 
 from vcm.codec import QPMap, decode, encode, grid_shape
 from vcm.errors import InputError, OutputError
-from vcm.eval import luma_psnr
 from vcm.media import luma_of
+from vcm.media.quality import luma_psnr
 
 CODECS = ["hevc", "h264"]
 

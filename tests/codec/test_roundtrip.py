@@ -4,8 +4,8 @@ import pytest
 from vcm.codec import grid_shape
 from vcm.codec.roundtrip import RoundTrip
 from vcm.errors import InputError
-from vcm.eval import luma_psnr
 from vcm.media import luma_of
+from vcm.media.quality import luma_psnr
 
 
 @pytest.mark.parametrize("codec", ["hevc", "h264"])

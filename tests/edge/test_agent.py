@@ -12,6 +12,8 @@ import pytest
 
 from tests.live_service import VCM, Service, create_token
 
+pytestmark = pytest.mark.system  # starts real servers
+
 FRAMES = 96  # three 32-frame segments of the sample clip
 
 

@@ -4,13 +4,16 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.live_service import Service, create_token, segment_bytes
-from vcm.client import Client
+from vcm.api.client import Client
 from vcm.cloud.maintenance import check
 from vcm.cloud.system import open_system
 from vcm.edge.spool import Spool
 from vcm.edge.uploader import Uploader
+
+pytestmark = pytest.mark.system  # starts real servers
 
 SEGMENTS = 24
 

@@ -9,6 +9,7 @@ import pytest
 from vcm.cli import main
 
 
+@pytest.mark.slow
 def test_pose_task_is_planned_for_and_measured_beside_detection(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from vcm.media.face_clips import face_clip_files

@@ -4,7 +4,11 @@ import csv
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.live_service import VCM
+
+pytestmark = pytest.mark.system  # starts real servers
 
 
 def test_eval_on_ray_matches_in_process(sample_path: Path, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 from vcm.cli import main
 
 
+@pytest.mark.slow
 def test_two_segment_run_writes_every_file(tmp_path: Path, sample_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     clip = tmp_path / "clip.mp4"
@@ -89,7 +90,7 @@ def test_first_segment_skips_earlier_segments(sample_path: Path) -> None:
 def test_lost_targets_report_their_headroom() -> None:
     from vcm.eval.runner import lost_headroom
     from vcm.models.detector import Detection
-    from vcm.targets import TargetSpec
+    from vcm.tasks.targets import TargetSpec
 
     def person(score: float) -> Detection:
         return Detection((10.0, 10.0, 50.0, 90.0), score, 0, "person")
@@ -110,7 +111,7 @@ def test_detection_rate_is_confident_targets_still_found_at_0_7() -> None:
     from vcm.models.detector import Detection
     from vcm.pipeline import EncodeReport
     from vcm.planners import LadderPoint, PlanSettings
-    from vcm.targets import TargetSpec
+    from vcm.tasks.targets import TargetSpec
 
     def person(x: float, score: float, class_id: int = 0) -> Detection:
         return Detection((x, 10.0, x + 40.0, 90.0), score, class_id, "car" if class_id else "person")

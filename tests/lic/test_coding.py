@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from vcm.errors import InputError
-from vcm.eval.metrics import luma_psnr
 from vcm.lic.coding import LearnedCodec
 from vcm.lic.train import parameter_count
+from vcm.media.quality import luma_psnr
 
 
 @pytest.fixture(scope="module")

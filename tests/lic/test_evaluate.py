@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from vcm.eval.metrics import luma_psnr
 from vcm.lic.evaluate import Point, gap_recovered, jpeg
+from vcm.media.quality import luma_psnr
 
 
 def _points(method: str, metrics: list[float]) -> list[Point]:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from vcm.errors import InputError
-from vcm.media import read_video, rgb_to_yuv420
+from vcm.media import read_video, rgb_to_yuv420, windows
 from vcm.media.source import parse_size
 
 
@@ -90,3 +90,9 @@ def test_reads_y4m(tmp_path: Path, frames: np.ndarray) -> None:
         container.mux(stream.encode(None))
     video = read_video(path)
     assert video.frames.shape == (2, 48, 64, 3) and video.fps == pytest.approx(5)
+
+
+def test_windows_cut_a_stream_into_bounded_chunks() -> None:
+    chunks = list(windows((np.full((2, 2, 3), i, np.uint8) for i in range(10)), 4))
+    assert [(start, len(chunk)) for start, chunk in chunks] == [(0, 4), (4, 4), (8, 2)]
+    assert chunks[2][1][1, 0, 0, 0] == 9

@@ -15,6 +15,7 @@ def centernet() -> BoxDetector:
     return load_detector("centernet")
 
 
+@pytest.mark.slow
 def test_matches_the_models_own_decoding_in_tensorflow_js(frames: np.ndarray, centernet: BoxDetector) -> None:
     frame = frames[5]
     reference = run_reference("centernet", frame)

@@ -27,6 +27,7 @@ def test_mild_jpeg_keeps_the_identity(face_detector: Mtcnn, face_identity: DlibI
     assert np.linalg.norm(before - after) < 0.15
 
 
+@pytest.mark.slow
 def test_same_person_matches_and_different_people_do_not(face_detector: Mtcnn,
                                                          face_identity: DlibIdentity) -> None:
     names = ["obama", "obama2", "obama3", "biden", "astronaut", "grace_hopper"]

@@ -10,8 +10,8 @@ from vcm.media.face_clips import load_photo
 from vcm.models.movenet import KEYPOINT_NAMES, MoveNet, Pose, square_padding
 from vcm.models.pose_detector import pose_detection
 from vcm.models.tfjs.reference import run_reference
-from vcm.pose import object_keypoint_similarity, pose_survives
-from vcm.targets import TargetSpec, survives
+from vcm.tasks.pose import object_keypoint_similarity, pose_survives
+from vcm.tasks.targets import TargetSpec, survives
 
 HIDDEN = (0.0, 0.0, 0.1)  # an invisible keypoint (score < 0.3)
 

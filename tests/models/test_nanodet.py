@@ -15,6 +15,7 @@ def nanodet() -> BoxDetector:
     return load_detector("nanodet")
 
 
+@pytest.mark.slow
 def test_matches_tensorflow_js_on_a_frame(frames: np.ndarray, nanodet: BoxDetector) -> None:
     frame = frames[0]
     reference = run_reference("nanodet", frame)

@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from vcm.models.detector import Detector
-from vcm.models.detectors import load_task_model
 from vcm.models.movenet import KEYPOINT_NAMES, VISIBLE_SCORE
+from vcm.tasks import load_task_model
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,10 @@ from vcm.codec import QPMap, decode
 from vcm.errors import InputError
 from vcm.models import YoloV3Tiny
 from vcm.models.detector import Detection
-from vcm.pipeline import Edits, FrameReport, Verification, repair_map, run_method, windows
+from vcm.pipeline import Edits, FrameReport, Verification, repair_map, run_method
 from vcm.planners import PlanSettings
 from vcm.preedit.network import PreEditor
-from vcm.targets import TargetSpec, survives
-
-
-def test_windows_cut_a_stream_into_bounded_chunks() -> None:
-    chunks = list(windows((np.full((2, 2, 3), i, np.uint8) for i in range(10)), 4))
-    assert [(start, len(chunk)) for start, chunk in chunks] == [(0, 4), (4, 4), (8, 2)]
-    assert chunks[2][1][1, 0, 0, 0] == 9
+from vcm.tasks.targets import TargetSpec, survives
 
 
 def test_frames_are_pulled_as_they_are_coded(tmp_path: Path, frames: np.ndarray,

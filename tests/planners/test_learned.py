@@ -10,7 +10,7 @@ from vcm.cli import main
 from vcm.codec import encode
 from vcm.models import YoloV3Tiny
 from vcm.planners import LearnedConfig, PlanSettings, plan_clip
-from vcm.targets import TargetSpec, select_targets
+from vcm.tasks.targets import TargetSpec, select_targets
 
 CROP = (slice(160, 448), slice(192, 576))  # 384x288 of the sample where people walk
 
@@ -31,6 +31,7 @@ def _boxes_kept(frames: np.ndarray, plans: list, targets: list) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_distil_trains_a_model_the_planner_uses(small_clip: Path, frames: np.ndarray, detector: YoloV3Tiny,
                                                 tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "planner.pt"

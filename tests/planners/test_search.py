@@ -10,7 +10,7 @@ from vcm.codec.roundtrip import RoundTrip
 from vcm.models import YoloV3Tiny
 from vcm.planners import FramePlan, PlanSettings, XaiConfig, plan_clip
 from vcm.planners.xai import importance_offsets, paint_outside
-from vcm.targets import TargetSpec, select_targets, survives
+from vcm.tasks.targets import TargetSpec, select_targets, survives
 
 CROP = (slice(160, 448), slice(192, 576))  # 384x288 of the sample where people walk
 
@@ -30,6 +30,7 @@ def targets(frames: np.ndarray, detector: YoloV3Tiny) -> list:
 
 
 @pytest.mark.parametrize("check", ["p-frame", "intra"])
+@pytest.mark.slow
 def test_xai_stream_keeps_every_target(frames: np.ndarray, detector: YoloV3Tiny, targets: list, tmp_path,
                                        check: str) -> None:
     assert targets[0] and targets[1], "the sample's first frames have confident detections"
@@ -96,6 +97,7 @@ def test_xai_widens_the_context_the_detector_needs(crop: np.ndarray, crop_target
     assert np.array_equal(plan.rgb, canvas(8))  # 4 px doubled once, and no further
 
 
+@pytest.mark.slow
 def test_xai_levels_rise_from_a_wasteful_start_and_fall_from_a_losing_one(
         crop: np.ndarray, crop_targets: list, detector: YoloV3Tiny, tmp_path) -> None:
     [target] = crop_targets[9]
@@ -113,6 +115,7 @@ def test_xai_levels_rise_from_a_wasteful_start_and_fall_from_a_losing_one(
     assert _stream_keeps([high], [target], detector, tmp_path / "high.mkv") == [True]
 
 
+@pytest.mark.slow
 def test_xai_verification_repairs_a_target_the_stream_lost(crop: np.ndarray, crop_targets: list,
                                                            detector: YoloV3Tiny, tmp_path) -> None:
     [target] = crop_targets[1]  # from QP 51 the search steps 4 + 2 + 1 down, to 44, which loses it
@@ -150,6 +153,7 @@ def test_frames_without_targets_get_the_maximum_qp(frames: np.ndarray, detector:
     assert plan.qp_map.base == 47
 
 
+@pytest.mark.slow
 def test_frame_qp_is_the_largest_detectable(crop: np.ndarray, crop_targets: list,
                                             detector: YoloV3Tiny) -> None:
     settings = PlanSettings(codec="hevc", safety=0.25)
@@ -166,6 +170,7 @@ def test_frame_qp_is_the_largest_detectable(crop: np.ndarray, crop_targets: list
             assert not all(_kept(frame, qp + 1, keepable, detector, 0.25))
 
 
+@pytest.mark.slow
 def test_p_frame_check_keeps_targets_in_the_predicted_frame(frames: np.ndarray, detector: YoloV3Tiny,
                                                              targets: list) -> None:
     settings = PlanSettings(codec="hevc", check="p-frame")

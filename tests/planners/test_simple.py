@@ -2,7 +2,7 @@ import numpy as np
 
 from vcm.models import YoloV3Tiny
 from vcm.models.detector import Detection
-from vcm.planners import PLANNERS, FastConfig, PlanSettings, plan_clip
+from vcm.planners import PLANNERS, FastConfig, PlanSettings, listed_planners, plan_clip
 from vcm.planners.fast import fast_map, follow, target_qp
 
 
@@ -54,7 +54,7 @@ def test_fast_top1_protects_one_tracked_object() -> None:
 
 
 def test_fast_top1_map_keeps_fewer_blocks(frames: np.ndarray, detector: YoloV3Tiny) -> None:
-    from vcm.targets import TargetSpec
+    from vcm.tasks.targets import TargetSpec
 
     every = plan_clip("fast", frames[:1], detector, PlanSettings())[0].qp_map.blocks
     top1 = PlanSettings(targets=TargetSpec(mode="top1"))
@@ -63,7 +63,8 @@ def test_fast_top1_map_keeps_fewer_blocks(frames: np.ndarray, detector: YoloV3Ti
 
 
 def test_registry_lists_every_planner_with_its_ladder() -> None:
-    assert list(PLANNERS) == ["uniform", "bbox", "frame-qp", "xai", "fast", "learned"]
+    assert listed_planners() == ["uniform", "bbox", "frame-qp", "xai", "fast", "learned"]
+    assert list(PLANNERS) == [*listed_planners(), "given"]
     labels = [p.label for p in PLANNERS["uniform"].points(PlanSettings(qp=30))]
     assert labels == ["qp22", "qp26", "qp30", "qp34", "qp38", "qp42", "qp46"]
     assert [p.label for p in PLANNERS["fast"].points(PlanSettings(), full=False)] == ["roi36"]

@@ -9,6 +9,7 @@ import pytest
 from vcm.cli import main
 
 
+@pytest.mark.slow
 def test_train_encode_and_evaluate(tmp_path: Path, sample_path: Path,
                                    capsys: pytest.CaptureFixture[str]) -> None:
     clip = tmp_path / "clip.mp4"

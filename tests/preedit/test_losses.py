@@ -5,8 +5,8 @@ import pytest
 import torch
 from PIL import Image
 
-from vcm.eval.metrics import ms_ssim
 from vcm.media.face_clips import load_photo
+from vcm.media.quality import ms_ssim
 from vcm.models.efficientnet_lite import load_efficientnet_lite0
 from vcm.preedit.losses import feature_distance
 

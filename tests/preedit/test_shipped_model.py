@@ -9,8 +9,8 @@ import torch
 
 from vcm.codec import decode
 from vcm.eval.detection_ap import mean_average_precision
-from vcm.eval.metrics import luma_ms_ssim
 from vcm.media import rgb_to_yuv420
+from vcm.media.quality import luma_ms_ssim
 from vcm.models import YoloV3Tiny
 from vcm.pipeline import Edits, Verification, run_method
 from vcm.planners import PlanSettings

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from vcm.cloud.playback import write_video
+from vcm.api.playback import write_video
 from vcm.errors import InputError
 from vcm.media import FrameSource
 from vcm.models import YoloV3Tiny, load_detector
@@ -69,8 +69,8 @@ def test_crops_must_fit_the_frames(frames: np.ndarray) -> None:
 @pytest.mark.parametrize("name", ["nanodet", "pose"])
 def test_the_task_term_works_with_other_task_models(frames: np.ndarray, name: str) -> None:
     from vcm.models import load_detector
-    from vcm.models.detectors import load_task_model
     from vcm.preedit.losses import LossWeights
+    from vcm.tasks import load_task_model
 
     model = load_task_model("pose") if name == "pose" else load_detector(name)
     objective = Objective(model, LossWeights(perceptual=0.0))
@@ -99,6 +99,7 @@ def test_pairs_are_a_frame_and_the_next(tmp_path: Path, frames: np.ndarray) -> N
         assert np.array_equal(pair[..., 3:], decoded[first + 1])
 
 
+@pytest.mark.slow
 def test_training_on_pairs_counts_the_p_frames(tmp_path: Path, frames: np.ndarray,
                                                detector: YoloV3Tiny) -> None:
     pairs = [np.concatenate([frames[0], frames[1]], axis=2)]
@@ -131,6 +132,7 @@ def test_random_qp_maps_hold_lower_rectangles() -> None:
     assert (plain == 30).all()
 
 
+@pytest.mark.slow
 def test_qp_aware_training_with_p_frames_saves_its_kind_and_calibration(tmp_path: Path, frames: np.ndarray,
                                                                         detector: YoloV3Tiny) -> None:
     pairs = [np.concatenate([frames[i], frames[i + 1]], axis=2) for i in range(3)]

@@ -16,6 +16,7 @@ def face_file(tmp_path: Path, face_video: np.ndarray) -> Path:
     return write_lossless(face_video[:4], tmp_path / "face.mov")
 
 
+@pytest.mark.slow
 def test_encode_in_privacy_mode_then_measure(tmp_path: Path, face_file: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     plain, private = tmp_path / "plain.mp4", tmp_path / "private.mp4"
@@ -34,6 +35,7 @@ def test_encode_in_privacy_mode_then_measure(tmp_path: Path, face_file: Path,
         assert payload["leak_rate"] == leak and payload["faces_recognisable"] == 4
 
 
+@pytest.mark.slow
 def test_eval_adds_privacy_columns_and_plot(tmp_path: Path, face_file: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "eval"

@@ -52,6 +52,7 @@ def test_protect_maps_raises_only_face_blocks() -> None:
     assert maps[1].dense(4, 4).max() == 30
 
 
+@pytest.mark.slow
 def test_privacy_mode_stops_the_leak_where_plain_coding_leaks(
         tmp_path: Path, face_video: np.ndarray, face_detector: Mtcnn, face_identity: DlibIdentity,
         detector: YoloV3Tiny) -> None:

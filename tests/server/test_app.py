@@ -8,7 +8,9 @@ import httpx
 import pytest
 
 from tests.live_service import Service, create_token, segment_bytes
-from vcm.client import Client, ServerError
+from vcm.api.client import Client, ServerError
+
+pytestmark = pytest.mark.system  # starts real servers
 
 
 @pytest.fixture(scope="module")

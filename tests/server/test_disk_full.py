@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from tests.live_service import Service, create_token, segment_bytes
-from vcm.client import Client, ServerError
+from vcm.api.client import Client, ServerError
 from vcm.codec import encode
+
+pytestmark = pytest.mark.system  # starts real servers
 
 
 @pytest.fixture

@@ -3,7 +3,11 @@
 import os
 from pathlib import Path
 
+import pytest
+
 from vcm.server.renditions import prune
+
+pytestmark = pytest.mark.system  # starts real servers
 
 
 def test_prune_removes_the_least_recently_used_first(tmp_path: Path) -> None:

@@ -13,6 +13,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.server.conftest import CAMERA, Served
 
+pytestmark = pytest.mark.system  # starts real servers
+
 WAIT_S = 30.0
 TOKEN_KEY = "vcm.readerToken"
 

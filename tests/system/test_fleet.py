@@ -11,9 +11,11 @@ from tests.cloud.test_catalog import catalog_checks
 from tests.cloud.test_storage import tier_checks
 from tests.live_service import VCM, Service, create_token, segment_bytes
 from tests.system.conftest import S3Server
-from vcm.client import Client
+from vcm.api.client import Client
 from vcm.cloud.catalog import Catalog
 from vcm.cloud.storage import open_tiers
+
+pytestmark = pytest.mark.system  # starts real servers
 
 
 def s3_env(server: S3Server) -> dict[str, str]:

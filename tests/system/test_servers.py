@@ -6,6 +6,8 @@ import pytest
 import sqlalchemy as sa
 from botocore.exceptions import ClientError
 
+pytestmark = pytest.mark.system  # starts real servers
+
 
 def test_postgres_table_round_trip(fresh_postgres_url: str) -> None:
     assert fresh_postgres_url.startswith("postgresql+psycopg://")

@@ -21,7 +21,7 @@ from vcm.cdomain.model import ActivityModel
 from vcm.cdomain.synthetic import WINDOW
 from vcm.errors import InputError
 from vcm.models.detector import Detection, Detector, detect_frames
-from vcm.targets import best_match
+from vcm.tasks.targets import best_match
 
 SEARCH_RECALL = 0.97  # validation recall the search threshold must keep
 PERSON_SCORE = 0.5  # detections of people at least this confident are tracked

@@ -16,11 +16,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from vcm.api.contract import DetectionRecord, check_name
 from vcm.errors import InputError
 
 ROLES = ("camera", "reader")
 TOKEN_PREFIX = "vcm_"  # recognisable in logs and secret scanners; never starts with '-' (an option)
-LAYERS = ("machine", "restoration")
 metadata = sa.MetaData()
 
 schema_version = sa.Table("schema_version", metadata, sa.Column("version", sa.Integer, nullable=False))
@@ -124,33 +124,6 @@ class Segment:
         return {"camera": self.camera, "seq": self.seq, "start": self.start, "end": self.end,
                 "frames": self.frames, "fps": self.fps, "width": self.width, "height": self.height,
                 "codec": self.codec, "detections": self.detections}
-
-
-@dataclass(frozen=True)
-class DetectionRecord:
-    """A detection found at the edge: frame index in its segment, time in epoch seconds,
-    box (x0, y0, x1, y1) in pixels."""
-
-    frame: int
-    time: float
-    class_name: str
-    score: float
-    box: tuple[float, float, float, float]
-
-    def to_dict(self) -> dict[str, object]:
-        return {"frame": self.frame, "time": self.time, "class": self.class_name, "score": self.score,
-                "box": list(self.box)}
-
-    @classmethod
-    def from_dict(cls, item: Any) -> "DetectionRecord":
-        try:
-            box = tuple(float(v) for v in item["box"])
-            if len(box) != 4:
-                raise ValueError("box needs 4 numbers")
-            return cls(int(item["frame"]), float(item["time"]), str(item["class"])[:64], float(item["score"]),
-                       (box[0], box[1], box[2], box[3]))
-        except (KeyError, TypeError, ValueError) as error:
-            raise InputError(f"bad detection record {item!r}: {error}") from None
 
 
 class Catalog:
@@ -345,12 +318,3 @@ def _engine(url: str) -> Engine:
         cursor.close()
 
     return engine
-
-
-def check_name(name: str) -> str:
-    """Camera and reader names: 1-128 characters of letters, digits, '-', '_' and '.'."""
-    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
-    if not 1 <= len(name) <= 128 or not set(name) <= allowed or name.startswith("."):
-        raise InputError(f"bad name {name!r}: use 1-128 letters, digits, '-', '_' or '.'")
-    return name
-

@@ -8,20 +8,19 @@ or an object without a row (an orphan that the sender's retry completes and
 """
 
 import hashlib
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
-from vcm.cloud.catalog import DetectionRecord, Segment, StoredObject
+from vcm.api.contract import MACHINE, RESTORATION, DetectionRecord
+from vcm.cloud.catalog import Segment, StoredObject
 from vcm.cloud.storage import object_key
 from vcm.cloud.system import System
 from vcm.errors import InputError
 
 CODECS = {"hevc": "hevc", "h264": "h264"}
-LAYER_TIER = {"machine": "hot", "restoration": "cold"}
+LAYER_TIER = {MACHINE: "hot", RESTORATION: "cold"}
 
 
 class Refused(Exception):
@@ -60,15 +59,12 @@ def _machine_segment(upload: Upload) -> Segment:
 
     if upload.start is None:
         raise Refused(400, "a machine layer needs X-Segment-Start (epoch seconds)")
-    with tempfile.TemporaryDirectory(prefix="vcm-ingest-") as folder:
-        path = Path(folder) / "segment.mp4"
-        path.write_bytes(upload.body)
-        try:
-            info, frames = decoded_frames(path, keep_frames=False, read_qp=False)
-            count = sum(1 for _ in frames)
-        except InputError as error:
-            raise Refused(422, f"not a decodable video segment: {str(error).replace(str(path), 'body')}"
-                          ) from None
+    try:
+        info, frames = decoded_frames(upload.body, keep_frames=False, read_qp=False)
+        count = sum(1 for _ in frames)
+    except InputError as error:
+        raise Refused(422, f"not a decodable video segment: {str(error).replace('the data', 'body')}"
+                      ) from None
     if info.codec not in CODECS:
         raise Refused(422, f"the segment is {info.codec}; only HEVC and H.264 are stored")
     return Segment(camera=upload.camera, seq=upload.seq, start=upload.start, frames=count, fps=info.fps,
@@ -98,11 +94,11 @@ def store(system: System, upload: Upload) -> bool:
         raise Refused(409, f"segment {upload.seq} of {upload.camera} already has a different "
                       f"{upload.layer} layer")
     segment: Segment | None = None
-    if upload.layer == "machine":
+    if upload.layer == MACHINE:
         segment = _machine_segment(upload)
     else:
         recorded = system.catalog.segment(upload.camera, upload.seq)
-        if recorded is None or system.catalog.object(upload.camera, upload.seq, "machine") is None:
+        if recorded is None or system.catalog.object(upload.camera, upload.seq, MACHINE) is None:
             raise Refused(409, f"segment {upload.seq} of {upload.camera} has no machine layer yet; "
                           "send it first")
         _check_restoration(upload, recorded)

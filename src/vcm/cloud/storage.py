@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, urlparse
 
+from vcm.api.contract import MACHINE
 from vcm.atomic import write_durably
 from vcm.errors import InputError, OutputError
 
@@ -151,5 +152,5 @@ def open_tiers(url: str) -> dict[str, Tier]:
 def object_key(camera: str, seq: int, layer: str, sha256: str) -> str:
     """Where a segment's layer is stored within a tier; the content hash is part of the key,
     so two different bodies raced for one segment never overwrite each other."""
-    suffix = "mp4" if layer == "machine" else "vcmr"
+    suffix = "mp4" if layer == MACHINE else "vcmr"
     return f"{camera}/{seq:010d}.{layer}.{sha256[:16]}.{suffix}"

@@ -1,5 +1,6 @@
-"""Decode HEVC/H.264 files: frames, per-frame picture type and bytes, H.264 QP read-back."""
+"""Decode HEVC/H.264 files or bytes: frames, per-frame picture type and bytes, H.264 QP read-back."""
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,7 @@ class DecodedVideo(CodedSize):
         return "".join(frame.picture_type for frame in self.frames)
 
 
-def _crop_size(container: av.container.InputContainer, path: Path,
+def _crop_size(container: av.container.InputContainer, path: str | Path,
                coded: tuple[int, int]) -> tuple[int, int] | None:
     """The true frame size vcm recorded for an odd-sized encode, or None; InputError when
     the record is malformed or larger than the coded pictures."""
@@ -72,19 +73,25 @@ class StreamInfo:
 DecodedItem = tuple[DecodedFrame, np.ndarray | None, np.ndarray | None]
 
 
-def decoded_frames(path: str | Path, *, keep_frames: bool = True,
+def decoded_frames(source: str | Path | bytes, *, keep_frames: bool = True,
                    read_qp: bool = True) -> tuple[StreamInfo, Iterator[DecodedItem]]:
-    """Open `path` and return (info, iterator of (frame info, (H, W, 3) RGB, (H, W) luma)),
-    one frame at a time; RGB and luma are None unless keep_frames.
+    """Open `source` (a file, or a whole container such as an MP4 held in memory) and return
+    (info, iterator of (frame info, (H, W, 3) RGB, (H, W) luma)), one frame at a time; RGB
+    and luma are None unless keep_frames.
 
     read_qp: for H.264, read each macroblock's QP (export_side_data=venc_params).
-    Raises InputError for a missing, non-video or corrupt file.
+    Raises InputError for a missing, non-video or corrupt input (a file is named by its
+    path in the message, bytes as 'the data').
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"no such file: {path}")
+    path: str | Path
+    if isinstance(source, bytes):
+        path, opened = "the data", io.BytesIO(source)
+    else:
+        path = opened = Path(source)
+        if not path.is_file():
+            raise InputError(f"no such file: {path}")
     try:
-        container = av.open(str(path))
+        container = av.open(opened if isinstance(opened, io.BytesIO) else str(opened))
     except av.FFmpegError as error:
         raise InputError(f"{path} is not a readable video ({error.strerror or error})") from None
     try:

@@ -17,7 +17,7 @@ from vcm.codec.qpmap import QPMap, grid_shape
 from vcm.codec.rates import CodedSize
 from vcm.codec.roi import RoiPictures
 from vcm.errors import InputError
-from vcm.figures import rounded
+from vcm.rounding import rounded
 
 RAW_FORMATS = {".hevc": "hevc", ".265": "hevc", ".h265": "hevc", ".264": "h264", ".h264": "h264"}
 CONTAINER_FORMATS = {".mp4": "mp4", ".mov": "mov", ".m4v": "mp4", ".mkv": "matroska", ".ts": "mpegts"}

@@ -1,6 +1,7 @@
 """QP maps: a base QP per frame plus an integer QP per 16x16 block."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -99,6 +100,19 @@ class QPMapArray:
         self.array = array.astype(np.int16)
         self.frames = len(array) if array.ndim == 3 else None
         self._single = QPMap.from_blocks(self.array) if self.frames is None else None
+
+    @classmethod
+    def load(cls, path: str | Path, width: int, height: int) -> "QPMapArray":
+        """A user's .npy file of integer QPs, (rows, cols) or (frames, rows, cols), checked."""
+        try:
+            array = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            raise InputError(f"no such QP map file: {path}") from None
+        except (OSError, ValueError, EOFError):
+            raise InputError(f"{path} is not a .npy QP map (a NumPy array file of integer QPs)") from None
+        if not isinstance(array, np.ndarray):
+            raise InputError(f"{path} is an .npz archive, not a .npy QP map array")
+        return cls(array, width, height)
 
     def __getitem__(self, index: int) -> QPMap:
         if self._single is not None:

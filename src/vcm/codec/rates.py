@@ -4,6 +4,11 @@ from collections.abc import Sequence
 from typing import Protocol
 
 
+def bitrate_kbps(total_bytes: int, frames: int, fps: float) -> float:
+    """kbit/s of `frames` pictures of `total_bytes` bytes in all, shown at `fps` frames/s."""
+    return 8 * total_bytes * fps / max(frames, 1) / 1000
+
+
 class _Sized(Protocol):
     bytes: int
 
@@ -20,5 +25,4 @@ class CodedSize:
 
     @property
     def bitrate_kbps(self) -> float:
-        """8 * bytes * fps / frames / 1000."""
-        return 8 * self.total_bytes * self.fps / max(len(self.frames), 1) / 1000
+        return bitrate_kbps(self.total_bytes, len(self.frames), self.fps)

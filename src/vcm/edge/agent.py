@@ -12,15 +12,17 @@ from pathlib import Path
 
 import numpy as np
 
-from vcm.client import Client
+from vcm.api.client import Client
+from vcm.api.contract import DETECTIONS, MACHINE, RESTORATION, DetectionRecord
+from vcm.codec.rates import bitrate_kbps
 from vcm.edge.spool import Spool, SpooledSegment, SpoolState
 from vcm.edge.uploader import UploadCounts, Uploader
 from vcm.errors import VcmError
+from vcm.media import windows
 from vcm.media.source import FrameSource, NoFrames, is_live
 from vcm.models.detector import Detector
 from vcm.pipeline import Verification, run_method
 from vcm.pipeline.report import FrameReport
-from vcm.pipeline.run import windows
 from vcm.planners import PlanSettings
 from vcm.progress import ProgressCallback
 
@@ -68,27 +70,26 @@ class SegmentCoder:
         self.config, self.detector = config, detector
 
     def machine(self, frames: np.ndarray, fps: float,
-                start: float) -> tuple[dict[str, bytes], list[FrameReport]]:
+                start: float) -> tuple[bytes, list[DetectionRecord], list[FrameReport]]:
         """Stage 1: frames (n, H, W, 3) uint8 RGB, start: epoch seconds of frame 0 -> the machine
-        stream and detections parts, and the per-frame records (QP maps) stage 2 needs."""
+        stream, its detections, and the per-frame records (QP maps) stage 2 needs."""
         records: list[FrameReport] = []
         with tempfile.TemporaryDirectory(prefix="vcm-edge-") as folder:
             path = Path(folder) / "segment.mp4"
             run_method(self.config.planner, frames, fps, path, self.detector, self.config.settings,
                        verify=Verification(enabled=False), on_frame=records.append)
-            parts = {"machine": path.read_bytes()}
+            machine = path.read_bytes()
         records.sort(key=lambda record: record.index)
-        found = [{"frame": r.index, "time": round(start + r.index / fps, 4), "class": d["class_name"],
-                  "score": d["score"], "box": d["box"]} for r in records for d in (r.detections or [])]
-        parts["detections"] = json.dumps(found).encode()
-        return parts, records
+        found = [DetectionRecord(r.index, round(start + r.index / fps, 4), d["class_name"], d["score"],
+                                 tuple(d["box"])) for r in records for d in (r.detections or [])]
+        return machine, found, records
 
     def restoration(self, frames: np.ndarray, fps: float, machine: bytes,
                     records: list[FrameReport]) -> bytes | None:
         """Stage 2: the segment's restoration layer (None when the agent sends none)."""
         if not self.config.restoration:
             return None
-        from vcm.cloud.playback import machine_frames
+        from vcm.api.playback import machine_frames
         from vcm.restoration import encode_layer
 
         machine_qp = np.stack([np.asarray(r.qp_map, dtype=np.int16) for r in records])
@@ -110,10 +111,9 @@ def run_agent(source_name: str, open_source: Callable[[int], FrameSource], clien
     coder = SegmentCoder(config, detector)
 
     def acknowledged(segment: SpooledSegment, sizes: dict[str, int], detections: int) -> None:
-        seconds = segment.frames / segment.fps
-        kbps = 8 * sizes.get("machine", 0) / seconds / 1000 if seconds else 0.0
-        log(f"segment {segment.seq}: {segment.frames} frames, machine {sizes.get('machine', 0)} B "
-            f"({kbps:.1f} kbit/s), restoration {sizes.get('restoration', 0)} B, "
+        kbps = bitrate_kbps(sizes.get(MACHINE, 0), segment.frames, segment.fps)
+        log(f"segment {segment.seq}: {segment.frames} frames, machine {sizes.get(MACHINE, 0)} B "
+            f"({kbps:.1f} kbit/s), restoration {sizes.get(RESTORATION, 0)} B, "
             f"{detections} detections, acknowledged")
 
     uploader = Uploader(client, config.camera, spool, log=log, on_ack=acknowledged,
@@ -165,11 +165,11 @@ def _code_source(open_source: Callable[[int], FrameSource], spool: Spool, state:
     def commit(item: _InFlight) -> None:
         layer = item.layer.result()
         if layer is not None:
-            item.parts["restoration"] = layer
+            item.parts[RESTORATION] = layer
         spool.add(item.seq, item.start, item.first, item.frames, item.fps, item.parts)
         summary.segments_coded += 1
         summary.frames += item.frames
-        summary.machine_bytes += len(item.parts["machine"])
+        summary.machine_bytes += len(item.parts[MACHINE])
         summary.restoration_bytes += len(layer or b"")
         summary.detections += item.detections
         state.frames, state.next_seq = item.first + item.frames, item.seq + 1
@@ -190,12 +190,12 @@ def _code_source(open_source: Callable[[int], FrameSource], spool: Spool, state:
             if uploader.error is not None:
                 break
             start = now() - len(chunk) / fps if source.live else state.epoch + first / fps
-            parts, records = coder.machine(chunk, fps, start)
-            found = len(json.loads(parts["detections"]))
-            layer = layers.submit(coder.restoration, chunk, fps, parts["machine"], records)
+            machine, found, records = coder.machine(chunk, fps, start)
+            parts = {MACHINE: machine, DETECTIONS: json.dumps([d.to_dict() for d in found]).encode()}
+            layer = layers.submit(coder.restoration, chunk, fps, machine, records)
             if in_flight is not None:
                 commit(in_flight)
-            in_flight = _InFlight(seq, start, first, len(chunk), fps, parts, found, layer)
+            in_flight = _InFlight(seq, start, first, len(chunk), fps, parts, len(found), layer)
             seq, first = seq + 1, first + len(chunk)
         if in_flight is not None:
             commit(in_flight)

@@ -15,10 +15,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from vcm.api.contract import PARTS
 from vcm.atomic import fsync_folder, write_durably
 from vcm.errors import OutputError
-
-PARTS = ("machine", "detections", "restoration")
 
 
 @dataclass

@@ -8,7 +8,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vcm.client import Client, ServerError
+from vcm.api.client import Client, ServerError
+from vcm.api.contract import DETECTIONS, MACHINE
 from vcm.edge.spool import Spool, SpooledSegment
 
 BACKOFF_START_S = 0.25
@@ -69,7 +70,7 @@ class Uploader(threading.Thread):
         for part in segment.parts():
             data = segment.part(part).read_bytes()
             sizes[part] = len(data)
-            if part == "detections":
+            if part == DETECTIONS:
                 detections = len(json.loads(data))
             if part in segment.sent:
                 continue
@@ -90,11 +91,11 @@ class Uploader(threading.Thread):
             self.on_ack(segment, sizes, detections)
 
     def _put(self, segment: SpooledSegment, part: str, data: bytes) -> None:
-        if part == "detections":
+        if part == DETECTIONS:
             self.client.put_detections(self.camera, segment.seq, json.loads(data))
         else:
             self.client.put_layer(self.camera, segment.seq, part, data,
-                                  start=segment.start if part == "machine" else None)
+                                  start=segment.start if part == MACHINE else None)
 
     def _retrying(self, action: Callable[[], None]) -> None:
         """Run `action` until it succeeds; retryable failures wait with backoff, others raise."""

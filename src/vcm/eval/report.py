@@ -15,7 +15,7 @@ from vcm.errors import InputError
 from vcm.eval import plots
 from vcm.eval.runner import EvalConfig, Example, ResultRow
 from vcm.eval.summary import measures_pose, measures_privacy, summarise
-from vcm.targets import select_targets
+from vcm.tasks.targets import select_targets
 
 EXAMPLE_FRAMES = 2
 

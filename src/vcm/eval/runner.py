@@ -11,27 +11,28 @@ import numpy as np
 
 from vcm.errors import InputError
 from vcm.eval.detection_ap import mean_average_precision
-from vcm.eval.metrics import luma_ms_ssim, luma_psnr
-from vcm.figures import rounded
-from vcm.media import FrameSource, luma_of
-from vcm.methods import Method, parse_methods
+from vcm.media import FrameSource, luma_of, windows
+from vcm.media.quality import luma_ms_ssim, luma_psnr
 from vcm.models.detector import Detection, Detector, detect_frames
-from vcm.models.detectors import DEFAULT_DETECTOR, TASK_MIN_SCORE, TASKS
+from vcm.models.detectors import DEFAULT_DETECTOR
 from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR, MEASURING_FACE_DETECTOR
 from vcm.models.faces import Face, FaceDetector, FaceIdentity, detect_faces
-from vcm.pipeline import Edits, EncodeReport, Known, Verification, run_method, windows
-from vcm.planners import PLANNERS, LadderPoint, PlanSettings, planner_entry
+from vcm.pipeline import Edits, EncodeReport, Known, Verification, run_method
+from vcm.pipeline.methods import Method, parse_methods
+from vcm.planners import LadderPoint, PlanSettings, listed_planners, planner_entry
 from vcm.preedit.network import DEFAULT_MODEL, load_preeditor
 from vcm.privacy.leakage import PrivacyReport, privacy_report
 from vcm.privacy.mode import PrivacyConfig
 from vcm.progress import ProgressCallback
-from vcm.targets import TargetSpec, keep_threshold, select_targets, survival
+from vcm.rounding import rounded
+from vcm.tasks import load_task_model, task_entry
+from vcm.tasks.targets import TargetSpec, keep_threshold, select_targets, survival
 
 NEAR_THRESHOLD = 0.05  # a lost target whose original score was this close to the kept score is fragile
 
 @dataclass
 class EvalConfig:
-    """What to run. methods: names as vcm.methods.Method parses them; planner_configs: a
+    """What to run. methods: names as vcm.pipeline.methods.Method parses them; planner_configs: a
     config per planner name (default: the registry's); repair_rounds applies to the
     planners registered as repairable (frame-qp);
     privacy_metrics adds face-identity leak rate and person detection rate to every row
@@ -45,7 +46,7 @@ class EvalConfig:
     privacy methods conceal and the faces whose identity leak is measured (they must differ:
     a face the concealer misses has to be counted)."""
 
-    methods: Sequence[str] = tuple(PLANNERS)
+    methods: Sequence[str] = tuple(listed_planners())
     segment: int = 33
     max_segments: int | None = None
     first_segment: int = 0
@@ -70,8 +71,7 @@ class EvalConfig:
 
     def __post_init__(self) -> None:
         parse_methods(self.methods)
-        if self.task not in TASKS:
-            raise InputError(f"unknown task {self.task!r}; available: {', '.join(TASKS)}")
+        task_entry(self.task)
         if self.segment < 1:
             raise InputError(f"--segment must be at least 1, got {self.segment}")
         if self.max_segments is not None and self.max_segments < 1:
@@ -91,7 +91,7 @@ class EvalConfig:
         the same with that task's default min_score for the other."""
         if task == self.task:
             return self.targets
-        return dataclasses.replace(self.targets, min_score=TASK_MIN_SCORE[task], keep_score=None)
+        return dataclasses.replace(self.targets, min_score=task_entry(task).min_score, keep_score=None)
 
     @property
     def measures_privacy(self) -> bool:
@@ -399,7 +399,6 @@ def evaluate_videos(job: EvalJob, progress: ProgressCallback | None = None
                     ) -> tuple[list[ResultRow], dict[tuple[str, str], Example]]:
     """run_eval with the models loaded here (so it runs as a task on any worker)."""
     from vcm.models import load_detector
-    from vcm.models.detectors import load_task_model
 
     pose_model = load_task_model("pose") if job.config.measures_pose else None
     faces = None

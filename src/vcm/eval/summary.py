@@ -8,7 +8,7 @@ import numpy as np
 
 from vcm.eval.bdrate import bd_rate
 from vcm.eval.runner import ResultRow
-from vcm.figures import rounded
+from vcm.rounding import rounded
 
 
 def _finite_mean(values: Sequence[float | None]) -> float | None:

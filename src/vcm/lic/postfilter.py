@@ -4,7 +4,6 @@ restores, from the decoded picture, what that task needs (a post-filter for mach
 Pictures are (B, 3, H, W) RGB in [0, 1]; the filter is fully convolutional (any size).
 """
 
-import os
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -17,6 +16,7 @@ from vcm.codec import encode
 from vcm.codec.decoder import decode
 from vcm.lic.tasks import TASKS
 from vcm.lic.train import PhaseSettings
+from vcm.threads import use_cores
 
 HEVC_QPS = (27, 32, 37, 42, 47)  # the HEVC intra rate points, highest rate first
 FILTER_TRAIN_QPS = (32, 37, 42, 47)
@@ -64,7 +64,7 @@ def train_postfilter(task: str, frames: np.ndarray, checkpoint: Path, settings: 
     when done (short enough not to need resuming)."""
     from vcm.atomic import atomic_output
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    use_cores()
     torch.manual_seed(settings.seed)
     generator = np.random.default_rng(settings.seed)
     pairs = [(index, decoded) for qp in FILTER_TRAIN_QPS

@@ -8,7 +8,6 @@
   from the base, loss bpp + lambda_q (that task's distortion) alone.
 """
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from vcm.errors import InputError
 from vcm.lic.model import CodecShape, HyperpriorCodec, make_adapter
 from vcm.lic.tasks import MACHINE_TASKS, TASKS
 from vcm.preedit.train import random_crops
+from vcm.threads import use_cores
 
 Progress = Callable[[int, int, dict[str, float]], None]
 
@@ -113,7 +113,7 @@ def train_phase(model: Trainable, phase: str, frames: np.ndarray, checkpoint: Pa
         raise InputError(f"unknown phase {phase!r}; choose one of {', '.join(PHASES)}")
     if settings.crop % 64 or settings.crop < 64:
         raise InputError(f"the crop must be a multiple of 64, got {settings.crop}")
-    torch.set_num_threads(os.cpu_count() or 1)
+    use_cores()
     torch.manual_seed(settings.seed)
     for parameter in [*model.codec.parameters(), *model.encoder_adapter.parameters(),
                       *model.decoder_adapters.parameters()]:

@@ -10,8 +10,8 @@ neither training nor any choice saw.
 from dataclasses import dataclass
 from pathlib import Path
 
+from vcm.assets import PackageFiles
 from vcm.errors import InputError
-from vcm.registry import PackageFiles
 
 _FOLDER = "samples/clips"
 _FETCH = "vcm fetch clips"
@@ -86,3 +86,8 @@ def clip_path(name: str) -> Path:
     if name not in CLIPS:
         raise InputError(f"unknown clip {name!r}; available: {', '.join(CLIPS)}")
     return CLIPS[name].path()
+
+
+def clip_paths() -> list[Path]:
+    """Verified paths of every clip in CLIPS, fetched on first use."""
+    return [clip.path() for clip in CLIPS.values()]

@@ -15,10 +15,10 @@ import matplotlib
 import numpy as np
 from PIL import Image
 
+from vcm.assets import PackageFiles
 from vcm.atomic import atomic_output
 from vcm.cache import cache_dir, verify
 from vcm.errors import InputError
-from vcm.registry import PackageFiles
 
 _TESTS = "face_recognition-1.3.0/tests/test_images/"
 FACE_RECOGNITION_PHOTOS = PackageFiles(

@@ -1,6 +1,8 @@
 """Short clips in memory, and RGB <-> YUV 4:2:0 conversion as the encoder sees it."""
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import av
@@ -70,3 +72,11 @@ def rgb_to_yuv420(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def luma_of(rgb: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 RGB -> (H, W) uint8 luma plane as coded."""
     return rgb_to_yuv420(rgb)[0]
+
+def windows(frames: Iterable[np.ndarray], size: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(index of the first frame, (n <= size, H, W, 3) frames) for consecutive windows."""
+    iterator = iter(frames)
+    start = 0
+    while chunk := list(islice(iterator, size)):
+        yield start, np.stack(chunk)
+        start += len(chunk)

@@ -5,7 +5,7 @@ from functools import cache
 from pathlib import Path
 
 from vcm.errors import InputError
-from vcm.models.detector import BoxDetector, Detector
+from vcm.models.detector import BoxDetector
 
 DEFAULT_DETECTOR = "nanodet"  # chosen by measurement: README "Task models"
 ONNX_PREFIX = "onnx:"
@@ -63,25 +63,3 @@ def load_detector(name: str = DEFAULT_DETECTOR) -> BoxDetector:
         return OnnxDetector(Path(name[len(ONNX_PREFIX):]))
     return DETECTORS[name]()
 
-
-# Machine tasks a planner can protect: objects (the --detector's boxes) or human poses.
-TASKS = ("detect", "pose")
-# Default target score per task: a detection's score, or a pose's mean keypoint score.
-TASK_MIN_SCORE = {"detect": 0.7, "pose": 0.3}
-
-
-def load_task_model(task: str, detector: str = DEFAULT_DETECTOR) -> Detector:
-    """The model whose outputs a task keeps: the named object detector for "detect",
-    MoveNet poses (as person detections with keypoints) for "pose"."""
-    if task == "detect":
-        return load_detector(detector)
-    if task == "pose":
-        return _pose_detector()
-    raise InputError(f"unknown task {task!r}; available: {', '.join(TASKS)}")
-
-
-@cache
-def _pose_detector() -> Detector:
-    from vcm.models.pose_detector import PoseDetector
-
-    return PoseDetector()

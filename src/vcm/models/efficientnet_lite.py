@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vcm.registry import PackageFiles
+from vcm.assets import PackageFiles
 
 _WEIGHTS = "efficientnet-lite0-57934424.pth"
 EFFICIENTNET_LITE0_PACKAGE = PackageFiles(

@@ -7,7 +7,7 @@ recognition ResNet inside the face-recognition-models==0.3.0 source archive.
 
 from pathlib import Path
 
-from vcm.registry import PackageFiles
+from vcm.assets import PackageFiles
 
 _MTCNN = "facenet_pytorch/data/"
 MTCNN_PACKAGE = PackageFiles(

@@ -6,7 +6,6 @@ The weights are the pretrained MTCNN state dicts shipped in facenet-pytorch's wh
 implementation of the three networks and the cascade around them.
 """
 
-import os
 
 import numpy as np
 import torch
@@ -15,6 +14,7 @@ from torch import nn
 
 from vcm.models.face_weights import fetch_mtcnn
 from vcm.models.faces import Face
+from vcm.threads import use_cores
 
 PYRAMID_FACTOR = 0.709
 PROPOSAL_STRIDE, PROPOSAL_CELL = 2, 12
@@ -136,7 +136,7 @@ class Mtcnn:
             net.load_state_dict(torch.load(paths[name], map_location="cpu", weights_only=True))
             net.eval()
         self.min_face, self.thresholds, self.min_score = min_face, thresholds, min_score
-        torch.set_num_threads(os.cpu_count() or 1)
+        use_cores()
 
     @torch.inference_mode()
     def detect_faces(self, frame: np.ndarray) -> list[Face]:

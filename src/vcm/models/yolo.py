@@ -4,7 +4,6 @@ Frames are resized (bilinear, no letterbox) to the 416x416 network input, as
 OpenCV's blobFromImage does, so outputs match OpenCV's darknet reader.
 """
 
-import os
 
 import torch
 import torch.nn.functional as F
@@ -12,6 +11,7 @@ import torch.nn.functional as F
 from vcm.models.darknet import DarknetNet, YoloHead, parse_cfg
 from vcm.models.detector import BoxDetector
 from vcm.models.weights import coco_names, fetch_yolov3_tiny
+from vcm.threads import use_cores
 
 
 class YoloV3Tiny(BoxDetector):
@@ -32,7 +32,7 @@ class YoloV3Tiny(BoxDetector):
             parameter.requires_grad_(False)
         self.class_names = coco_names()
         self.batch_size = batch_size
-        torch.set_num_threads(os.cpu_count() or 1)
+        use_cores()
 
     @property
     def input_size(self) -> tuple[int, int]:

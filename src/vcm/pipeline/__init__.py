@@ -2,7 +2,6 @@
 
 from vcm.pipeline.options import Edits, Known, Verification
 from vcm.pipeline.report import EncodeReport, FrameReport
-from vcm.pipeline.run import repair_map, run_method, windows
+from vcm.pipeline.run import repair_map, run_method
 
-__all__ = ["Edits", "EncodeReport", "FrameReport", "Known", "Verification", "repair_map", "run_method",
-           "windows"]
+__all__ = ["Edits", "EncodeReport", "FrameReport", "Known", "Verification", "repair_map", "run_method"]

@@ -9,8 +9,9 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-from vcm.figures import rounded
+from vcm.codec.rates import bitrate_kbps
 from vcm.models.detector import Detection
+from vcm.rounding import rounded
 
 
 @dataclass
@@ -84,8 +85,7 @@ class EncodeReport:
 
     @property
     def bitrate_kbps(self) -> float:
-        """8 * bytes * fps / frames / 1000."""
-        return 8 * self.total_bytes * self.fps / max(self.frame_count, 1) / 1000
+        return bitrate_kbps(self.total_bytes, self.frame_count, self.fps)
 
     @property
     def detection_rate(self) -> float | None:

@@ -12,7 +12,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from vcm.codec import QPMap, decode, encode, grid_shape
 from vcm.codec.encoder import Encoder, FrameStats, output_format
 from vcm.codec.qpmap import block_span
 from vcm.errors import InputError
+from vcm.media import windows
 from vcm.models.detector import Detection, Detector
 from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR, LANDMARK_FACE_DETECTOR, load_face_detector
 from vcm.models.faces import Face, FaceDetector
@@ -34,7 +34,7 @@ from vcm.planners import FrameInput, FramePlan, PlanContext, PlanSettings, build
 from vcm.privacy.generic_face import GenericFace
 from vcm.privacy.mode import conceal, held_faces, protect_maps
 from vcm.progress import ProgressCallback
-from vcm.targets import select_targets, survival
+from vcm.tasks.targets import select_targets, survival
 
 FrameSink = Callable[[FrameReport], None]
 REPAIR_STEP = 4
@@ -53,14 +53,6 @@ def repair_map(qp_map: QPMap, lost: Sequence[Detection], width: int, height: int
         blocks[span] = np.maximum(blocks[span] - REPAIR_STEP, 0)
     return QPMap.from_blocks(blocks)
 
-
-def windows(frames: Iterable[np.ndarray], size: int) -> Iterator[tuple[int, np.ndarray]]:
-    """(index of the first frame, (n <= size, H, W, 3) frames) for consecutive windows."""
-    iterator = iter(frames)
-    start = 0
-    while chunk := list(islice(iterator, size)):
-        yield start, np.stack(chunk)
-        start += len(chunk)
 
 
 @dataclass

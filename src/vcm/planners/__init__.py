@@ -11,6 +11,7 @@ from vcm.planners.registry import (
     LadderPoint,
     PlannerEntry,
     build_planner,
+    listed_planners,
     plan_clip,
     planner_entry,
 )
@@ -19,9 +20,10 @@ from vcm.planners.frame_qp import FrameQpPlanner
 from vcm.planners.xai import XaiConfig, XaiPlanner
 from vcm.planners.fast import FastConfig, FastPlanner
 from vcm.planners.learned import LearnedConfig, LearnedPlanner
+from vcm.planners.given import GivenMap, GivenPlanner
 
 __all__ = ["PLANNERS", "BboxPlanner", "FastConfig", "FastPlanner", "FrameInput", "FramePlan",
-           "FrameQpPlanner", "LadderPoint",
+           "FrameQpPlanner", "GivenMap", "GivenPlanner", "LadderPoint",
            "LearnedConfig", "LearnedPlanner", "PlanContext", "PlanSettings", "Planner", "PlannerEntry",
            "UniformPlanner",
-           "XaiConfig", "XaiPlanner", "build_planner", "plan_clip", "planner_entry"]
+           "XaiConfig", "XaiPlanner", "build_planner", "listed_planners", "plan_clip", "planner_entry"]

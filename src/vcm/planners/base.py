@@ -10,7 +10,7 @@ import numpy as np
 from vcm.codec.qpmap import QP_MAX, QPMap
 from vcm.codec.roundtrip import RoundTrip
 from vcm.models.detector import Detection, Detector
-from vcm.targets import TargetSpec, survives
+from vcm.tasks.targets import TargetSpec, survives
 
 
 @dataclass

@@ -22,14 +22,14 @@ import torch.nn.functional as F
 
 from vcm.atomic import atomic_output, write_text_atomic
 from vcm.codec.qpmap import QP_MAX, grid_shape
+from vcm.media import windows
 from vcm.media.source import FrameSource
 from vcm.models.detector import Detector, detect_frames
-from vcm.pipeline import windows
 from vcm.planners.base import PlanSettings
 from vcm.planners.learned_net import PlanNet, plan_inputs, save_plan_net
 from vcm.planners.registry import plan_clip
 from vcm.planners.xai import XaiConfig
-from vcm.targets import select_targets
+from vcm.tasks.targets import select_targets
 
 Progress = Callable[[str, int, int], None]
 

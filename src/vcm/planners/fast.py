@@ -14,7 +14,7 @@ from vcm.codec.qpmap import QPMap, block_span, grid_shape
 from vcm.models.detector import Detection
 from vcm.planners.base import EveryNthDetection, FrameInput, FramePlan, PlanContext
 from vcm.planners.registry import RateLadder, register_planner
-from vcm.targets import best_match
+from vcm.tasks.targets import best_match
 
 TRACK_IOU = 0.3
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from vcm.errors import InputError
 from vcm.models.detector import Detection, Detector
 from vcm.planners.base import FrameInput, FramePlan, PlanContext, Planner, PlanSettings
+from vcm.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,9 @@ class PlannerEntry:
     """A registered planner. build(context, config) makes one for a stream; config_type is
     its config dataclass (None when it has none); repairable: re-encoding lower QP around
     lost targets suits it; needs_targets: it needs the original's detections on every
-    frame (the others detect on their own, or not at all)."""
+    frame (the others detect on their own, or not at all); listed: offered by name to users
+    (--method, --methods, eval's default set); False for one that needs input only its caller
+    has (a QP map file)."""
 
     name: str
     summary: str
@@ -52,6 +54,7 @@ class PlannerEntry:
     ladder: RateLadder
     repairable: bool = False
     needs_targets: bool = False
+    listed: bool = True
 
     def default_config(self) -> Any:
         return self.config_type() if self.config_type is not None else None
@@ -86,28 +89,30 @@ class PlannerEntry:
         return points
 
 
-PLANNERS: dict[str, PlannerEntry] = {}
+PLANNERS: Registry[PlannerEntry] = Registry("planner")
 
 
 def register_planner(name: str, *, summary: str, ladder: RateLadder, config_type: type | None = None,
-                     repairable: bool = False, needs_targets: bool = False) -> Callable[[type], type]:
+                     repairable: bool = False, needs_targets: bool = False,
+                     listed: bool = True) -> Callable[[type], type]:
     """Class decorator: register a planner class whose __init__ takes (context, config)."""
 
     def register(cls: type) -> type:
-        if name in PLANNERS:
-            raise ValueError(f"planner {name!r} registered twice")
-        PLANNERS[name] = PlannerEntry(name, summary, cls, config_type, ladder, repairable, needs_targets)
+        PLANNERS.register(name, PlannerEntry(name, summary, cls, config_type, ladder, repairable,
+                                             needs_targets, listed))
         return cls
 
     return register
 
 
+def listed_planners() -> list[str]:
+    """The planners users choose by name, in the order they are shown."""
+    return [name for name, entry in PLANNERS.items() if entry.listed]
+
+
 def planner_entry(name: str) -> PlannerEntry:
     """The registered planner called `name`; InputError naming the choices otherwise."""
-    try:
-        return PLANNERS[name]
-    except KeyError:
-        raise InputError(f"unknown planner {name!r}; choose from {', '.join(PLANNERS)}") from None
+    return PLANNERS.entry(name)
 
 
 def build_planner(name: str, context: PlanContext, config: Any = None) -> Planner:

@@ -36,7 +36,7 @@ from vcm.models.detector import Detection
 from vcm.planners.base import CodecCheck, FrameInput, FramePlan, PlanContext
 from vcm.planners.frame_qp import QP_FLOOR
 from vcm.planners.registry import RateLadder, register_planner
-from vcm.targets import best_match, survives
+from vcm.tasks.targets import best_match, survives
 from vcm.xai.importance import block_sums, difference_map, selective_gradient
 
 TRACK_IOU = 0.3

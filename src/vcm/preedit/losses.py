@@ -1,4 +1,4 @@
-"""The pre-editor's training objective (the metrics it uses live in vcm.eval.metrics).
+"""The pre-editor's training objective (the metrics it uses live in vcm.media.quality).
 
 Shapes: images (B, 3, H, W) RGB in [0, 1].
 """

@@ -13,7 +13,6 @@ QP maps (random_qp_maps) and reads them. With P-frames in the rate, the proxy's 
 are first scaled to real x265 P-frame bytes (vcm.preedit.calibration).
 """
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,14 +24,15 @@ import torch
 from vcm.atomic import atomic_output
 from vcm.codec.qpmap import QP_MAX
 from vcm.errors import InputError
-from vcm.eval.metrics import ms_ssim
 from vcm.media import FrameSource
+from vcm.media.quality import ms_ssim
 from vcm.models.detector import Detector
 from vcm.models.efficientnet_lite import load_efficientnet_lite0
 from vcm.preedit.calibration import inter_scale
 from vcm.preedit.losses import LossWeights, feature_distance, score_map_distance
 from vcm.preedit.network import PreEditor
 from vcm.preedit.proxy import BLOCK, ProxyOutput, proxy_code, proxy_code_inter, rgb_to_ycbcr
+from vcm.threads import use_cores
 
 # The head's bias sets the global mix of keep vs blur; it starts far from a blur (identity
 # at init) and needs a faster learning rate to get anywhere in a few hundred steps.
@@ -223,7 +223,7 @@ def train(frames: Sequence[np.ndarray] | np.ndarray, out: Path, detector: Detect
     channels = 6 if config.p_frames else 3
     if any(frame.shape[2] != channels for frame in frames):
         raise InputError(f"training with p_frames={config.p_frames} takes frames of {channels} channels")
-    torch.set_num_threads(os.cpu_count() or 1)
+    use_cores()
     torch.manual_seed(config.seed)
     network = network or PreEditor(qp_aware=config.qp_aware)
     if network.qp_aware != config.qp_aware:

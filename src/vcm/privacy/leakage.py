@@ -11,10 +11,10 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from vcm.figures import rounded
 from vcm.models.detector import Detection, Detector, detect_frames
 from vcm.models.faces import Face, FaceDetector, FaceIdentity, detect_faces
-from vcm.targets import TargetSpec, select_targets, survival
+from vcm.rounding import rounded
+from vcm.tasks.targets import TargetSpec, select_targets, survival
 
 # Shorter side of the face box, pixels. Measured with dlib's model on the face photos
 # (bench/bench_privacy.py, part privacy-cost of `make results`): downscaled to 12 px a face

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from vcm.errors import InputError
+from vcm.registry import Registry
 
 # How a restore picks each 16x16 block of a frame:
 ALL = "all"  # every block from the layer (the layer is a picture on its own)
@@ -71,7 +71,7 @@ class MethodEntry:
         return self.build(config if config is not None else self.config_type())
 
 
-METHODS: dict[str, MethodEntry] = {}
+METHODS: Registry[MethodEntry] = Registry("restoration method")
 
 
 def register_method(name: str, *, summary: str, config_type: type, combine: str, selection: str,
@@ -79,12 +79,10 @@ def register_method(name: str, *, summary: str, config_type: type, combine: str,
     """Class decorator: register a method class whose __init__ takes its config."""
 
     def register(cls: type) -> type:
-        if name in METHODS:
-            raise ValueError(f"restoration method {name!r} registered twice")
         if combine not in COMBINES or selection not in SELECTIONS:
             raise ValueError(f"restoration method {name!r}: bad combine/selection {combine}/{selection}")
-        METHODS[name] = MethodEntry(name, summary, cls, config_type, combine, selection, needs_decoded,
-                                    default_quality)
+        METHODS.register(name, MethodEntry(name, summary, cls, config_type, combine, selection, needs_decoded,
+                                           default_quality))
         return cls
 
     return register
@@ -92,7 +90,4 @@ def register_method(name: str, *, summary: str, config_type: type, combine: str,
 
 def method_entry(name: str) -> MethodEntry:
     """The registered method called `name`; InputError naming the choices otherwise."""
-    try:
-        return METHODS[name]
-    except KeyError:
-        raise InputError(f"unknown restoration method {name!r}; choose from {', '.join(METHODS)}") from None
+    return METHODS.entry(name)

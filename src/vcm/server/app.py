@@ -28,7 +28,8 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from vcm.cloud.catalog import Principal, check_name
+from vcm.api.contract import CONTENT_SHA256, LAYERS, MACHINE, TIER, check_name
+from vcm.cloud.catalog import Principal
 from vcm.cloud.ingest import Refused, Upload, store, store_detections
 from vcm.cloud.system import System
 from vcm.errors import InputError, OutputError
@@ -141,7 +142,7 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
     @guarded(upload=True)
     async def put_layer(request: Request, _: Principal) -> Response:
         layer = request.path_params["layer"]
-        if layer not in ("machine", "restoration"):
+        if layer not in LAYERS:
             raise Refused(404, f"no layer {layer!r}; layers are machine and restoration")
         start_header = request.headers.get("x-segment-start")
         try:
@@ -149,7 +150,7 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
         except ValueError:
             raise Refused(400, f"X-Segment-Start must be a number, got {start_header!r}") from None
         upload = Upload(camera=request.path_params["camera"], seq=seq_of(request), layer=layer,
-                        body=await body(request), sha256=request.headers.get("x-content-sha256", ""),
+                        body=await body(request), sha256=request.headers.get(CONTENT_SHA256, ""),
                         start=start)
         created = await run_in_threadpool(store, system, upload)
         return JSONResponse({"stored": created, "camera": upload.camera, "seq": upload.seq, "layer": layer},
@@ -175,8 +176,8 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
             data = await run_in_threadpool(system.tiers[item.tier].get, item.key)
         except KeyError:
             raise Refused(503, f"the {item.tier} tier lost {item.key}; run vcm storage check") from None
-        return Response(data, media_type="video/mp4" if layer == "machine" else "application/octet-stream",
-                        headers={"X-Content-SHA256": item.sha256, "X-Tier": item.tier})
+        return Response(data, media_type="video/mp4" if layer == MACHINE else "application/octet-stream",
+                        headers={CONTENT_SHA256: item.sha256, TIER: item.tier})
 
     @guarded()
     async def get_detections(request: Request, _: Principal) -> Response:
@@ -185,8 +186,8 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
 
     @guarded()
     async def view(request: Request, _: Principal) -> Response:
-        kind = request.query_params.get("kind", "machine")
-        if kind not in ("machine", "restored"):
+        kind = request.query_params.get("kind", MACHINE)
+        if kind not in (MACHINE, "restored"):
             raise Refused(400, f"kind must be machine or restored, got {kind!r}")
         path = await run_in_threadpool(rendition, system, request.path_params["camera"], seq_of(request),
                                        kind)

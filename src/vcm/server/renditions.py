@@ -4,8 +4,9 @@ CACHE_BYTES; not counted as stored data: any can be made again from the tiers)."
 
 from pathlib import Path
 
+from vcm.api.contract import MACHINE, RESTORATION
+from vcm.api.playback import segment_frames, write_video
 from vcm.cloud.ingest import Refused
-from vcm.cloud.playback import segment_frames, write_video
 from vcm.cloud.system import System
 
 CACHE_BYTES = 1 << 30  # browser renditions kept under DATA/renditions (a cache, pruned LRU)
@@ -14,10 +15,10 @@ CACHE_BYTES = 1 << 30  # browser renditions kept under DATA/renditions (a cache,
 def rendition(system: System, camera: str, seq: int, kind: str) -> Path:
     """The H.264 MP4 of segment `seq` of `camera`: its machine stream, or with kind
     'restored' the restored video (the machine stream when no restoration layer is stored)."""
-    machine = system.catalog.object(camera, seq, "machine")
+    machine = system.catalog.object(camera, seq, MACHINE)
     if machine is None:
         raise Refused(404, f"segment {seq} of {camera} has no machine layer")
-    restoration = system.catalog.object(camera, seq, "restoration") if kind == "restored" else None
+    restoration = system.catalog.object(camera, seq, RESTORATION) if kind == "restored" else None
     version = machine.sha256[:12] + (f"-{restoration.sha256[:12]}" if restoration is not None else "")
     path = system.data / "renditions" / camera / f"{seq:010d}.{version}.mp4"
     if path.is_file():

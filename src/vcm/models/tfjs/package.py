@@ -3,7 +3,7 @@
 
 from pathlib import Path
 
-from vcm.registry import PackageFiles
+from vcm.assets import PackageFiles
 
 _MEMBER = "package/models/"
 _FILES = {

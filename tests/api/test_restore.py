@@ -12,6 +12,8 @@ from tests.live_service import VCM, Service, create_token
 from vcm.codec import decode
 from vcm.media import Video, read_video
 
+pytestmark = pytest.mark.system  # starts real servers
+
 FRAMES = 32
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 import httpx
 
+from vcm.api.contract import CONTENT_SHA256, SEGMENT_START
 from vcm.errors import InputError, VcmError
 
 
@@ -58,10 +59,10 @@ class Client:
 
     def put_layer(self, camera: str, seq: int, layer: str, data: bytes, start: float | None = None) -> bool:
         """Upload one layer; True if the server stored it now, False if it already had it."""
-        headers = {"X-Content-SHA256": hashlib.sha256(data).hexdigest(),
+        headers = {CONTENT_SHA256: hashlib.sha256(data).hexdigest(),
                    "Content-Type": "application/octet-stream"}
         if start is not None:
-            headers["X-Segment-Start"] = repr(start)
+            headers[SEGMENT_START] = repr(start)
         response = self._request("PUT", f"/api/cameras/{camera}/segments/{seq}/{layer}", content=data,
                                  headers=headers)
         return response.status_code == 201
@@ -80,7 +81,7 @@ class Client:
     def layer(self, camera: str, seq: int, layer: str) -> bytes:
         """A stored layer, checked against the SHA-256 the server recorded."""
         response = self._request("GET", f"/api/cameras/{camera}/segments/{seq}/{layer}")
-        expected = response.headers.get("x-content-sha256")
+        expected = response.headers.get(CONTENT_SHA256)
         if expected and hashlib.sha256(response.content).hexdigest() != expected:
             raise ServerError(f"segment {seq} of {camera}: the {layer} layer arrived damaged (hash mismatch)")
         return response.content

@@ -1,21 +1,19 @@
-"""The compressed-domain commands: `vcm cdomain` (what a stream carries) and `vcm activity`
+"""`vcm activity`: activity in H.264 streams from motion vectors, residuals and I-frames
 (classify, train, search)."""
 
 import argparse
-import contextlib
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 from rich.table import Table
 
-from vcm.atomic import atomic_output, check_output, check_output_folder, write_text_atomic
+from vcm.atomic import atomic_output, check_output, write_text_atomic
 from vcm.cdomain.synthetic import WINDOW
-from vcm.cli_options import add_detector_option
+from vcm.cli.options import Subcommands, add_detector_option
 from vcm.errors import InputError
 from vcm.progress import console, progress_bar
 
@@ -23,26 +21,14 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from vcm.cdomain.model import ActivityModel
-    from vcm.draw import Drawing
+
 
 ACTIVITY_ACTIONS = ("train", "search")
 
 
-def add_cdomain_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def add_parser(commands: Subcommands) -> None:
     from vcm.cdomain.dataset import DatasetConfig
     from vcm.cdomain.training import TrainSettings
-
-    cdomain = commands.add_parser(
-        "cdomain", help="read picture types and motion vectors of an H.264 stream",
-        description="Write what the compressed stream carries, per frame, to an .npz: types (N,) "
-        "'I'/'P'/'B'; mv (N, ceil(H/16), ceil(W/16), 2) float32 pixels, each block's (source - "
-        "destination) position in its reference; residual_energy (N, ceil(H/16), ceil(W/16)) mean "
-        "squared luma residual against the motion-compensated previous picture; qp (N, ceil(H/16), "
-        "ceil(W/16)) macroblock QPs. HEVC streams carry no exported vectors.")
-    cdomain.add_argument("video", type=Path, help="an H.264 (or MPEG-2/4) video")
-    cdomain.add_argument("--out", type=Path, required=True, help="the .npz to write")
-    cdomain.add_argument("--png", type=Path, help="also draw the vectors over the frames into PNGs in this "
-                         "folder (lines 3x the true length)")
 
     activity = commands.add_parser(
         "activity", help="recognise activity in H.264 streams from motion vectors, residuals, I-frames",
@@ -59,6 +45,7 @@ def add_cdomain_commands(commands: "argparse._SubParsersAction[argparse.Argument
     classify.add_argument("--model", type=Path, help="an activity model (default: the shipped one)")
     classify.add_argument("--no-early-exit", dest="early_exit", action="store_false",
                           help="always use all three networks")
+    classify.set_defaults(run=run_activity_classify)
 
     train = actions.add_parser(
         "train", help="build the synthetic data set and train the model with progressive distillation",
@@ -80,6 +67,7 @@ def add_cdomain_commands(commands: "argparse._SubParsersAction[argparse.Argument
                        help="use only the first N frames of the validation tiles to choose the search "
                        "threshold (all)")
     add_detector_option(train)
+    train.set_defaults(run=run_activity_train)
 
     search = actions.add_parser(
         "search", help="find windows with people moving in stored H.264 streams",
@@ -94,6 +82,7 @@ def add_cdomain_commands(commands: "argparse._SubParsersAction[argparse.Argument
                         help="detect on every N-th picture of a flagged window (1: every picture, the "
                         "same tracks as a full detector pass; 3 is about 3x cheaper and finds fewer)")
     add_detector_option(search)
+    search.set_defaults(run=run_activity_search)
 
 
 def activity_argv(argv: Sequence[str]) -> list[str]:
@@ -105,11 +94,7 @@ def activity_argv(argv: Sequence[str]) -> list[str]:
     return argv
 
 
-def cmd_activity(args: argparse.Namespace) -> None:
-    ACTIVITY_COMMANDS[args.activity_command](args)
-
-
-def cmd_activity_classify(args: argparse.Namespace) -> None:
+def run_activity_classify(args: argparse.Namespace) -> None:
     from vcm.cdomain.activity import classify_video
     from vcm.cdomain.model import SHIPPED_MODEL, ActivityModel
 
@@ -138,7 +123,7 @@ def cmd_activity_classify(args: argparse.Namespace) -> None:
                   + (f"; all windows in {args.json}" if args.json else ""))
 
 
-def cmd_activity_train(args: argparse.Namespace) -> None:
+def run_activity_train(args: argparse.Namespace) -> None:
     from vcm.cdomain.dataset import DatasetConfig, build_split, data_identity, load_split
     from vcm.cdomain.pkd import Checkpoints, train_pkd
     from vcm.cdomain.training import TrainSettings
@@ -203,7 +188,7 @@ def _search_threshold(data: Path, model: "ActivityModel", detector_name: str, fr
     return fit_search_threshold(scores, moving)
 
 
-def cmd_activity_search(args: argparse.Namespace) -> None:
+def run_activity_search(args: argparse.Namespace) -> None:
     from vcm.cdomain.model import SHIPPED_MODEL, ActivityModel
     from vcm.cdomain.search import compressed_search
     from vcm.models import load_detector
@@ -241,51 +226,3 @@ def cmd_activity_search(args: argparse.Namespace) -> None:
                   "streams": [{"path": r.path, "scores": [round(s, 4) for s in r.scores],
                                "flagged": r.flagged, "found": [asdict(w) for w in r.found]} for r in results]}
         write_text_atomic(args.json, json.dumps(report, indent=1))
-
-
-ACTIVITY_COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
-    "classify": cmd_activity_classify, "train": cmd_activity_train, "search": cmd_activity_search}
-def cmd_cdomain(args: argparse.Namespace) -> None:
-    from vcm.atomic import atomic_output
-    from vcm.cdomain import read_compressed
-    from vcm.cdomain.draw import draw_vectors
-
-    check_output(args.out)
-    drawing = _png_drawing(args.png)
-    types, vectors, energies, qps = [], [], [], []
-    with progress_bar() as progress, drawing.open(fps=1.0) if drawing else contextlib.nullcontext() as sink:
-        task = progress.add_task(f"read {args.video.name}", total=None)
-        for frame in read_compressed(args.video, rgb="all" if drawing else "none"):
-            types.append(frame.picture_type)
-            vectors.append(frame.mv)
-            energies.append(frame.residual_energy)
-            qps.append(frame.qp)
-            if sink is not None:
-                sink.write(draw_vectors(frame), [])
-            progress.advance(task)
-        if not types:
-            raise InputError(f"{args.video} has no frames")
-    with atomic_output(args.out) as temporary, temporary.open("wb") as handle:
-        np.savez_compressed(handle, types=np.array(types), mv=np.stack(vectors),
-                            residual_energy=np.stack(energies), qp=np.stack(qps))
-    moving = float(np.mean([np.abs(v).max() > 0 for v in vectors]))
-    console.print(f"{args.out}: {len(types)} frames ({types.count('I')} I, {types.count('P')} P, "
-                  f"{types.count('B')} B), {moving:.0%} with motion vectors"
-                  + (f"; drawings in {args.png}" if drawing else ""))
-
-
-def _png_drawing(folder: Path | None) -> "Drawing | None":
-    """A PNG-folder Drawing for --png (refused if the name is a video file's), or None."""
-    from vcm.draw import Drawing
-
-    if folder is None:
-        return None
-    drawing = Drawing(folder)
-    if drawing.is_video:
-        raise InputError(f"--png takes a folder, not {folder.name}")
-    check_output_folder(folder)
-    return drawing
-
-
-CDOMAIN_COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
-    "cdomain": cmd_cdomain, "activity": cmd_activity}

@@ -7,6 +7,8 @@ import pytest
 
 from tests.live_service import VCM, Service, create_token, free_port
 
+pytestmark = pytest.mark.system  # starts real servers
+
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([*VCM, *args], capture_output=True, text=True, timeout=120, env=env)

@@ -1,5 +1,5 @@
 from vcm.models.detector import Detection
-from vcm.targets import TargetSpec, select_targets, survives
+from vcm.tasks.targets import TargetSpec, select_targets, survives
 
 
 def _d(x: float, score: float, class_id: int = 0) -> Detection:

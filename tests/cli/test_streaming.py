@@ -107,6 +107,7 @@ def live_url(y4m: Path, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.slow
 def test_live_url_stops_on_a_signal_with_a_playable_file(tmp_path: Path, live_url: str,
                                                          stop: signal.Signals) -> None:
     out = tmp_path / "live.mp4"

@@ -19,13 +19,10 @@ VIEW_QP = 20  # uniform QP of a human-viewing rendition: well above the restored
 
 def machine_frames(data: bytes) -> Iterator[np.ndarray]:
     """The (H, W, 3) uint8 RGB frames of a machine layer (an MP4 segment) held in memory."""
-    with tempfile.TemporaryDirectory(prefix="vcm-play-") as folder:
-        path = Path(folder) / "segment.mp4"
-        path.write_bytes(data)
-        _, frames = decoded_frames(path, read_qp=False)
-        for _, rgb, _ in frames:
-            assert rgb is not None
-            yield rgb
+    _, frames = decoded_frames(data, read_qp=False)
+    for _, rgb, _ in frames:
+        assert rgb is not None
+        yield rgb
 
 
 def segment_frames(machine: bytes, restoration: bytes | None) -> Iterator[np.ndarray]:

@@ -222,7 +222,7 @@ def test_every_bad_input_is_one_line_and_leaves_nothing(
 
 
 def test_a_failing_stats_file_takes_the_video_with_it(tmp_path: Path) -> None:
-    from vcm.cli import _finish_stats
+    from vcm.cli.encode import _finish_stats
     from vcm.errors import OutputError
     from vcm.streamjson import JsonListWriter
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vcm.client import Client
-from vcm.cloud.playback import VIEW_QP, concatenate, segment_frames, write_video
+from vcm.api.client import Client
+from vcm.api.contract import MACHINE, RESTORATION
+from vcm.api.playback import VIEW_QP, concatenate, segment_frames, write_video
 from vcm.errors import InputError
 from vcm.progress import ProgressCallback
 
@@ -35,10 +36,10 @@ def restore_video(client: Client, camera: str, out: Path, *, start: float | None
                   end: float | None = None, machine_only: bool = False, codec: str = "h264",
                   qp: int = VIEW_QP, progress: ProgressCallback | None = None) -> RestoreSummary:
     """Write `camera`'s segments overlapping [start, end) to `out` (complete or not at all)."""
-    listing = [item for item in client.segments(camera, start, end) if "machine" in item["layers"]]
+    listing = [item for item in client.segments(camera, start, end) if MACHINE in item["layers"]]
     if not listing:
         raise InputError(f"camera {camera} has no stored segments in the chosen range")
-    with_layer = [item for item in listing if "restoration" in item["layers"]]
+    with_layer = [item for item in listing if RESTORATION in item["layers"]]
     total = len(listing)
 
     def report(done: int) -> None:
@@ -48,7 +49,7 @@ def restore_video(client: Client, camera: str, out: Path, *, start: float | None
     if machine_only or not with_layer:
         def machine_layers() -> Iterator[bytes]:
             for index, item in enumerate(listing):
-                yield client.layer(camera, item["seq"], "machine")
+                yield client.layer(camera, item["seq"], MACHINE)
                 report(index + 1)
 
         packets = concatenate(machine_layers(), out)
@@ -56,9 +57,9 @@ def restore_video(client: Client, camera: str, out: Path, *, start: float | None
 
     def frames() -> Iterator[np.ndarray]:
         for index, item in enumerate(listing):
-            machine = client.layer(camera, item["seq"], "machine")
-            stored = "restoration" in item["layers"]
-            layer = client.layer(camera, item["seq"], "restoration") if stored else None
+            machine = client.layer(camera, item["seq"], MACHINE)
+            stored = RESTORATION in item["layers"]
+            layer = client.layer(camera, item["seq"], RESTORATION) if stored else None
             yield from segment_frames(machine, layer)
             report(index + 1)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from vcm.atomic import check_output, check_output_folder
+from vcm.cli.options import Subcommands, at_least
 from vcm.errors import InputError
 from vcm.progress import console, progress_bar
 
@@ -14,7 +15,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff", ".we
 VIDEO_OUT_QP = 10  # H.264 QP of a decoded .mp4: near-transparent, so the picture is what the task gets
 
 
-def add_lic_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def add_parser(commands: Subcommands) -> None:
     from vcm.lic.tasks import TASKS
 
     lic = commands.add_parser(
@@ -31,6 +32,7 @@ def add_lic_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     encode.add_argument("--people-only", action="store_true",
                         help="code with the frozen base encoder (no machine adapter)")
     encode.add_argument("--model", type=Path, help="a model file (default: the shipped one)")
+    encode.set_defaults(run=run_lic_encode)
     decode = actions.add_parser(
         "decode", help="decode a .vcml file (or a standard stream) into the picture a task needs")
     decode.add_argument("input", type=Path, help="a .vcml file, or an HEVC/H.264 video for its post-filter")
@@ -38,12 +40,14 @@ def add_lic_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPars
                         help="OUT.png (one picture), or OUT.mp4 (H.264 at QP 10)")
     decode.add_argument("--task", default="human", choices=sorted(TASKS), help="whose picture (human)")
     decode.add_argument("--model", type=Path, help="a model file (default: the shipped one)")
+    decode.set_defaults(run=run_lic_decode)
     train = actions.add_parser(
         "train", help="train the base codec, adapters, fine-tuned bounds and post-filters",
         description="Every phase trains on the sample's train frames (0-395) and checkpoints into "
         "WORK; a stopped run resumes and finished phases are skipped.")
     train.add_argument("--work", type=Path, default=Path("out/lic"), help="checkpoint folder (out/lic)")
     train.add_argument("--out", type=Path, required=True, help="the model file to write")
+    train.set_defaults(run=run_lic_train)
     evaluate = actions.add_parser(
         "eval", help="rate-accuracy curves and BD-rates on held-out frames",
         description="On the sample's test frames (528-794): the base codec, base + adapters, the "
@@ -52,7 +56,9 @@ def add_lic_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     evaluate.add_argument("--out", type=Path, required=True, help="report folder")
     evaluate.add_argument("--work", type=Path, default=Path("out/lic"), help="checkpoint folder (out/lic)")
     evaluate.add_argument("--model", type=Path, help="a model file (default: the shipped one)")
-    evaluate.add_argument("--frame-step", type=int, default=11, help="every N-th test frame (11: 25 frames)")
+    evaluate.add_argument("--frame-step", type=at_least(1), default=11,
+                          help="every N-th test frame (11: 25 frames)")
+    evaluate.set_defaults(run=run_lic_eval)
 
 
 def read_input(path: Path) -> tuple[Iterator[np.ndarray], float]:
@@ -79,7 +85,7 @@ def read_input(path: Path) -> tuple[Iterator[np.ndarray], float]:
     return frames(), source.fps
 
 
-def cmd_lic_encode(args: argparse.Namespace) -> None:
+def run_lic_encode(args: argparse.Namespace) -> None:
     from vcm.lic.coding import LearnedCodec
 
     check_output(args.out)
@@ -102,7 +108,7 @@ def cmd_lic_encode(args: argparse.Namespace) -> None:
                   f"{args.out.stat().st_size} bytes ({bpp:.3f} bits per pixel)")
 
 
-def cmd_lic_decode(args: argparse.Namespace) -> None:
+def run_lic_decode(args: argparse.Namespace) -> None:
     from vcm.lic.bitstream import MAGIC
     from vcm.lic.coding import LearnedCodec
 
@@ -161,7 +167,7 @@ def _write_pictures(pictures: Iterator[np.ndarray], out: Path, fps: float,
     return count[0]
 
 
-def cmd_lic_train(args: argparse.Namespace) -> None:
+def run_lic_train(args: argparse.Namespace) -> None:
     from vcm.lic.pipeline import RECIPE, assemble, train_recipe
 
     check_output(args.out)
@@ -180,7 +186,7 @@ def cmd_lic_train(args: argparse.Namespace) -> None:
     console.print(f"{args.out}: base codec, adapters and post-filters (checkpoints in {args.work})")
 
 
-def cmd_lic_eval(args: argparse.Namespace) -> None:
+def run_lic_eval(args: argparse.Namespace) -> None:
     from vcm.lic.coding import LearnedCodec
     from vcm.lic.evaluate import evaluate, summary
     from vcm.lic.pipeline import phase_model
@@ -209,10 +215,3 @@ def cmd_lic_eval(args: argparse.Namespace) -> None:
                                               for t, v in tasks.items()))
     console.print(f"gap recovered: {result['gap_recovered']}; report {page}")
 
-
-LIC_COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
-    "encode": cmd_lic_encode, "decode": cmd_lic_decode, "train": cmd_lic_train, "eval": cmd_lic_eval}
-
-
-def cmd_lic(args: argparse.Namespace) -> None:
-    LIC_COMMANDS[args.lic_command](args)

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -19,15 +20,25 @@ from vcm.atomic import atomic_output, check_output, check_output_folder
 from vcm.codec import QPMap
 from vcm.codec.encoder import Encoder, output_format
 from vcm.errors import OutputError
-from vcm.models.detector import Detection
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov")
 DRAW_QP = 23  # H.264 QP of the drawn video: for viewing, not for machines
+
+
+class Labelled(Protocol):
+    """What a drawn box needs (vcm.models.Detection is one): box (x0, y0, x1, y1) in pixels."""
+
+    box: tuple[float, float, float, float]
+    class_id: int
+    class_name: str
+    score: float
+
+
 PALETTE = ((230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
            (145, 30, 180), (70, 240, 240), (240, 50, 230))
 
 
-def draw_detections(frame: np.ndarray, detections: Sequence[Detection]) -> np.ndarray:
+def draw_detections(frame: np.ndarray, detections: Sequence[Labelled]) -> np.ndarray:
     """A copy of (H, W, 3) uint8 RGB `frame` with each detection's box and 'class score'."""
     image = Image.fromarray(frame)
     pen = ImageDraw.Draw(image)
@@ -50,7 +61,7 @@ class _VideoSink:
         self.path, self.fps = path, fps
         self.encoder: Encoder | None = None
 
-    def write(self, frame: np.ndarray, detections: Sequence[Detection]) -> None:
+    def write(self, frame: np.ndarray, detections: Sequence[Labelled]) -> None:
         if self.encoder is None:
             height, width = frame.shape[:2]
             self.encoder = Encoder(self.path, width, height, codec="h264", gop=max(round(self.fps) * 2, 1),
@@ -67,7 +78,7 @@ class _PngSink:
     def __init__(self, folder: Path) -> None:
         self.folder, self.count = folder, 0
 
-    def write(self, frame: np.ndarray, detections: Sequence[Detection]) -> None:
+    def write(self, frame: np.ndarray, detections: Sequence[Labelled]) -> None:
         Image.fromarray(draw_detections(frame, detections)).save(self.folder / f"frame_{self.count:06d}.png")
         self.count += 1
 

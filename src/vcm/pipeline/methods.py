@@ -10,14 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vcm.errors import InputError
-from vcm.planners import PLANNERS, PlannerEntry, planner_entry
+from vcm.planners import PlannerEntry, listed_planners, planner_entry
 
 MODIFIERS = ("preedit", "privacy")
 
 
 @dataclass(frozen=True)
 class Method:
-    """planner: a name in vcm.planners.PLANNERS; preedit/privacy: the modifiers."""
+    """planner: a listed name in vcm.planners.PLANNERS; preedit/privacy: the modifiers."""
 
     planner: str
     preedit: bool = False
@@ -28,8 +28,9 @@ class Method:
         """'fast+privacy' -> Method('fast', privacy=True); InputError naming the choices."""
         planner, *modifiers = name.strip().split("+")
         unknown = [m for m in modifiers if m not in MODIFIERS]
-        if planner not in PLANNERS or unknown or len(set(modifiers)) != len(modifiers):
-            raise InputError(f"unknown method {name!r}; choose from {', '.join(PLANNERS)}, each optionally "
+        if planner not in listed_planners() or unknown or len(set(modifiers)) != len(modifiers):
+            raise InputError(f"unknown method {name!r}; choose from {', '.join(listed_planners())}, each "
+                             "optionally "
                              f"with {' and/or '.join('+' + m for m in MODIFIERS)}")
         return cls(planner, "preedit" in modifiers, "privacy" in modifiers)
 
@@ -46,5 +47,5 @@ def parse_methods(text: str | Sequence[str]) -> list[Method]:
     unknown name or an empty list."""
     names = [n.strip() for n in (text.split(",") if isinstance(text, str) else text) if n.strip()]
     if not names:
-        raise InputError("no method given; choose from " + ", ".join(PLANNERS))
+        raise InputError("no method given; choose from " + ", ".join(listed_planners()))
     return [Method.parse(name) for name in names]

@@ -5,7 +5,8 @@ from dataclasses import asdict, dataclass
 
 from vcm.models.detector import Detection, box_iou
 from vcm.models.movenet import Pose
-from vcm.pose import pose_survives
+from vcm.tasks.pose import pose_survives
+from vcm.tasks.registry import DETECT_MIN_SCORE
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,7 @@ class TargetSpec:
     A pose target (one with keypoints) survives when a pose has OKS >= min_oks with it."""
 
     mode: str = "all"
-    min_score: float = 0.7
+    min_score: float = DETECT_MIN_SCORE
     min_iou: float = 0.5
     keep_score: float | None = None
     min_oks: float = 0.5

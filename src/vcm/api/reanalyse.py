@@ -5,8 +5,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from vcm.client import Client
-from vcm.cloud.playback import machine_frames
+from vcm.api.client import Client
+from vcm.api.contract import MACHINE
+from vcm.api.playback import machine_frames
 from vcm.models.detectors import DEFAULT_DETECTOR
 
 
@@ -31,7 +32,7 @@ def analyse_segment(job: SegmentJob) -> dict[str, Any]:
     from vcm.models import load_detector
 
     with Client(job.server, job.token) as client:
-        data = client.layer(job.camera, job.seq, "machine")
+        data = client.layer(job.camera, job.seq, MACHINE)
     detector = load_detector(job.detector)
     counts: Counter[str] = Counter()
     times: dict[str, list[float]] = {}

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from tests.live_service import VCM, Service, create_token
-from vcm.client import Client
+from vcm.api.client import Client
 from vcm.codec import encode
 from vcm.media import Video
+
+pytestmark = pytest.mark.system  # starts real servers
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +44,9 @@ def test_reanalyse_finds_the_people_of_the_sample(stored, tmp_path: Path, ray: s
 
 
 def test_ray_tasks_raise_their_errors() -> None:
+    from vcm.api.reanalyse import SegmentJob, analyse_segment
+    from vcm.batch import run_batch
     from vcm.errors import InputError
-    from vcm.reanalyse import SegmentJob, analyse_segment
-    from vcm.scale import run_batch
 
     with pytest.raises(InputError, match="--server"):
         run_batch(analyse_segment, [SegmentJob("ftp://x", "t", "cam", 0, 0.0, 10.0, 1, 0.5)],

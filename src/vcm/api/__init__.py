@@ -1,0 +1,1 @@
+"""The camera-service contract and its client side: uploads, restore, re-analysis, playback."""

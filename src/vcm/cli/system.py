@@ -1,0 +1,129 @@
+"""The service's commands: `vcm token`, `vcm serve` and `vcm storage`."""
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from rich.table import Table
+
+from vcm.cli.options import Subcommands, add_data_options, iso_time
+from vcm.errors import InputError
+from vcm.progress import console, progress_bar, task_reporter
+
+MAX_UPLOAD_MB = 64
+
+
+def add_parser(commands: Subcommands) -> None:
+    token = commands.add_parser("token", help="create access tokens for cameras and readers")
+    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    create = token_commands.add_parser("create", help="print a new token for NAME")
+    create.add_argument("name", help="the camera (role camera) or the reader's name")
+    create.add_argument("--role", choices=["camera", "reader"], default="camera",
+                        help="camera: uploads for camera NAME; reader: restores, searches, views (camera)")
+    add_data_options(create)
+    revoke = token_commands.add_parser("revoke", help="delete every token of NAME (takes effect at once)")
+    revoke.add_argument("name")
+    add_data_options(revoke)
+    create.set_defaults(run=run_token)
+    revoke.set_defaults(run=run_token)
+
+    serve = commands.add_parser("serve", help="run the ingest service and web viewer",
+                                description="Serve the HTTP API and the viewer (http://HOST:PORT/).")
+    add_data_options(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (8000)")
+    serve.add_argument("--max-upload-mb", type=float, default=MAX_UPLOAD_MB,
+                       help=f"largest accepted upload in MiB ({MAX_UPLOAD_MB})")
+    serve.add_argument("--archive-after", type=float, metavar="DAYS",
+                       help="tiering policy: move machine layers older than DAYS to the cold tier (hourly)")
+    serve.set_defaults(run=run_serve)
+
+    storage = commands.add_parser("storage", help="report, check and tier the stored data")
+    storage_commands = storage.add_subparsers(dest="storage_command", required=True, metavar="ACTION")
+    report = storage_commands.add_parser("report", help="bytes per tier and camera")
+    add_data_options(report)
+    report.add_argument("--json", action="store_true")
+    check = storage_commands.add_parser("check", help="verify every object's hash; list missing, "
+                                        "corrupt and orphaned objects (exit 1 if any)")
+    add_data_options(check)
+    check.add_argument("--json", action="store_true")
+    move = storage_commands.add_parser("move", help="apply the tiering policy now")
+    add_data_options(move)
+    move.add_argument("--older-than", type=float, required=True, metavar="DAYS",
+                      help="move machine layers stored more than DAYS ago to the cold tier")
+    for action in (report, check, move):
+        action.set_defaults(run=run_storage)
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from vcm.cloud.system import open_system
+
+    return open_system(args.data, args.catalog, args.storage)
+
+
+def run_token(args: argparse.Namespace) -> None:
+    system = _open(args)
+    try:
+        if args.token_command == "create":
+            print(system.catalog.create_token(args.name, args.role))
+            return
+        count = system.catalog.revoke_tokens(args.name)
+        if not count:
+            raise InputError(f"no token belongs to {args.name!r}")
+        print(f"revoked {count} token{'s' if count > 1 else ''} of {args.name}")
+    finally:
+        system.close()
+
+
+def run_serve(args: argparse.Namespace) -> None:
+    from vcm.server.serve import serve
+
+    if not 0 < args.port < 65536:
+        raise InputError(f"--port must be in 1..65535, got {args.port}")
+    if args.max_upload_mb <= 0:
+        raise InputError("--max-upload-mb must be positive")
+    if args.archive_after is not None and args.archive_after <= 0:
+        raise InputError("--archive-after must be a positive number of days")
+    serve(_open(args), args.host, args.port, max_upload=int(args.max_upload_mb * (1 << 20)),
+          archive_after=args.archive_after)
+
+
+def run_storage(args: argparse.Namespace) -> None:
+    from vcm.cloud.maintenance import check, move_to_cold, report
+
+    system = _open(args)
+    try:
+        if args.storage_command == "report":
+            rows = report(system)
+            if args.json:
+                print(json.dumps(rows, indent=2))
+                return
+            table = Table(title=f"storage of {args.data}")
+            for column in ("camera", "segments", "frames", "hot bytes", "cold bytes", "first", "last"):
+                table.add_column(column)
+            for row in rows:
+                table.add_row(str(row["camera"]), str(row["segments"]), str(row["frames"]),
+                              str(row["hot_bytes"]), str(row["cold_bytes"]),
+                              iso_time(row["first"]), iso_time(row["last"]))  # type: ignore[arg-type]
+            console.print(table)
+        elif args.storage_command == "check":
+            with progress_bar() as progress:
+                result = check(system, task_reporter(progress))
+            if args.json:
+                print(json.dumps(result.to_dict(), indent=2))
+            else:
+                for kind in ("missing", "corrupt", "orphans"):
+                    for where in getattr(result, kind):
+                        print(f"{kind}: {where}")
+                print(f"checked {result.checked} objects: "
+                      + ("all present and intact, no orphans" if result.ok else "problems found"))
+            if not result.ok:
+                sys.exit(1)
+        else:
+            if args.older_than < 0:
+                raise InputError("--older-than must be at least 0 days")
+            moved = move_to_cold(system, args.older_than)
+            print(f"moved {len(moved)} machine layers ({sum(m.bytes for m in moved)} bytes) to the cold tier")
+    finally:
+        system.close()

@@ -1,0 +1,51 @@
+"""The registry of machine tasks: one entry per task, read by the CLI, planners, evaluation,
+privacy, the camera agent and search alike."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+from vcm.models.detector import Detector
+from vcm.models.detectors import DEFAULT_DETECTOR, load_detector
+from vcm.registry import Registry
+
+DETECT_MIN_SCORE = 0.7  # a detection's score at which it is a target (the seed method's operating point)
+POSE_MIN_SCORE = 0.3  # a pose's mean keypoint score at which it is a target
+
+
+@dataclass(frozen=True)
+class Task:
+    """A machine task. min_score: its operating score (a target has at least this score, and a
+    kept target still reaches it); model(detector_name): the model whose outputs are kept;
+    keypoints: targets are poses (kept by OKS), else boxes (kept by class, score and IoU)."""
+
+    name: str
+    summary: str
+    min_score: float
+    model: Callable[[str], Detector]
+    keypoints: bool = False
+
+
+@cache
+def _pose_model(_: str) -> Detector:
+    from vcm.models.pose_detector import PoseDetector
+
+    return PoseDetector()
+
+
+TASKS: Registry[Task] = Registry("task")
+TASKS.register("detect", Task("detect", "objects found by --detector, kept by class, score and IoU",
+                              DETECT_MIN_SCORE, load_detector))
+TASKS.register("pose", Task("pose", "human poses (MoveNet keypoints, mean keypoint score), kept by "
+                            "OKS >= 0.5", POSE_MIN_SCORE, _pose_model, keypoints=True))
+
+
+def task_entry(name: str) -> Task:
+    """The task called `name` (InputError listing the tasks otherwise)."""
+    return TASKS.entry(name)
+
+
+def load_task_model(task: str, detector: str = DEFAULT_DETECTOR) -> Detector:
+    """The model whose outputs `task` keeps: the named object detector for "detect", MoveNet
+    poses (as person detections with keypoints) for "pose"."""
+    return task_entry(task).model(detector)
