@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from vcm.lic.coding import LearnedCodec
+from vcm.lic.distortions import MACHINE_TASKS, TASKS
 from vcm.lic.evaluate import METHODS, TaskMetrics, evaluate, gap_recovered, summary
 from vcm.lic.pipeline import RECIPE, phase_model, train_frames
 from vcm.lic.postfilter import hevc_intra
 from vcm.lic.report import write_report
-from vcm.lic.tasks import MACHINE_TASKS, TASKS
 from vcm.lic.train import Trainable, completed, parameter_count, read_checkpoint, train_phase
 from vcm.media.samples import SAMPLE_SPLITS, sample_frames
 

@@ -5,8 +5,9 @@ the choices, so every `--option NAME` in vcm reports a wrong name the same way. 
 reads like a mapping (`name in r`, `r[name]`, `list(r)`, `r.values()`), in registration order.
 """
 
-from collections.abc import Iterator, Mapping
-from typing import Generic, TypeVar
+import importlib
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Generic, TypeVar
 
 from vcm.errors import InputError
 
@@ -46,3 +47,14 @@ class Registry(Mapping[str, Entry], Generic[Entry]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def lazy(target: str) -> Callable[[], Any]:
+    """A factory for a registry entry: imports "module:Class" and builds it with no arguments
+    only when called, so listing the choices loads no model."""
+    module, _, name = target.partition(":")
+
+    def build() -> Any:
+        return getattr(importlib.import_module(module), name)()
+
+    return build

@@ -102,3 +102,5 @@ def test_refusals_name_the_problem(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "--codec h264" in capsys.readouterr().err
     assert main(["activity", "train", "--data", str(tmp_path), "--out", str(tmp_path / "no" / "m.pt")]) == 1
     assert "does not exist" in capsys.readouterr().err
+    assert main(["activity", "train", "--data", str(hevc), "--out", str(tmp_path / "m.pt")]) == 1
+    assert "output folder" in capsys.readouterr().err and not (tmp_path / "m.pt").exists()

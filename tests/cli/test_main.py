@@ -1,10 +1,11 @@
+import argparse
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from vcm.cli import main
+from vcm.cli import build_parser, main
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -234,3 +235,18 @@ def test_a_failing_stats_file_takes_the_video_with_it(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="cannot write"):
         _finish_stats(writer, {"total_bytes": 1}, video)
     assert not video.exists() and [p.name for p in tmp_path.iterdir()] == ["stats.json"]
+
+
+def test_every_command_and_action_describes_itself() -> None:
+    undescribed = []
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    if not sub.description:
+                        undescribed.append(f"{path} {name}")
+                    walk(sub, f"{path} {name}")
+
+    walk(build_parser(), "vcm")
+    assert undescribed == []

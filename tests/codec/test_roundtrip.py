@@ -25,3 +25,11 @@ def test_intra_and_predicted_checks(frames: np.ndarray, codec: str) -> None:
 def test_wrong_map_shape(frames: np.ndarray) -> None:
     with pytest.raises(InputError, match="does not match"):
         RoundTrip(768, 576).run(frames[0], np.full((3, 3), 30))
+
+
+def test_a_closed_roundtrip_says_so(frames: np.ndarray) -> None:
+    with RoundTrip(64, 48) as roundtrip:
+        decoded = roundtrip.run(np.ascontiguousarray(frames[0, :48, :64]), np.full((3, 4), 30))
+    assert decoded.shape == (48, 64, 3)
+    with pytest.raises(RuntimeError, match="RoundTrip is closed"):
+        roundtrip.run(np.ascontiguousarray(frames[0, :48, :64]), np.full((3, 4), 30))

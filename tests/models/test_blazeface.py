@@ -95,7 +95,7 @@ def test_registry(blazeface: BlazeFace) -> None:
     assert set(FACE_DETECTORS) == {"mtcnn", "blazeface", "mtcnn+blazeface", "dlib-hog"}
     assert load_face_detector("blazeface") is blazeface
     assert isinstance(load_face_detector(), Mtcnn)
-    with pytest.raises(InputError, match="available: mtcnn, blazeface"):
+    with pytest.raises(InputError, match="choose from mtcnn, blazeface"):
         load_face_detector("retinaface")
 
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from vcm.errors import InputError
 from vcm.models import YoloV3Tiny
 from vcm.models.detector import box_iou
 from vcm.models.weights import fetch_yolov3_tiny
@@ -82,3 +83,9 @@ def test_score_maps_are_the_class_scores_of_the_detector(frames: np.ndarray, det
     flat = torch.cat([m.reshape(1, -1, 80) for m in maps], dim=1)
     assert torch.allclose(flat, scores, atol=1e-6)
     assert flat[..., 0].max() >= 0.7  # people, as detect finds them
+
+
+@pytest.mark.parametrize("bad", [np.zeros((1, 64, 64, 3), np.float32), np.zeros((1, 64, 64), np.uint8)])
+def test_detect_refuses_frames_of_another_type_or_shape(detector: YoloV3Tiny, bad: np.ndarray) -> None:
+    with pytest.raises(InputError, match=r"expected \(H, W, 3\) uint8"):
+        detector.detect(bad)

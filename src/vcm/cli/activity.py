@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from vcm.atomic import atomic_output, check_output, write_text_atomic
+from vcm.atomic import atomic_output, check_output, check_output_folder, write_text_atomic
 from vcm.cdomain.synthetic import WINDOW
 from vcm.cli.options import Subcommands, add_detector_option
 from vcm.errors import InputError
@@ -38,7 +38,10 @@ def add_parser(commands: Subcommands) -> None:
         "else adds the I-frame network, then the residual network.")
     actions = activity.add_subparsers(dest="activity_command", required=True,
                                       metavar="VIDEO | train | search")
-    classify = actions.add_parser("classify", help="classify the windows of VIDEO (the default action)")
+    classify = actions.add_parser(
+        "classify", help="classify the windows of VIDEO (the default action)",
+        description="Label every 16-frame window of an H.264 stream from its motion vectors, residuals "
+        "and I-frames, and print a table (--json: every window with its confidence and exit).")
     classify.add_argument("video", type=Path, help="an H.264 video")
     classify.add_argument("--json", type=Path,
                           help="write every window (first, last, label, confidence, exit)")
@@ -129,6 +132,7 @@ def run_activity_train(args: argparse.Namespace) -> None:
     from vcm.cdomain.training import TrainSettings
 
     check_output(args.out)
+    check_output_folder(args.data)
     too_few_frames = args.tile_frames is not None and args.tile_frames < WINDOW
     if min(args.recordings) < 1 or args.epochs < 1 or too_few_frames:
         raise InputError(f"--recordings and --epochs must be at least 1, --tile-frames at least {WINDOW}")

@@ -130,8 +130,9 @@ def run_encode(args: argparse.Namespace) -> None:
     measure = "pose survival rate (OKS)" if args.task == "pose" else "detection rate"
     checked = (f"{measure} {rate:.3f} over {report.checked_frames} checked frames "
                f"({report.lost_frames} lost a target)" if rate is not None else "not verified")
+    faces = f", {report.faces_concealed} face regions concealed" if privacy else ""
     console.print(f"{args.output}: {report.method}, {report.frame_count} frames, {report.total_bytes} bytes, "
-                  f"{report.bitrate_kbps:.1f} kbit/s, {checked}; "
+                  f"{report.bitrate_kbps:.1f} kbit/s{faces}, {checked}; "
                   f"{report.frame_count / max(elapsed, 1e-9):.1f} frames/s end to end")
     if received:
         console.print(f"stopped by signal after {report.frame_count} frames; {args.output} is complete")

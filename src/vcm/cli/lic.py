@@ -16,7 +16,7 @@ VIDEO_OUT_QP = 10  # H.264 QP of a decoded .mp4: near-transparent, so the pictur
 
 
 def add_parser(commands: Subcommands) -> None:
-    from vcm.lic.tasks import TASKS
+    from vcm.lic.distortions import TASKS
 
     lic = commands.add_parser(
         "lic", help="learned codec: one bitstream for people and several machine tasks",
@@ -25,7 +25,10 @@ def add_parser(commands: Subcommands) -> None:
         "the decoder picks the task's picture. Also decodes standard streams through the task's "
         "post-filter.")
     actions = lic.add_subparsers(dest="lic_command", required=True, metavar="encode | decode | train | eval")
-    encode = actions.add_parser("encode", help="code an image or video into a .vcml file")
+    encode = actions.add_parser(
+        "encode", help="code an image or video into a .vcml file",
+        description="Code every picture with the learned codec at --quality; one bitstream from which "
+        "`vcm lic decode --task` gives people's picture or a machine task's.")
     encode.add_argument("input", type=Path, help="an image (PNG, JPEG...) or a video")
     encode.add_argument("-o", "--out", type=Path, required=True, help="the .vcml file to write")
     encode.add_argument("--quality", type=int, default=2, help="1 (lowest rate) .. 4 (2)")
@@ -34,7 +37,9 @@ def add_parser(commands: Subcommands) -> None:
     encode.add_argument("--model", type=Path, help="a model file (default: the shipped one)")
     encode.set_defaults(run=run_lic_encode)
     decode = actions.add_parser(
-        "decode", help="decode a .vcml file (or a standard stream) into the picture a task needs")
+        "decode", help="decode a .vcml file (or a standard stream) into the picture a task needs",
+        description="Decode a .vcml file into the picture --task needs (its decoder adapter), or an "
+        "HEVC/H.264 video through that task's post-filter; writes a PNG or an H.264 MP4.")
     decode.add_argument("input", type=Path, help="a .vcml file, or an HEVC/H.264 video for its post-filter")
     decode.add_argument("-o", "--out", type=Path, required=True,
                         help="OUT.png (one picture), or OUT.mp4 (H.264 at QP 10)")
@@ -188,10 +193,10 @@ def run_lic_train(args: argparse.Namespace) -> None:
 
 def run_lic_eval(args: argparse.Namespace) -> None:
     from vcm.lic.coding import LearnedCodec
+    from vcm.lic.distortions import MACHINE_TASKS
     from vcm.lic.evaluate import evaluate, summary
     from vcm.lic.pipeline import phase_model
     from vcm.lic.report import write_report
-    from vcm.lic.tasks import MACHINE_TASKS
     from vcm.media.samples import SAMPLE_SPLITS, sample_frames
 
     check_output_folder(args.out)

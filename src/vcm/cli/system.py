@@ -15,14 +15,22 @@ MAX_UPLOAD_MB = 64
 
 
 def add_parser(commands: Subcommands) -> None:
-    token = commands.add_parser("token", help="create access tokens for cameras and readers")
+    token = commands.add_parser(
+        "token", help="create access tokens for cameras and readers",
+        description="Tokens are kept in the catalog as SHA-256 hashes: `create` prints a new one once, "
+        "`revoke` deletes every token of a name at once.")
     token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
-    create = token_commands.add_parser("create", help="print a new token for NAME")
+    create = token_commands.add_parser(
+        "create", help="print a new token for NAME",
+        description="Print a new token: a camera token uploads and lists only camera NAME; a reader "
+        "token restores, searches and views every camera.")
     create.add_argument("name", help="the camera (role camera) or the reader's name")
     create.add_argument("--role", choices=["camera", "reader"], default="camera",
                         help="camera: uploads for camera NAME; reader: restores, searches, views (camera)")
     add_data_options(create)
-    revoke = token_commands.add_parser("revoke", help="delete every token of NAME (takes effect at once)")
+    revoke = token_commands.add_parser(
+        "revoke", help="delete every token of NAME (takes effect at once)",
+        description="Delete every token of NAME; requests with them are refused from then on.")
     revoke.add_argument("name")
     add_data_options(revoke)
     create.set_defaults(run=run_token)
@@ -39,16 +47,25 @@ def add_parser(commands: Subcommands) -> None:
                        help="tiering policy: move machine layers older than DAYS to the cold tier (hourly)")
     serve.set_defaults(run=run_serve)
 
-    storage = commands.add_parser("storage", help="report, check and tier the stored data")
+    storage = commands.add_parser(
+        "storage", help="report, check and tier the stored data",
+        description="Maintenance of a service's data folder: bytes per tier and camera (report), every "
+        "object read back and hashed (check), the tiering policy applied now (move).")
     storage_commands = storage.add_subparsers(dest="storage_command", required=True, metavar="ACTION")
-    report = storage_commands.add_parser("report", help="bytes per tier and camera")
+    report = storage_commands.add_parser(
+        "report", help="bytes per tier and camera",
+        description="Per camera: segments, frames, bytes on the hot and cold tiers, first and last time.")
     add_data_options(report)
     report.add_argument("--json", action="store_true")
-    check = storage_commands.add_parser("check", help="verify every object's hash; list missing, "
-                                        "corrupt and orphaned objects (exit 1 if any)")
+    check = storage_commands.add_parser(
+        "check", help="verify every object's hash; list missing, corrupt and orphaned objects",
+        description="Read back every stored object and compare its SHA-256 with the catalog's; list "
+        "missing, corrupt and orphaned objects and exit 1 if there is any.")
     add_data_options(check)
     check.add_argument("--json", action="store_true")
-    move = storage_commands.add_parser("move", help="apply the tiering policy now")
+    move = storage_commands.add_parser(
+        "move", help="apply the tiering policy now",
+        description="Move machine layers stored more than --older-than days ago to the cold tier.")
     add_data_options(move)
     move.add_argument("--older-than", type=float, required=True, metavar="DAYS",
                       help="move machine layers stored more than DAYS ago to the cold tier")

@@ -11,6 +11,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
+from vcm.codec.closing import CodecHolder
 from vcm.codec.options import CODECS, encoder_options
 from vcm.codec.qpmap import grid_shape
 from vcm.codec.roi import RoiPictures
@@ -20,14 +21,16 @@ DECODERS = {"hevc": "hevc", "h264": "h264"}
 REFERENCE_QP = 12
 
 
-class RoundTrip:
+class RoundTrip(CodecHolder):
     """Encode single frames under a (rows, cols) block QP map and decode them back.
 
     `run(rgb, block_qp, reference=None)` takes (H, W, 3) uint8 RGB frames and returns the
     decoded (H, W, 3) uint8 RGB frame: coded intra when `reference` is None, else as a
     P-frame predicted from `reference`. `checks` counts the calls; `last_bytes` is the
-    coded size of the last checked frame.
+    coded size of the last checked frame. A context manager: close() releases the codecs.
     """
+
+    CODEC_ATTRIBUTES = ("encoder", "decoder")
 
     def __init__(self, width: int, height: int, codec: str = "hevc") -> None:
         if codec not in CODECS:

@@ -14,6 +14,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
+from vcm.codec.closing import CodecHolder
 from vcm.codec.options import CODECS, encoder_options
 from vcm.codec.qpmap import grid_shape
 from vcm.codec.roi import RoiPictures
@@ -30,10 +31,12 @@ class CodedPicture:
     picture_type: str
 
 
-class StreamSession:
+class StreamSession(CodecHolder):
     """Codes (H, W, 3) uint8 RGB frames under (rows, cols) block QPs as the final stream
     does (one I-frame every `gop` frames, then P-frames) and decodes them. `replays`
-    counts the frames coded again by `recode`."""
+    counts the frames coded again by `recode`. A context manager: close() releases the codecs."""
+
+    CODEC_ATTRIBUTES = ("_encoder", "_decoder")
 
     def __init__(self, width: int, height: int, codec: str = "hevc", gop: int = 32) -> None:
         if codec not in CODECS:

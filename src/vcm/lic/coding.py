@@ -17,9 +17,9 @@ import torch
 from vcm.atomic import atomic_output
 from vcm.errors import InputError
 from vcm.lic.bitstream import Header, read_header, read_records, write_record
+from vcm.lic.distortions import MACHINE_TASKS, TASKS
 from vcm.lic.model import pad_to_stride
 from vcm.lic.postfilter import PostFilter
-from vcm.lic.tasks import MACHINE_TASKS, TASKS
 from vcm.lic.train import Trainable
 
 SHIPPED_MODEL = Path(__file__).parent / "models" / "lic.pt"
@@ -92,8 +92,7 @@ class LearnedCodec:
     def decode_picture(self, z_string: bytes, y_string: bytes, width: int, height: int, quality: int,
                        task: str = "human") -> np.ndarray:
         """Strings of a width x height picture -> (H, W, 3) uint8 for `task` (its adapter's picture)."""
-        if task not in TASKS:
-            raise InputError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+        TASKS.entry(task)
         adapter = self.model.decoder_adapters[task] if task in MACHINE_TASKS else None
         padded = (height + (-height % 64), width + (-width % 64))
         try:

@@ -20,8 +20,8 @@ from PIL import Image
 from vcm.eval.bdrate import bd_rate
 from vcm.eval.detection_ap import mean_average_precision
 from vcm.lic.coding import LearnedCodec
+from vcm.lic.distortions import MACHINE_TASKS, TASKS
 from vcm.lic.postfilter import HEVC_QPS, hevc_intra
-from vcm.lic.tasks import MACHINE_TASKS, TASKS
 from vcm.media.quality import luma_psnr
 from vcm.models.efficientnet_lite import load_efficientnet_lite0
 from vcm.rounding import rounded

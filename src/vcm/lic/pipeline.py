@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from vcm.atomic import atomic_output
+from vcm.lic.distortions import MACHINE_TASKS
 from vcm.lic.postfilter import train_postfilter
-from vcm.lic.tasks import MACHINE_TASKS
 from vcm.lic.train import PhaseSettings, Trainable, completed, read_checkpoint, train_phase
 from vcm.media.samples import SAMPLE_SPLITS, sample_frames
 

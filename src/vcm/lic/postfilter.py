@@ -14,7 +14,7 @@ from torch import nn
 
 from vcm.codec import encode
 from vcm.codec.decoder import decode
-from vcm.lic.tasks import TASKS
+from vcm.lic.distortions import TASKS
 from vcm.lic.train import PhaseSettings
 from vcm.threads import use_cores
 

@@ -19,8 +19,8 @@ from torch import nn
 
 from vcm.atomic import atomic_output
 from vcm.errors import InputError
+from vcm.lic.distortions import MACHINE_TASKS, TASKS
 from vcm.lic.model import CodecShape, HyperpriorCodec, make_adapter
-from vcm.lic.tasks import MACHINE_TASKS, TASKS
 from vcm.preedit.train import random_crops
 from vcm.threads import use_cores
 

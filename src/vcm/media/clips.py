@@ -84,7 +84,7 @@ CLIP_SPLITS = {"train": ("face-cap12", "franck", "face-webcam"),
 def clip_path(name: str) -> Path:
     """Verified path of a named clip (see CLIPS), fetched on first use."""
     if name not in CLIPS:
-        raise InputError(f"unknown clip {name!r}; available: {', '.join(CLIPS)}")
+        raise InputError(f"unknown clip {name!r}; choose from {', '.join(CLIPS)}")
     return CLIPS[name].path()
 
 

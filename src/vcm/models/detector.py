@@ -8,6 +8,8 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from vcm.errors import InputError
+
 
 @dataclass(frozen=True)
 class Detection:
@@ -70,10 +72,14 @@ class BoxDetector(ABC):
         return [self.predictions(images)[1]]
 
     def detect(self, frames: Sequence[np.ndarray] | np.ndarray) -> list[list[Detection]]:
-        """(N, H, W, 3) uint8 RGB frames -> per frame its detections, best first."""
+        """(N, H, W, 3) uint8 RGB frames -> per frame its detections, best first; InputError
+        for frames of another shape or type (float pictures would be read 255x too dark)."""
         results: list[list[Detection]] = []
         for start in range(0, len(frames), self.batch_size):
             chunk = np.stack(frames[start : start + self.batch_size])
+            if chunk.ndim != 4 or chunk.shape[-1] != 3 or chunk.dtype != np.uint8:
+                raise InputError(f"frames {start}.. are {chunk.shape[1:]} {chunk.dtype}, expected "
+                                 "(H, W, 3) uint8 RGB")
             images = torch.from_numpy(chunk).permute(0, 3, 1, 2).float() / 255.0
             with torch.inference_mode():
                 boxes, scores = self.predictions(images)

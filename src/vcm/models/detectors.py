@@ -6,34 +6,16 @@ from pathlib import Path
 
 from vcm.errors import InputError
 from vcm.models.detector import BoxDetector
+from vcm.registry import Registry, lazy
 
 DEFAULT_DETECTOR = "nanodet"  # chosen by measurement: README "Task models"
 ONNX_PREFIX = "onnx:"
 
 
-def _yolov3_tiny() -> BoxDetector:
-    from vcm.models.yolo import YoloV3Tiny
-
-    return YoloV3Tiny()
-
-
-def _nanodet() -> BoxDetector:
-    from vcm.models.nanodet import NanoDet
-
-    return NanoDet()
-
-
-def _centernet() -> BoxDetector:
-    from vcm.models.centernet import CenterNet
-
-    return CenterNet()
-
-
-DETECTORS: dict[str, Callable[[], BoxDetector]] = {
-    "yolov3-tiny": _yolov3_tiny,
-    "nanodet": _nanodet,
-    "centernet": _centernet,
-}
+DETECTORS: Registry[Callable[[], BoxDetector]] = Registry("detector")
+DETECTORS.register("yolov3-tiny", lazy("vcm.models.yolo:YoloV3Tiny"))
+DETECTORS.register("nanodet", lazy("vcm.models.nanodet:NanoDet"))
+DETECTORS.register("centernet", lazy("vcm.models.centernet:CenterNet"))
 
 
 def detector_names() -> list[str]:
@@ -50,7 +32,7 @@ def check_detector_name(name: str) -> str:
         if not path.is_file():
             raise InputError(f"ONNX model {path} not found")
         return name
-    raise InputError(f"unknown detector {name!r}; available: {', '.join(detector_names())}")
+    raise InputError(f"unknown detector {name!r}; choose from {', '.join(detector_names())}")
 
 
 @cache

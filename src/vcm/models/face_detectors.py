@@ -10,9 +10,9 @@ from functools import cache
 
 import numpy as np
 
-from vcm.errors import InputError
 from vcm.models.detector import box_iou
 from vcm.models.faces import Face, FaceDetector
+from vcm.registry import Registry, lazy
 
 MEASURING_FACE_DETECTOR = "dlib-hog"  # what leaks are measured with: independent of the concealer
 CONCEALING_FACE_DETECTOR = "mtcnn+blazeface"  # what the privacy mode conceals
@@ -35,44 +35,19 @@ class EitherFaceDetector:
         return sorted(found, key=lambda face: -face.score)
 
 
-def _mtcnn() -> FaceDetector:
-    from vcm.models.mtcnn import Mtcnn
-
-    return Mtcnn()
-
-
-def _blazeface() -> FaceDetector:
-    from vcm.models.blazeface import BlazeFace
-
-    return BlazeFace()
-
-
-def _dlib_hog() -> FaceDetector:
-    from vcm.models.dlib_faces import DlibHogFaces
-
-    return DlibHogFaces()
-
-
 def _either() -> FaceDetector:
     return EitherFaceDetector([load_face_detector("mtcnn"), load_face_detector("blazeface")])
 
 
-FACE_DETECTORS: dict[str, Callable[[], FaceDetector]] = {
-    "mtcnn": _mtcnn,
-    "blazeface": _blazeface,
-    "mtcnn+blazeface": _either,
-    "dlib-hog": _dlib_hog,
-}
-
-
-def check_face_detector_name(name: str) -> str:
-    """`name` if it names a face detector (for argparse), else InputError with the choices."""
-    if name in FACE_DETECTORS:
-        return name
-    raise InputError(f"unknown face detector {name!r}; available: {', '.join(FACE_DETECTORS)}")
+FACE_DETECTORS: Registry[Callable[[], FaceDetector]] = Registry("face detector")
+FACE_DETECTORS.register("mtcnn", lazy("vcm.models.mtcnn:Mtcnn"))
+FACE_DETECTORS.register("blazeface", lazy("vcm.models.blazeface:BlazeFace"))
+FACE_DETECTORS.register("mtcnn+blazeface", _either)
+FACE_DETECTORS.register("dlib-hog", lazy("vcm.models.dlib_faces:DlibHogFaces"))
 
 
 @cache
 def load_face_detector(name: str = LANDMARK_FACE_DETECTOR) -> FaceDetector:
-    """The named face detector, built once per process."""
-    return FACE_DETECTORS[check_face_detector_name(name)]()
+    """The named face detector, built once per process (InputError listing the choices for an
+    unknown name)."""
+    return FACE_DETECTORS.entry(name)()

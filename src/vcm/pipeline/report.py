@@ -59,6 +59,7 @@ class EncodeReport:
     checks: int = 0
     detector_calls: int = 0
     recodes: int = 0
+    faces_concealed: int = 0  # face regions concealed, summed over frames (held ones included)
     plan_seconds: float = 0.0
     encode_seconds: float = 0.0
     verify_seconds: float = 0.0

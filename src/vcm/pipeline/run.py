@@ -218,6 +218,7 @@ def run_method(
                 started += detect_seconds
             targets = select_targets([found or [] for found in detections], settings.targets)
             concealed_chunk, concealed = editor.conceal(start, chunk)
+            report.faces_concealed += sum(len(faces) for faces in concealed)
             reuse = edits.privacy is None and known.detections is None
             plans = [planning.plan(FrameInput(
                 index=start + i, rgb=concealed_chunk[i], targets=targets[i],
@@ -243,8 +244,9 @@ def run_method(
         started, verify_before = time.perf_counter(), report.verify_seconds
         encoder.close()
         if checker is not None:
-            for checked in checker.feed(None, False):
-                finish(awaiting_decode.popleft(), checked)
+            with checker:
+                for checked in checker.feed(None, False):
+                    finish(awaiting_decode.popleft(), checked)
         report.encode_seconds += time.perf_counter() - started - (report.verify_seconds - verify_before)
     if keep_frames and decoded_rgb:
         report.decoded_rgb, report.decoded_luma = np.stack(decoded_rgb), np.stack(decoded_luma)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
+from vcm.codec.closing import CodecHolder
 from vcm.codec.options import CODECS
 from vcm.models.detector import Detection, Detector
 
@@ -20,9 +21,12 @@ class Checked:
     found: list[Detection] | None
 
 
-class StreamDecoder:
+class StreamDecoder(CodecHolder):
     """Decodes the encoder's packets in coding order (no B-frames: one frame per packet,
-    in order), cropped to width x height; detects on the frames asked for."""
+    in order), cropped to width x height; detects on the frames asked for. A context manager:
+    close() releases the decoder."""
+
+    CODEC_ATTRIBUTES = ("decoder",)
 
     def __init__(self, codec: str, width: int, height: int, detector: Detector,
                  extradata: bytes | None) -> None:

@@ -1,4 +1,6 @@
-"""Registry of the tasks a decoded picture serves, each with its training distortion.
+"""Registry of the pictures the learned codec decodes (one for people, one per machine task),
+each with the distortion its decoder is trained with. The machine tasks themselves (their
+models and operating scores) are vcm.tasks; these are the codec's training objectives.
 
 A distortion maps (decoded, original) pictures (B, 3, H, W) RGB in [0, 1] to (B,) values on
 the scale of 255^2 MSE, so bpp + lambda x distortion trades rate the same way for every task.
@@ -15,6 +17,7 @@ import torch.nn.functional as F
 
 from vcm.models.efficientnet_lite import load_efficientnet_lite0
 from vcm.preedit.losses import score_map_distance
+from vcm.registry import Registry
 
 DETECT_WEIGHT = 5000.0
 CLASSIFY_WEIGHT = 50.0
@@ -23,7 +26,9 @@ PICTURE_WEIGHT = 0.1  # a machine task's picture must still look like the scene
 
 
 @dataclass(frozen=True)
-class Task:
+class Distortion:
+    """name: the picture's name (`vcm lic decode --task`); distortion(decoded, original) -> (B,)."""
+
     name: str
     description: str
     distortion: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -65,9 +70,10 @@ def classify_distortion(decoded: torch.Tensor, original: torch.Tensor) -> torch.
     return CLASSIFY_WEIGHT * kl + PICTURE_WEIGHT * human_distortion(decoded, original)
 
 
-TASKS: dict[str, Task] = {
-    "human": Task("human", "people: pixel fidelity (MSE)", human_distortion),
-    "detect": Task("detect", "object detection (YOLOv3-tiny, COCO)", detect_distortion),
-    "classify": Task("classify", "ImageNet classification (EfficientNet-Lite0)", classify_distortion),
-}
+TASKS: Registry[Distortion] = Registry("task")
+for _distortion in (
+        Distortion("human", "people: pixel fidelity (MSE)", human_distortion),
+        Distortion("detect", "object detection (YOLOv3-tiny, COCO)", detect_distortion),
+        Distortion("classify", "ImageNet classification (EfficientNet-Lite0)", classify_distortion)):
+    TASKS.register(_distortion.name, _distortion)
 MACHINE_TASKS = tuple(name for name in TASKS if name != "human")
