@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.live_service import Service, create_token
 from vcm.api.client import Client
+from vcm.api.contract import DetectionRecord
 from vcm.cloud.maintenance import check
 from vcm.cloud.system import open_system
 from vcm.media import fetch_sample, read_video
@@ -44,8 +45,8 @@ def machine_segments(count: int, folder: Path) -> list[tuple[bytes, list[dict]]]
         records: list = []
         run_method("fast", video.frames[index * 32 : (index + 1) * 32], video.fps, path, detector,
                    PlanSettings(), verify=Verification(enabled=False), on_frame=records.append)
-        found = [{"frame": r.index, "time": r.index / video.fps, "class": d["class_name"],
-                  "score": d["score"], "box": d["box"]} for r in records for d in (r.detections or [])]
+        found = [DetectionRecord.of(r.index, r.index / video.fps, d).to_dict()
+                 for r in records for d in (r.detections or [])]
         made.append((path.read_bytes(), found))
     return made
 

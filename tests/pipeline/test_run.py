@@ -91,7 +91,7 @@ def test_repair_recodes_until_the_lost_targets_survive(tmp_path: Path, frames: n
     clip, spec = frames[:2], TargetSpec()
     plain = run_method("uniform", clip, 10.0, tmp_path / "plain.mp4", detector, PlanSettings(qp=34),
                        keep_frames=True)
-    lost = [[_target(record) for record, kept in zip(frame.targets, frame.survived or [], strict=True)
+    lost = [[target for target, kept in zip(frame.targets, frame.survived or [], strict=True)
              if not kept] for frame in plain.frames]
     assert all(lost), "uniform QP 34 loses a target in each of the sample's first two frames"
     repaired = run_method("uniform", clip, 10.0, tmp_path / "repaired.mp4", detector, PlanSettings(qp=34),
@@ -101,7 +101,7 @@ def test_repair_recodes_until_the_lost_targets_survive(tmp_path: Path, frames: n
     stream = decode(tmp_path / "repaired.mp4", read_qp=False).rgb  # the file itself, decoded again
     for decoded, record in zip(stream, repaired.frames, strict=True):
         found = detector.detect(decoded[None])[0]
-        assert all(survives(_target(target), found, spec) for target in record.targets)
+        assert all(survives(target, found, spec) for target in record.targets)
     for record, frame_lost in zip(repaired.frames, lost, strict=True):
         blocks = np.array(record.qp_map)
         assert ((34 - blocks) % 4 == 0).all() and blocks.min() < 34  # whole steps of 4 down from 34
@@ -114,11 +114,6 @@ def test_repair_recodes_until_the_lost_targets_survive(tmp_path: Path, frames: n
             centre = int((y1 + y2) / 2) // 16, int((x1 + x2) / 2) // 16
             assert blocks[centre] < 34
         assert (blocks[~near] == 34).all()
-
-
-def _target(record: dict) -> Detection:
-    x1, y1, x2, y2 = record["box"]
-    return Detection((x1, y1, x2, y2), record["score"], record["class_id"], record["class_name"])
 
 
 def test_a_qp_aware_pre_editor_edits_for_the_planned_map(tmp_path: Path, frames: np.ndarray,

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vcm.errors import InputError
+from vcm.models.detector import Detection
 
 MACHINE = "machine"  # the machine stream: an MP4 any player plays (hot tier)
 RESTORATION = "restoration"  # the layer that restores human-viewing quality over MACHINE
@@ -38,6 +39,13 @@ class DetectionRecord:
     class_name: str
     score: float
     box: tuple[float, float, float, float]
+
+    @classmethod
+    def of(cls, frame: int, time: float, detection: Detection) -> "DetectionRecord":
+        """The record of a detector's detection on frame `frame` shown at `time`, rounded as
+        sent (time to 0.1 ms, box to 0.01 px, score to 4 decimals)."""
+        x0, y0, x1, y1 = (round(v, 2) for v in detection.box)
+        return cls(frame, round(time, 4), detection.class_name, round(detection.score, 4), (x0, y0, x1, y1))
 
     def to_dict(self) -> dict[str, object]:
         return {"frame": self.frame, "time": self.time, "class": self.class_name, "score": self.score,

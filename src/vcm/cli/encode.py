@@ -2,7 +2,6 @@
 
 import argparse
 import contextlib
-import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -175,7 +174,7 @@ def _stats_writer(path: Path | None, source: FrameSource) -> "contextlib.Abstrac
 
 def _adder(stats: Any) -> "Callable[[Any], None] | None":
     """The per-frame sink writing each frame record into the statistics file."""
-    return None if stats is None else lambda record: stats.add(dataclasses.asdict(record))
+    return None if stats is None else lambda record: stats.add(record.to_dict())
 
 
 def _finish_stats(stats: Any, summary: dict[str, object], video: Path) -> None:

@@ -80,8 +80,8 @@ class SegmentCoder:
                        verify=Verification(enabled=False), on_frame=records.append)
             machine = path.read_bytes()
         records.sort(key=lambda record: record.index)
-        found = [DetectionRecord(r.index, round(start + r.index / fps, 4), d["class_name"], d["score"],
-                                 tuple(d["box"])) for r in records for d in (r.detections or [])]
+        found = [DetectionRecord.of(r.index, start + r.index / fps, d)
+                 for r in records for d in (r.detections or [])]
         return machine, found, records
 
     def restoration(self, frames: np.ndarray, fps: float, machine: bytes,
@@ -92,7 +92,7 @@ class SegmentCoder:
         from vcm.api.playback import machine_frames
         from vcm.restoration import encode_layer
 
-        machine_qp = np.stack([np.asarray(r.qp_map, dtype=np.int16) for r in records])
+        machine_qp = np.stack([r.qp_map for r in records]).astype(np.int16)
         decoded = np.stack(list(machine_frames(machine)))  # what a restore will start from
         return encode_layer(frames, machine_qp, fps=fps, machine_decoded=decoded)
 

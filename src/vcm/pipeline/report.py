@@ -5,7 +5,7 @@ per-frame records go to a sink as they complete (e.g. a --stats file) and are ke
 the report only when asked (short clips, the evaluation harness).
 """
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -17,21 +17,30 @@ from vcm.rounding import rounded
 @dataclass
 class FrameReport:
     """One coded frame: its plan, its cost and which targets survived decoding (survived
-    is None when the frame was not checked); detections: what the detector found on the
-    original, where it ran (None where it did not); recodes: times the planner coded the
-    frame again because its final stream lost a target its checks had kept."""
+    is None when the frame was not checked); qp_map: (rows, cols) block QPs; detections:
+    what the detector found on the original, where it ran (None where it did not);
+    recodes: times the planner coded the frame again because its final stream lost a
+    target its checks had kept. to_dict() is the JSON form (--stats, results)."""
 
     index: int
     picture_type: str
     bytes: int
     mean_qp: float
-    qp_map: list[list[int]]
-    targets: list[dict[str, object]]
+    qp_map: np.ndarray
+    targets: list[Detection]
     survived: list[bool] | None
     checks: int
     detector_calls: int
-    detections: list[dict[str, object]] | None = None
+    detections: list[Detection] | None = None
     recodes: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {"index": self.index, "picture_type": self.picture_type, "bytes": self.bytes,
+                "mean_qp": self.mean_qp, "qp_map": self.qp_map.tolist(),
+                "targets": [target.to_dict() for target in self.targets], "survived": self.survived,
+                "checks": self.checks, "detector_calls": self.detector_calls,
+                "detections": None if self.detections is None else [d.to_dict() for d in self.detections],
+                "recodes": self.recodes}
 
 
 @dataclass
@@ -112,4 +121,4 @@ class EncodeReport:
         return payload
 
     def to_dict(self) -> dict[str, object]:
-        return {**self.summary(), "frames": [asdict(frame) for frame in self.frames]}
+        return {**self.summary(), "frames": [frame.to_dict() for frame in self.frames]}

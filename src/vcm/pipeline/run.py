@@ -177,10 +177,10 @@ def run_method(
         found = checked.found if checked is not None else None
         record = FrameReport(
             index=item.index, picture_type=stats.picture_type, bytes=stats.bytes, mean_qp=stats.mean_qp,
-            qp_map=item.qp_map.dense(rows, cols).tolist(), targets=[t.to_dict() for t in item.targets],
+            qp_map=item.qp_map.dense(rows, cols), targets=list(item.targets),
             survived=survival(item.targets, found, settings.targets) if found is not None else None,
             checks=item.plan.checks, detector_calls=item.plan.detector_calls, recodes=item.plan.recodes,
-            detections=None if item.found is None else [d.to_dict() for d in item.found])
+            detections=None if item.found is None else list(item.found))
         report.add(record, keep_frames)
         if keep_frames and checked is not None:
             decoded_rgb.append(checked.rgb)
