@@ -9,7 +9,7 @@ import av
 import numpy as np
 
 from vcm.codec.encoder import CROP_TAG
-from vcm.codec.rates import CodedSize
+from vcm.codec.rates import CodedSize, StreamInfo
 from vcm.errors import InputError
 
 
@@ -25,15 +25,10 @@ class DecodedFrame:
 
 
 @dataclass
-class DecodedVideo(CodedSize):
+class DecodedVideo(StreamInfo, CodedSize):
     """A decoded file. rgb: (N, H, W, 3) uint8 or None when frames were not kept;
     luma: (N, H, W) uint8 Y planes straight from the decoder (for PSNR)."""
 
-    path: str
-    codec: str
-    width: int
-    height: int
-    fps: float
     frames: list[DecodedFrame] = field(default_factory=list)
     rgb: np.ndarray | None = None
     luma: np.ndarray | None = None
@@ -57,17 +52,6 @@ def _crop_size(container: av.container.InputContainer, path: str | Path,
         raise InputError(f"{path}: crop metadata {width}x{height} does not fit the coded "
                          f"{coded[0]}x{coded[1]} pictures")
     return width, height
-
-
-@dataclass
-class StreamInfo:
-    """What a coded file holds, known before its frames: codec, true size, frame rate."""
-
-    path: str
-    codec: str
-    width: int
-    height: int
-    fps: float
 
 
 DecodedItem = tuple[DecodedFrame, np.ndarray | None, np.ndarray | None]

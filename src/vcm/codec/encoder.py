@@ -14,7 +14,7 @@ import numpy as np
 from vcm.atomic import atomic_output
 from vcm.codec.options import CODECS, MAX_SIDE, encoder_options
 from vcm.codec.qpmap import QPMap, grid_shape
-from vcm.codec.rates import CodedSize
+from vcm.codec.rates import CodedSize, StreamInfo
 from vcm.codec.roi import RoiPictures
 from vcm.errors import InputError
 from vcm.rounding import rounded
@@ -37,14 +37,9 @@ class FrameStats:
 
 
 @dataclass
-class EncodeResult(CodedSize):
-    """An encoded file and its per-frame statistics. bitrate_kbps = 8 * bytes * fps / frames / 1000."""
+class EncodeResult(StreamInfo, CodedSize):
+    """An encoded file, its GOP length and per-frame statistics."""
 
-    path: str
-    codec: str
-    width: int
-    height: int
-    fps: float
     gop: int
     frames: list[FrameStats] = field(default_factory=list)
 

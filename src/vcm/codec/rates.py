@@ -1,7 +1,20 @@
-"""Size and bitrate of a coded clip, shared by encode, decode and pipeline results."""
+"""What a coded stream is, its size and bitrate: shared by encode, decode and pipeline results."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
+
+
+@dataclass
+class StreamInfo:
+    """A coded stream: where it is, its codec ('hevc', 'h264'), true picture size in pixels
+    and frame rate (frames/s). Encode results, decoded videos and pipeline reports extend it."""
+
+    path: str
+    codec: str
+    width: int
+    height: int
+    fps: float
 
 
 def bitrate_kbps(total_bytes: int, frames: int, fps: float) -> float:

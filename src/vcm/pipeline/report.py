@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from vcm.codec.rates import bitrate_kbps
+from vcm.codec.rates import StreamInfo, bitrate_kbps
 from vcm.models.detector import Detection
 from vcm.rounding import rounded
 
@@ -44,16 +44,11 @@ class FrameReport:
 
 
 @dataclass
-class EncodeReport:
+class EncodeReport(StreamInfo):
     """A method's encode of one input. Seconds are wall-clock on this machine; stopped_early:
     a live input was stopped by a signal (the output holds what was coded until then)."""
 
     method: str
-    path: str
-    codec: str
-    width: int
-    height: int
-    fps: float
     gop: int
     settings: dict[str, object]
     verified: bool = False
