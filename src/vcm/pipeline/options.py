@@ -23,11 +23,6 @@ class Edits:
     privacy: PrivacyConfig | None = None
     face_detector: FaceDetector | None = None
 
-    @property
-    def suffix(self) -> str:
-        """The modifiers as written after a method name, e.g. '+preedit+privacy'."""
-        return ("+preedit" if self.preeditor else "") + ("+privacy" if self.privacy else "")
-
 
 @dataclass(frozen=True)
 class Verification:

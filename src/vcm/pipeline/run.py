@@ -27,6 +27,7 @@ from vcm.media import windows
 from vcm.models.detector import Detection, Detector
 from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR, LANDMARK_FACE_DETECTOR, load_face_detector
 from vcm.models.faces import Face, FaceDetector
+from vcm.pipeline.methods import Method
 from vcm.pipeline.options import Edits, Known, Verification
 from vcm.pipeline.report import EncodeReport, FrameReport
 from vcm.pipeline.verify import Checked, StreamDecoder
@@ -142,115 +143,149 @@ def run_method(
     frames in the report (short clips only); on_frame gets each record as it completes.
     The file appears at `out` only when complete.
     """
-    entry = planner_entry(planner)
-    edits, verify, known = edits or Edits(), verify or Verification(), known or Known()
-    muxer = output_format(out, settings.codec)
+    planner_entry(planner)
+    output_format(out, settings.codec)  # names checked before any frame is read
     iterator = iter(frames)
     first = next(iterator, None)
     if first is None:
         raise InputError("no frames to encode")
-    height, width = first.shape[:2]
-    gop = settings.gop
-    window = -(-max(window or gop, 1) // gop) * gop
     total = len(frames) if isinstance(frames, Sequence | np.ndarray) else None
-    plan_context = PlanContext(width, height, detector, settings)
-    planning = build_planner(planner, plan_context, config)
-    editor = _Editor(edits, known.faces)
-    needs_all = entry.needs_targets or verify.repair_rounds > 0 or (
-        edits.preeditor is not None and not edits.preedit_detections)
-    config_used = config if config is not None else entry.default_config()
-    report = EncodeReport(
-        method=planner + edits.suffix, path=str(out), codec=settings.codec, width=width, height=height,
-        fps=fps, gop=gop, verified=verify.enabled,
-        settings=_settings_dict(planner, settings, config_used, edits))
-    coded: deque[_Coded] = deque()
-    awaiting_decode: deque[_Coded] = deque()
-    rows, cols = grid_shape(width, height)
-    decoded_rgb: list[np.ndarray] = []
-    decoded_luma: list[np.ndarray] = []
-    checker: StreamDecoder | None = None
-    label = planner + edits.suffix
+    run = MethodRun(planner, first.shape[1], first.shape[0], fps, out, detector, settings, config=config,
+                    edits=edits or Edits(), verify=verify or Verification(), known=known or Known(),
+                    keep_frames=keep_frames, on_frame=on_frame, progress=progress, total=total)
+    gop = settings.gop
+    return run.run(_chain(first, iterator), -(-max(window or gop, 1) // gop) * gop)
 
-    def finish(item: _Coded, checked: Checked | None) -> None:
-        stats = item.stats
+
+# per window: plans, final QP maps, pictures to code, targets, original detections (None: not run)
+_Window = tuple[list[FramePlan], list[QPMap], list[np.ndarray], list[list[Detection]],
+                list[list[Detection] | None]]
+
+
+class MethodRun:
+    """One run of run_method: plans each window, encodes it, and turns the encoder's packets
+    (decoded and checked when verifying) into frame records, in coding order."""
+
+    def __init__(self, planner: str, width: int, height: int, fps: float, out: str | Path,
+                 detector: Detector, settings: PlanSettings, *, config: Any, edits: Edits,
+                 verify: Verification, known: Known, keep_frames: bool, on_frame: FrameSink | None,
+                 progress: ProgressCallback | None, total: int | None) -> None:
+        entry = planner_entry(planner)
+        self.out, self.muxer = out, output_format(out, settings.codec)
+        self.width, self.height, self.fps = width, height, fps
+        self.detector, self.settings = detector, settings
+        self.edits, self.verify, self.known = edits, verify, known
+        self.keep_frames, self.on_frame, self.progress, self.total = keep_frames, on_frame, progress, total
+        self.planning = build_planner(planner, PlanContext(width, height, detector, settings), config)
+        self.editor = _Editor(edits, known.faces)
+        self.needs_all = entry.needs_targets or verify.repair_rounds > 0 or (
+            edits.preeditor is not None and not edits.preedit_detections)
+        self.label = str(Method(planner, preedit=edits.preeditor is not None,
+                                privacy=edits.privacy is not None))
+        config_used = config if config is not None else entry.default_config()
+        self.report = EncodeReport(
+            method=self.label, path=str(out), codec=settings.codec, width=width, height=height,
+            fps=fps, gop=settings.gop, verified=verify.enabled,
+            settings=_settings_dict(planner, settings, config_used, edits))
+        self.rows, self.cols = grid_shape(width, height)
+        self.coded: deque[_Coded] = deque()
+        self.awaiting_decode: deque[_Coded] = deque()
+        self.decoded_rgb: list[np.ndarray] = []
+        self.decoded_luma: list[np.ndarray] = []
+        self.checker: StreamDecoder | None = None
+        self.encoder: Encoder | None = None
+
+    def run(self, frames: Iterable[np.ndarray], window: int) -> EncodeReport:
+        """Code every frame, `window` frames (whole GOPs) planned at a time."""
+        report, settings = self.report, self.settings
+        with atomic_output(self.out) as temporary, Encoder(
+                temporary, self.width, self.height, codec=settings.codec, gop=settings.gop, fps=self.fps,
+                format=self.muxer, on_packet=self._on_packet) as encoder:
+            self.encoder = encoder
+            for start, chunk in windows(frames, window):
+                plans, maps, pictures, targets, detections = self._plan(start, chunk)
+                for i, (plan, qp_map, picture) in enumerate(zip(plans, maps, pictures, strict=True)):
+                    index = start + i
+                    self.coded.append(_Coded(index, plan, qp_map, targets[i], self.verify.checks(index)
+                                             and detections[i] is not None,
+                                             plan.found if plan.found is not None else detections[i]))
+                    started, verify_before = time.perf_counter(), report.verify_seconds
+                    encoder.write(picture, qp_map)
+                    report.encode_seconds += time.perf_counter() - started - (
+                        report.verify_seconds - verify_before)
+            started, verify_before = time.perf_counter(), report.verify_seconds
+            encoder.close()
+            if self.checker is not None:
+                with self.checker:
+                    for checked in self.checker.feed(None, False):
+                        self._finish(self.awaiting_decode.popleft(), checked)
+            report.encode_seconds += time.perf_counter() - started - (report.verify_seconds - verify_before)
+        if self.keep_frames and self.decoded_rgb:
+            report.decoded_rgb, report.decoded_luma = np.stack(self.decoded_rgb), np.stack(self.decoded_luma)
+        return report
+
+    def _plan(self, start: int, chunk: np.ndarray) -> "_Window":
+        """A window's plans, final QP maps, pictures to code, targets and original detections."""
+        report, settings, edits = self.report, self.settings, self.edits
+        started = time.perf_counter()
+        detections, detect_seconds = _original_detections(start, chunk, self.detector, self.known,
+                                                          self.verify, self.needs_all)
+        if not self.needs_all:  # made for the check alone: verification time, not planning
+            report.verify_seconds += detect_seconds
+            started += detect_seconds
+        targets = select_targets([found or [] for found in detections], settings.targets)
+        concealed_chunk, concealed = self.editor.conceal(start, chunk)
+        report.faces_concealed += sum(len(faces) for faces in concealed)
+        reuse = edits.privacy is None and self.known.detections is None
+        plans = [self.planning.plan(FrameInput(
+            index=start + i, rgb=concealed_chunk[i], targets=targets[i],
+            detections=detections[i] if reuse else None, intra=(start + i) % settings.gop == 0))
+            for i in range(len(chunk))]
+        maps = [plan.qp_map for plan in plans]
+        if edits.privacy is not None and edits.privacy.face_qp is not None:
+            maps = protect_maps(maps, concealed, self.width, self.height, edits.privacy.face_qp)
+        if self.verify.enabled and self.verify.repair_rounds > 0:
+            maps = _repair(plans, maps, targets, concealed, report, self.detector, settings, self.fps, edits,
+                           self.verify.repair_rounds)
+        pictures = self.editor.preedit(plans, maps, detections)
+        report.plan_seconds += time.perf_counter() - started
+        return plans, maps, pictures, targets, detections
+
+    def _on_packet(self, stats: FrameStats, packet: av.Packet | None) -> None:
+        item = self.coded.popleft()
+        item.stats = stats
+        if not self.verify.enabled:
+            self._finish(item, None)
+            return
+        started = time.perf_counter()
+        if self.checker is None:
+            assert self.encoder is not None
+            self.checker = StreamDecoder(self.settings.codec, self.width, self.height, self.detector,
+                                         self.encoder.extradata)
+        self.awaiting_decode.append(item)
+        for checked in self.checker.feed(packet, item.checked):
+            self._finish(self.awaiting_decode.popleft(), checked)
+        self.report.verify_seconds += time.perf_counter() - started
+
+    def _finish(self, item: _Coded, checked: Checked | None) -> None:
+        stats, report = item.stats, self.report
         assert stats is not None
         found = checked.found if checked is not None else None
         record = FrameReport(
             index=item.index, picture_type=stats.picture_type, bytes=stats.bytes, mean_qp=stats.mean_qp,
-            qp_map=item.qp_map.dense(rows, cols), targets=list(item.targets),
-            survived=survival(item.targets, found, settings.targets) if found is not None else None,
+            qp_map=item.qp_map.dense(self.rows, self.cols), targets=list(item.targets),
+            survived=survival(item.targets, found, self.settings.targets) if found is not None else None,
             checks=item.plan.checks, detector_calls=item.plan.detector_calls, recodes=item.plan.recodes,
             detections=None if item.found is None else list(item.found))
-        report.add(record, keep_frames)
-        if keep_frames and checked is not None:
-            decoded_rgb.append(checked.rgb)
-            decoded_luma.append(checked.luma)
+        report.add(record, self.keep_frames)
+        if self.keep_frames and checked is not None:
+            self.decoded_rgb.append(checked.rgb)
+            self.decoded_luma.append(checked.luma)
             report.decoded_detections.append(found or [])
-        if on_frame is not None:
-            on_frame(record)
-        if progress is not None:
-            progress(label, report.frame_count, total)
-
-    def on_packet(stats: FrameStats, packet: av.Packet | None) -> None:
-        nonlocal checker
-        item = coded.popleft()
-        item.stats = stats
-        if not verify.enabled:
-            finish(item, None)
-            return
-        started = time.perf_counter()
-        if checker is None:
-            checker = StreamDecoder(settings.codec, width, height, detector, encoder.extradata)
-        awaiting_decode.append(item)
-        for checked in checker.feed(packet, item.checked):
-            finish(awaiting_decode.popleft(), checked)
-        report.verify_seconds += time.perf_counter() - started
-
-    frame_stream = _chain(first, iterator)
-    with atomic_output(out) as temporary, Encoder(temporary, width, height, codec=settings.codec, gop=gop,
-                                                  fps=fps, format=muxer, on_packet=on_packet) as encoder:
-        for start, chunk in windows(frame_stream, window):
-            started = time.perf_counter()
-            detections, detect_seconds = _original_detections(start, chunk, detector, known, verify,
-                                                              needs_all)
-            if not needs_all:  # made for the check alone: verification time, not planning
-                report.verify_seconds += detect_seconds
-                started += detect_seconds
-            targets = select_targets([found or [] for found in detections], settings.targets)
-            concealed_chunk, concealed = editor.conceal(start, chunk)
-            report.faces_concealed += sum(len(faces) for faces in concealed)
-            reuse = edits.privacy is None and known.detections is None
-            plans = [planning.plan(FrameInput(
-                index=start + i, rgb=concealed_chunk[i], targets=targets[i],
-                detections=detections[i] if reuse else None, intra=(start + i) % gop == 0))
-                for i in range(len(chunk))]
-            maps = [plan.qp_map for plan in plans]
-            if edits.privacy is not None and edits.privacy.face_qp is not None:
-                maps = protect_maps(maps, concealed, width, height, edits.privacy.face_qp)
-            if verify.enabled and verify.repair_rounds > 0:
-                maps = _repair(plans, maps, targets, concealed, report, detector, settings, fps, edits,
-                               verify.repair_rounds)
-            pictures = editor.preedit(plans, maps, detections)
-            report.plan_seconds += time.perf_counter() - started
-            for i, (plan, qp_map, picture) in enumerate(zip(plans, maps, pictures, strict=True)):
-                index = start + i
-                coded.append(_Coded(index, plan, qp_map, targets[i], verify.checks(index)
-                                    and detections[i] is not None,
-                                    plan.found if plan.found is not None else detections[i]))
-                started, verify_before = time.perf_counter(), report.verify_seconds
-                encoder.write(picture, qp_map)
-                report.encode_seconds += time.perf_counter() - started - (
-                    report.verify_seconds - verify_before)
-        started, verify_before = time.perf_counter(), report.verify_seconds
-        encoder.close()
-        if checker is not None:
-            with checker:
-                for checked in checker.feed(None, False):
-                    finish(awaiting_decode.popleft(), checked)
-        report.encode_seconds += time.perf_counter() - started - (report.verify_seconds - verify_before)
-    if keep_frames and decoded_rgb:
-        report.decoded_rgb, report.decoded_luma = np.stack(decoded_rgb), np.stack(decoded_luma)
-    return report
+        if self.on_frame is not None:
+            self.on_frame(record)
+        if self.progress is not None:
+            self.progress(self.label, report.frame_count, self.total)
 
 
 def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
