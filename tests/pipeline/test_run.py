@@ -1,6 +1,7 @@
 """The streaming pipeline with the real codec and detector: it pulls frames as it codes them,
 keeps nothing per frame unless asked, and checks the frames it is told to check."""
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,3 +132,15 @@ def test_a_qp_aware_pre_editor_edits_for_the_planned_map(tmp_path: Path, frames:
             sizes[name, qp] = report.total_bytes
     assert sizes["edited", 22] == sizes["plain", 22]  # at QP 22 this editor is the identity
     assert sizes["edited", 40] < 0.9 * sizes["plain", 40], sizes
+
+
+def test_a_stream_coded_into_memory_decodes_from_bytes(frames: np.ndarray, detector: YoloV3Tiny) -> None:
+    from vcm.codec.decoder import decoded_frames
+
+    segment = io.BytesIO()
+    report = run_method("uniform", np.ascontiguousarray(frames[:3, :96, :128]), 10.0, segment, detector,
+                        PlanSettings(qp=30, gop=2), verify=Verification(enabled=False))
+    info, decoded = decoded_frames(segment.getvalue(), read_qp=False)
+    assert (info.width, info.height, info.codec) == (128, 96, "hevc")
+    assert [record.picture_type for record, _, _ in decoded] == ["I", "P", "I"]
+    assert report.path == "memory" and report.total_bytes < len(segment.getvalue())

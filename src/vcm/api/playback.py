@@ -1,7 +1,7 @@
 """Turning stored segments back into pictures: decode a machine layer, apply its
 restoration layer, and write a sequence of segments as one video."""
 
-import tempfile
+import io
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -56,15 +56,13 @@ def concatenate(segments: Iterable[bytes], out: Path) -> int:
     """Join machine-layer MP4 segments into one file without re-coding; returns the packet count.
     Segments must share codec, size and frame rate (they do when one agent made them)."""
     count = 0
-    with atomic_output(out) as temporary, tempfile.TemporaryDirectory(prefix="vcm-join-") as folder:
+    with atomic_output(out) as temporary:
         output: av.container.OutputContainer | None = None
         stream = None
         offset = 0
         try:
-            for index, data in enumerate(segments):
-                part = Path(folder) / f"{index}.mp4"
-                part.write_bytes(data)
-                with av.open(str(part)) as source:
+            for data in segments:
+                with av.open(io.BytesIO(data)) as source:
                     source_stream = source.streams.video[0]
                     if output is None:
                         output = av.open(str(temporary), "w", format="mp4")
@@ -80,7 +78,6 @@ def concatenate(segments: Iterable[bytes], out: Path) -> int:
                         output.mux(packet)
                         count += 1
                     offset = last
-                part.unlink()
             if output is None:
                 raise InputError("nothing to write: no segments in the chosen range")
         finally:

@@ -1,6 +1,7 @@
 """Encode RGB frames with per-block QP maps to HEVC/H.264 through PyAV (libx265/libx264)."""
 
 import contextlib
+import io
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -68,7 +69,8 @@ def output_format(path: str | Path, codec: str) -> str:
 
 
 class Encoder:
-    """A streaming encoder: open on a path, `write` frames with their QP maps, `close`.
+    """A streaming encoder: open on a path (or an io.BytesIO, given `format`), `write` frames
+    with their QP maps, `close`.
     A context manager: leaving the block by an error aborts, else closes.
 
     Frames are (H, W, 3) uint8 RGB; odd sizes are padded by one replicated pixel for
@@ -78,7 +80,7 @@ class Encoder:
     decoder that checks the stream as it is made); statistics are then not kept.
     """
 
-    def __init__(self, path: Path, width: int, height: int, *, codec: str = "hevc",
+    def __init__(self, path: Path | io.BytesIO, width: int, height: int, *, codec: str = "hevc",
                  gop: int = 32, fps: float = 25.0, format: str | None = None,
                  on_packet: PacketSink | None = None) -> None:
         if codec not in CODECS:
@@ -96,8 +98,10 @@ class Encoder:
         self.rows, self.cols = grid_shape(width, height)
         self._pictures = RoiPictures(width, height)
         self._padded = self._pictures.padded
-        muxer = format or output_format(path, codec)
-        self.container = av.open(str(path), "w", format=muxer)
+        if isinstance(path, io.BytesIO) and format is None:
+            raise ValueError("an encoder writing into memory needs its container format")
+        muxer = format or output_format(path, codec)  # type: ignore[arg-type]
+        self.container = av.open(path if isinstance(path, io.BytesIO) else str(path), "w", format=muxer)
         if muxer not in RAW_FORMATS.values() and self._padded != (width, height):
             self.container.metadata["comment"] = f"{CROP_TAG}{width}x{height}"
         rate = Fraction(fps).limit_denominator(1001)

@@ -2,13 +2,12 @@
 while the uploader sends the spool. Resumes where it stopped: a file source skips the
 frames already spooled, segment numbers continue, and unsent segments are sent first."""
 
+import io
 import json
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -74,11 +73,10 @@ class SegmentCoder:
         """Stage 1: frames (n, H, W, 3) uint8 RGB, start: epoch seconds of frame 0 -> the machine
         stream, its detections, and the per-frame records (QP maps) stage 2 needs."""
         records: list[FrameReport] = []
-        with tempfile.TemporaryDirectory(prefix="vcm-edge-") as folder:
-            path = Path(folder) / "segment.mp4"
-            run_method(self.config.planner, frames, fps, path, self.detector, self.config.settings,
-                       verify=Verification(enabled=False), on_frame=records.append)
-            machine = path.read_bytes()
+        segment = io.BytesIO()
+        run_method(self.config.planner, frames, fps, segment, self.detector, self.config.settings,
+                   verify=Verification(enabled=False), on_frame=records.append)
+        machine = segment.getvalue()
         records.sort(key=lambda record: record.index)
         found = [DetectionRecord.of(r.index, start + r.index / fps, d)
                  for r in records for d in (r.detections or [])]

@@ -6,7 +6,9 @@ detect again -> report. Only one window of frames is held at a time, so memory d
 grow with the length of the input. This is what `vcm encode` and the harness run.
 """
 
+import contextlib
 import dataclasses
+import io
 import tempfile
 import time
 from collections import deque
@@ -121,7 +123,7 @@ def run_method(
     planner: str,
     frames: Iterable[np.ndarray],
     fps: float,
-    out: str | Path,
+    out: str | Path | io.BytesIO,
     detector: Detector,
     settings: PlanSettings,
     *,
@@ -141,10 +143,11 @@ def run_method(
     frames planned together (targets with --targets top1 are tracked within it), rounded
     up to whole GOPs (default one GOP). keep_frames: keep per-frame records and decoded
     frames in the report (short clips only); on_frame gets each record as it completes.
-    The file appears at `out` only when complete.
+    The file appears at `out` only when complete; an io.BytesIO `out` receives an MP4.
     """
     planner_entry(planner)
-    output_format(out, settings.codec)  # names checked before any frame is read
+    if not isinstance(out, io.BytesIO):
+        output_format(out, settings.codec)  # names checked before any frame is read
     iterator = iter(frames)
     first = next(iterator, None)
     if first is None:
@@ -166,12 +169,13 @@ class MethodRun:
     """One run of run_method: plans each window, encodes it, and turns the encoder's packets
     (decoded and checked when verifying) into frame records, in coding order."""
 
-    def __init__(self, planner: str, width: int, height: int, fps: float, out: str | Path,
+    def __init__(self, planner: str, width: int, height: int, fps: float, out: str | Path | io.BytesIO,
                  detector: Detector, settings: PlanSettings, *, config: Any, edits: Edits,
                  verify: Verification, known: Known, keep_frames: bool, on_frame: FrameSink | None,
                  progress: ProgressCallback | None, total: int | None) -> None:
         entry = planner_entry(planner)
-        self.out, self.muxer = out, output_format(out, settings.codec)
+        self.out = out
+        self.muxer = "mp4" if isinstance(out, io.BytesIO) else output_format(out, settings.codec)
         self.width, self.height, self.fps = width, height, fps
         self.detector, self.settings = detector, settings
         self.edits, self.verify, self.known = edits, verify, known
@@ -184,7 +188,8 @@ class MethodRun:
                                 privacy=edits.privacy is not None))
         config_used = config if config is not None else entry.default_config()
         self.report = EncodeReport(
-            method=self.label, path=str(out), codec=settings.codec, width=width, height=height,
+            method=self.label, path="memory" if isinstance(out, io.BytesIO) else str(out),
+            codec=settings.codec, width=width, height=height,
             fps=fps, gop=settings.gop, verified=verify.enabled,
             settings=_settings_dict(planner, settings, config_used, edits))
         self.rows, self.cols = grid_shape(width, height)
@@ -198,7 +203,9 @@ class MethodRun:
     def run(self, frames: Iterable[np.ndarray], window: int) -> EncodeReport:
         """Code every frame, `window` frames (whole GOPs) planned at a time."""
         report, settings = self.report, self.settings
-        with atomic_output(self.out) as temporary, Encoder(
+        memory = isinstance(self.out, io.BytesIO)
+        into = contextlib.nullcontext(self.out) if memory else atomic_output(self.out)  # type: ignore[arg-type]
+        with into as temporary, Encoder(
                 temporary, self.width, self.height, codec=settings.codec, gop=settings.gop, fps=self.fps,
                 format=self.muxer, on_packet=self._on_packet) as encoder:
             self.encoder = encoder
