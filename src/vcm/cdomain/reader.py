@@ -17,6 +17,7 @@ import numpy as np
 from av.video.frame import PictureType
 
 from vcm.codec.qpmap import BLOCK_SIZE, grid_shape
+from vcm.codec.reading import open_video, video_frames
 from vcm.errors import InputError
 from vcm.media.video import planes_of
 
@@ -172,30 +173,18 @@ def decode_with_vectors(path: str | Path) -> Iterator[DecodedFrame]:
     """The decoded pictures of the video at `path` in display order, with motion vectors and
     encoding parameters exported, one at a time. Raises InputError for a missing file, a
     non-video, a corrupt stream or a codec without exported motion vectors."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"no such file: {path}")
-    try:
-        container = av.open(str(path))
-    except av.error.FFmpegError as error:
-        raise InputError(f"{path} is not a readable video ({error})") from None
-    with container:
-        if not container.streams.video:
-            raise InputError(f"{path} has no video stream")
-        stream = container.streams.video[0]
-        name = stream.codec_context.name
-        if name not in MV_CODECS:
-            raise InputError(f"{path} is {name}: FFmpeg exports motion vectors only for "
-                             f"{', '.join(MV_CODECS)}; encode with --codec h264 for compressed-domain "
-                             "analysis")
-        stream.codec_context.options = {"flags2": "+export_mvs", "export_side_data": "venc_params"}
-        try:
-            for index, frame in enumerate(container.decode(stream)):
-                side = frame.side_data.get("MOTION_VECTORS")
-                vectors = side.to_ndarray() if side is not None else NO_VECTORS
-                yield DecodedFrame(index, PictureType(frame.pict_type).name, vectors, frame)
-        except av.error.FFmpegError as error:
-            raise InputError(f"{path}: corrupt stream ({error})") from None
+    container, stream, name = open_video(path)
+    codec = stream.codec_context.name
+    if codec not in MV_CODECS:
+        container.close()
+        raise InputError(f"{name} is {codec}: FFmpeg exports motion vectors only for "
+                         f"{', '.join(MV_CODECS)}; encode with --codec h264 for compressed-domain "
+                         "analysis")
+    stream.codec_context.options = {"flags2": "+export_mvs", "export_side_data": "venc_params"}
+    for index, frame in enumerate(video_frames(container, stream, name)):
+        side = frame.side_data.get("MOTION_VECTORS")
+        vectors = side.to_ndarray() if side is not None else NO_VECTORS
+        yield DecodedFrame(index, PictureType(frame.pict_type).name, vectors, frame)
 
 
 def read_compressed(path: str | Path, *, rgb: RgbPictures = "none",

@@ -1,6 +1,5 @@
 """Decode HEVC/H.264 files or bytes: frames, per-frame picture type and bytes, H.264 QP read-back."""
 
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +9,7 @@ import numpy as np
 
 from vcm.codec.encoder import CROP_TAG
 from vcm.codec.rates import CodedSize, StreamInfo
+from vcm.codec.reading import open_video, video_frames
 from vcm.errors import InputError
 
 
@@ -67,21 +67,8 @@ def decoded_frames(source: str | Path | bytes, *, keep_frames: bool = True,
     Raises InputError for a missing, non-video or corrupt input (a file is named by its
     path in the message, bytes as 'the data').
     """
-    path: str | Path
-    if isinstance(source, bytes):
-        path, opened = "the data", io.BytesIO(source)
-    else:
-        path = opened = Path(source)
-        if not path.is_file():
-            raise InputError(f"no such file: {path}")
+    container, stream, path = open_video(source)
     try:
-        container = av.open(opened if isinstance(opened, io.BytesIO) else str(opened))
-    except av.FFmpegError as error:
-        raise InputError(f"{path} is not a readable video ({error.strerror or error})") from None
-    try:
-        if not container.streams.video:
-            raise InputError(f"{path} has no video stream")
-        stream = container.streams.video[0]
         codec = stream.codec_context.name
         want_qp = read_qp and codec == "h264"
         if want_qp:
@@ -97,33 +84,25 @@ def decoded_frames(source: str | Path | bytes, *, keep_frames: bool = True,
 
     def frames() -> Iterator[DecodedItem]:
         sizes: dict[int, int] = {}
-        count = 0
-        with container:
-            try:
-                for packet in container.demux(stream):
-                    if packet.size and packet.pts is not None:
-                        sizes[int(packet.pts)] = packet.size
-                    for frame in packet.decode():
-                        if frame.is_corrupt:
-                            raise InputError(f"{path}: frame {count} is corrupt")
-                        record = DecodedFrame(
-                            index=count, picture_type=av.video.frame.PictureType(frame.pict_type).name,
-                            bytes=sizes.pop(int(frame.pts), 0) if frame.pts is not None else 0,
-                            qp_map=_qp_map(frame) if want_qp else None)
-                        count += 1
-                        if len(sizes) > 1024:  # sizes of packets that never became frames
-                            sizes.clear()
-                        if not keep_frames:
-                            yield record, None, None
-                            continue
-                        plane = frame.planes[0]
-                        rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
-                        yield (record, _cropped(frame.to_ndarray(format="rgb24"), crop),
-                               _cropped(rows[:, : plane.width].copy(), crop))
-            except av.FFmpegError as error:
-                raise InputError(f"{path}: corrupt bitstream ({error.strerror or error})") from None
-        if count == 0:
-            raise InputError(f"{path} holds zero decodable frames")
+
+        def seen(packet: av.Packet) -> None:
+            if packet.size and packet.pts is not None:
+                sizes[int(packet.pts)] = packet.size
+            if len(sizes) > 1024:  # sizes of packets that never became frames
+                sizes.clear()
+
+        for count, frame in enumerate(video_frames(container, stream, path, on_packet=seen)):
+            record = DecodedFrame(
+                index=count, picture_type=av.video.frame.PictureType(frame.pict_type).name,
+                bytes=sizes.pop(int(frame.pts), 0) if frame.pts is not None else 0,
+                qp_map=_qp_map(frame) if want_qp else None)
+            if not keep_frames:
+                yield record, None, None
+                continue
+            plane = frame.planes[0]
+            rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+            yield (record, _cropped(frame.to_ndarray(format="rgb24"), crop),
+                   _cropped(rows[:, : plane.width].copy(), crop))
 
     return info, frames()
 

@@ -2,15 +2,14 @@
 bitstream in memory (one GOP: an I-frame, then P-frames), and decoded back one frame
 at a time."""
 
-import io
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import av
 import numpy as np
 
 from vcm.codec import Encoder, QPMap
+from vcm.codec.reading import open_video, video_frames
 from vcm.errors import InputError
 
 RAW_MUXERS = {"hevc": "hevc", "h264": "h264"}
@@ -39,25 +38,10 @@ def decode_stream(data: bytes, codec: str, width: int, height: int, *,
     """The frames of a raw bitstream, in order: (height, width, 3) uint8 RGB, or None per
     frame when not rgb (to count and check them). InputError for a corrupt stream or
     pictures of another size."""
-    try:
-        container = av.open(io.BytesIO(data), format=RAW_MUXERS[codec])
-    except (av.FFmpegError, ValueError) as error:
-        raise InputError(f"the layer's video part is not a readable {codec} stream ({error})") from None
-    with container:
-        if not container.streams.video:
-            raise InputError(f"the layer's video part holds no {codec} video")
-        stream = container.streams.video[0]
-        index = 0
-        try:
-            for packet in container.demux(stream):
-                for frame in packet.decode():
-                    if frame.is_corrupt:
-                        raise InputError(f"the layer's video frame {index} is corrupt")
-                    padded = (width + width % 2, height + height % 2)
-                    if (frame.width, frame.height) != padded:
-                        raise InputError(f"the layer's video frame {index} is {frame.width}x{frame.height}, "
-                                         f"the header says {width}x{height}")
-                    index += 1
-                    yield frame.to_ndarray(format="rgb24")[:height, :width] if rgb else None
-        except av.FFmpegError as error:
-            raise InputError(f"the layer's video part is corrupt ({error.strerror or error})") from None
+    container, stream, name = open_video(data, format=RAW_MUXERS[codec], label=f"the layer's {codec} video")
+    padded = (width + width % 2, height + height % 2)
+    for index, frame in enumerate(video_frames(container, stream, name)):
+        if (frame.width, frame.height) != padded:
+            raise InputError(f"the layer's video frame {index} is {frame.width}x{frame.height}, "
+                             f"the header says {width}x{height}")
+        yield frame.to_ndarray(format="rgb24")[:height, :width] if rgb else None
