@@ -16,14 +16,14 @@ POSE_MIN_SCORE = 0.3  # a pose's mean keypoint score at which it is a target
 @dataclass(frozen=True)
 class Task:
     """A machine task. min_score: its operating score (a target has at least this score, and a
-    kept target still reaches it); model(detector_name): the model whose outputs are kept;
-    keypoints: targets are poses (kept by OKS), else boxes (kept by class, score and IoU)."""
+    kept target still reaches it); model(detector_name): the model whose outputs are kept
+    (a pose model's detections carry keypoints, and vcm.tasks.targets.survives keeps those
+    by OKS, boxes by class, score and IoU)."""
 
     name: str
     summary: str
     min_score: float
     model: Callable[[str], Detector]
-    keypoints: bool = False
 
 
 @cache
@@ -37,7 +37,7 @@ TASKS: Registry[Task] = Registry("task")
 TASKS.register("detect", Task("detect", "objects found by --detector, kept by class, score and IoU",
                               DETECT_MIN_SCORE, load_detector))
 TASKS.register("pose", Task("pose", "human poses (MoveNet keypoints, mean keypoint score), kept by "
-                            "OKS >= 0.5", POSE_MIN_SCORE, _pose_model, keypoints=True))
+                            "OKS >= 0.5", POSE_MIN_SCORE, _pose_model))
 
 
 def task_entry(name: str) -> Task:
