@@ -7,14 +7,14 @@ reads like a mapping (`name in r`, `r[name]`, `list(r)`, `r.values()`), in regis
 
 import importlib
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from vcm.errors import InputError
 
 Entry = TypeVar("Entry")
 
 
-class Registry(Mapping[str, Entry], Generic[Entry]):
+class Registry(Mapping[str, Entry]):
     """Named entries of one kind (the kind names them in errors, e.g. 'planner')."""
 
     def __init__(self, kind: str) -> None:
