@@ -37,9 +37,14 @@ def test_two_segment_run_writes_every_file(tmp_path: Path, sample_path: Path,
         bbox = next(r for r in rows
                     if r["method"] == "bbox" and r["segment"] == segment and r["main"] == "True")
         assert float(bbox["size_ratio"]) < 1.0  # painted black outside the boxes, the same QP
+        f1 = [float(r["f1"]) for qp in (22, 46) for r in rows
+              if r["method"] == "uniform" and r["segment"] == segment and r["point"] == f"qp{qp}"]
+        assert f1[0] > 0.8 and f1[1] < f1[0], f1  # near the original at QP 22, lower at QP 46
     summary = json.loads((out / "summary.json").read_text())
     assert {m["method"] for m in summary["methods"]} == {"uniform", "bbox", "fast"}
     assert len(summary["curves"]["uniform"]) == 7  # QP 22, 26, ..., 46
+    fast_bd = next(e for e in summary["bd_rate"] if e["method"] == "fast" and e["reference"] == "uniform")
+    assert "bd_rate_f1_percent" in fast_bd
     page = (out / "index.html").read_text()
     assert page.count("<img") >= 3 + 3 and "frames/clip_fast_f000.png" in page
     assert all((out / p).exists() for p in ["frames/clip_fast_f000.png", "frames/clip_bbox_f003.png"])

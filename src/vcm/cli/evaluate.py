@@ -164,7 +164,8 @@ def _print_methods(methods: Any, title: str, privacy: bool, pose: bool) -> None:
     table = Table(title=title, box=box.SIMPLE_HEAD, collapse_padding=True)
     columns = {"method": "method", "median_size_ratio": "size", "smaller_than_uniform30": "smaller",
                "mean_detection_rate": "det", "min_detection_rate": "worst",
-               "segments_detection_0.99": ">=.99", "segments_half_size": "<=.5x", "mean_map50": "mAP50",
+               "segments_detection_0.99": ">=.99", "segments_half_size": "<=.5x", "mean_f1": "F1",
+               "mean_map50": "mAP50",
                "frames_per_second": "fps", "checks_per_frame": "checks"}
     if privacy:
         columns.update(mean_leak_rate="leak", mean_concealer_leak_rate="leak*",
@@ -177,7 +178,8 @@ def _print_methods(methods: Any, title: str, privacy: bool, pose: bool) -> None:
         table.add_row(*(_cell(entry[key]) for key in columns))
     console.print(table)
     console.print("size: median bytes over uniform QP 30; smaller: share of segments below it; "
-                  "det, worst: targets still detected (mean, worst segment); >=.99, <=.5x: share of segments "
+                  "det, worst: targets still detected (mean, worst segment); F1: detections on the decoded "
+                  "frames against the original's at the operating score; >=.99, <=.5x: share of segments "
                   "with a detection rate >= 0.99, with a size <= 0.5x uniform QP 30; checks: codec checks "
                   "per frame (PSNR and more: summary.json)"
                   + ("; leak: faces (found by the measuring face detector) whose identity survives; "
@@ -226,11 +228,11 @@ def _print_bd_rates(entries: list[dict[str, Any]]) -> None:
     if all(entry["bd_rate_detection_rate_percent"] is None for entry in entries):
         console.print("no BD-rates: the results hold one point per method (run vcm eval --ladder)")
         return
-    table = Table(title="BD-rate (%) on detection rate and mAP@0.5 (negative: fewer bits)")
-    for heading in ("method", "against", "detection rate", "mAP@0.5"):
+    table = Table(title="BD-rate (%) on F1, detection rate and mAP@0.5 (negative: fewer bits)")
+    for heading in ("method", "against", "F1", "detection rate", "mAP@0.5"):
         table.add_column(heading, justify="right")
     for entry in entries:
-        table.add_row(str(entry["method"]), str(entry["reference"]),
+        table.add_row(str(entry["method"]), str(entry["reference"]), str(entry["bd_rate_f1_percent"]),
                       str(entry["bd_rate_detection_rate_percent"]), str(entry["bd_rate_map50_percent"]))
     console.print(table)
 

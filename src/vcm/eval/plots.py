@@ -58,13 +58,14 @@ def detection_rate_plot(rows: Sequence[ResultRow], path: Path) -> Path:
 
 
 def rate_accuracy_plot(curve_points: dict[str, list[dict[str, float]]], path: Path) -> Path:
-    """Bitrate against mAP@0.5 and against detection rate, one curve per method."""
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4), dpi=110)
+    """Bitrate against F1, mAP@0.5 and detection rate, one curve per method."""
+    figure, panels = plt.subplots(1, 3, figsize=(15, 4), dpi=110)
+    shown = (("f1", "F1 vs original"), ("map50", "mAP@0.5 vs original"), ("detection_rate", "detection rate"))
     for method, points in curve_points.items():
         rates = [p["bitrate_kbps"] for p in points]
-        left.plot(rates, [p["map50"] for p in points], marker="o", label=method)
-        right.plot(rates, [p["detection_rate"] for p in points], marker="o", label=method)
-    for axes, label in ((left, "mAP@0.5 vs original"), (right, "detection rate")):
+        for axes, (metric, _) in zip(panels, shown, strict=True):
+            axes.plot(rates, [p[metric] for p in points], marker="o", label=method)
+    for axes, (_, label) in zip(panels, shown, strict=True):
         _label(axes, "bitrate (kbit/s)", label)
     return _save(figure, path)
 

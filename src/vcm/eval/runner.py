@@ -11,6 +11,7 @@ import numpy as np
 
 from vcm.errors import InputError
 from vcm.eval.detection_ap import mean_average_precision
+from vcm.eval.detection_f1 import f1_score
 from vcm.media import FrameSource, luma_of, windows
 from vcm.media.quality import luma_ms_ssim, luma_psnr
 from vcm.models.detector import Detection, Detector, detect_frames
@@ -124,7 +125,9 @@ class ResultRow:
     targets lost over the segment; lost_near_threshold: those of them whose original score
     was within NEAR_THRESHOLD of the score they had to keep (fragile ones). leak_rate counts
     the faces the measuring (independent) face detector finds on the original;
-    concealer_leak_rate the faces the concealing detector finds (the privacy mode's own view)."""
+    concealer_leak_rate the faces the concealing detector finds (the privacy mode's own view);
+    f1: F1 of the decoded frames' detections against the original's at the task's operating
+    score (None when neither has one; see vcm.eval.detection_f1)."""
 
     video: str
     segment: int
@@ -156,6 +159,7 @@ class ResultRow:
     concealer_faces_recognisable: int | None = None
     person_detection_rate: float | None = None
     pose_accuracy: float | None = None
+    f1: float | None = None
 
 
 Example = tuple[Segment, EncodeReport]
@@ -278,6 +282,7 @@ def measure(report: EncodeReport, segment: Segment, point: LadderPoint, referenc
                              else rounded(concealer_privacy.leak_rate, "share")),
         concealer_faces_recognisable=None if concealer_privacy is None else concealer_privacy.recognisable,
         pose_accuracy=pose_accuracy,
+        f1=rounded(f1_score(segment.detections, decoded.detections, min_score=spec.min_score), "share"),
     )
 
 

@@ -53,6 +53,7 @@ def method_summary(rows: Sequence[ResultRow]) -> list[dict[str, object]]:
             "mean_detection_rate": rounded(mean(r.detection_rate for r in main), "share"),
             "min_detection_rate": rounded(min(r.detection_rate for r in main), "share"),
             "mean_map50": _finite_mean([r.map50 for r in main]),
+            "mean_f1": _finite_mean([r.f1 for r in main]),
             "mean_psnr_y_db": rounded(mean(r.psnr_y_db for r in main), "db"),
             "mean_ms_ssim_y": rounded(mean(r.ms_ssim_y for r in main), "ssim"),
             "mean_bitrate_kbps": rounded(mean(r.bitrate_kbps for r in main), "kbps"),
@@ -82,7 +83,7 @@ def measures_privacy(rows: Sequence[ResultRow]) -> bool:
 
 
 def curves(rows: Sequence[ResultRow]) -> dict[str, list[dict[str, float]]]:
-    """Per method, one point per ladder label: mean bitrate, mAP, detection rate, leak rate,
+    """Per method, one point per ladder label: mean bitrate, mAP, F1, detection rate, leak rate,
     person detection rate and pose accuracy over segments (NaN where not measured)."""
     result: dict[str, list[dict[str, float]]] = {}
     for method in dict.fromkeys(row.method for row in rows):
@@ -91,6 +92,7 @@ def curves(rows: Sequence[ResultRow]) -> dict[str, list[dict[str, float]]]:
             chosen = [row for row in rows if row.method == method and row.point == label]
             points.append({"point": label, "bitrate_kbps": mean(r.bitrate_kbps for r in chosen),
                            "map50": _nan_if_none(_finite_mean([r.map50 for r in chosen])),
+                           "f1": _nan_if_none(_finite_mean([r.f1 for r in chosen])),
                            "detection_rate": mean(r.detection_rate for r in chosen),
                            "psnr_y_db": mean(r.psnr_y_db for r in chosen),
                            "ms_ssim_y": mean(r.ms_ssim_y for r in chosen),
@@ -106,7 +108,7 @@ def _nan_if_none(value: float | None) -> float:
     return float("nan") if value is None else value
 
 
-BD_METRICS = ("map50", "detection_rate", "psnr_y_db", "ms_ssim_y")
+BD_METRICS = ("f1", "map50", "detection_rate", "psnr_y_db", "ms_ssim_y")
 
 
 BASELINES = ("bbox", "fast")  # the one-pass methods a search has to beat
