@@ -168,3 +168,22 @@ def test_every_method_has_its_rate_ladder() -> None:
         (0.7, 0.7), (0.7, 0.6), (0.7, 0.5)]  # the targets stay the same, the score kept falls
     fast = ladder("fast", EvalConfig(methods=["fast"], ladder=True))
     assert [p.config.roi_qp for p in fast] == [32, 36, 40]
+
+
+def test_reference_codings_are_measured_beside_the_methods(tmp_path: Path, sample_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "eval"
+    code = main(["eval", str(sample_path), "--methods", "uniform", "--references", "crf,half-res",
+                 "--segment", "6", "--max-segments", "1", "--detector", "yolov3-tiny", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    with (out / "results.csv").open() as handle:
+        rows = {row["method"]: row for row in csv.DictReader(handle)}
+    assert set(rows) == {"uniform", "crf", "half-res"}
+    assert rows["crf"]["point"] == "crf28" and rows["half-res"]["point"] == "qp30"
+    half, uniform = rows["half-res"], rows["uniform"]
+    # a quarter of the pixels at the same QP: far fewer bytes, and less detail once scaled back
+    assert float(half["size_ratio"]) < 0.5 and float(half["psnr_y_db"]) < float(uniform["psnr_y_db"])
+    assert 0.0 <= float(rows["crf"]["f1"]) <= 1.0 and float(rows["crf"]["bytes"]) > 0
+    assert (out / "streams" / "vtest_s000_crf_crf28.mp4").stat().st_size > 0
+    assert main(["eval", str(sample_path), "--references", "av1", "--out", str(tmp_path / "x")]) == 1
+    assert "unknown reference coding 'av1'; choose from crf, half-res" in capsys.readouterr().err

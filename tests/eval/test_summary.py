@@ -38,3 +38,10 @@ def test_share_of_lost_targets_near_the_threshold() -> None:
     summary = {entry["method"]: entry for entry in method_summary(rows)}
     assert summary["xai"]["lost_near_threshold"] == 0.5
     assert summary["fast"]["lost_near_threshold"] is None
+
+
+def test_every_method_is_compared_with_the_reference_codings() -> None:
+    pairs = bd_pairs(["uniform", "fast", "xai", "crf", "half-res"])
+    assert {("fast", "crf"), ("xai", "crf"), ("fast", "half-res"), ("xai", "half-res")} <= set(pairs)
+    assert ("crf", "uniform") in pairs and ("half-res", "uniform") in pairs
+    assert ("crf", "half-res") not in pairs and ("uniform", "crf") not in pairs

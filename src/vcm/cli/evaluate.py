@@ -23,6 +23,7 @@ from vcm.cli.options import (
     write_json,
 )
 from vcm.errors import InputError, OutputError
+from vcm.eval.references import REFERENCES
 from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR, MEASURING_FACE_DETECTOR
 from vcm.pipeline.methods import parse_methods
 from vcm.planners import listed_planners
@@ -54,6 +55,10 @@ def add_parser(commands: Subcommands) -> None:
     add_gop_option(evaluation)
     evaluation.add_argument("--ladder", action="store_true",
                             help="also run each method's rate ladder (for curves and BD-rate)")
+    evaluation.add_argument("--references", default="", metavar="NAMES",
+                            help="comma-separated reference codings measured beside the methods, each "
+                            "over its own ladder: " + "; ".join(f"{name}: {coding.summary}"
+                                                                for name, coding in REFERENCES.items()))
     evaluation.add_argument("--repair", type=at_least(0), default=1, metavar="ROUNDS",
                             help="repair rounds for frame-qp (1)")
     evaluation.add_argument("--preedit", default="default", metavar="MODEL",
@@ -116,7 +121,8 @@ def run_eval(args: argparse.Namespace) -> None:
                         privacy_metrics=args.privacy, detector=args.detector, task=args.task,
                         pose_metrics=args.pose or args.task == "pose",
                         conceal_faces_with=args.face_detector, leak_faces_with=args.leak_face_detector,
-                        preedit_model=args.preedit, preedit_detections=args.preedit_detections)
+                        preedit_model=args.preedit, preedit_detections=args.preedit_detections,
+                        references=tuple(name.strip() for name in args.references.split(",") if name.strip()))
     evaluate(args.videos, config, args.out, ray_address=args.ray)
 
 

@@ -27,3 +27,15 @@ def encoder_options(codec: str, gop: int) -> dict[str, str]:
                 "x265-params": params}
     params = common + ":mbtree=0"
     return {"preset": "ultrafast", "tune": "zerolatency", "forced-idr": "1", "x264-params": params}
+
+
+def crf_options(codec: str, gop: int, crf: int) -> dict[str, str]:
+    """libx26x options of a stream as a user would make it with FFmpeg or an NVR: constant
+    rate factor `crf` with the encoder's default adaptive quantisation, and otherwise vcm's
+    preset, GOP (one I-frame then gop-1 P-frames) and no B-frames, so only the rate control
+    differs from vcm's streams."""
+    common = f"crf={crf}:rc-lookahead=0:bframes=0:keyint={gop}:min-keyint={gop}:scenecut=0"
+    if codec == "hevc":
+        return {"preset": "ultrafast", "tune": "zerolatency", "forced-idr": "1",
+                "x265-params": common + ":open-gop=0:log-level=error"}
+    return {"preset": "ultrafast", "tune": "zerolatency", "forced-idr": "1", "x264-params": common}

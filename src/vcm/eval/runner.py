@@ -9,9 +9,11 @@ from typing import Any
 
 import numpy as np
 
+from vcm.atomic import atomic_output
 from vcm.errors import InputError
 from vcm.eval.detection_ap import mean_average_precision
 from vcm.eval.detection_f1 import f1_score
+from vcm.eval.references import REFERENCES, Reference
 from vcm.media import FrameSource, luma_of, windows
 from vcm.media.quality import luma_ms_ssim, luma_psnr
 from vcm.models.detector import Detection, Detector, detect_frames
@@ -45,7 +47,8 @@ class EvalConfig:
     pose_metrics adds pose accuracy (OKS) to every row (always on with task "pose");
     conceal_faces_with / leak_faces_with: the face detectors that find the faces the
     privacy methods conceal and the faces whose identity leak is measured (they must differ:
-    a face the concealer misses has to be counted)."""
+    a face the concealer misses has to be counted); references: reference codings
+    (vcm.eval.references) measured beside the methods, each over its own ladder."""
 
     methods: Sequence[str] = tuple(listed_planners())
     segment: int = 33
@@ -69,10 +72,13 @@ class EvalConfig:
     pose_metrics: bool = False
     conceal_faces_with: str = CONCEALING_FACE_DETECTOR
     leak_faces_with: str = MEASURING_FACE_DETECTOR
+    references: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         parse_methods(self.methods)
         task_entry(self.task)
+        for name in self.references:
+            REFERENCES.entry(name)
         if self.segment < 1:
             raise InputError(f"--segment must be at least 1, got {self.segment}")
         if self.max_segments is not None and self.max_segments < 1:
@@ -386,9 +392,38 @@ def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
                                     config, decoded, leakage, concealer_leakage))
                 if point.main and segment.index == 0:
                     examples[(Path(segment.video).name, str(method))] = (segment, report)
+        for name in config.references:
+            rows.extend(_measure_reference(REFERENCES.entry(name), segment, config, planning, detector,
+                                           pose_model, reference.total_bytes, original_luma,
+                                           streams / name))
     if not rows:
         raise InputError("no segment to evaluate")
     return rows, examples
+
+
+def _measure_reference(coding: Reference, segment: Segment, config: EvalConfig, planning: Detector,
+                       detector: Detector, pose_model: Detector | None, reference_bytes: int,
+                       original_luma: np.ndarray, prefix: Path) -> list[ResultRow]:
+    """The rows of a reference coding on one segment, one per point of its ladder (the main
+    point only unless config.ladder); its streams are written beside the methods'."""
+    rows = []
+    height, width = segment.frames.shape[1:3]
+    for value in coding.points(config.ladder):
+        label = f"{coding.knob}{value}"
+        coded = coding.code(segment.frames, segment.fps, config.codec, config.gop, value)
+        path = prefix.with_name(f"{Path(segment.video).stem}_s{segment.index:03d}_{prefix.name}_{label}.mp4")
+        with atomic_output(path) as temporary:
+            temporary.write_bytes(coded.stream)
+        settings = PlanSettings(codec=config.codec, gop=config.gop, targets=config.targets)
+        report = EncodeReport(path=str(path), codec=config.codec, width=width, height=height, fps=segment.fps,
+                              method=coding.name, gop=config.gop, settings={coding.knob: value},
+                              verified=True, frame_count=len(coded.rgb), total_bytes=coded.total_bytes,
+                              encode_seconds=coded.seconds, decoded_rgb=coded.rgb, decoded_luma=coded.luma,
+                              decoded_detections=detect_frames(planning, coded.rgb))
+        point = LadderPoint(label, value == coding.main, settings)
+        rows.append(measure(report, segment, point, reference_bytes, original_luma, config,
+                            _decoded(report, config, detector, pose_model)))
+    return rows
 
 
 @dataclass(frozen=True)

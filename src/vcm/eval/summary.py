@@ -7,6 +7,7 @@ from typing import TypedDict
 import numpy as np
 
 from vcm.eval.bdrate import bd_rate
+from vcm.eval.references import REFERENCES
 from vcm.eval.runner import ResultRow
 from vcm.rounding import rounded
 
@@ -115,10 +116,14 @@ BASELINES = ("bbox", "fast")  # the one-pass methods a search has to beat
 
 
 def bd_pairs(methods: Sequence[str], reference: str = "uniform") -> list[tuple[str, str]]:
-    """(method, reference) pairs to compare: every method against uniform QP, every search
-    method against the one-pass baselines (bbox, fast), and every METHOD+preedit against
-    the same METHOD without pre-editing."""
+    """(method, reference) pairs to compare: every method against uniform QP, every vcm method
+    against each reference coding present (crf, half-res), every search method against the
+    one-pass baselines (bbox, fast), and every METHOD+preedit against the same METHOD without
+    pre-editing."""
     pairs = [(method, reference) for method in methods if method != reference and reference in methods]
+    references = [name for name in methods if name in REFERENCES]
+    pairs += [(method, name) for name in references for method in methods
+              if method not in (reference, *references)]
     pairs += [(method, baseline) for method in methods for baseline in BASELINES
               if baseline in methods and method not in (reference, *BASELINES)]
     for method in methods:
