@@ -174,7 +174,7 @@ def test_reference_codings_are_measured_beside_the_methods(tmp_path: Path, sampl
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "eval"
     code = main(["eval", str(sample_path), "--methods", "uniform", "--references", "crf,half-res",
-                 "--segment", "6", "--max-segments", "1", "--detector", "yolov3-tiny", "--out", str(out)])
+                 "--segment", "6", "--max-segments", "1", "--measured-by", "yolov3-tiny", "--out", str(out)])
     assert code == 0, capsys.readouterr().err
     with (out / "results.csv").open() as handle:
         rows = {row["method"]: row for row in csv.DictReader(handle)}
@@ -185,5 +185,11 @@ def test_reference_codings_are_measured_beside_the_methods(tmp_path: Path, sampl
     assert float(half["size_ratio"]) < 0.5 and float(half["psnr_y_db"]) < float(uniform["psnr_y_db"])
     assert 0.0 <= float(rows["crf"]["f1"]) <= 1.0 and float(rows["crf"]["bytes"]) > 0
     assert (out / "streams" / "vtest_s000_crf_crf28.mp4").stat().st_size > 0
+    # judged by another detector than the one that planned: a column of its own, and in the summary
+    assert all(0.0 <= float(row["f1_yolov3-tiny"]) <= 1.0 for row in rows.values())
+    summary = json.loads((out / "summary.json").read_text())
+    assert all("mean_f1_yolov3-tiny" in entry for entry in summary["methods"])
+    assert main(["eval", str(sample_path), "--measured-by", "nanodet", "--out", str(tmp_path / "y")]) == 1
+    assert "is the planning detector" in capsys.readouterr().err
     assert main(["eval", str(sample_path), "--references", "av1", "--out", str(tmp_path / "x")]) == 1
     assert "unknown reference coding 'av1'; choose from crf, half-res" in capsys.readouterr().err

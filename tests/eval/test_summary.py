@@ -45,3 +45,4 @@ def test_every_method_is_compared_with_the_reference_codings() -> None:
     assert {("fast", "crf"), ("xai", "crf"), ("fast", "half-res"), ("xai", "half-res")} <= set(pairs)
     assert ("crf", "uniform") in pairs and ("half-res", "uniform") in pairs
     assert ("crf", "half-res") not in pairs and ("uniform", "crf") not in pairs
+    assert ("crf", "fast") not in pairs and ("half-res", "fast") not in pairs

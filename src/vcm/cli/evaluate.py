@@ -55,6 +55,9 @@ def add_parser(commands: Subcommands) -> None:
     add_gop_option(evaluation)
     evaluation.add_argument("--ladder", action="store_true",
                             help="also run each method's rate ladder (for curves and BD-rate)")
+    evaluation.add_argument("--measured-by", default="", metavar="DETECTORS",
+                            help="comma-separated other detectors that also judge every encode by F1 "
+                            "(plan with one model, measure with another), e.g. yolov3-tiny,centernet")
     evaluation.add_argument("--references", default="", metavar="NAMES",
                             help="comma-separated reference codings measured beside the methods, each "
                             "over its own ladder: " + "; ".join(f"{name}: {coding.summary}"
@@ -122,8 +125,13 @@ def run_eval(args: argparse.Namespace) -> None:
                         pose_metrics=args.pose or args.task == "pose",
                         conceal_faces_with=args.face_detector, leak_faces_with=args.leak_face_detector,
                         preedit_model=args.preedit, preedit_detections=args.preedit_detections,
-                        references=tuple(name.strip() for name in args.references.split(",") if name.strip()))
+                        references=_names(args.references), measured_by=_names(args.measured_by))
     evaluate(args.videos, config, args.out, ray_address=args.ray)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    """A comma-separated list of names, blanks dropped."""
+    return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
 def run_demo(args: argparse.Namespace) -> None:

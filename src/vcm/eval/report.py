@@ -30,12 +30,15 @@ def _table(rows: Sequence[dict[str, object]]) -> str:
 
 
 def write_results(rows: Sequence[ResultRow], out_dir: Path) -> None:
-    """results.csv and results.json, one row per segment, method and ladder point."""
+    """results.csv and results.json, one row per segment, method and ladder point (in the CSV,
+    the F1 by each judging detector is a column f1_NAME)."""
     records = [dataclasses.asdict(row) for row in rows]
+    flat = [{**{key: value for key, value in record.items() if key != "f1_by"},
+             **{f"f1_{name}": value for name, value in record["f1_by"].items()}} for record in records]
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(records[0]))
+    writer = csv.DictWriter(buffer, fieldnames=list(dict.fromkeys(key for record in flat for key in record)))
     writer.writeheader()
-    writer.writerows(records)
+    writer.writerows(flat)
     write_text_atomic(out_dir / "results.csv", buffer.getvalue())
     write_text_atomic(out_dir / "results.json", json.dumps(records, indent=1))
 

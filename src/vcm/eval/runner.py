@@ -17,7 +17,7 @@ from vcm.eval.references import REFERENCES, Reference
 from vcm.media import FrameSource, luma_of, windows
 from vcm.media.quality import luma_ms_ssim, luma_psnr
 from vcm.models.detector import Detection, Detector, detect_frames
-from vcm.models.detectors import DEFAULT_DETECTOR
+from vcm.models.detectors import DEFAULT_DETECTOR, check_detector_name, load_detector
 from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR, MEASURING_FACE_DETECTOR
 from vcm.models.faces import Face, FaceDetector, FaceIdentity, detect_faces
 from vcm.pipeline import Edits, EncodeReport, Known, Verification, run_method
@@ -48,7 +48,8 @@ class EvalConfig:
     conceal_faces_with / leak_faces_with: the face detectors that find the faces the
     privacy methods conceal and the faces whose identity leak is measured (they must differ:
     a face the concealer misses has to be counted); references: reference codings
-    (vcm.eval.references) measured beside the methods, each over its own ladder."""
+    (vcm.eval.references) measured beside the methods, each over its own ladder; measured_by:
+    other detectors (registry names) that also judge every encode by F1."""
 
     methods: Sequence[str] = tuple(listed_planners())
     segment: int = 33
@@ -73,12 +74,17 @@ class EvalConfig:
     conceal_faces_with: str = CONCEALING_FACE_DETECTOR
     leak_faces_with: str = MEASURING_FACE_DETECTOR
     references: Sequence[str] = ()
+    measured_by: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         parse_methods(self.methods)
         task_entry(self.task)
         for name in self.references:
             REFERENCES.entry(name)
+        for name in self.measured_by:
+            check_detector_name(name)
+            if name == self.detector:
+                raise InputError(f"--measured-by {name} is the planning detector; name other detectors")
         if self.segment < 1:
             raise InputError(f"--segment must be at least 1, got {self.segment}")
         if self.max_segments is not None and self.max_segments < 1:
@@ -133,7 +139,8 @@ class ResultRow:
     the faces the measuring (independent) face detector finds on the original;
     concealer_leak_rate the faces the concealing detector finds (the privacy mode's own view);
     f1: F1 of the decoded frames' detections against the original's at the task's operating
-    score (None when neither has one; see vcm.eval.detection_f1)."""
+    score (None when neither has one; see vcm.eval.detection_f1); f1_by: the same F1 by each
+    other detector of config.measured_by (plan with one model, measure with another)."""
 
     video: str
     segment: int
@@ -166,6 +173,7 @@ class ResultRow:
     person_detection_rate: float | None = None
     pose_accuracy: float | None = None
     f1: float | None = None
+    f1_by: dict[str, float | None] = field(default_factory=dict)
 
 
 Example = tuple[Segment, EncodeReport]
@@ -353,8 +361,10 @@ def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
     rows: list[ResultRow] = []
     examples: dict[tuple[str, str], Example] = {}
     check_every_frame = Verification(enabled=True, every=1)
+    judges = {name: load_detector(name) for name in config.measured_by}
     for segment in segments(paths, config, detector, progress, face_models,
                             pose_model if config.measures_pose else None):
+        cross = CrossCheck(judges, segment.frames, config.spec("detect").min_score)
         original_luma = np.stack([luma_of(frame) for frame in segment.frames])
         name = f"{Path(segment.video).stem}_s{segment.index:03d}"
         planned = segment.poses if config.task == "pose" else segment.detections
@@ -388,14 +398,14 @@ def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
                                        original_detections=segment.detections,
                                        decoded_detections=decoded.detections)
                         for faces in (segment.faces, segment.concealed_faces))
-                rows.append(measure(report, segment, point, reference.total_bytes, original_luma,
-                                    config, decoded, leakage, concealer_leakage))
+                rows.append(cross.judge(measure(report, segment, point, reference.total_bytes, original_luma,
+                                                config, decoded, leakage, concealer_leakage), report))
                 if point.main and segment.index == 0:
                     examples[(Path(segment.video).name, str(method))] = (segment, report)
         for name in config.references:
-            rows.extend(_measure_reference(REFERENCES.entry(name), segment, config, planning, detector,
-                                           pose_model, reference.total_bytes, original_luma,
-                                           streams / name))
+            measured = _measure_reference(REFERENCES.entry(name), segment, config, planning, detector,
+                                          pose_model, reference.total_bytes, original_luma, streams / name)
+            rows.extend(cross.judge(row, report) for row, report in measured)
     if not rows:
         raise InputError("no segment to evaluate")
     return rows, examples
@@ -403,9 +413,9 @@ def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
 
 def _measure_reference(coding: Reference, segment: Segment, config: EvalConfig, planning: Detector,
                        detector: Detector, pose_model: Detector | None, reference_bytes: int,
-                       original_luma: np.ndarray, prefix: Path) -> list[ResultRow]:
-    """The rows of a reference coding on one segment, one per point of its ladder (the main
-    point only unless config.ladder); its streams are written beside the methods'."""
+                       original_luma: np.ndarray, prefix: Path) -> list[tuple[ResultRow, EncodeReport]]:
+    """The rows (with their encodes) of a reference coding on one segment, one per point of its
+    ladder (the main point only unless config.ladder); its streams go beside the methods'."""
     rows = []
     height, width = segment.frames.shape[1:3]
     for value in coding.points(config.ladder):
@@ -421,9 +431,27 @@ def _measure_reference(coding: Reference, segment: Segment, config: EvalConfig, 
                               encode_seconds=coded.seconds, decoded_rgb=coded.rgb, decoded_luma=coded.luma,
                               decoded_detections=detect_frames(planning, coded.rgb))
         point = LadderPoint(label, value == coding.main, settings)
-        rows.append(measure(report, segment, point, reference_bytes, original_luma, config,
-                            _decoded(report, config, detector, pose_model)))
+        rows.append((measure(report, segment, point, reference_bytes, original_luma, config,
+                             _decoded(report, config, detector, pose_model)), report))
     return rows
+
+
+class CrossCheck:
+    """Judges every encode of one segment with other detectors than the planning one: each
+    finds objects on the original frames once, and on every decoded clip; F1 at min_score."""
+
+    def __init__(self, judges: Mapping[str, Detector], frames: np.ndarray, min_score: float) -> None:
+        self.judges, self.min_score = judges, min_score
+        self.truth = {name: detect_frames(judge, frames) for name, judge in judges.items()}
+
+    def judge(self, row: ResultRow, report: EncodeReport) -> ResultRow:
+        """`row` with f1_by filled from the encode's decoded frames."""
+        if self.judges:
+            assert report.decoded_rgb is not None
+            row.f1_by = {name: rounded(f1_score(self.truth[name], detect_frames(judge, report.decoded_rgb),
+                                                min_score=self.min_score), "share")
+                         for name, judge in self.judges.items()}
+        return row
 
 
 @dataclass(frozen=True)
@@ -438,8 +466,6 @@ class EvalJob:
 def evaluate_videos(job: EvalJob, progress: ProgressCallback | None = None
                     ) -> tuple[list[ResultRow], dict[tuple[str, str], Example]]:
     """run_eval with the models loaded here (so it runs as a task on any worker)."""
-    from vcm.models import load_detector
-
     pose_model = load_task_model("pose") if job.config.measures_pose else None
     faces = None
     if job.config.measures_privacy:

@@ -34,6 +34,11 @@ def _share_near_threshold(main: Sequence[ResultRow]) -> float | None:
     return rounded(sum(r.lost_near_threshold for r in main) / lost, "share") if lost else None
 
 
+def judges(rows: Sequence[ResultRow]) -> list[str]:
+    """The other detectors that judged the rows (ResultRow.f1_by), in the order first seen."""
+    return list(dict.fromkeys(name for row in rows for name in row.f1_by))
+
+
 def method_summary(rows: Sequence[ResultRow]) -> list[dict[str, object]]:
     """Per method, over its main-point rows: the figures the README reports. Shares are of
     segments: smaller than uniform QP 30, smaller at a detection rate at least uniform QP
@@ -69,6 +74,7 @@ def method_summary(rows: Sequence[ResultRow]) -> list[dict[str, object]]:
             "mean_concealer_leak_rate": _finite_mean([r.concealer_leak_rate for r in main]),
             "mean_person_detection_rate": _finite_mean([r.person_detection_rate for r in main]),
             "mean_pose_accuracy": _finite_mean([r.pose_accuracy for r in main]),
+            **{f"mean_f1_{name}": _finite_mean([r.f1_by.get(name) for r in main]) for name in judges(rows)},
         })
     return summary
 
@@ -100,7 +106,9 @@ def curves(rows: Sequence[ResultRow]) -> dict[str, list[dict[str, float]]]:
                            "leak_rate": _nan_if_none(_finite_mean([r.leak_rate for r in chosen])),
                            "person_detection_rate": _nan_if_none(
                                _finite_mean([r.person_detection_rate for r in chosen])),
-                           "pose_accuracy": _nan_if_none(_finite_mean([r.pose_accuracy for r in chosen]))})
+                           "pose_accuracy": _nan_if_none(_finite_mean([r.pose_accuracy for r in chosen])),
+                           **{f"f1_{name}": _nan_if_none(_finite_mean([r.f1_by.get(name) for r in chosen]))
+                              for name in judges(rows)}})
         result[method] = sorted(points, key=lambda p: p["bitrate_kbps"])
     return result
 
@@ -125,7 +133,7 @@ def bd_pairs(methods: Sequence[str], reference: str = "uniform") -> list[tuple[s
     pairs += [(method, name) for name in references for method in methods
               if method not in (reference, *references)]
     pairs += [(method, baseline) for method in methods for baseline in BASELINES
-              if baseline in methods and method not in (reference, *BASELINES)]
+              if baseline in methods and method not in (reference, *BASELINES, *references)]
     for method in methods:
         plain = method.replace("+preedit", "")
         if plain != method and plain in methods and plain != reference:
@@ -135,13 +143,14 @@ def bd_pairs(methods: Sequence[str], reference: str = "uniform") -> list[tuple[s
 
 def bd_rates(curve_points: dict[str, list[dict[str, float]]],
              reference: str = "uniform") -> list[dict[str, object]]:
-    """BD-rate (%) of each method vs its reference (bd_pairs) on every BD_METRICS metric;
-    None where the curves do not overlap."""
+    """BD-rate (%) of each method vs its reference (bd_pairs) on every BD_METRICS metric and on
+    F1 by each other detector that judged them (f1_NAME); None where the curves do not overlap."""
     table = []
     for method, against in bd_pairs(list(curve_points), reference):
         base, points = curve_points[against], curve_points[method]
         entry: dict[str, object] = {"method": method, "reference": against}
-        for metric in BD_METRICS:
+        cross = [key for key in base[0] if key.startswith("f1_")]
+        for metric in (*BD_METRICS, *cross):
             value = bd_rate([p["bitrate_kbps"] for p in base], [p[metric] for p in base],
                             [p["bitrate_kbps"] for p in points], [p[metric] for p in points])
             entry[f"bd_rate_{metric}_percent"] = rounded(value, "percent")
