@@ -46,3 +46,20 @@ def test_every_method_is_compared_with_the_reference_codings() -> None:
     assert ("crf", "uniform") in pairs and ("half-res", "uniform") in pairs
     assert ("crf", "half-res") not in pairs and ("uniform", "crf") not in pairs
     assert ("crf", "fast") not in pairs and ("half-res", "fast") not in pairs
+
+
+def test_the_report_opens_with_what_the_default_planner_saves_at_equal_f1() -> None:
+    from vcm.eval.report import headline
+
+    summary = {"bd_rate": [{"method": "fast", "reference": "uniform", "bd_rate_f1_percent": -52.4},
+                           {"method": "fast", "reference": "crf", "bd_rate_f1_percent": 12.0},
+                           {"method": "fast", "reference": "half-res", "bd_rate_f1_percent": None},
+                           {"method": "xai", "reference": "uniform", "bd_rate_f1_percent": -70.0}],
+               "methods": []}
+    assert headline(summary) == ("At equal F1, fast needs 52 % fewer bits than uniform, 12 % more bits "
+                                 "than crf (BD-rate over the rate ladders).")
+    one_point = {"bd_rate": [], "methods": [
+        {"method": "uniform", "median_size_ratio": 1.0, "mean_f1": 0.98},
+        {"method": "fast", "median_size_ratio": 0.72, "mean_f1": None}]}
+    assert headline(one_point) == ("fast codes the segments at a median 0.72x the bytes of uniform QP 30, "
+                                   "at F1 - against 0.98; run with --ladder for BD-rates at equal F1.")

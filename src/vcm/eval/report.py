@@ -20,13 +20,45 @@ from vcm.tasks.targets import select_targets
 EXAMPLE_FRAMES = 2
 
 
+HEADLINE_METHOD = "fast"  # the default planner, whose savings the report's first line states
+HEADLINE_COLUMNS = {"method": "method", "median_size_ratio": "size vs QP 30", "mean_f1": "F1",
+                    "mean_detection_rate": "detection rate", "mean_map50": "mAP@0.5",
+                    "mean_psnr_y_db": "PSNR (dB)", "frames_per_second": "frames/s"}
+
+
 def _table(rows: Sequence[dict[str, object]]) -> str:
+    """An HTML table of `rows`, leaving out the columns that hold no value in any row."""
     if not rows:
         return "<p>(none)</p>"
-    head = "".join(f"<th>{html.escape(str(key))}</th>" for key in rows[0])
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(value))}</td>" for value in row.values())
+    keys = [key for key in dict.fromkeys(k for row in rows for k in row)
+            if any(row.get(key) is not None for row in rows)]
+    head = "".join(f"<th>{html.escape(str(key))}</th>" for key in keys)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(row.get(key)))}</td>" for key in keys)
                    + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _cell(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def headline(summary: dict[str, object], method: str = HEADLINE_METHOD) -> str:
+    """One sentence: what `method` saves at equal F1 against each method it was compared with
+    (its BD-rates on F1), or, without rate ladders, its size and F1 against uniform QP 30."""
+    against = {str(entry["reference"]): entry["bd_rate_f1_percent"]
+               for entry in summary["bd_rate"] if entry["method"] == method}  # type: ignore[index,union-attr]
+    measured = {name: value for name, value in against.items() if value is not None}
+    if measured:
+        parts = [f"{-value:.0f} % fewer bits than {name}" if value <= 0
+                 else f"{value:.0f} % more bits than {name}" for name, value in measured.items()]
+        return f"At equal F1, {method} needs " + ", ".join(parts) + " (BD-rate over the rate ladders)."
+    entries = {str(entry["method"]): entry for entry in summary["methods"]}  # type: ignore[union-attr]
+    if method in entries and "uniform" in entries:
+        mine, uniform = entries[method], entries["uniform"]
+        return (f"{method} codes the segments at a median {mine['median_size_ratio']}x the bytes of uniform "
+                f"QP 30, at F1 {_cell(mine['mean_f1'])} against {_cell(uniform['mean_f1'])}; run with "
+                "--ladder for BD-rates at equal F1.")
+    return f"Run {method} and uniform (with --ladder) to compare them at equal F1."
 
 
 def write_results(rows: Sequence[ResultRow], out_dir: Path) -> None:
@@ -95,12 +127,20 @@ def write_report(rows: Sequence[ResultRow], config: EvalConfig, out_dir: Path,
         "<!doctype html><html><head><meta charset='utf-8'><title>vcm evaluation</title><style>",
         "body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px;color:#222}",
         "table{border-collapse:collapse;font-size:13px;margin:1em 0}",
+        ".lead{font-size:1.25em;margin:0.5em 0 1em}details{margin:1em 0}details>div{overflow-x:auto}",
         "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}",
         "img{max-width:100%;border:1px solid #ddd;margin:4px 0}",
         "</style></head><body><h1>vcm evaluation</h1>",
-        f"<p>{len({(r.video, r.segment) for r in rows})} segments of {config.segment} frames, codec "
+        f"<p class='lead'>{html.escape(headline(results))}</p>",
+        f"<img src='{images['rate-accuracy'].name}' alt='rate-accuracy'>",
+        "<h2>Methods</h2>",
+        _table([{label: entry.get(key) for key, label in HEADLINE_COLUMNS.items()}
+                for entry in results["methods"]]),
+        f"<p>Segments: {len({(r.video, r.segment) for r in rows})} of {config.segment} frames; codec "
         f"{config.codec}, GOP {config.gop}; detector {html.escape(config.detector)}; targets: "
-        f"{html.escape(str(config.targets.to_dict()))}. "
+        f"{'every' if config.targets.mode == 'all' else 'the best tracked'} detection with score "
+        f"&ge; {config.targets.min_score}, kept with IoU &ge; {config.targets.min_iou}. "
+        "F1: the decoded frames' detections against the original's at that score. "
         "Size ratio is against uniform QP 30 on the same segment; detection rate counts targets "
         "(original detections with score &ge; min_score) still found after decoding (same class, "
         "score &ge; min_score, IoU &ge; min_iou); mAP@0.5 uses the original's detections "
@@ -113,19 +153,25 @@ def write_report(rows: Sequence[ResultRow], config: EvalConfig, out_dir: Path,
             f"{config.spec('pose').min_score}) still found after decoding with OKS &ge; "
             f"{config.spec('pose').min_oks}." if measures_pose(rows) else "")
         + f" Planners kept the <b>{html.escape(config.task)}</b> task's outputs.</p>",
-        "<h2>Methods</h2>", _table(results["methods"]),
-        "<h2>BD-rate against the reference method (negative = fewer bits at equal accuracy or "
+        "<h2>BD-rate (%) against the reference method (negative = fewer bits at equal accuracy or "
         "fidelity)</h2>",
-        _table(results["bd_rate"]),
+        _table([{key.removeprefix("bd_rate_").removesuffix("_percent"): value for key, value in entry.items()}
+                for entry in results["bd_rate"]]),
+        "<details><summary>Every measure per method</summary><div>", _table(results["methods"]),
+        "</div></details>",
     ]
     for title, path in images.items():
+        if title == "rate-accuracy":
+            continue
         parts.append(f"<h2>{html.escape(title)}</h2><img src='{path.name}' alt='{html.escape(title)}'>")
     parts.append("<h2>Example frames</h2>")
     for method, paths in example_images.items():
         parts.append(f"<h3>{html.escape(method)}</h3>")
         parts.extend(f"<img src='{path}' alt='{html.escape(method)}'>" for path in paths)
-    parts.append("<h2>All results</h2>")
-    parts.append(_table([{k: v for k, v in dataclasses.asdict(r).items() if k != "stream"} for r in rows]))
+    parts.append("<details><summary>All results (one row per segment, method and point)</summary><div>")
+    parts.append(_table([{**{k: v for k, v in dataclasses.asdict(r).items() if k not in ("stream", "f1_by")},
+                          **{f"f1_{name}": value for name, value in r.f1_by.items()}} for r in rows]))
+    parts.append("</div></details>")
     parts.append("</body></html>")
     with atomic_output(out_dir / "index.html") as temporary:
         temporary.write_text("\n".join(parts))
