@@ -76,10 +76,7 @@ class BoxDetector(ABC):
         for frames of another shape or type (float pictures would be read 255x too dark)."""
         results: list[list[Detection]] = []
         for start in range(0, len(frames), self.batch_size):
-            chunk = np.stack(frames[start : start + self.batch_size])
-            if chunk.ndim != 4 or chunk.shape[-1] != 3 or chunk.dtype != np.uint8:
-                raise InputError(f"frames {start}.. are {chunk.shape[1:]} {chunk.dtype}, expected "
-                                 "(H, W, 3) uint8 RGB")
+            chunk = checked_frames(frames[start : start + self.batch_size], start)
             images = torch.from_numpy(chunk).permute(0, 3, 1, 2).float() / 255.0
             with torch.inference_mode():
                 boxes, scores = self.predictions(images)
@@ -146,6 +143,16 @@ def class_aware_nms(boxes: torch.Tensor, scores: torch.Tensor, class_ids: torch.
 
 
 DETECT_BATCH = 4  # frames per forward pass when detecting a clip
+
+
+def checked_frames(frames: Sequence[np.ndarray] | np.ndarray, first: int = 0) -> np.ndarray:
+    """Frames stacked as (N, H, W, 3) uint8 RGB; InputError for another shape or type (float
+    pictures would be read 255x too dark). first: the index of frames[0], for the message."""
+    chunk = np.stack(frames)
+    if chunk.ndim != 4 or chunk.shape[-1] != 3 or chunk.dtype != np.uint8:
+        raise InputError(f"frames {first}.. are {chunk.shape[1:]} {chunk.dtype}, expected "
+                         "(H, W, 3) uint8 RGB")
+    return chunk
 
 
 def detect_frames(detector: Detector, frames: Sequence[np.ndarray] | np.ndarray,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from vcm.errors import InputError
 from vcm.models.detector import BoxDetector
+from vcm.models.framing import FRAMINGS, FramedDetector
 from vcm.registry import Registry, lazy
 
 DEFAULT_DETECTOR = "nanodet"  # chosen by measurement: README "Task models"
@@ -20,11 +21,18 @@ DETECTORS.register("centernet", lazy("vcm.models.centernet:CenterNet"))
 
 def detector_names() -> list[str]:
     """Names accepted by --detector (an ONNX file as onnx:PATH besides)."""
-    return [*DETECTORS, f"{ONNX_PREFIX}MODEL.onnx"]
+    return [*DETECTORS, f"{ONNX_PREFIX}MODEL.onnx", *(f"NAME@{framing}" for framing in FRAMINGS)]
 
 
 def check_detector_name(name: str) -> str:
-    """`name` if it names a detector (for argparse), else InputError with the choices."""
+    """`name` if it names a detector (for argparse), else InputError with the choices. NAME@letterbox
+    and NAME@tiles show the frames to NAME letterboxed or tiled (vcm.models.framing)."""
+    base, _, framing = name.partition("@")
+    if framing:
+        if framing not in FRAMINGS:
+            raise InputError(f"unknown framing {framing!r} in {name!r}; choose from {', '.join(FRAMINGS)}")
+        check_detector_name(base)
+        return name
     if name in DETECTORS:
         return name
     if name.startswith(ONNX_PREFIX):
@@ -39,6 +47,9 @@ def check_detector_name(name: str) -> str:
 def load_detector(name: str = DEFAULT_DETECTOR) -> BoxDetector:
     """The named detector, built once per process."""
     check_detector_name(name)
+    base, _, framing = name.partition("@")
+    if framing:
+        return FramedDetector(load_detector(base), framing)
     if name.startswith(ONNX_PREFIX):
         from vcm.models.onnx_detector import OnnxDetector
 
