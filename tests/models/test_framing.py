@@ -58,3 +58,17 @@ def test_framing_names_are_checked() -> None:
         check_detector_name("nanodet@zoom")
     with pytest.raises(InputError, match="unknown detector 'yolo9'"):
         check_detector_name("yolo9@tiles")
+
+
+def test_a_union_finds_what_either_model_finds(frames: np.ndarray) -> None:
+    union = load_detector("nanodet+yolov3-tiny")
+    assert union.name == "nanodet+yolov3-tiny" and check_detector_name("nanodet+centernet@tiles")
+    found = union.detect(frames[:1])[0]
+    for name in ("nanodet", "yolov3-tiny"):
+        for detection in load_detector(name).detect(frames[:1])[0]:
+            if detection.score >= 0.6:
+                assert max(box_iou(detection.box, d.box) for d in found
+                           if d.class_id == detection.class_id) >= 0.5, (name, detection)
+    assert load_detector("nanodet").score_threshold == load_detector("yolov3-tiny").score_threshold == 0.25
+    with pytest.raises(InputError, match="unknown detector 'yolo9'"):
+        check_detector_name("nanodet+yolo9")

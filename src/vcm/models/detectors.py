@@ -6,7 +6,7 @@ from pathlib import Path
 
 from vcm.errors import InputError
 from vcm.models.detector import BoxDetector
-from vcm.models.framing import FRAMINGS, FramedDetector
+from vcm.models.framing import FRAMINGS, FramedDetector, UnionDetector
 from vcm.registry import Registry, lazy
 
 DEFAULT_DETECTOR = "nanodet"  # chosen by measurement: README "Task models"
@@ -21,12 +21,17 @@ DETECTORS.register("centernet", lazy("vcm.models.centernet:CenterNet"))
 
 def detector_names() -> list[str]:
     """Names accepted by --detector (an ONNX file as onnx:PATH besides)."""
-    return [*DETECTORS, f"{ONNX_PREFIX}MODEL.onnx", *(f"NAME@{framing}" for framing in FRAMINGS)]
+    return [*DETECTORS, f"{ONNX_PREFIX}MODEL.onnx", *(f"NAME@{framing}" for framing in FRAMINGS), "NAME+NAME"]
 
 
 def check_detector_name(name: str) -> str:
     """`name` if it names a detector (for argparse), else InputError with the choices. NAME@letterbox
-    and NAME@tiles show the frames to NAME letterboxed or tiled (vcm.models.framing)."""
+    and NAME@tiles show the frames to NAME letterboxed or tiled, NAME+NAME unites several
+    (vcm.models.framing)."""
+    if "+" in name and not name.startswith(ONNX_PREFIX):
+        for part in name.split("+"):
+            check_detector_name(part)
+        return name
     base, _, framing = name.partition("@")
     if framing:
         if framing not in FRAMINGS:
@@ -47,6 +52,8 @@ def check_detector_name(name: str) -> str:
 def load_detector(name: str = DEFAULT_DETECTOR) -> BoxDetector:
     """The named detector, built once per process."""
     check_detector_name(name)
+    if "+" in name and not name.startswith(ONNX_PREFIX):
+        return UnionDetector([load_detector(part) for part in name.split("+")])
     base, _, framing = name.partition("@")
     if framing:
         return FramedDetector(load_detector(base), framing)

@@ -1,6 +1,7 @@
-"""How frames reach a detector: `NAME@letterbox` pads each frame to a square (the aspect kept,
+"""How frames reach detectors: `NAME@letterbox` pads each frame to a square (the aspect kept,
 not stretched), `NAME@tiles` also runs the model on overlapping square tiles along the
-frame's long side, so small people in a wide frame are seen at a larger scale.
+frame's long side, so small people in a wide frame are seen at a larger scale;
+`NAME+NAME` unites what several models find.
 
 A view's candidates are selected by the model's own rule (its `select`), moved to frame
 pixels, and the views' detections merged by class-aware NMS. `predictions` concatenates
@@ -81,12 +82,45 @@ class FramedDetector(BoxDetector):
                 found += [Detection((d.box[0] + x0, d.box[1] + y0, d.box[2] + x0, d.box[3] + y0),
                                     d.score, d.class_id, d.class_name)
                           for d in self.base.select(boxes[0], scores[0], (side, side))]
-        return self._merge(found, frame.shape[:2])
+        return _merged(self, found, frame.shape[:2])
 
-    def _merge(self, found: list[Detection], frame_hw: tuple[int, int]) -> list[Detection]:
-        if not found:
-            return []
-        boxes = torch.tensor([d.box for d in found], dtype=torch.float32)
-        scores = torch.tensor([d.score for d in found])
-        classes = torch.tensor([d.class_id for d in found], dtype=torch.long)
-        return self.suppress(boxes, scores, classes, frame_hw)
+
+class UnionDetector(BoxDetector):
+    """The detections any of several models finds (`NAME+NAME`), merged by class-aware NMS, so
+    an object one model is unsure of is still found when another sees it. The models must share
+    their classes (COCO-80 for every detector vcm has)."""
+
+    def __init__(self, models: Sequence[BoxDetector]) -> None:
+        if len(models) < 2 or any(list(m.class_names) != list(models[0].class_names) for m in models):
+            raise ValueError("a union needs two or more models with the same classes")
+        super().__init__(score_threshold=models[0].score_threshold, nms_iou=models[0].nms_iou)
+        self.models = list(models)
+        self.name, self.class_names = "+".join(m.name for m in models), models[0].class_names
+
+    def predictions(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        outputs = [model.predictions(images) for model in self.models]
+        return torch.cat([boxes for boxes, _ in outputs], dim=1), torch.cat([s for _, s in outputs], dim=1)
+
+    def detect(self, frames: Sequence[np.ndarray] | np.ndarray) -> list[list[Detection]]:
+        """Per frame: each model's detections (at this detector's score_threshold), merged by NMS."""
+        chunk = checked_frames(frames)
+        own = [model.score_threshold for model in self.models]  # the models are shared: restore them
+        for model in self.models:
+            model.score_threshold = self.score_threshold
+        try:
+            per_model = [model.detect(chunk) for model in self.models]
+        finally:
+            for model, threshold in zip(self.models, own, strict=True):
+                model.score_threshold = threshold
+        return [_merged(self, [d for found in frame for d in found], chunk.shape[1:3])
+                for frame in zip(*per_model, strict=True)]
+
+
+def _merged(detector: BoxDetector, found: list[Detection], frame_hw: tuple[int, int]) -> list[Detection]:
+    """Detections from several views or models as one list: class-aware NMS, boxes clipped."""
+    if not found:
+        return []
+    boxes = torch.tensor([d.box for d in found], dtype=torch.float32)
+    scores = torch.tensor([d.score for d in found])
+    classes = torch.tensor([d.class_id for d in found], dtype=torch.long)
+    return detector.suppress(boxes, scores, classes, frame_hw)
