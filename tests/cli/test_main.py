@@ -98,6 +98,7 @@ def test_detect_draws_pngs_with_the_boxes(tmp_path: Path, sample_path: Path,
         (["encode", "{sample}", "-o", "{out}", "--frames", "2", "--qp-map", "{junk}"],
          "not a .npy QP map"),
         (["encode", "{sample}", "-o", "{out}", "--qp", "60"], "--qp must be"),
+        (["encode", "{sample}", "-o", "{out}", "--classes", "person,unicorn"], "unicorn not COCO class names"),
         (["encode", "{sample}", "-o", "{nodir}", "--frames", "2"], "does not exist"),
         (["info", "{junk}"], "not a readable video"),
         (["eval", "{sample}", "--methods", "uniform,magic", "--out", "{tmp}"], "unknown method 'magic'"),
@@ -250,3 +251,14 @@ def test_every_command_and_action_describes_itself() -> None:
 
     walk(build_parser(), "vcm")
     assert undescribed == []
+
+
+def test_encode_plans_for_the_classes_of_interest_only(tmp_path: Path, sample_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    stats = tmp_path / "stats.json"
+    code, text = _run(capsys, "encode", str(sample_path), "-o", str(tmp_path / "o.mp4"), "--frames", "2",
+                      "--detector", "yolov3-tiny", "--classes", "car", "--stats", str(stats))
+    assert code == 0, text
+    payload = json.loads(stats.read_text())
+    assert payload["settings"]["targets"]["classes"] == ["car"]
+    assert {t["class_name"] for frame in payload["frames"] for t in frame["targets"]} <= {"car"}

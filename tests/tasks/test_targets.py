@@ -25,3 +25,11 @@ def test_survival_needs_class_score_and_overlap() -> None:
     assert not survives(target, [_d(2, 0.9, class_id=1)], spec)
     assert not survives(target, [_d(15, 0.9)], spec)
     assert survives(target, [_d(2, 0.5)], TargetSpec(keep_score=0.4))
+
+
+def test_only_the_classes_of_interest_become_targets() -> None:
+    person = Detection((0, 0, 10, 20), 0.9, 0, "person")
+    bird = Detection((20, 0, 30, 10), 0.95, 14, "bird")
+    spec = TargetSpec(classes=("person", "car"))
+    assert select_targets([[person, bird]], spec) == [[person]]
+    assert select_targets([[person, bird]], TargetSpec()) == [[person, bird]]

@@ -15,7 +15,7 @@ from vcm.errors import InputError
 from vcm.media.source import FrameSource, parse_fps, parse_size
 from vcm.models.detectors import DEFAULT_DETECTOR, check_detector_name, detector_names
 from vcm.planners import PlanSettings
-from vcm.tasks import TASKS, task_entry
+from vcm.tasks import CLASS_SETS, TASKS, task_entry
 from vcm.tasks.targets import TargetSpec
 
 PLAN_DEFAULTS = PlanSettings()
@@ -106,6 +106,10 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-score", type=float,
                         help="target/survival score (default: the --task's operating score)")
     parser.add_argument("--min-iou", type=float, default=0.5, help="survival IoU with the original (0.5)")
+    parser.add_argument("--classes", default="", metavar="NAMES",
+                        help="only these classes are targets: comma-separated COCO names, or a named set ("
+                        + "; ".join(f"{name}: {', '.join(names)}" for name, names in CLASS_SETS.items())
+                        + "); default every class")
     parser.add_argument("--max-qp", type=int, default=QP_MAX, help=f"QP of frames without targets ({QP_MAX})")
     parser.add_argument("--check", choices=["intra", "p-frame"], default=PLAN_DEFAULTS.check,
                         help="how frame-qp/xai code a candidate: alone as an I-frame (intra), or "
@@ -118,7 +122,22 @@ def target_spec(args: argparse.Namespace) -> TargetSpec:
         args.min_score = task_entry(args.task).min_score
     check_scores(args.min_score, args.min_iou)
     check_qp(args.max_qp, "--max-qp")
-    return TargetSpec(mode=args.targets, min_score=args.min_score, min_iou=args.min_iou)
+    return TargetSpec(mode=args.targets, min_score=args.min_score, min_iou=args.min_iou,
+                      classes=class_names(args.classes))
+
+
+def class_names(text: str) -> tuple[str, ...]:
+    """--classes as class names: a named set or comma-separated COCO names, checked."""
+    from vcm.models.weights import coco_names
+
+    if text in CLASS_SETS:
+        return CLASS_SETS[text]
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in coco_names()]
+    if unknown:
+        raise InputError(f"--classes: {', '.join(unknown)} not COCO class names (e.g. person, car, "
+                         f"bicycle) nor a named set ({', '.join(CLASS_SETS)})")
+    return names
 
 
 def check_scores(min_score: float, min_iou: float) -> None:

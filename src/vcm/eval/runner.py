@@ -296,7 +296,7 @@ def measure(report: EncodeReport, segment: Segment, point: LadderPoint, referenc
                              else rounded(concealer_privacy.leak_rate, "share")),
         concealer_faces_recognisable=None if concealer_privacy is None else concealer_privacy.recognisable,
         pose_accuracy=pose_accuracy,
-        f1=rounded(f1_score(segment.detections, decoded.detections, min_score=spec.min_score), "share"),
+        f1=rounded(task_f1(segment.detections, decoded.detections, spec), "share"),
     )
 
 
@@ -364,7 +364,7 @@ def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
     judges = {name: load_detector(name) for name in config.measured_by}
     for segment in segments(paths, config, detector, progress, face_models,
                             pose_model if config.measures_pose else None):
-        cross = CrossCheck(judges, segment.frames, config.spec("detect").min_score)
+        cross = CrossCheck(judges, segment.frames, config.spec("detect"))
         original_luma = np.stack([luma_of(frame) for frame in segment.frames])
         name = f"{Path(segment.video).stem}_s{segment.index:03d}"
         planned = segment.poses if config.task == "pose" else segment.detections
@@ -436,20 +436,27 @@ def _measure_reference(coding: Reference, segment: Segment, config: EvalConfig, 
     return rows
 
 
+def task_f1(truth: Sequence[Sequence[Detection]], found: Sequence[Sequence[Detection]],
+            spec: TargetSpec) -> float | None:
+    """F1 at the operating score over the classes of interest (see vcm.eval.detection_f1)."""
+    return f1_score([spec.of_interest(frame) for frame in truth],
+                    [spec.of_interest(frame) for frame in found], min_score=spec.min_score)
+
+
 class CrossCheck:
     """Judges every encode of one segment with other detectors than the planning one: each
-    finds objects on the original frames once, and on every decoded clip; F1 at min_score."""
+    finds objects on the original frames once, and on every decoded clip; F1 as task_f1."""
 
-    def __init__(self, judges: Mapping[str, Detector], frames: np.ndarray, min_score: float) -> None:
-        self.judges, self.min_score = judges, min_score
+    def __init__(self, judges: Mapping[str, Detector], frames: np.ndarray, spec: TargetSpec) -> None:
+        self.judges, self.spec = judges, spec
         self.truth = {name: detect_frames(judge, frames) for name, judge in judges.items()}
 
     def judge(self, row: ResultRow, report: EncodeReport) -> ResultRow:
         """`row` with f1_by filled from the encode's decoded frames."""
         if self.judges:
             assert report.decoded_rgb is not None
-            row.f1_by = {name: rounded(f1_score(self.truth[name], detect_frames(judge, report.decoded_rgb),
-                                                min_score=self.min_score), "share")
+            row.f1_by = {name: rounded(task_f1(self.truth[name], detect_frames(judge, report.decoded_rgb),
+                                               self.spec), "share")
                          for name, judge in self.judges.items()}
         return row
 

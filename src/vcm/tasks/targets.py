@@ -15,17 +15,25 @@ class TargetSpec:
     clip's best-scoring object tracked across frames by IoU ('top1'). A target
     survives when a detection of its class has score >= keep_score (default min_score)
     and IoU >= min_iou. A planner given a lower keep_score trades accuracy for rate.
-    A pose target (one with keypoints) survives when a pose has OKS >= min_oks with it."""
+    A pose target (one with keypoints) survives when a pose has OKS >= min_oks with it.
+    classes: the class names of interest (empty: every class)."""
 
     mode: str = "all"
     min_score: float = DETECT_MIN_SCORE
     min_iou: float = 0.5
     keep_score: float | None = None
     min_oks: float = 0.5
+    classes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.mode not in ("all", "top1"):
             raise ValueError(f"targets must be 'all' or 'top1', got {self.mode!r}")
+
+    def of_interest(self, detections: Sequence[Detection]) -> list[Detection]:
+        """The detections of the classes of interest (all of them when classes is empty)."""
+        if not self.classes:
+            return list(detections)
+        return [d for d in detections if d.class_name in self.classes]
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -58,7 +66,7 @@ def survival(targets: Sequence[Detection], found: Sequence[Detection], spec: Tar
 
 def select_targets(detections: Sequence[Sequence[Detection]], spec: TargetSpec) -> list[list[Detection]]:
     """Per frame, the targets among the original's detections."""
-    confident = [[d for d in frame if d.score >= spec.min_score] for frame in detections]
+    confident = [[d for d in spec.of_interest(frame) if d.score >= spec.min_score] for frame in detections]
     if spec.mode == "all":
         return confident
     return _track_top1(confident, spec.min_iou)
