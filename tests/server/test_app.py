@@ -78,14 +78,18 @@ def test_upload_round_trip_and_refusals(service: tuple[Service, str, str], segme
         camera.put_layer("cam1", 0, "machine", segment_bytes(8, seed=3), start=1000.0)
     assert conflict.value.status == 409
     camera.put_detections("cam1", 0, [{"frame": 2, "time": 1000.2, "class": "person", "score": 0.91,
-                                       "box": [1, 2, 30, 40]}])
+                                       "box": [1, 2, 30, 40]},
+                                      {"frame": 3, "time": 1000.3, "class": "skis", "score": 0.31,
+                                       "box": [5, 5, 9, 9]}])
     assert reader.layer("cam1", 0, "machine") == segment
     (listed,) = reader.segments("cam1")
     assert (listed["frames"], listed["layers"]["machine"]["bytes"], listed["detections"]) == (
-        8, len(segment), 1)
+        8, len(segment), 2)
     (hit,) = reader.search("person")
     assert (hit["camera"], hit["seq"], hit["times"]) == ("cam1", 0, [1000.2])
     assert reader.search("person", start=2000.0) == []
+    # search answers what the machine would report: unsure detections only when asked for
+    assert reader.search("skis") == [] and len(reader.search("skis", min_score=0.25)) == 1
     with pytest.raises(ServerError) as forbidden:
         camera.search("person")  # camera tokens see only their own camera
     assert forbidden.value.status == 403

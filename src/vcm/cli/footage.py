@@ -27,6 +27,7 @@ from vcm.errors import InputError
 from vcm.interrupt import stop_on_signal
 from vcm.planners import listed_planners
 from vcm.progress import console, progress_bar, task_reporter
+from vcm.tasks import DETECT_MIN_SCORE
 
 
 def add_parser(commands: Subcommands) -> None:
@@ -69,7 +70,9 @@ def add_parser(commands: Subcommands) -> None:
     search.add_argument("--class", dest="class_name", required=True, help="COCO class name, e.g. person")
     search.add_argument("--camera", help="only this camera (default: every camera the token may read)")
     add_time_range_options(search)
-    search.add_argument("--min-score", type=float, help="only detections with at least this score")
+    search.add_argument("--min-score", type=float,
+                        help=f"only detections with at least this score (default: the detect task's "
+                        f"operating score, {DETECT_MIN_SCORE}, what the machine would report)")
     search.add_argument("--json", action="store_true", help="print JSON")
     search.set_defaults(run=run_search)
 

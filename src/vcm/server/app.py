@@ -12,7 +12,8 @@ camera's segments, reader tokens list, search, download and view everything.
     GET  /api/cameras/{camera}/segments/{seq}/{layer}     the stored object (machine, restoration)
     GET  /api/cameras/{camera}/segments/{seq}/detections  the edge detections
     GET  /api/cameras/{camera}/segments/{seq}/view.mp4?kind=machine|restored   H.264 for browsers
-    GET  /api/search?class=person&camera=&from=&to=       matching segments and times
+    GET  /api/search?class=person&camera=&from=&to=&min_score=  matching segments and times
+                                                          (min_score default: the operating score, 0.7)
 """
 
 import json
@@ -34,6 +35,7 @@ from vcm.cloud.ingest import Refused, Upload, store, store_detections
 from vcm.cloud.system import System
 from vcm.errors import InputError, OutputError
 from vcm.server.renditions import rendition
+from vcm.tasks import DETECT_MIN_SCORE
 
 VIEWER = Path(__file__).parent / "viewer"
 log = logging.getLogger("vcm.server")
@@ -201,8 +203,10 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
         camera = request.query_params.get("camera") or None
         if camera is not None:
             check_name(camera)
-        hits = await run_in_threadpool(catalog.search, name, camera, _number(request, "from"),
-                                       _number(request, "to"), _number(request, "min_score") or 0.0)
+        min_score = _number(request, "min_score")  # default: what the machine would report
+        start, end = _number(request, "from"), _number(request, "to")
+        hits = await run_in_threadpool(catalog.search, name, camera, start, end,
+                                       DETECT_MIN_SCORE if min_score is None else min_score)
         return JSONResponse(hits)
 
     routes = [
