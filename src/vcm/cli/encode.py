@@ -1,4 +1,4 @@
-"""`vcm detect`, `vcm encode` and `vcm info`: one video in, detections or a stream out."""
+"""`vcm encode`: a video in, a standard stream out, planned for the machine task and checked."""
 
 import argparse
 import contextlib

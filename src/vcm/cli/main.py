@@ -1,8 +1,8 @@
 """The `vcm` command: builds the parser from every command group and runs the chosen command.
 
 Each group module (detect, encode, evaluate, privacy, train, cdomain, activity, lic, system,
-footage) has
-`add_parser(commands)`, which registers its commands with `set_defaults(run=handler)`.
+footage) has `add_parser(commands)`, which registers its commands with
+`set_defaults(run=handler)`.
 """
 
 import argparse
