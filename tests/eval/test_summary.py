@@ -63,3 +63,17 @@ def test_the_report_opens_with_what_the_default_planner_saves_at_equal_f1() -> N
         {"method": "fast", "median_size_ratio": 0.72, "mean_f1": None}]}
     assert headline(one_point) == ("fast codes the segments at a median 0.72x the bytes of uniform QP 30, "
                                    "at F1 - against 0.98; run with --ladder for BD-rates at equal F1.")
+
+
+def test_smaller_segments_that_lose_f1_count_as_erased() -> None:
+    uniform = [_row("uniform", s, 1.0, 1.0) for s in range(4)]
+    fast = [_row("fast", 0, 0.5, 1.0), _row("fast", 1, 0.5, 1.0), _row("fast", 2, 1.2, 1.0),
+            _row("fast", 3, 0.4, 1.0)]
+    for row, f1 in zip(uniform, (0.9, 0.9, 0.9, 0.9), strict=True):
+        row.f1 = f1
+    # smaller and 0.1 lower: erased; smaller and 0.04 lower: kept; larger and lower: not counted;
+    # a segment without F1 (no detection at all): not counted
+    for row, f1 in zip(fast, (0.8, 0.86, 0.5, None), strict=True):
+        row.f1 = f1
+    summary = {entry["method"]: entry for entry in method_summary(uniform + fast)}
+    assert summary["fast"]["segments_erased"] == 1 and summary["uniform"]["segments_erased"] == 0

@@ -178,7 +178,7 @@ def _print_methods(methods: Any, title: str, privacy: bool, pose: bool) -> None:
     table = Table(title=title, box=box.SIMPLE_HEAD, collapse_padding=True)
     columns = {"method": "method", "median_size_ratio": "size", "mean_f1": "F1",
                "mean_detection_rate": "det", "min_detection_rate": "worst", "mean_map50": "mAP50",
-               "frames_per_second": "fps"}
+               "frames_per_second": "fps", "segments_erased": "erased"}
     if privacy:
         columns.update(mean_leak_rate="leak", mean_concealer_leak_rate="leak*",
                        mean_person_detection_rate="person")
@@ -191,7 +191,8 @@ def _print_methods(methods: Any, title: str, privacy: bool, pose: bool) -> None:
     console.print(table)
     console.print("size: median bytes over uniform QP 30; F1: detections on the decoded frames against "
                   "the original's at the operating score; det, worst: targets still detected (mean, worst "
-                  "segment); fps: frames/s (shares of segments, PSNR, codec checks and more: summary.json)"
+                  "segment); fps: frames/s; erased: segments smaller than uniform QP 30 at an F1 more than "
+                  "0.05 below its (shares of segments, PSNR, codec checks and more: summary.json)"
                   + ("; leak: faces (found by the measuring face detector) whose identity survives; "
                      "leak*: the same over the faces the concealing detector finds; person: person "
                      "targets kept" if privacy else "")
@@ -199,7 +200,9 @@ def _print_methods(methods: Any, title: str, privacy: bool, pose: bool) -> None:
 
 
 def _cell(value: object) -> str:
-    """A table cell: floats to 3 decimals (1 from 10 up), the rest as they are."""
+    """A table cell: floats to 3 decimals (1 from 10 up), None as '-', the rest as they are."""
+    if value is None:
+        return "-"
     if isinstance(value, float):
         return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}"
     return str(value)

@@ -28,6 +28,22 @@ def _share_smaller_at_equal_detection(main: Sequence[ResultRow], rows: Sequence[
                         for r in compared), "share")
 
 
+ERASED_F1_MARGIN = 0.05  # F1 this far below uniform QP 30's on a smaller encode: objects erased
+
+
+def _segments_erased(main: Sequence[ResultRow], rows: Sequence[ResultRow]) -> int | None:
+    """Segments where the method is smaller than uniform QP 30 but its F1 is more than
+    ERASED_F1_MARGIN below uniform QP 30's (the bits were saved by losing what the task needs);
+    None without uniform rows or F1."""
+    uniform = {(r.video, r.segment): r.f1 for r in rows if r.method == "uniform" and r.main}
+    compared = [(r, uniform[(r.video, r.segment)]) for r in main
+                if uniform.get((r.video, r.segment)) is not None]
+    if not compared or all(r.f1 is None for r, _ in compared):
+        return None
+    return sum(1 for r, reference in compared
+               if r.size_ratio < 1 and r.f1 is not None and r.f1 < reference - ERASED_F1_MARGIN)
+
+
 def _share_near_threshold(main: Sequence[ResultRow]) -> float | None:
     """Share of the lost targets that were fragile (see ResultRow); None when none was lost."""
     lost = sum(r.lost_targets for r in main)
@@ -43,7 +59,8 @@ def method_summary(rows: Sequence[ResultRow]) -> list[dict[str, object]]:
     """Per method, over its main-point rows: the figures the README reports. Shares are of
     segments: smaller than uniform QP 30, smaller at a detection rate at least uniform QP
     30's, detection rate >= 0.99, size <= 0.5x uniform QP 30; lost_near_threshold: share
-    of the lost targets that were fragile."""
+    of the lost targets that were fragile; segments_erased: segments smaller than uniform QP 30
+    at an F1 more than ERASED_F1_MARGIN below its."""
     summary = []
     for method in dict.fromkeys(row.method for row in rows):
         main = [row for row in rows if row.method == method and row.main]
@@ -60,6 +77,7 @@ def method_summary(rows: Sequence[ResultRow]) -> list[dict[str, object]]:
             "min_detection_rate": rounded(min(r.detection_rate for r in main), "share"),
             "mean_map50": _finite_mean([r.map50 for r in main]),
             "mean_f1": _finite_mean([r.f1 for r in main]),
+            "segments_erased": _segments_erased(main, rows),
             "mean_psnr_y_db": rounded(mean(r.psnr_y_db for r in main), "db"),
             "mean_ms_ssim_y": rounded(mean(r.ms_ssim_y for r in main), "ssim"),
             "mean_bitrate_kbps": rounded(mean(r.bitrate_kbps for r in main), "kbps"),
