@@ -90,6 +90,9 @@ def test_upload_round_trip_and_refusals(service: tuple[Service, str, str], segme
     assert reader.search("person", start=2000.0) == []
     # search answers what the machine would report: unsure detections only when asked for
     assert reader.search("skis") == [] and len(reader.search("skis", min_score=0.25)) == 1
+    drawn = httpx.get(f"{running.url}/api/cameras/cam1/segments/0/detections",
+                      headers={"Authorization": f"Bearer {reader_token}"}, timeout=60).json()
+    assert [d["class"] for d in drawn] == ["person"]  # the viewer draws what the machine reports
     with pytest.raises(ServerError) as forbidden:
         camera.search("person")  # camera tokens see only their own camera
     assert forbidden.value.status == 403

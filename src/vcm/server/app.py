@@ -10,7 +10,7 @@ camera's segments, reader tokens list, search, download and view everything.
     PUT  /api/cameras/{camera}/segments/{seq}/restoration body: layer; X-Content-SHA256
     PUT  /api/cameras/{camera}/segments/{seq}/detections  body: JSON list of detections
     GET  /api/cameras/{camera}/segments/{seq}/{layer}     the stored object (machine, restoration)
-    GET  /api/cameras/{camera}/segments/{seq}/detections  the edge detections
+    GET  /api/cameras/{camera}/segments/{seq}/detections  the edge detections (min_score as search)
     GET  /api/cameras/{camera}/segments/{seq}/view.mp4?kind=machine|restored   H.264 for browsers
     GET  /api/search?class=person&camera=&from=&to=&min_score=  matching segments and times
                                                           (min_score default: the operating score, 0.7)
@@ -184,7 +184,9 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
     @guarded()
     async def get_detections(request: Request, _: Principal) -> Response:
         found = await run_in_threadpool(catalog.detections, request.path_params["camera"], seq_of(request))
-        return JSONResponse([item.to_dict() for item in found])
+        min_score = _number(request, "min_score")  # default: what the machine would report
+        floor = DETECT_MIN_SCORE if min_score is None else min_score
+        return JSONResponse([item.to_dict() for item in found if item.score >= floor])
 
     @guarded()
     async def view(request: Request, _: Principal) -> Response:
