@@ -3,7 +3,8 @@
 Each part is a TOML file in bench/results/ (name = file stem): a description, its duration on
 these machines (`minutes`), whether it is `long` (left out unless named or --long is given)
 and `commands`, run in order from the repository root ({python} and {vcm} are the virtualenv's
-interpreter and command, {sample} the sample clip, {work} a folder for the part's files). Every
+interpreter and command, {sample} the sample clip, {work} a folder for the part's files; a word
+{clips:SPLIT} becomes the paths of that split's clips, vcm.media.clips.CLIP_SPLITS). Every
 Markdown table the commands print becomes a table of the part. Each run writes
 results/PART.json (tables, commands, duration, stamped with commit, date and machine), then
 results/results.json and results/results.csv (every part, one row per table cell) and
@@ -108,13 +109,21 @@ def stamp() -> dict[str, object]:
 def expand(command: tuple[str, ...], part: Part) -> list[str]:
     """A command with its placeholders filled in."""
     bin_dir = Path(sys.executable).parent
+    from vcm.media.clips import CLIP_SPLITS, clip_path
     from vcm.media.samples import fetch_sample
 
     values = {"python": sys.executable, "vcm": str(bin_dir / "vcm"),
               "work": str(ROOT / "out" / "results" / part.name)}
     if any("{sample}" in word for word in command):
         values["sample"] = str(fetch_sample())
-    return [word.format(**values) for word in command]
+    argv: list[str] = []
+    for word in command:
+        clips = re.fullmatch(r"\{clips:(\w+)\}", word)
+        if clips:
+            argv += [str(clip_path(name)) for name in CLIP_SPLITS[clips.group(1)]]
+        else:
+            argv.append(word.format(**values))
+    return argv
 
 
 def run_part(part: Part) -> dict[str, object]:

@@ -77,3 +77,8 @@ def test_smaller_segments_that_lose_f1_count_as_erased() -> None:
         row.f1 = f1
     summary = {entry["method"]: entry for entry in method_summary(uniform + fast)}
     assert summary["fast"]["segments_erased"] == 1 and summary["uniform"]["segments_erased"] == 0
+    # an independent judge that sees what the planning detector kept was lost counts too
+    for row, judged in zip(uniform + fast, (0.9, 0.9, 0.9, 0.9, 0.9, 0.3, 0.9, 0.9), strict=True):
+        row.f1_by = {"yolov3-tiny": judged}
+    summary = {entry["method"]: entry for entry in method_summary(uniform + fast)}
+    assert summary["fast"]["segments_erased"] == 2

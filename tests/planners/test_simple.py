@@ -40,8 +40,36 @@ def test_fast_qp_follows_fragility_and_size() -> None:
 def test_fast_detects_every_nth_frame(frames: np.ndarray, detector: YoloV3Tiny) -> None:
     plan = plan_clip("fast", frames[:5], detector, PlanSettings(), config=FastConfig(detect_every=2))
     assert [p.detector_calls for p in plan] == [1, 0, 1, 0, 1]
-    first = plan[0].qp_map.blocks
-    assert first.min() < 51 and first.max() == 51  # targets found and kept finer than the background
+    first, second = plan[0].qp_map.blocks, plan[1].qp_map.blocks
+    assert first.min() < 40 and first.max() == 40  # the I-frame: targets finer than its background
+    assert second.min() < 40 and second.max() == 51  # a P-frame leaves what did not change to 51
+
+
+def test_fast_keeps_unsure_detections_as_targets_at_the_threshold() -> None:
+    config = FastConfig(floor=0.3)
+    at_threshold = Detection((0.0, 0.0, 30.0, 64.0), 0.7, 0, "person")
+    unsure = Detection((0.0, 0.0, 30.0, 64.0), 0.45, 0, "person")
+    assert target_qp(unsure, 0.7, config) == target_qp(at_threshold, 0.7, config) == 24  # 36 - 12
+    blocks = fast_map([unsure], 768, 576, 0.7, config).blocks
+    assert blocks[0, 0] == 24 and blocks[-1, -1] == 51
+
+
+def test_fast_keeps_unsure_people_and_motion_on_real_frames(frames: np.ndarray, detector: YoloV3Tiny) -> None:
+    confident_only = FastConfig(floor=1.0, change_level=None, intra_background_qp=51)
+    bare = plan_clip("fast", frames[:3], detector, PlanSettings(), config=confident_only)
+    safe = plan_clip("fast", frames[:3], detector, PlanSettings())
+    for plain, kept in zip(bare, safe, strict=True):
+        assert (kept.qp_map.blocks <= plain.qp_map.blocks).all()  # fail-safe only ever adds quality
+    assert (safe[1].qp_map.blocks < bare[1].qp_map.blocks).any()  # people walk: changed blocks kept
+    assert (safe[0].qp_map.blocks == 40).any() and not (bare[0].qp_map.blocks == 40).any()
+
+
+def test_fast_plans_for_the_classes_of_interest_only(frames: np.ndarray, detector: YoloV3Tiny) -> None:
+    from vcm.tasks.targets import TargetSpec
+
+    no_targets = PlanSettings(targets=TargetSpec(classes=("giraffe",)))
+    plan = plan_clip("fast", frames[:1], detector, no_targets)[0].qp_map.blocks
+    assert (plan == FastConfig().intra_background_qp).all()  # people are not what this task needs
 
 
 def test_fast_top1_protects_one_tracked_object() -> None:
@@ -59,7 +87,8 @@ def test_fast_top1_map_keeps_fewer_blocks(frames: np.ndarray, detector: YoloV3Ti
     every = plan_clip("fast", frames[:1], detector, PlanSettings())[0].qp_map.blocks
     top1 = PlanSettings(targets=TargetSpec(mode="top1"))
     one = plan_clip("fast", frames[:1], detector, top1)[0].qp_map.blocks
-    assert (one < 51).sum() < (every < 51).sum() and (one < 51).any()
+    background = FastConfig().intra_background_qp
+    assert (one < background).sum() < (every < background).sum() and (one < background).any()
 
 
 def test_registry_lists_every_planner_with_its_ladder() -> None:
@@ -67,7 +96,7 @@ def test_registry_lists_every_planner_with_its_ladder() -> None:
     assert list(PLANNERS) == [*listed_planners(), "given"]
     labels = [p.label for p in PLANNERS["uniform"].points(PlanSettings(qp=30))]
     assert labels == ["qp22", "qp26", "qp30", "qp34", "qp38", "qp42", "qp46"]
-    assert [p.label for p in PLANNERS["fast"].points(PlanSettings(), full=False)] == ["roi36"]
+    assert [p.label for p in PLANNERS["fast"].points(PlanSettings(), full=False)] == ["offset0"]
     assert PLANNERS["frame-qp"].repairable and not PLANNERS["fast"].repairable
     assert not PLANNERS["xai"].repairable  # it verifies every frame on the final stream itself
     assert [p.label for p in PLANNERS["learned"].points(PlanSettings())] == ["margin0", "margin3", "margin6"]

@@ -31,17 +31,23 @@ def _share_smaller_at_equal_detection(main: Sequence[ResultRow], rows: Sequence[
 ERASED_F1_MARGIN = 0.05  # F1 this far below uniform QP 30's on a smaller encode: objects erased
 
 
+def _f1s(row: ResultRow) -> dict[str, float | None]:
+    """The row's F1 by the planning detector (key ""), then by each judge."""
+    return {"": row.f1, **row.f1_by}
+
+
 def _segments_erased(main: Sequence[ResultRow], rows: Sequence[ResultRow]) -> int | None:
-    """Segments where the method is smaller than uniform QP 30 but its F1 is more than
-    ERASED_F1_MARGIN below uniform QP 30's (the bits were saved by losing what the task needs);
-    None without uniform rows or F1."""
-    uniform = {(r.video, r.segment): r.f1 for r in rows if r.method == "uniform" and r.main}
-    compared = [(r, uniform[(r.video, r.segment)]) for r in main
-                if uniform.get((r.video, r.segment)) is not None]
-    if not compared or all(r.f1 is None for r, _ in compared):
+    """Segments where the method is smaller than uniform QP 30 but its F1, by the planning
+    detector or by any judge, is more than ERASED_F1_MARGIN below uniform QP 30's by the same
+    detector (the bits were saved by losing what the task needs); None without uniform rows
+    or F1."""
+    uniform = {(r.video, r.segment): r for r in rows if r.method == "uniform" and r.main}
+    compared = [(r, uniform[(r.video, r.segment)]) for r in main if (r.video, r.segment) in uniform]
+    if not compared or all(value is None for r, _ in compared for value in _f1s(r).values()):
         return None
-    return sum(1 for r, reference in compared
-               if r.size_ratio < 1 and r.f1 is not None and r.f1 < reference - ERASED_F1_MARGIN)
+    return sum(1 for r, reference in compared if r.size_ratio < 1 and any(
+        ours is not None and theirs is not None and ours < theirs - ERASED_F1_MARGIN
+        for ours, theirs in ((value, _f1s(reference).get(name)) for name, value in _f1s(r).items())))
 
 
 def _share_near_threshold(main: Sequence[ResultRow]) -> float | None:
@@ -60,7 +66,7 @@ def method_summary(rows: Sequence[ResultRow]) -> list[dict[str, object]]:
     segments: smaller than uniform QP 30, smaller at a detection rate at least uniform QP
     30's, detection rate >= 0.99, size <= 0.5x uniform QP 30; lost_near_threshold: share
     of the lost targets that were fragile; segments_erased: segments smaller than uniform QP 30
-    at an F1 more than ERASED_F1_MARGIN below its."""
+    at an F1 (by any detector measuring) more than ERASED_F1_MARGIN below its."""
     summary = []
     for method in dict.fromkeys(row.method for row in rows):
         main = [row for row in rows if row.method == method and row.main]

@@ -69,12 +69,14 @@ class Planner(Protocol):
 
 class EveryNthDetection:
     """The real-time planners' targets: the detector runs on every n-th frame (the pipeline's
-    detections of that frame are reused when given); `latest` holds the confident ones
-    (score >= min_score), `age` the frames since they were found."""
+    detections of that frame are reused when given). Of the classes of interest, `latest`
+    holds the confident ones (score >= the spec's min_score), `unsure` those scored in
+    [floor, min_score) (what the detector half sees), `age` the frames since they were found."""
 
-    def __init__(self, detector: Detector, every: int, min_score: float) -> None:
-        self.detector, self.every, self.min_score = detector, every, min_score
+    def __init__(self, detector: Detector, every: int, spec: TargetSpec, floor: float = 1.0) -> None:
+        self.detector, self.every, self.spec, self.floor = detector, every, spec, floor
         self.latest: list[Detection] = []
+        self.unsure: list[Detection] = []
         self.age = 0
 
     def update(self, frame: FrameInput) -> tuple[list[Detection] | None, int]:
@@ -86,7 +88,9 @@ class EveryNthDetection:
         found, calls = frame.detections, 0
         if found is None:
             found, calls = self.detector.detect(frame.rgb[None])[0], 1
-        self.latest = [d for d in found if d.score >= self.min_score]
+        wanted = self.spec.of_interest(found)
+        self.latest = [d for d in wanted if d.score >= self.spec.min_score]
+        self.unsure = [d for d in wanted if self.floor <= d.score < self.spec.min_score]
         self.age = 0
         return list(found), calls
 

@@ -1,18 +1,24 @@
 """The fast planner for live cameras: one detector pass every few frames, no codec loop.
 
-Each target's blocks get a QP from how fragile its detection is (score just above
-the threshold -> lower QP) and how small it is (small boxes -> lower QP); a context
-ring around each box gets a few QP more; everything else gets the background QP.
-Between detector passes the last boxes are reused, grown by a motion margin.
+Each target's blocks get a QP from how fragile its detection is (score just above the
+operating score -> lower QP) and how small it is (small boxes -> lower QP); a context ring
+around each box gets a few QP more. It fails safe: what the detector half sees (scores
+from a floor up to the operating score) is kept as a target at the threshold, blocks that
+changed since the previous frame (something moving, or entering, that the detector may
+have missed) get the change QP, and an I-frame's background, which every P-frame of its
+GOP inherits where nothing moves, stays at a QP where static objects remain detectable.
+Only a P-frame's unchanged background is left to the maximum QP. Between detector passes
+the last boxes are reused, grown by a motion margin.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from vcm.codec.qpmap import QPMap, block_span, grid_shape
+from vcm.codec.qpmap import QP_MAX, QP_MIN, QPMap, block_span, grid_shape
 from vcm.models.detector import Detection
 from vcm.planners.base import EveryNthDetection, FrameInput, FramePlan, PlanContext
+from vcm.planners.change import changed_blocks, luma
 from vcm.planners.registry import RateLadder, register_planner
 from vcm.tasks.targets import best_match
 
@@ -25,9 +31,13 @@ class FastConfig:
     64 px tall target; fragile_drop: QP removed for a score at the threshold (scaled
     linearly to 0 at score threshold + fragile_span); small_drop: QP removed per halving
     of box height below 64 px; context_px/context_delta: the ring around a box and its
-    QP above the box's; background_qp: the rest of a P-frame; intra_background_qp: the
-    rest of an I-frame, which every P-frame of its GOP inherits where nothing moves;
-    motion_px: growth of reused boxes per frame since detection."""
+    QP above the box's; floor: detections scored in [floor, operating score) are kept as
+    targets at the threshold (1.0: none); change_level: mean absolute luma change (0-255)
+    of a 16x16 block since the previous frame above which it counts as changed (None: no
+    change cue); change_qp: QP of changed blocks and a one-block ring around them;
+    background_qp: the rest of a P-frame; intra_background_qp: the rest of an I-frame;
+    motion_px: growth of reused boxes per frame since detection; offset: added to every
+    QP (the rate knob), capped to 0-51."""
 
     detect_every: int = 2
     roi_qp: int = 36
@@ -36,14 +46,19 @@ class FastConfig:
     small_drop: int = 2
     context_px: int = 64
     context_delta: int = 3
+    floor: float = 0.3
+    change_level: float | None = 8.0
+    change_qp: int = 34
     background_qp: int = 51
-    intra_background_qp: int = 51
+    intra_background_qp: int = 40
     motion_px: int = 4
+    offset: int = 0
 
 
 def target_qp(detection: Detection, min_score: float, config: FastConfig) -> int:
-    """The QP for one target's blocks."""
-    fragility = max(0.0, 1.0 - (detection.score - min_score) / config.fragile_span)
+    """The QP for one target's blocks (before the offset); a detection at or below the
+    operating score counts as at it."""
+    fragility = min(1.0, max(0.0, 1.0 - (detection.score - min_score) / config.fragile_span))
     height = max(detection.box[3] - detection.box[1], 1.0)
     smallness = max(0.0, np.log2(64.0 / height))
     return round(float(config.roi_qp - config.fragile_drop * fragility - config.small_drop * smallness))
@@ -54,17 +69,24 @@ def _paint(blocks: np.ndarray, box: tuple[float, float, float, float], grow: flo
     np.minimum(blocks[rows, cols], qp, out=blocks[rows, cols])
 
 
-def fast_map(targets: list[Detection], width: int, height: int, min_score: float,
-             config: FastConfig, age: int = 0, intra: bool = False) -> QPMap:
-    """The QP map for one frame given the latest targets, detected `age` frames ago."""
-    background = config.intra_background_qp if intra else config.background_qp
+def fast_map(targets: list[Detection], width: int, height: int, min_score: float, config: FastConfig,
+             age: int = 0, intra: bool = False, changed: np.ndarray | None = None,
+             max_qp: int = QP_MAX) -> QPMap:
+    """The QP map for one frame given the latest targets (unsure ones included), detected
+    `age` frames ago, and the (rows, cols) bool blocks that changed since the previous frame."""
+    def shifted(qp: int) -> int:
+        return int(np.clip(qp + config.offset, QP_MIN, max_qp))
+
+    background = shifted(config.intra_background_qp if intra else config.background_qp)
     blocks = np.full(grid_shape(width, height), background, dtype=np.int16)
+    if changed is not None:
+        blocks[changed] = np.minimum(blocks[changed], shifted(config.change_qp))
     motion = config.motion_px * age
     for target in targets:
-        qp = target_qp(target, min_score, config)
+        qp = shifted(target_qp(target, min_score, config))
         _paint(blocks, target.box, motion + config.context_px, min(qp + config.context_delta, background))
         _paint(blocks, target.box, motion, qp)
-    return QPMap(base=background, blocks=blocks)
+    return QPMap.from_blocks(blocks)
 
 
 def follow(previous: Detection | None, confident: list[Detection]) -> Detection | None:
@@ -75,27 +97,36 @@ def follow(previous: Detection | None, confident: list[Detection]) -> Detection 
 
 
 @register_planner("fast", summary="one detector pass every 2nd frame; QP from each target's score headroom "
-                  "and size, a 64 px context ring, the rest at 51 (real time)", config_type=FastConfig,
-                  ladder=RateLadder("roi_qp", (32, 36, 40)))
+                  "and size, unsure detections and changed blocks kept, I-frame background at 40 "
+                  "(real time, fails safe)", config_type=FastConfig,
+                  ladder=RateLadder("offset", (-6, -3, 0, 3, 6)))
 class FastPlanner:
     """Plans frame by frame as a live camera would (no look-ahead). With
-    settings.targets.mode == 'top1' only one object is protected, tracked online."""
+    settings.targets.mode == 'top1' only one confident object is protected, tracked online
+    (unsure detections and changed blocks are still kept)."""
 
     def __init__(self, context: PlanContext, config: FastConfig | None = None) -> None:
         self.detector, self.settings = context.detector, context.settings
         self.config = config or FastConfig()
         self.width, self.height = context.width, context.height
-        self._detections = EveryNthDetection(self.detector, self.config.detect_every,
-                                             self.settings.targets.min_score)
+        self._detections = EveryNthDetection(self.detector, self.config.detect_every, self.settings.targets,
+                                             self.config.floor)
         self._tracked: Detection | None = None
+        self._previous: np.ndarray | None = None
 
     def plan(self, frame: FrameInput) -> FramePlan:
-        min_score = self.settings.targets.min_score
         found, calls = self._detections.update(frame)
         latest = self._detections.latest
         if found is not None and self.settings.targets.mode == "top1":
             self._tracked = follow(self._tracked, latest)
             self._detections.latest = latest = [self._tracked] if self._tracked is not None else []
-        qp_map = (fast_map(latest, self.width, self.height, min_score, self.config, self._detections.age,
-                           frame.intra) if latest else QPMap(base=self.settings.max_qp))
+        changed = None
+        if self.config.change_level is not None:
+            current = luma(frame.rgb)
+            if self._previous is not None:
+                changed = changed_blocks(self._previous, current, self.config.change_level)
+            self._previous = current
+        qp_map = fast_map(latest + self._detections.unsure, self.width, self.height,
+                          self.settings.targets.min_score, self.config, self._detections.age, frame.intra,
+                          changed, self.settings.max_qp)
         return FramePlan(frame.rgb, qp_map, 0, calls, found)

@@ -46,7 +46,7 @@ class LearnedPlanner:
         self._previous_qp = np.full((self.rows, self.cols), self.settings.max_qp)
         self._previous_kept = np.zeros((self.rows, self.cols), dtype=bool)
         self._detections = EveryNthDetection(self.detector, self.config.detect_every,
-                                             self.settings.targets.min_score)
+                                             self.settings.targets)
 
     def plan(self, frame: FrameInput) -> FramePlan:
         found, calls = self._detections.update(frame)
