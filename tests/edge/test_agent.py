@@ -62,3 +62,15 @@ def test_agent_killed_then_restarted_sends_every_segment_once(service, sample_pa
                       headers={"Authorization": f"Bearer {reader}"}).json()
     assert {hit["seq"] for hit in found} == {0, 1, 2}
     assert not [p for p in (spool / "cam").iterdir() if p.name.isdigit()]  # the spool is drained
+
+
+def test_a_camera_reports_only_its_task_classes(frames, detector) -> None:
+    from vcm.edge.agent import EdgeConfig, SegmentCoder
+    from vcm.planners import PlanSettings
+    from vcm.tasks.targets import TargetSpec
+
+    every_class = SegmentCoder(EdgeConfig("cam"), detector).machine(frames[:4], 10.0, 0.0)[1]
+    cars = EdgeConfig("cam", settings=PlanSettings(targets=TargetSpec(classes=("car",))))
+    only_cars = SegmentCoder(cars, detector).machine(frames[:4], 10.0, 0.0)[1]
+    assert {record.class_name for record in every_class} > {"car"}  # people walk past parked cars
+    assert only_cars and {record.class_name for record in only_cars} == {"car"}

@@ -16,12 +16,14 @@ from vcm.cli.options import (
     add_gop_option,
     add_server_options,
     add_source_options,
+    add_task_target_options,
     add_time_range_options,
     at_least,
     iso_time,
     open_source,
     parse_time,
     raw_format,
+    target_spec,
 )
 from vcm.errors import InputError
 from vcm.interrupt import stop_on_signal
@@ -46,6 +48,7 @@ def add_parser(commands: Subcommands) -> None:
                       help="stop when uploads fail for this long (default: retry for ever)")
     edge.add_argument("--json", action="store_true", help="print the run's summary as JSON")
     add_detector_option(edge)
+    add_task_target_options(edge)
     edge.set_defaults(run=run_edge)
 
     restore = commands.add_parser(
@@ -111,7 +114,7 @@ def run_edge(args: argparse.Namespace) -> None:
     client = _client(args)
     spool = Spool(args.spool, args.camera)
     config = EdgeConfig(camera=args.camera, planner=args.method,
-                        settings=PlanSettings(codec=args.codec, gop=args.gop),
+                        settings=PlanSettings(codec=args.codec, gop=args.gop, targets=target_spec(args)),
                         restoration=not args.no_restoration,
                         give_up_after=args.give_up_after)
     opened: list[object] = []

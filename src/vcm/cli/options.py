@@ -100,16 +100,21 @@ def add_face_detector_option(parser: argparse.ArgumentParser, *, default: str, r
                         help=f"face detector that {role} ({default})")
 
 
-def add_target_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--targets", choices=["all", "top1"], default="all",
-                        help="every confident detection, or the clip's best object tracked by IoU")
+def add_task_target_options(parser: argparse.ArgumentParser) -> None:
+    """What the machine task needs: its operating score and classes of interest."""
     parser.add_argument("--min-score", type=float,
                         help="target/survival score (default: the --task's operating score)")
-    parser.add_argument("--min-iou", type=float, default=0.5, help="survival IoU with the original (0.5)")
     parser.add_argument("--classes", default="", metavar="NAMES",
                         help="only these classes are targets: comma-separated COCO names, or a named set ("
                         + "; ".join(f"{name}: {', '.join(names)}" for name, names in CLASS_SETS.items())
                         + "); default every class")
+
+
+def add_target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--targets", choices=["all", "top1"], default="all",
+                        help="every confident detection, or the clip's best object tracked by IoU")
+    add_task_target_options(parser)
+    parser.add_argument("--min-iou", type=float, default=0.5, help="survival IoU with the original (0.5)")
     parser.add_argument("--max-qp", type=int, default=QP_MAX, help=f"QP of frames without targets ({QP_MAX})")
     parser.add_argument("--check", choices=["intra", "p-frame"], default=PLAN_DEFAULTS.check,
                         help="how frame-qp/xai code a candidate: alone as an I-frame (intra), or "
@@ -117,12 +122,15 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
 
 
 def target_spec(args: argparse.Namespace) -> TargetSpec:
-    """The TargetSpec of add_target_options and --task, checked."""
+    """The TargetSpec of add_target_options (or add_task_target_options alone) and --task
+    (default detect), checked."""
     if args.min_score is None:
-        args.min_score = task_entry(args.task).min_score
-    check_scores(args.min_score, args.min_iou)
-    check_qp(args.max_qp, "--max-qp")
-    return TargetSpec(mode=args.targets, min_score=args.min_score, min_iou=args.min_iou,
+        args.min_score = task_entry(getattr(args, "task", "detect")).min_score
+    min_iou = getattr(args, "min_iou", TargetSpec.min_iou)
+    check_scores(args.min_score, min_iou)
+    if hasattr(args, "max_qp"):
+        check_qp(args.max_qp, "--max-qp")
+    return TargetSpec(mode=getattr(args, "targets", "all"), min_score=args.min_score, min_iou=min_iou,
                       classes=class_names(args.classes))
 
 

@@ -78,8 +78,9 @@ class SegmentCoder:
                    verify=Verification(enabled=False), on_frame=records.append)
         machine = segment.getvalue()
         records.sort(key=lambda record: record.index)
+        task = self.config.settings.targets  # the camera's task: only its classes are reported
         found = [DetectionRecord.of(r.index, start + r.index / fps, d)
-                 for r in records for d in (r.detections or [])]
+                 for r in records for d in task.of_interest(r.detections or [])]
         return machine, found, records
 
     def restoration(self, frames: np.ndarray, fps: float, machine: bytes,
