@@ -3,7 +3,8 @@
 every encode also judged by a detector the planner did not use.
 
 Usage: .venv/bin/python bench/sweep_validation.py [--fast "floor=0.3,change_level=8" ...]
-       [--learned 0:2,6:2] [--xai-contexts 32,64] [--segments 3] [--out out/sweep]
+       [--learned 0:2,6:2] [--xai-contexts 32,64] [--segments 3] [--detector nanodet@letterbox]
+       [--min-score 0.6] [--out out/sweep]
 Prints a markdown table: per setting, the median size ratio to uniform QP 30, the mean F1
 (planning detector and judge), the mean and worst detection rate, and the segments erased
 (smaller than uniform QP 30 at an F1 more than 0.05 below its, by either detector).
@@ -19,6 +20,7 @@ from vcm.eval.runner import EvalConfig, ResultRow, run_eval
 from vcm.media import fetch_sample
 from vcm.media.clips import CLIP_SPLITS, clip_path
 from vcm.models import load_detector
+from vcm.models.detectors import DEFAULT_DETECTOR
 from vcm.planners import FastConfig, XaiConfig
 from vcm.planners.learned import LearnedConfig
 from vcm.tasks.registry import CLASS_SETS
@@ -72,6 +74,7 @@ def main() -> None:
     parser.add_argument("--segments", type=int, default=3, help="segments of each validation clip")
     parser.add_argument("--classes", default="surveillance", help="a named class set, or '' for all")
     parser.add_argument("--min-score", type=float, default=None, help="operating score (default: the task's)")
+    parser.add_argument("--detector", default=DEFAULT_DETECTOR, help="the planning detector")
     parser.add_argument("--out", type=Path, default=Path("out/sweep"), help="streams and reports")
     args = parser.parse_args()
     settings: list[tuple[str, str, object]] = [(f"fast, {text or 'defaults'}", "fast", _fast_config(text))
@@ -87,7 +90,7 @@ def main() -> None:
         targets = dataclasses.replace(targets, min_score=args.min_score)
     videos = [(fetch_sample(), FIRST_VALIDATION, VALIDATION_SEGMENTS)]
     videos += [(clip_path(name), 0, args.segments) for name in CLIP_SPLITS["validation"]]
-    detector = load_detector()
+    detector = load_detector(args.detector)
     uniform: dict[tuple[str, int], ResultRow] = {}
     print(f"| setting | size / uniform QP 30 (median) | F1 | F1 by {JUDGE} | detection rate (mean / worst) "
           "| segments erased |")
@@ -96,7 +99,7 @@ def main() -> None:
         rows: list[ResultRow] = []
         for number, (video, first, count) in enumerate(videos):
             evaluation = EvalConfig(methods=(planner,), first_segment=first, max_segments=count,
-                                    targets=targets, measured_by=(JUDGE,),
+                                    targets=targets, detector=args.detector, measured_by=(JUDGE,),
                                     planner_configs={planner: config} if config is not None else {})
             rows += run_eval([video], evaluation, detector, args.out / f"setting{index}-{number}")[0]
         if planner == "uniform":

@@ -82,3 +82,41 @@ def test_smaller_segments_that_lose_f1_count_as_erased() -> None:
         row.f1_by = {"yolov3-tiny": judged}
     summary = {entry["method"]: entry for entry in method_summary(uniform + fast)}
     assert summary["fast"]["segments_erased"] == 2
+
+
+def test_bd_rate_median_over_segments() -> None:
+    from dataclasses import replace
+
+    from vcm.eval.summary import segment_bd_median
+
+    rows = []
+    # per segment: uniform at 100/200/400 kb/s; fast reaches the same F1 at 1/2, 1/4 and 1/2 the rate
+    for segment, share in enumerate((0.5, 0.25, 0.5)):
+        for rate, f1 in ((100.0, 0.5), (200.0, 0.8), (400.0, 0.9)):
+            base = _row("uniform", segment, rate / 200, 1.0)
+            rows.append(replace(base, bitrate_kbps=rate, f1=f1, f1_by={"judge": f1}))
+            rows.append(replace(base, method="fast", bitrate_kbps=rate * share, f1=f1, f1_by={"judge": f1}))
+    assert segment_bd_median(rows, "fast", "uniform", "f1") == -50.0  # median of -50, -75, -50
+    assert segment_bd_median(rows, "fast", "uniform", "f1_judge") == -50.0
+    assert segment_bd_median(rows, "fast", "uniform", "detection_rate") is None  # flat at 1.0
+
+
+def test_headline_table_has_one_compact_row_per_method() -> None:
+    from vcm.eval.report import headline_table
+
+    summary = {"methods": [
+        {"method": "uniform", "point": "qp30", "segments": 4, "median_size_ratio": 1.0, "mean_f1": 0.9,
+         "mean_f1_yolov3-tiny": 0.8, "mean_detection_rate": 0.95, "min_detection_rate": 0.5,
+         "segments_erased": 0},
+        {"method": "fast", "point": "offset0", "segments": 4, "median_size_ratio": 0.4, "mean_f1": 0.88,
+         "mean_f1_yolov3-tiny": None, "mean_detection_rate": 0.9, "min_detection_rate": 0.4,
+         "segments_erased": 1}],
+        "bd_rate": [{"method": "fast", "reference": "uniform", "bd_rate_f1_percent": -41.0,
+                     "bd_rate_f1_median_percent": -38.5, "bd_rate_f1_yolov3-tiny_percent": -20.0,
+                     "bd_rate_f1_yolov3-tiny_median_percent": None}]}
+    uniform, fast = headline_table(summary)
+    assert fast["method"] == "fast (offset0)" and fast["segments erased"] == "1 of 4"
+    assert fast["BD F1 vs uniform (pooled / median)"] == "-41.0 / -38.5"
+    assert fast["BD F1 by yolov3-tiny vs uniform (pooled / median)"] == "-20.0 / -"
+    assert fast["F1 by yolov3-tiny"] == "-" and uniform["F1 by yolov3-tiny"] == "0.8"
+    assert uniform["BD F1 vs uniform (pooled / median)"] == "-"  # no row compares uniform with itself

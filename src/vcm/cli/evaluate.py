@@ -106,6 +106,9 @@ def add_parser(commands: Subcommands) -> None:
     summary.add_argument("--json", type=Path, help="write the summary to this JSON file")
     summary.add_argument("--markdown", action="store_true",
                          help="print the tables as Markdown (every column of summary.json's methods)")
+    summary.add_argument("--headline", action="store_true",
+                         help="print the headline sentence and one compact Markdown table: per method "
+                         "its size, F1 (by every detector that judged), erased segments and BD-rates on F1")
     summary.set_defaults(run=run_summary)
 
 def run_eval(args: argparse.Namespace) -> None:
@@ -225,15 +228,17 @@ def run_summary(args: argparse.Namespace) -> None:
     if args.json is not None:
         check_output(args.json)
     summary = summarise(rows)
+    if args.headline:
+        _print_headline(summary)
     if args.markdown:
         _print_markdown(summary)
-    else:
+    elif not args.headline:
         _print_methods(summary["methods"], f"{len({(r.video, r.segment) for r in rows})} segments",
                        measures_privacy(rows), measures_pose(rows))
         _print_bd_rates(summary["bd_rate"])
     if args.json is not None:
         write_json(args.json, summary)
-        if not args.markdown:
+        if not args.markdown and not args.headline:
             console.print(f"summary: {args.json}")
 
 
@@ -248,6 +253,20 @@ def _print_bd_rates(entries: list[dict[str, Any]]) -> None:
         table.add_row(str(entry["method"]), str(entry["reference"]), str(entry["bd_rate_f1_percent"]),
                       str(entry["bd_rate_detection_rate_percent"]), str(entry["bd_rate_map50_percent"]))
     console.print(table)
+
+
+def _print_headline(summary: dict[str, Any]) -> None:
+    """The report's first sentence and its compact table, as Markdown."""
+    from vcm.eval.report import headline, headline_table
+
+    print(headline(summary))
+    print()
+    rows = headline_table(summary)
+    print("| " + " | ".join(rows[0]) + " |")
+    print("|" + "---|" * len(rows[0]))
+    for row in rows:
+        print("| " + " | ".join(str(value) for value in row.values()) + " |")
+    print()
 
 
 def _print_markdown(summary: dict[str, Any]) -> None:

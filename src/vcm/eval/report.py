@@ -62,6 +62,43 @@ def headline(summary: dict[str, object], method: str = HEADLINE_METHOD) -> str:
     return f"Run {method} and uniform (with --ladder) to compare them at equal F1."
 
 
+def headline_table(summary: dict[str, object]) -> list[dict[str, object]]:
+    """One row per method (its main point): median size against uniform QP 30, F1 by the
+    planning detector and by each judge, detection rate, segments erased, and the BD-rates on
+    F1 against each baseline (pooled over segments / median over segments), for README's
+    first table."""
+    methods: list[dict[str, object]] = summary["methods"]  # type: ignore[assignment]
+    bd: list[dict[str, object]] = summary["bd_rate"]  # type: ignore[assignment]
+    judged = [key.removeprefix("mean_f1_") for key in dict.fromkeys(k for m in methods for k in m)
+              if key.startswith("mean_f1_")]
+    baselines = list(dict.fromkeys(str(entry["reference"]) for entry in bd))
+
+    def both(entry: dict[str, object] | None, metric: str) -> str:
+        if entry is None:
+            return "-"
+        pooled, middle = entry.get(f"bd_rate_{metric}_percent"), entry.get(f"bd_rate_{metric}_median_percent")
+        return f"{_cell(pooled)} / {_cell(middle)}"
+
+    table = []
+    for method in methods:
+        name = str(method["method"])
+        against = {str(e["reference"]): e for e in bd if e["method"] == name}
+        row: dict[str, object] = {
+            "method": f"{name} ({method['point']})", "size vs QP 30": method["median_size_ratio"],
+            "F1": _cell(method.get("mean_f1")),
+            **{f"F1 by {judge}": _cell(method.get(f"mean_f1_{judge}")) for judge in judged},
+            "detection rate (mean / worst)":
+                f"{method['mean_detection_rate']} / {method['min_detection_rate']}",
+            "segments erased": f"{_cell(method.get('segments_erased'))} of {method['segments']}"}
+        for baseline in baselines:
+            row[f"BD F1 vs {baseline} (pooled / median)"] = both(against.get(baseline), "f1")
+        for judge in judged:
+            label = f"BD F1 by {judge} vs uniform (pooled / median)"
+            row[label] = both(against.get("uniform"), f"f1_{judge}")
+        table.append(row)
+    return table
+
+
 def write_results(rows: Sequence[ResultRow], out_dir: Path) -> None:
     """results.csv and results.json, one row per segment, method and ladder point (in the CSV,
     the F1 by each judging detector is a column f1_NAME)."""

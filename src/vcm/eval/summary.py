@@ -165,10 +165,35 @@ def bd_pairs(methods: Sequence[str], reference: str = "uniform") -> list[tuple[s
     return pairs
 
 
-def bd_rates(curve_points: dict[str, list[dict[str, float]]],
-             reference: str = "uniform") -> list[dict[str, object]]:
+SEGMENT_BD_METRICS = ("f1", "detection_rate")  # also BD-rated per segment (median over segments)
+
+
+def _accuracy(row: ResultRow, metric: str) -> float:
+    """A row's value of an accuracy metric: a ResultRow field or f1_NAME (F1 by judge NAME)."""
+    value = row.f1_by.get(metric.removeprefix("f1_")) if metric.startswith("f1_") else getattr(row, metric)
+    return _nan_if_none(value)
+
+
+def segment_bd_median(rows: Sequence[ResultRow], method: str, against: str, metric: str) -> float | None:
+    """Median over segments of the BD-rate (%) of `method` vs `against` on `metric`, each
+    segment's curves from its own ladder points; None when no segment gives one."""
+    values = []
+    for key in dict.fromkeys((row.video, row.segment) for row in rows):
+        mine = [row for row in rows if (row.video, row.segment) == key and row.method == method]
+        base = [row for row in rows if (row.video, row.segment) == key and row.method == against]
+        value = bd_rate([r.bitrate_kbps for r in base], [_accuracy(r, metric) for r in base],
+                        [r.bitrate_kbps for r in mine], [_accuracy(r, metric) for r in mine])
+        if value is not None:
+            values.append(value)
+    return rounded(median(values), "percent") if values else None
+
+
+def bd_rates(curve_points: dict[str, list[dict[str, float]]], reference: str = "uniform",
+             rows: Sequence[ResultRow] = ()) -> list[dict[str, object]]:
     """BD-rate (%) of each method vs its reference (bd_pairs) on every BD_METRICS metric and on
-    F1 by each other detector that judged them (f1_NAME); None where the curves do not overlap."""
+    F1 by each other detector that judged them (f1_NAME), over the curves pooled across
+    segments; given the rows, also the median over segments (bd_rate_METRIC_median_percent)
+    on F1, detection rate and each judge's F1. None where the curves do not overlap."""
     table = []
     for method, against in bd_pairs(list(curve_points), reference):
         base, points = curve_points[against], curve_points[method]
@@ -178,6 +203,9 @@ def bd_rates(curve_points: dict[str, list[dict[str, float]]],
             value = bd_rate([p["bitrate_kbps"] for p in base], [p[metric] for p in base],
                             [p["bitrate_kbps"] for p in points], [p[metric] for p in points])
             entry[f"bd_rate_{metric}_percent"] = rounded(value, "percent")
+        if rows:
+            for metric in (*SEGMENT_BD_METRICS, *cross):
+                entry[f"bd_rate_{metric}_median_percent"] = segment_bd_median(rows, method, against, metric)
         table.append(entry)
     return table
 
@@ -193,4 +221,5 @@ class Summary(TypedDict):
 def summarise(rows: Sequence[ResultRow]) -> Summary:
     """Per-method summary, BD-rates and rate-accuracy curves of a set of result rows."""
     curve_points = curves(rows)
-    return {"methods": method_summary(rows), "bd_rate": bd_rates(curve_points), "curves": curve_points}
+    return {"methods": method_summary(rows), "bd_rate": bd_rates(curve_points, rows=rows),
+            "curves": curve_points}
