@@ -6,8 +6,9 @@ Usage: .venv/bin/python bench/sweep_validation.py [--fast "floor=0.3,change_leve
        [--learned 0:2,6:2] [--xai-contexts 32,64] [--segments 3] [--detector nanodet@letterbox]
        [--min-score 0.6] [--out out/sweep]
 Prints a markdown table: per setting, the median size ratio to uniform QP 30, the mean F1
-(planning detector and judge), the mean and worst detection rate, and the segments erased
-(smaller than uniform QP 30 at an F1 more than 0.05 below its, by either detector).
+(planning detector and judge), the mean and worst detection rate, the segments erased
+(smaller than uniform QP 30 at an F1 more than 0.05 below its, by either detector), and each
+segment's size ratio and F1 by the judge.
 """
 
 import argparse
@@ -50,7 +51,8 @@ def _line(label: str, rows: Sequence[ResultRow], uniform: dict[tuple[str, int], 
     rates = [row.detection_rate for row in rows]
     return (f"| {label} | {statistics.median(row.size_ratio for row in rows):.3f} | "
             f"{_mean([row.f1 for row in rows])} | {_mean([row.f1_by.get(JUDGE) for row in rows])} | "
-            f"{statistics.mean(rates):.3f} / {min(rates):.3f} | {_erased(rows, uniform)} of {len(rows)} |")
+            f"{statistics.mean(rates):.3f} / {min(rates):.3f} | {_erased(rows, uniform)} of {len(rows)} | "
+            + " ".join(f"{row.size_ratio:.2f}/{_mean([row.f1_by.get(JUDGE)])}" for row in rows) + " |")
 
 
 def _fast_config(text: str) -> FastConfig:
@@ -93,8 +95,8 @@ def main() -> None:
     detector = load_detector(args.detector)
     uniform: dict[tuple[str, int], ResultRow] = {}
     print(f"| setting | size / uniform QP 30 (median) | F1 | F1 by {JUDGE} | detection rate (mean / worst) "
-          "| segments erased |")
-    print("|---|---|---|---|---|---|")
+          f"| segments erased | per segment: size / F1 by {JUDGE} |")
+    print("|---|---|---|---|---|---|---|")
     for index, (label, planner, config) in enumerate([("uniform QP 30", "uniform", None), *settings]):
         rows: list[ResultRow] = []
         for number, (video, first, count) in enumerate(videos):

@@ -152,10 +152,10 @@ def test_every_method_has_its_rate_ladder() -> None:
         "bbox": ["qp26", "qp30", "qp34", "qp38"],
         "frame-qp": ["keep0.7", "keep0.5", "keep0.3"],
         "xai": ["keep0.7", "keep0.6", "keep0.5"],
-        "fast": ["roi32", "roi36", "roi40"],
+        "fast": ["offset-6", "offset-3", "offset0", "offset3", "offset6"],
         "learned": ["margin0", "margin3", "margin6"],
     }
-    main = {"uniform": "qp30", "bbox": "qp30", "frame-qp": "keep0.7", "xai": "keep0.7", "fast": "roi36",
+    main = {"uniform": "qp30", "bbox": "qp30", "frame-qp": "keep0.7", "xai": "keep0.7", "fast": "offset0",
             "learned": "margin0"}
     for method, labels in expected.items():
         assert points(method, True) == [(label, label == main[method]) for label in labels], method
@@ -167,7 +167,7 @@ def test_every_method_has_its_rate_ladder() -> None:
     assert [(p.settings.targets.min_score, p.settings.targets.keep_score) for p in xai] == [
         (0.7, 0.7), (0.7, 0.6), (0.7, 0.5)]  # the targets stay the same, the score kept falls
     fast = ladder("fast", EvalConfig(methods=["fast"], ladder=True))
-    assert [p.config.roi_qp for p in fast] == [32, 36, 40]
+    assert [p.config.offset for p in fast] == [-6, -3, 0, 3, 6]  # every QP of the plan shifted
 
 
 def test_reference_codings_are_measured_beside_the_methods(tmp_path: Path, sample_path: Path,

@@ -45,13 +45,21 @@ def test_fast_detects_every_nth_frame(frames: np.ndarray, detector: YoloV3Tiny) 
     assert second.min() < 40 and second.max() == 51  # a P-frame leaves what did not change to 51
 
 
-def test_fast_keeps_unsure_detections_as_targets_at_the_threshold() -> None:
-    config = FastConfig(floor=0.3)
-    at_threshold = Detection((0.0, 0.0, 30.0, 64.0), 0.7, 0, "person")
+def test_fast_keeps_unsure_detections_at_the_reference_quality() -> None:
+    config = FastConfig(floor=0.3, unsure_qp=30)
     unsure = Detection((0.0, 0.0, 30.0, 64.0), 0.45, 0, "person")
-    assert target_qp(unsure, 0.7, config) == target_qp(at_threshold, 0.7, config) == 24  # 36 - 12
+    assert target_qp(unsure, 0.7, config) == 30
     blocks = fast_map([unsure], 768, 576, 0.7, config).blocks
-    assert blocks[0, 0] == 24 and blocks[-1, -1] == 51
+    assert blocks[0, 0] == 30 and blocks[-1, -1] == 51
+
+
+def test_fast_offset_shifts_every_qp_within_the_codec_range() -> None:
+    confident = Detection((0.0, 0.0, 30.0, 64.0), 0.95, 0, "person")
+    base, finer, coarser = (fast_map([confident], 768, 576, 0.7, FastConfig(offset=offset), intra=True).blocks
+                            for offset in (0, -6, 14))
+    assert base[0, 0] == 36 and base[-1, -1] == 40
+    assert finer[0, 0] == 30 and finer[-1, -1] == 34
+    assert coarser[0, 0] == 50 and coarser[-1, -1] == 51  # capped at the codec's maximum
 
 
 def test_fast_keeps_unsure_people_and_motion_on_real_frames(frames: np.ndarray, detector: YoloV3Tiny) -> None:

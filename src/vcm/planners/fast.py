@@ -31,8 +31,8 @@ class FastConfig:
     64 px tall target; fragile_drop: QP removed for a score at the threshold (scaled
     linearly to 0 at score threshold + fragile_span); small_drop: QP removed per halving
     of box height below 64 px; context_px/context_delta: the ring around a box and its
-    QP above the box's; floor: detections scored in [floor, operating score) are kept as
-    targets at the threshold (1.0: none); change_level: mean absolute luma change (0-255)
+    QP above the box's; floor: detections scored in [floor, operating score) are kept at
+    unsure_qp (1.0: none kept); change_level: mean absolute luma change (0-255)
     of a 16x16 block since the previous frame above which it counts as changed (None: no
     change cue); change_qp: QP of changed blocks and a one-block ring around them;
     background_qp: the rest of a P-frame; intra_background_qp: the rest of an I-frame;
@@ -47,6 +47,7 @@ class FastConfig:
     context_px: int = 64
     context_delta: int = 3
     floor: float = 0.3
+    unsure_qp: int = 30
     change_level: float | None = 8.0
     change_qp: int = 34
     background_qp: int = 51
@@ -56,9 +57,11 @@ class FastConfig:
 
 
 def target_qp(detection: Detection, min_score: float, config: FastConfig) -> int:
-    """The QP for one target's blocks (before the offset); a detection at or below the
-    operating score counts as at it."""
-    fragility = min(1.0, max(0.0, 1.0 - (detection.score - min_score) / config.fragile_span))
+    """The QP for one target's blocks (before the offset); an unsure one (scored below the
+    operating score) gets config.unsure_qp, the quality a uniform QP 30 stream gives it."""
+    if detection.score < min_score:
+        return config.unsure_qp
+    fragility = max(0.0, 1.0 - (detection.score - min_score) / config.fragile_span)
     height = max(detection.box[3] - detection.box[1], 1.0)
     smallness = max(0.0, np.log2(64.0 / height))
     return round(float(config.roi_qp - config.fragile_drop * fragility - config.small_drop * smallness))
