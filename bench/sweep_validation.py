@@ -24,7 +24,7 @@ from vcm.models import load_detector
 from vcm.models.detectors import DEFAULT_DETECTOR
 from vcm.planners import FastConfig, XaiConfig
 from vcm.planners.learned import LearnedConfig
-from vcm.tasks.registry import CLASS_SETS
+from vcm.tasks.registry import CLASS_SETS, DEFAULT_CLASSES
 from vcm.tasks.targets import TargetSpec
 
 FIRST_VALIDATION, VALIDATION_SEGMENTS = 12, 4  # the sample's validation frames 396-527
@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--xai-contexts", default="", help="xai context_px values")
     parser.add_argument("--learned", default="", help="learned planner MARGIN:DETECT_EVERY pairs")
     parser.add_argument("--segments", type=int, default=3, help="segments of each validation clip")
-    parser.add_argument("--classes", default="surveillance", help="a named class set, or '' for all")
+    parser.add_argument("--classes", default=DEFAULT_CLASSES, help="a named class set (vcm.tasks.CLASS_SETS)")
     parser.add_argument("--min-score", type=float, default=None, help="operating score (default: the task's)")
     parser.add_argument("--detector", default=DEFAULT_DETECTOR, help="the planning detector")
     parser.add_argument("--out", type=Path, default=Path("out/sweep"), help="streams and reports")
@@ -87,7 +87,7 @@ def main() -> None:
         margin, every = (int(value) for value in pair.split(":"))
         settings.append((f"learned, margin {margin}, detector every {every}", "learned",
                          LearnedConfig(margin=margin, detect_every=every)))
-    targets = TargetSpec(classes=CLASS_SETS.get(args.classes, ()))
+    targets = TargetSpec(classes=CLASS_SETS[args.classes])
     if args.min_score is not None:
         targets = dataclasses.replace(targets, min_score=args.min_score)
     videos = [(fetch_sample(), FIRST_VALIDATION, VALIDATION_SEGMENTS)]

@@ -3,7 +3,7 @@ from vcm.tasks.targets import TargetSpec, select_targets, survives
 
 
 def _d(x: float, score: float, class_id: int = 0) -> Detection:
-    return Detection(box=(x, 10.0, x + 20.0, 50.0), score=score, class_id=class_id, class_name="c")
+    return Detection(box=(x, 10.0, x + 20.0, 50.0), score=score, class_id=class_id, class_name="person")
 
 
 def test_all_keeps_confident_detections() -> None:
@@ -32,4 +32,5 @@ def test_only_the_classes_of_interest_become_targets() -> None:
     bird = Detection((20, 0, 30, 10), 0.95, 14, "bird")
     spec = TargetSpec(classes=("person", "car"))
     assert select_targets([[person, bird]], spec) == [[person]]
-    assert select_targets([[person, bird]], TargetSpec()) == [[person, bird]]
+    assert select_targets([[person, bird]], TargetSpec(classes=())) == [[person, bird]]  # every class
+    assert select_targets([[person, bird]], TargetSpec()) == [[person]]  # default: people and vehicles

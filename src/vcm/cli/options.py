@@ -15,7 +15,7 @@ from vcm.errors import InputError
 from vcm.media.source import FrameSource, parse_fps, parse_size
 from vcm.models.detectors import DEFAULT_DETECTOR, check_detector_name, detector_names
 from vcm.planners import PlanSettings
-from vcm.tasks import CLASS_SETS, TASKS, task_entry
+from vcm.tasks import CLASS_SETS, DEFAULT_CLASSES, TASKS, task_entry
 from vcm.tasks.targets import TargetSpec
 
 PLAN_DEFAULTS = PlanSettings()
@@ -104,10 +104,11 @@ def add_task_target_options(parser: argparse.ArgumentParser) -> None:
     """What the machine task needs: its operating score and classes of interest."""
     parser.add_argument("--min-score", type=float,
                         help="target/survival score (default: the --task's operating score)")
-    parser.add_argument("--classes", default="", metavar="NAMES",
+    parser.add_argument("--classes", default=DEFAULT_CLASSES, metavar="NAMES",
                         help="only these classes are targets: comma-separated COCO names, or a named set ("
-                        + "; ".join(f"{name}: {', '.join(names)}" for name, names in CLASS_SETS.items())
-                        + "); default every class")
+                        + "; ".join(f"{name}: {', '.join(names) or 'every class'}"
+                                    for name, names in CLASS_SETS.items())
+                        + f"); default {DEFAULT_CLASSES}")
 
 
 def add_target_options(parser: argparse.ArgumentParser) -> None:

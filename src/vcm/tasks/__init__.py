@@ -1,6 +1,15 @@
 """The machine task: what coding must keep (the model, its operating score) and when a
 target counts as kept (vcm.tasks.targets)."""
 
-from vcm.tasks.registry import CLASS_SETS, DETECT_MIN_SCORE, TASKS, Task, load_task_model, task_entry
+from vcm.tasks.registry import (
+    CLASS_SETS,
+    DEFAULT_CLASSES,
+    DETECT_MIN_SCORE,
+    TASKS,
+    Task,
+    load_task_model,
+    task_entry,
+)
 
-__all__ = ["CLASS_SETS", "DETECT_MIN_SCORE", "TASKS", "Task", "load_task_model", "task_entry"]
+__all__ = ["CLASS_SETS", "DEFAULT_CLASSES", "DETECT_MIN_SCORE", "TASKS", "Task", "load_task_model",
+           "task_entry"]

@@ -9,8 +9,9 @@ from vcm.models.detector import Detector
 from vcm.models.detectors import DEFAULT_DETECTOR, load_detector
 from vcm.registry import Registry
 
-# named sets of COCO classes for --classes (a surveillance camera's people and vehicles)
-CLASS_SETS = {"surveillance": ("person", "bicycle", "car", "motorcycle", "bus", "truck")}
+# named sets of COCO classes for --classes: a surveillance camera's people and vehicles, or all
+CLASS_SETS = {"surveillance": ("person", "bicycle", "car", "motorcycle", "bus", "truck"), "all": ()}
+DEFAULT_CLASSES = "surveillance"  # what a camera's machine task looks for unless told otherwise
 DETECT_MIN_SCORE = 0.7  # a detection's score at which it is a target (the seed method's operating point)
 POSE_MIN_SCORE = 0.3  # a pose's mean keypoint score at which it is a target
 

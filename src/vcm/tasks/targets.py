@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from vcm.models.detector import Detection, box_iou
 from vcm.models.movenet import Pose
 from vcm.tasks.pose import pose_survives
-from vcm.tasks.registry import DETECT_MIN_SCORE
+from vcm.tasks.registry import CLASS_SETS, DEFAULT_CLASSES, DETECT_MIN_SCORE
 
 
 @dataclass(frozen=True)
@@ -16,14 +16,15 @@ class TargetSpec:
     survives when a detection of its class has score >= keep_score (default min_score)
     and IoU >= min_iou. A planner given a lower keep_score trades accuracy for rate.
     A pose target (one with keypoints) survives when a pose has OKS >= min_oks with it.
-    classes: the class names of interest (empty: every class)."""
+    classes: the class names of interest (default the surveillance set, people and vehicles;
+    empty: every class)."""
 
     mode: str = "all"
     min_score: float = DETECT_MIN_SCORE
     min_iou: float = 0.5
     keep_score: float | None = None
     min_oks: float = 0.5
-    classes: tuple[str, ...] = ()
+    classes: tuple[str, ...] = CLASS_SETS[DEFAULT_CLASSES]
 
     def __post_init__(self) -> None:
         if self.mode not in ("all", "top1"):
