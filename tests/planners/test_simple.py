@@ -51,6 +51,7 @@ def test_fast_keeps_unsure_detections_at_the_reference_quality() -> None:
     assert target_qp(unsure, 0.7, config) == 30
     blocks = fast_map([unsure], 768, 576, 0.7, config).blocks
     assert blocks[0, 0] == 30 and blocks[-1, -1] == 51
+    assert blocks[6, 4] == 30  # its 64 px ring too: the context a detector reads stays as QP 30 gives it
 
 
 def test_fast_offset_shifts_every_qp_within_the_codec_range() -> None:

@@ -32,7 +32,7 @@ class FastConfig:
     linearly to 0 at score threshold + fragile_span); small_drop: QP removed per halving
     of box height below 64 px; context_px/context_delta: the ring around a box and its
     QP above the box's; floor: detections scored in [floor, operating score) are kept at
-    unsure_qp (1.0: none kept); change_level: mean absolute luma change (0-255)
+    unsure_qp, their ring too (1.0: none kept); change_level: mean absolute luma change (0-255)
     of a 16x16 block since the previous frame above which it counts as changed (None: no
     change cue); change_qp: QP of changed blocks and a one-block ring around them;
     background_qp: the rest of a P-frame; intra_background_qp: the rest of an I-frame;
@@ -87,7 +87,8 @@ def fast_map(targets: list[Detection], width: int, height: int, min_score: float
     motion = config.motion_px * age
     for target in targets:
         qp = shifted(target_qp(target, min_score, config))
-        _paint(blocks, target.box, motion + config.context_px, min(qp + config.context_delta, background))
+        ring = qp if target.score < min_score else qp + config.context_delta  # unsure: all at the reference
+        _paint(blocks, target.box, motion + config.context_px, min(ring, background))
         _paint(blocks, target.box, motion, qp)
     return QPMap.from_blocks(blocks)
 
