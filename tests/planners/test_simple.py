@@ -54,12 +54,6 @@ def test_fast_keeps_unsure_detections_at_the_reference_quality() -> None:
     assert blocks[6, 4] == 30  # its 64 px ring too: the context a detector reads stays as QP 30 gives it
 
 
-def test_fast_codes_large_targets_coarser_when_asked() -> None:
-    large = Detection((0.0, 0.0, 100.0, 256.0), 0.95, 0, "person")  # two doublings above 64 px
-    assert target_qp(large, 0.7, FastConfig(large_rise=0)) == 36
-    assert target_qp(large, 0.7, FastConfig(large_rise=3)) == 42
-
-
 def test_fast_offset_shifts_every_qp_within_the_codec_range() -> None:
     confident = Detection((0.0, 0.0, 30.0, 64.0), 0.95, 0, "person")
     base, finer, coarser = (fast_map([confident], 768, 576, 0.7, FastConfig(offset=offset), intra=True).blocks

@@ -30,8 +30,7 @@ class FastConfig:
     """detect_every: run the detector on every n-th frame; roi_qp: QP of a confident,
     64 px tall target; fragile_drop: QP removed for a score at the threshold (scaled
     linearly to 0 at score threshold + fragile_span); small_drop: QP removed per halving
-    of box height below 64 px; large_rise: QP added per doubling above 64 px (a large
-    object stays detectable coarser); context_px/context_delta: the ring around a box and its
+    of box height below 64 px; context_px/context_delta: the ring around a box and its
     QP above the box's; floor: detections scored in [floor, operating score) are kept at
     unsure_qp, their ring too (1.0: none kept); change_level: mean absolute luma change (0-255)
     of a 16x16 block since the previous frame above which it counts as changed (None: no
@@ -45,7 +44,6 @@ class FastConfig:
     fragile_drop: int = 12
     fragile_span: float = 0.2
     small_drop: int = 2
-    large_rise: int = 0
     context_px: int = 64
     context_delta: int = 3
     floor: float = 0.3
@@ -65,9 +63,8 @@ def target_qp(detection: Detection, min_score: float, config: FastConfig) -> int
         return config.unsure_qp
     fragility = max(0.0, 1.0 - (detection.score - min_score) / config.fragile_span)
     height = max(detection.box[3] - detection.box[1], 1.0)
-    scale = np.log2(height / 64.0)  # doublings above 64 px (negative: halvings below)
-    return round(float(config.roi_qp - config.fragile_drop * fragility - config.small_drop * max(0.0, -scale)
-                       + config.large_rise * max(0.0, scale)))
+    smallness = max(0.0, np.log2(64.0 / height))
+    return round(float(config.roi_qp - config.fragile_drop * fragility - config.small_drop * smallness))
 
 
 def _paint(blocks: np.ndarray, box: tuple[float, float, float, float], grow: float, qp: int) -> None:
