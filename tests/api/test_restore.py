@@ -53,6 +53,8 @@ def test_restore_rebuilds_human_quality(sample_path: Path, original: Video, tmp_
     assert outputs["machine"].codec == "hevc" and outputs["restored"].codec == "h264"
     machine_psnr = luma_psnr(outputs["machine"].rgb, original.frames)
     restored_psnr = luma_psnr(outputs["restored"].rgb, original.frames)
-    assert restored_psnr > machine_psnr + 4.0, (machine_psnr, restored_psnr)
+    # the fail-safe machine stream keeps its background at QP 40 on I-frames (about 32 dB here),
+    # so the layer adds less than it did over a background at 51, but must still add clearly
+    assert restored_psnr > machine_psnr + 2.0, (machine_psnr, restored_psnr)
     assert restored_psnr > 32.0
     assert view.status_code == 200 and view.headers["content-type"] == "video/mp4"
