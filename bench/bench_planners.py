@@ -1,6 +1,8 @@
 """Planner benchmark: end-to-end frames/s of the real-time planners (fast, learned: detector +
-map + HEVC encode) against a plain uniform encode of the same frames, and the XAI search's
-cost per frame at 640x480 (codec checks, detector calls, re-codes of the final stream).
+map + HEVC encode) against a plain uniform encode of the same frames, of `vcm encode`'s default
+path (fast, verified on every 2nd frame: decoded, detected again on original and decoded),
+and the XAI search's cost per frame at 640x480 (codec checks, detector calls, re-codes of the
+final stream).
 
 Usage: .venv/bin/python bench/bench_planners.py [--frames 66] [--xai-frames 33] [--repeats 3]
        [--detector nanodet]
@@ -18,10 +20,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vcm.cli.encode import VERIFY_EVERY
 from vcm.codec import encode
 from vcm.media import fetch_sample, read_video
 from vcm.models import load_detector
 from vcm.models.detector import detect_frames
+from vcm.pipeline.options import Verification
+from vcm.pipeline.run import run_method
 from vcm.planners import PlanSettings, plan_clip
 from vcm.tasks.targets import TargetSpec, select_targets
 
@@ -40,7 +45,7 @@ def main() -> None:
     detector = load_detector(args.detector)
     detector.detect(video.frames[:2])
     settings = PlanSettings()
-    rates: dict[str, list[float]] = {"fast": [], "learned": [], "uniform": []}
+    rates: dict[str, list[float]] = {"fast": [], "learned": [], "uniform": [], "verified": []}
     with tempfile.TemporaryDirectory() as work:
         for _ in range(args.repeats):
             for name in ("fast", "learned"):
@@ -52,6 +57,10 @@ def main() -> None:
             start = time.perf_counter()
             encode(video.frames, 30, Path(work) / "uniform.mp4", fps=video.fps)
             rates["uniform"].append(len(video) / (time.perf_counter() - start))
+            start = time.perf_counter()
+            run_method("fast", video.frames, video.fps, Path(work) / "verified.mp4", detector, settings,
+                       verify=Verification(every=VERIFY_EVERY))
+            rates["verified"].append(len(video) / (time.perf_counter() - start))
     small = np.stack([cv2.resize(frame, XAI_SIZE, interpolation=cv2.INTER_AREA) for frame in
                       read_video(fetch_sample(), start=XAI_START, max_frames=args.xai_frames).frames])
     targets = select_targets(detect_frames(detector, small), TargetSpec())
@@ -68,6 +77,8 @@ def main() -> None:
     print("|---|---|")
     for name in ("fast", "learned"):
         print(f"| {name} planner + encode, {len(video)} frames | {median[name]:.1f} frames/s |")
+    print(f"| fast + encode + verification (every {VERIFY_EVERY}nd frame), as `vcm encode` | "
+          f"{median['verified']:.1f} frames/s |")
     print(f"| uniform QP 30 encode, same frames | {median['uniform']:.1f} frames/s |")
     width, height = XAI_SIZE
     print(f"| xai search, {len(small)} frames at {width}x{height} (frames {XAI_START}-"
