@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vcm.eval.runner import EvalConfig, ResultRow, run_eval
+from vcm.eval.summary import method_summary
 from vcm.media import fetch_sample
 from vcm.media.clips import CLIP_SPLITS, clip_path
 from vcm.models import load_detector
@@ -29,17 +30,6 @@ from vcm.tasks.targets import TargetSpec
 
 FIRST_VALIDATION, VALIDATION_SEGMENTS = 12, 4  # the sample's validation frames 396-527
 JUDGE = "yolov3-tiny"
-ERASED_F1_DROP = 0.05
-
-
-def _erased(rows: Sequence[ResultRow], uniform: dict[tuple[str, int], ResultRow]) -> int:
-    count = 0
-    for row in rows:
-        base = uniform[(row.video, row.segment)]
-        pairs = [(row.f1, base.f1), (row.f1_by.get(JUDGE), base.f1_by.get(JUDGE))]
-        count += row.size_ratio < 1.0 and any(ours is not None and theirs is not None
-                                              and ours < theirs - ERASED_F1_DROP for ours, theirs in pairs)
-    return count
 
 
 def _mean(values: Sequence[float | None]) -> str:
@@ -47,11 +37,13 @@ def _mean(values: Sequence[float | None]) -> str:
     return f"{statistics.mean(known):.3f}" if known else "-"
 
 
-def _line(label: str, rows: Sequence[ResultRow], uniform: dict[tuple[str, int], ResultRow]) -> str:
+def _line(label: str, rows: Sequence[ResultRow], uniform: Sequence[ResultRow]) -> str:
     rates = [row.detection_rate for row in rows]
+    summary = {entry["method"]: entry for entry in method_summary([*uniform, *rows])}
+    erased = summary[rows[0].method]["segments_erased"] or 0
     return (f"| {label} | {statistics.median(row.size_ratio for row in rows):.3f} | "
             f"{_mean([row.f1 for row in rows])} | {_mean([row.f1_by.get(JUDGE) for row in rows])} | "
-            f"{statistics.mean(rates):.3f} / {min(rates):.3f} | {_erased(rows, uniform)} of {len(rows)} | "
+            f"{statistics.mean(rates):.3f} / {min(rates):.3f} | {erased} of {len(rows)} | "
             + " ".join(f"{row.size_ratio:.2f}/{_mean([row.f1_by.get(JUDGE)])}" for row in rows) + " |")
 
 
@@ -93,7 +85,7 @@ def main() -> None:
     videos = [(fetch_sample(), FIRST_VALIDATION, VALIDATION_SEGMENTS)]
     videos += [(clip_path(name), 0, args.segments) for name in CLIP_SPLITS["validation"]]
     detector = load_detector(args.detector)
-    uniform: dict[tuple[str, int], ResultRow] = {}
+    uniform: list[ResultRow] = []
     print(f"| setting | size / uniform QP 30 (median) | F1 | F1 by {JUDGE} | detection rate (mean / worst) "
           f"| segments erased | per segment: size / F1 by {JUDGE} |")
     print("|---|---|---|---|---|---|---|")
@@ -105,7 +97,7 @@ def main() -> None:
                                     planner_configs={planner: config} if config is not None else {})
             rows += run_eval([video], evaluation, detector, args.out / f"setting{index}-{number}")[0]
         if planner == "uniform":
-            uniform = {(row.video, row.segment): row for row in rows}
+            uniform = rows
         print(_line(label, rows, uniform), flush=True)
 
 
