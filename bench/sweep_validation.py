@@ -4,11 +4,12 @@ every encode also judged by a detector the planner did not use.
 
 Usage: .venv/bin/python bench/sweep_validation.py [--fast "floor=0.3,change_level=8" ...]
        [--learned 0:2,6:2] [--xai-contexts 32,64] [--segments 3] [--detector nanodet@letterbox]
-       [--min-score 0.6] [--out out/sweep]
+       [--min-score 0.6] [--ladder] [--out out/sweep]
 Prints a markdown table: per setting, the median size ratio to uniform QP 30, the mean F1
 (planning detector and judge), the mean and worst detection rate, the segments erased
-(smaller than uniform QP 30 at an F1 more than 0.05 below its, by either detector), and each
-segment's size ratio and F1 by the judge.
+(smaller than uniform QP 30 at an F1 more than 0.05 below its, by either detector), with
+--ladder the BD-rates against the uniform QP ladder on F1 and on F1 by the judge (pooled /
+median over segments), and each segment's size ratio and F1 by the judge.
 """
 
 import argparse
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vcm.eval.runner import EvalConfig, ResultRow, run_eval
-from vcm.eval.summary import method_summary
+from vcm.eval.summary import method_summary, summarise
 from vcm.media import fetch_sample
 from vcm.media.clips import CLIP_SPLITS, clip_path
 from vcm.models import load_detector
@@ -37,14 +38,30 @@ def _mean(values: Sequence[float | None]) -> str:
     return f"{statistics.mean(known):.3f}" if known else "-"
 
 
-def _line(label: str, rows: Sequence[ResultRow], uniform: Sequence[ResultRow]) -> str:
-    rates = [row.detection_rate for row in rows]
+def _bd(rows: Sequence[ResultRow], uniform: Sequence[ResultRow]) -> str:
+    """' BD F1 (pooled / median) | BD by the judge |' of the rows' method against uniform."""
+    if rows[0].method == "uniform":
+        return " - | - |"
+    entry = next(entry for entry in summarise([*uniform, *rows])["bd_rate"]
+                 if entry["method"] == rows[0].method and entry["reference"] == "uniform")
+
+    def pair(metric: str) -> str:
+        return " / ".join("-" if entry.get(key) is None else f"{entry[key]:+.1f} %"
+                          for key in (f"bd_rate_{metric}_percent", f"bd_rate_{metric}_median_percent"))
+
+    return f" {pair('f1')} | {pair('f1_' + JUDGE)} |"
+
+
+def _line(label: str, rows: Sequence[ResultRow], uniform: Sequence[ResultRow], ladder: bool) -> str:
+    main = [row for row in rows if row.main]
+    rates = [row.detection_rate for row in main]
     summary = {entry["method"]: entry for entry in method_summary([*uniform, *rows])}
-    erased = summary[rows[0].method]["segments_erased"] or 0
-    return (f"| {label} | {statistics.median(row.size_ratio for row in rows):.3f} | "
-            f"{_mean([row.f1 for row in rows])} | {_mean([row.f1_by.get(JUDGE) for row in rows])} | "
-            f"{statistics.mean(rates):.3f} / {min(rates):.3f} | {erased} of {len(rows)} | "
-            + " ".join(f"{row.size_ratio:.2f}/{_mean([row.f1_by.get(JUDGE)])}" for row in rows) + " |")
+    erased = summary[main[0].method]["segments_erased"] or 0
+    return (f"| {label} | {statistics.median(row.size_ratio for row in main):.3f} | "
+            f"{_mean([row.f1 for row in main])} | {_mean([row.f1_by.get(JUDGE) for row in main])} | "
+            f"{statistics.mean(rates):.3f} / {min(rates):.3f} | {erased} of {len(main)} |"
+            + (_bd(rows, uniform) if ladder else "") + " "
+            + " ".join(f"{row.size_ratio:.2f}/{_mean([row.f1_by.get(JUDGE)])}" for row in main) + " |")
 
 
 def _fast_config(text: str) -> FastConfig:
@@ -69,6 +86,7 @@ def main() -> None:
     parser.add_argument("--classes", default=DEFAULT_CLASSES, help="a named class set (vcm.tasks.CLASS_SETS)")
     parser.add_argument("--min-score", type=float, default=None, help="operating score (default: the task's)")
     parser.add_argument("--detector", default=DEFAULT_DETECTOR, help="the planning detector")
+    parser.add_argument("--ladder", action="store_true", help="run each rate ladder and report BD-rates")
     parser.add_argument("--out", type=Path, default=Path("out/sweep"), help="streams and reports")
     args = parser.parse_args()
     settings: list[tuple[str, str, object]] = [(f"fast, {text or 'defaults'}", "fast", _fast_config(text))
@@ -86,19 +104,21 @@ def main() -> None:
     videos += [(clip_path(name), 0, args.segments) for name in CLIP_SPLITS["validation"]]
     detector = load_detector(args.detector)
     uniform: list[ResultRow] = []
+    bd_columns = f" BD F1 vs uniform (pooled / median) | BD F1 by {JUDGE} |" if args.ladder else ""
     print(f"| setting | size / uniform QP 30 (median) | F1 | F1 by {JUDGE} | detection rate (mean / worst) "
-          f"| segments erased | per segment: size / F1 by {JUDGE} |")
-    print("|---|---|---|---|---|---|---|")
+          f"| segments erased |{bd_columns} per segment: size / F1 by {JUDGE} |")
+    print("|---|---|---|---|---|---|" + ("---|---|" if args.ladder else "") + "---|")
     for index, (label, planner, config) in enumerate([("uniform QP 30", "uniform", None), *settings]):
         rows: list[ResultRow] = []
         for number, (video, first, count) in enumerate(videos):
             evaluation = EvalConfig(methods=(planner,), first_segment=first, max_segments=count,
-                                    targets=targets, detector=args.detector, measured_by=(JUDGE,),
+                                    ladder=args.ladder, targets=targets, detector=args.detector,
+                                    measured_by=(JUDGE,),
                                     planner_configs={planner: config} if config is not None else {})
             rows += run_eval([video], evaluation, detector, args.out / f"setting{index}-{number}")[0]
         if planner == "uniform":
             uniform = rows
-        print(_line(label, rows, uniform), flush=True)
+        print(_line(label, rows, uniform, args.ladder), flush=True)
 
 
 if __name__ == "__main__":

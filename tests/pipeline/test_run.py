@@ -14,7 +14,7 @@ from vcm.errors import InputError
 from vcm.models import YoloV3Tiny
 from vcm.models.detector import Detection
 from vcm.pipeline import Edits, FrameReport, Verification, repair_map, run_method
-from vcm.planners import PlanSettings
+from vcm.planners import FastConfig, PlanSettings
 from vcm.preedit.network import PreEditor
 from vcm.tasks.targets import TargetSpec, survives
 
@@ -144,3 +144,16 @@ def test_a_stream_coded_into_memory_decodes_from_bytes(frames: np.ndarray, detec
     assert (info.width, info.height, info.codec) == (128, 96, "hevc")
     assert [record.picture_type for record, _, _ in decoded] == ["I", "P", "I"]
     assert report.path == "memory" and report.total_bytes < len(segment.getvalue())
+
+
+def test_a_closed_loop_planner_hears_each_check_before_planning_the_next_frame(
+        tmp_path: Path, frames: np.ndarray, detector: YoloV3Tiny) -> None:
+    def maps(config: FastConfig) -> list[np.ndarray]:
+        records: list[FrameReport] = []
+        run_method("fast", frames[:6], 10.0, tmp_path / "out.mp4", detector, PlanSettings(), config=config,
+                   verify=Verification(every=1), on_frame=records.append)
+        return [record.qp_map for record in records]
+
+    open_loop, closed = maps(FastConfig()), maps(FastConfig(loop_down=4))
+    assert (open_loop[0] == closed[0]).all()  # nothing decoded yet
+    assert not (open_loop[1] == closed[1]).all()  # frame 0's check already steers frame 1

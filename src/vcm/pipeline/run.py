@@ -33,7 +33,15 @@ from vcm.pipeline.methods import Method
 from vcm.pipeline.options import Edits, Known, Verification
 from vcm.pipeline.report import EncodeReport, FrameReport
 from vcm.pipeline.verify import Checked, StreamDecoder
-from vcm.planners import FrameInput, FramePlan, PlanContext, PlanSettings, build_planner, planner_entry
+from vcm.planners import (
+    FrameInput,
+    FramePlan,
+    Observing,
+    PlanContext,
+    PlanSettings,
+    build_planner,
+    planner_entry,
+)
 from vcm.privacy.generic_face import GenericFace
 from vcm.privacy.mode import conceal, held_faces, protect_maps
 from vcm.progress import ProgressCallback
@@ -160,6 +168,8 @@ def run_method(
     return run.run(_chain(first, iterator), -(-max(window or gop, 1) // gop) * gop)
 
 
+# per window: detections on the original (None: not run), targets, frames with faces concealed, faces
+_Prepared = tuple[list[list[Detection] | None], list[list[Detection]], np.ndarray, list[list[Face]]]
 # per window: plans, final QP maps, pictures to code, targets, original detections (None: not run)
 _Window = tuple[list[FramePlan], list[QPMap], list[np.ndarray], list[list[Detection]],
                 list[list[Detection] | None]]
@@ -181,6 +191,9 @@ class MethodRun:
         self.edits, self.verify, self.known = edits, verify, known
         self.keep_frames, self.on_frame, self.progress, self.total = keep_frames, on_frame, progress, total
         self.planning = build_planner(planner, PlanContext(width, height, detector, settings), config)
+        closes_loop = (isinstance(self.planning, Observing) and verify.enabled and verify.repair_rounds == 0
+                       and edits.preeditor is None)
+        self.observer: Observing | None = self.planning if closes_loop else None  # type: ignore[assignment]
         self.editor = _Editor(edits, known.faces)
         self.needs_all = entry.needs_targets or verify.repair_rounds > 0 or (
             edits.preeditor is not None and not edits.preedit_detections)
@@ -210,16 +223,10 @@ class MethodRun:
                 format=self.muxer, on_packet=self._on_packet) as encoder:
             self.encoder = encoder
             for start, chunk in windows(frames, window):
-                plans, maps, pictures, targets, detections = self._plan(start, chunk)
-                for i, (plan, qp_map, picture) in enumerate(zip(plans, maps, pictures, strict=True)):
-                    index = start + i
-                    self.coded.append(_Coded(index, plan, qp_map, targets[i], self.verify.checks(index)
-                                             and detections[i] is not None,
-                                             plan.found if plan.found is not None else detections[i]))
-                    started, verify_before = time.perf_counter(), report.verify_seconds
-                    encoder.write(picture, qp_map)
-                    report.encode_seconds += time.perf_counter() - started - (
-                        report.verify_seconds - verify_before)
+                if self.observer is not None:
+                    self._code_frame_by_frame(start, chunk)
+                else:
+                    self._code_window(start, chunk)
             started, verify_before = time.perf_counter(), report.verify_seconds
             encoder.close()
             if self.checker is not None:
@@ -231,26 +238,72 @@ class MethodRun:
             report.decoded_rgb, report.decoded_luma = np.stack(self.decoded_rgb), np.stack(self.decoded_luma)
         return report
 
+    def _code_window(self, start: int, chunk: np.ndarray) -> None:
+        """Plan a whole window, then code it."""
+        plans, maps, pictures, targets, detections = self._plan(start, chunk)
+        for i, (plan, qp_map, picture) in enumerate(zip(plans, maps, pictures, strict=True)):
+            self._write(start + i, plan, qp_map, picture, targets[i], detections[i])
+
+    def _code_frame_by_frame(self, start: int, chunk: np.ndarray) -> None:
+        """Plan each frame just before coding it, so that the checks of the frames before
+        it (reported to the planner as they are decoded) steer it."""
+        started = time.perf_counter()
+        detections, targets, concealed_chunk, concealed = self._prepare(start, chunk)
+        self.report.plan_seconds += time.perf_counter() - started
+        for i in range(len(chunk)):
+            started = time.perf_counter()
+            plan = self._plan_frame(start, i, concealed_chunk, targets, detections)
+            qp_map = self._protect([plan.qp_map], concealed[i : i + 1])[0]
+            self.report.plan_seconds += time.perf_counter() - started
+            self._write(start + i, plan, qp_map, plan.rgb, targets[i], detections[i])
+
+    def _write(self, index: int, plan: FramePlan, qp_map: QPMap, picture: np.ndarray,
+               targets: list[Detection], detections: list[Detection] | None) -> None:
+        """Hand one frame to the encoder (its packet arrives through _on_packet)."""
+        report = self.report
+        assert self.encoder is not None
+        checked = self.verify.checks(index) and detections is not None
+        self.coded.append(_Coded(index, plan, qp_map, targets, checked,
+                                 plan.found if plan.found is not None else detections))
+        started, verify_before = time.perf_counter(), report.verify_seconds
+        self.encoder.write(picture, qp_map)
+        report.encode_seconds += time.perf_counter() - started - (report.verify_seconds - verify_before)
+
+    def _prepare(self, start: int, chunk: np.ndarray) -> _Prepared:
+        """A window's detections on the original (None where not run), targets, frames with
+        faces concealed, and the faces concealed per frame."""
+        detections, detect_seconds = _original_detections(start, chunk, self.detector, self.known,
+                                                          self.verify, self.needs_all)
+        if not self.needs_all:  # made for the check alone: verification time, not planning
+            self.report.verify_seconds += detect_seconds
+            self.report.plan_seconds -= detect_seconds
+        targets = select_targets([found or [] for found in detections], self.settings.targets)
+        concealed_chunk, concealed = self.editor.conceal(start, chunk)
+        self.report.faces_concealed += sum(len(faces) for faces in concealed)
+        return detections, targets, concealed_chunk, concealed
+
+    def _plan_frame(self, start: int, i: int, pictures: np.ndarray, targets: list[list[Detection]],
+                    detections: list[list[Detection] | None]) -> FramePlan:
+        """The planner's plan for frame start + i of a window."""
+        reuse = self.edits.privacy is None and self.known.detections is None
+        return self.planning.plan(FrameInput(
+            index=start + i, rgb=pictures[i], targets=targets[i],
+            detections=detections[i] if reuse else None, intra=(start + i) % self.settings.gop == 0))
+
+    def _protect(self, maps: list[QPMap], concealed: Sequence[list[Face]]) -> list[QPMap]:
+        """The maps with concealed faces held at the privacy mode's QP, if it sets one."""
+        privacy = self.edits.privacy
+        if privacy is None or privacy.face_qp is None:
+            return maps
+        return protect_maps(maps, concealed, self.width, self.height, privacy.face_qp)
+
     def _plan(self, start: int, chunk: np.ndarray) -> "_Window":
         """A window's plans, final QP maps, pictures to code, targets and original detections."""
         report, settings, edits = self.report, self.settings, self.edits
         started = time.perf_counter()
-        detections, detect_seconds = _original_detections(start, chunk, self.detector, self.known,
-                                                          self.verify, self.needs_all)
-        if not self.needs_all:  # made for the check alone: verification time, not planning
-            report.verify_seconds += detect_seconds
-            started += detect_seconds
-        targets = select_targets([found or [] for found in detections], settings.targets)
-        concealed_chunk, concealed = self.editor.conceal(start, chunk)
-        report.faces_concealed += sum(len(faces) for faces in concealed)
-        reuse = edits.privacy is None and self.known.detections is None
-        plans = [self.planning.plan(FrameInput(
-            index=start + i, rgb=concealed_chunk[i], targets=targets[i],
-            detections=detections[i] if reuse else None, intra=(start + i) % settings.gop == 0))
-            for i in range(len(chunk))]
-        maps = [plan.qp_map for plan in plans]
-        if edits.privacy is not None and edits.privacy.face_qp is not None:
-            maps = protect_maps(maps, concealed, self.width, self.height, edits.privacy.face_qp)
+        detections, targets, concealed_chunk, concealed = self._prepare(start, chunk)
+        plans = [self._plan_frame(start, i, concealed_chunk, targets, detections) for i in range(len(chunk))]
+        maps = self._protect([plan.qp_map for plan in plans], concealed)
         if self.verify.enabled and self.verify.repair_rounds > 0:
             maps = _repair(plans, maps, targets, concealed, report, self.detector, settings, self.fps, edits,
                            self.verify.repair_rounds)
@@ -289,6 +342,8 @@ class MethodRun:
             self.decoded_rgb.append(checked.rgb)
             self.decoded_luma.append(checked.luma)
             report.decoded_detections.append(found or [])
+        if self.observer is not None and found is not None and item.found is not None:
+            self.observer.observe(item.index, item.found, found)
         if self.on_frame is not None:
             self.on_frame(record)
         if self.progress is not None:

@@ -5,7 +5,7 @@ package registers the built-in ones, in the order listed to users (simplest firs
 """
 # ruff: noqa: I001  (import order = registration order = the order users see)
 
-from vcm.planners.base import FrameInput, FramePlan, PlanContext, Planner, PlanSettings
+from vcm.planners.base import FrameInput, FramePlan, Observing, PlanContext, Planner, PlanSettings
 from vcm.planners.registry import (
     PLANNERS,
     LadderPoint,
@@ -24,6 +24,6 @@ from vcm.planners.given import GivenMap, GivenPlanner
 
 __all__ = ["PLANNERS", "BboxPlanner", "FastConfig", "FastPlanner", "FrameInput", "FramePlan",
            "FrameQpPlanner", "GivenMap", "GivenPlanner", "LadderPoint",
-           "LearnedConfig", "LearnedPlanner", "PlanContext", "PlanSettings", "Planner", "PlannerEntry",
-           "UniformPlanner",
+           "LearnedConfig", "LearnedPlanner", "Observing", "PlanContext", "PlanSettings", "Planner",
+           "PlannerEntry", "UniformPlanner",
            "XaiConfig", "XaiPlanner", "build_planner", "listed_planners", "plan_clip", "planner_entry"]

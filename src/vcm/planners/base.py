@@ -3,7 +3,7 @@ search planners share."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -65,6 +65,15 @@ class Planner(Protocol):
     """Every planner: built once per stream, then called on each frame in coding order."""
 
     def plan(self, frame: FrameInput) -> FramePlan: ...
+
+
+@runtime_checkable
+class Observing(Protocol):
+    """A planner that closes the loop: the pipeline plans it one frame at a time, just
+    before coding, and reports each checked frame's detections on the original and on
+    the decoded stream, in coding order, before the next frame is planned."""
+
+    def observe(self, index: int, original: Sequence[Detection], decoded: Sequence[Detection]) -> None: ...
 
 
 class EveryNthDetection:

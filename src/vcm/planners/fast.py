@@ -8,9 +8,11 @@ changed since the previous frame (something moving, or entering, that the detect
 have missed) get the change QP, and an I-frame's background, which every P-frame of its
 GOP inherits where nothing moves, stays at a QP where static objects remain detectable.
 Only a P-frame's unchanged background is left to the maximum QP. Between detector passes
-the last boxes are reused, grown by a motion margin.
+the last boxes are reused, grown by a motion margin. With loop_down > 0 and a verified
+stream, each object's result on the decoded frames steers its QP (vcm.planners.feedback).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,10 +21,9 @@ from vcm.codec.qpmap import QP_MAX, QP_MIN, QPMap, block_span, grid_shape
 from vcm.models.detector import Detection
 from vcm.planners.base import EveryNthDetection, FrameInput, FramePlan, PlanContext
 from vcm.planners.change import changed_blocks, luma
+from vcm.planners.feedback import TRACK_IOU, ScoreFeedback
 from vcm.planners.registry import RateLadder, register_planner
 from vcm.tasks.targets import best_match
-
-TRACK_IOU = 0.3
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,9 @@ class FastConfig:
     change cue); change_qp: QP of changed blocks and a one-block ring around them;
     background_qp: the rest of a P-frame; intra_background_qp: the rest of an I-frame;
     motion_px: growth of reused boxes per frame since detection; offset: added to every
-    QP (the rate knob), capped to 0-51."""
+    QP (the rate knob), capped to 0-51; loop_down / loop_up / loop_highest: the closed
+    loop's QP steps for an object whose decoded decision flipped / held, and the most QP it
+    may add (loop_down 0: open loop)."""
 
     detect_every: int = 2
     roi_qp: int = 36
@@ -54,6 +57,9 @@ class FastConfig:
     intra_background_qp: int = 40
     motion_px: int = 4
     offset: int = 0
+    loop_down: int = 0
+    loop_up: int = 1
+    loop_highest: int = 8
 
 
 def target_qp(detection: Detection, min_score: float, config: FastConfig) -> int:
@@ -74,9 +80,10 @@ def _paint(blocks: np.ndarray, box: tuple[float, float, float, float], grow: flo
 
 def fast_map(targets: list[Detection], width: int, height: int, min_score: float, config: FastConfig,
              age: int = 0, intra: bool = False, changed: np.ndarray | None = None,
-             max_qp: int = QP_MAX) -> QPMap:
+             max_qp: int = QP_MAX, steer: Sequence[int] | None = None) -> QPMap:
     """The QP map for one frame given the latest targets (unsure ones included), detected
-    `age` frames ago, and the (rows, cols) bool blocks that changed since the previous frame."""
+    `age` frames ago, the (rows, cols) bool blocks that changed since the previous frame,
+    and per target a QP offset from the closed loop (`steer`, default 0)."""
     def shifted(qp: int) -> int:
         return int(np.clip(qp + config.offset, QP_MIN, max_qp))
 
@@ -85,8 +92,8 @@ def fast_map(targets: list[Detection], width: int, height: int, min_score: float
     if changed is not None:
         blocks[changed] = np.minimum(blocks[changed], shifted(config.change_qp))
     motion = config.motion_px * age
-    for target in targets:
-        qp = shifted(target_qp(target, min_score, config))
+    for target, extra in zip(targets, steer if steer is not None else [0] * len(targets), strict=True):
+        qp = shifted(target_qp(target, min_score, config) + extra)
         ring = qp if target.score < min_score else qp + config.context_delta  # unsure: all at the reference
         _paint(blocks, target.box, motion + config.context_px, min(ring, background))
         _paint(blocks, target.box, motion, qp)
@@ -117,6 +124,8 @@ class FastPlanner:
                                              self.config.floor)
         self._tracked: Detection | None = None
         self._previous: np.ndarray | None = None
+        self._feedback = ScoreFeedback(self.settings.targets.min_score, self.config.loop_down,
+                                       self.config.loop_up, highest=self.config.loop_highest)
 
     def plan(self, frame: FrameInput) -> FramePlan:
         found, calls = self._detections.update(frame)
@@ -124,13 +133,20 @@ class FastPlanner:
         if found is not None and self.settings.targets.mode == "top1":
             self._tracked = follow(self._tracked, latest)
             self._detections.latest = latest = [self._tracked] if self._tracked is not None else []
+        objects = latest + self._detections.unsure
+        if found is not None:
+            self._feedback.follow(objects)
         changed = None
         if self.config.change_level is not None:
             current = luma(frame.rgb)
             if self._previous is not None:
                 changed = changed_blocks(self._previous, current, self.config.change_level)
             self._previous = current
-        qp_map = fast_map(latest + self._detections.unsure, self.width, self.height,
-                          self.settings.targets.min_score, self.config, self._detections.age, frame.intra,
-                          changed, self.settings.max_qp)
+        qp_map = fast_map(objects, self.width, self.height, self.settings.targets.min_score, self.config,
+                          self._detections.age, frame.intra, changed, self.settings.max_qp,
+                          self._feedback.offsets())
         return FramePlan(frame.rgb, qp_map, 0, calls, found)
+
+    def observe(self, index: int, original: Sequence[Detection], decoded: Sequence[Detection]) -> None:
+        """A checked frame's detections on the original and on the decoded stream."""
+        self._feedback.observe(original, decoded)
