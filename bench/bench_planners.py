@@ -20,12 +20,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vcm.cli.encode import VERIFY_EVERY
 from vcm.codec import encode
 from vcm.media import fetch_sample, read_video
 from vcm.models import load_detector
 from vcm.models.detector import detect_frames
-from vcm.pipeline.options import Verification
+from vcm.pipeline.options import VERIFY_EVERY, Verification
 from vcm.pipeline.run import run_method
 from vcm.planners import PlanSettings, plan_clip
 from vcm.tasks.targets import TargetSpec, select_targets

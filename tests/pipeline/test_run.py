@@ -157,3 +157,18 @@ def test_a_closed_loop_planner_hears_each_check_before_planning_the_next_frame(
     open_loop, closed = maps(FastConfig()), maps(FastConfig(loop_down=4))
     assert (open_loop[0] == closed[0]).all()  # nothing decoded yet
     assert not (open_loop[1] == closed[1]).all()  # frame 0's check already steers frame 1
+
+
+def test_a_closed_loop_planner_hears_only_the_checks_it_is_told_to_steer_by(
+        tmp_path: Path, frames: np.ndarray, detector: YoloV3Tiny) -> None:
+    def maps(steer_every: int) -> list[np.ndarray]:
+        records: list[FrameReport] = []
+        run_method("fast", frames[:4], 10.0, tmp_path / "out.mp4", detector, PlanSettings(),
+                   config=FastConfig(loop_down=4), verify=Verification(every=1, steer_every=steer_every),
+                   on_frame=records.append)
+        assert all(record.survived is not None for record in records)  # every frame still checked
+        return [record.qp_map for record in records]
+
+    every, every_2nd = maps(1), maps(2)
+    assert (every[1] == every_2nd[1]).all()  # frame 0 steers both
+    assert not (every[2] == every_2nd[2]).all()  # frame 1 steers only the first

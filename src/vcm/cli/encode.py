@@ -31,11 +31,10 @@ from vcm.errors import InputError, OutputError
 from vcm.interrupt import stop_on_signal
 from vcm.media.source import FrameSource
 from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR
-from vcm.pipeline.options import Verification
+from vcm.pipeline.options import VERIFY_EVERY, Verification
 from vcm.planners import GivenMap, PlanSettings, listed_planners
 from vcm.progress import ProgressCallback, console, progress_bar, task_reporter
 
-VERIFY_EVERY = 2  # frames: `vcm encode`'s check cadence (measured: bench/bench_memory.py)
 GIVEN = "given"  # the planner --qp-map selects
 
 

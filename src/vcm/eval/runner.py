@@ -20,7 +20,7 @@ from vcm.models.detector import Detection, Detector, detect_frames
 from vcm.models.detectors import DEFAULT_DETECTOR, check_detector_name, load_detector
 from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR, MEASURING_FACE_DETECTOR
 from vcm.models.faces import Face, FaceDetector, FaceIdentity, detect_faces
-from vcm.pipeline import Edits, EncodeReport, Known, Verification, run_method
+from vcm.pipeline import VERIFY_EVERY, Edits, EncodeReport, Known, Verification, run_method
 from vcm.pipeline.methods import Method, parse_methods
 from vcm.planners import LadderPoint, PlanSettings, listed_planners, planner_entry
 from vcm.preedit.network import DEFAULT_MODEL, load_preeditor
@@ -385,7 +385,8 @@ def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
                 report = run_method(
                     method.planner, segment.frames, segment.fps,
                     streams / f"{name}_{method}_{point.label}.mp4", planning, point.settings,
-                    config=point.config, edits=edits, verify=Verification(every=1, repair_rounds=repair),
+                    config=point.config, edits=edits,
+                    verify=Verification(every=1, repair_rounds=repair, steer_every=VERIFY_EVERY),
                     known=known, window=window, keep_frames=True,
                     progress=_prefixed(progress, f"{name} {point.label}"))
                 decoded = _decoded(report, config, detector, pose_model)

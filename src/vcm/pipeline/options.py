@@ -24,24 +24,34 @@ class Edits:
     face_detector: FaceDetector | None = None
 
 
+VERIFY_EVERY = 2  # frames: `vcm encode`'s check cadence (measured: bench/bench_memory.py)
+
+
 @dataclass(frozen=True)
 class Verification:
     """Checking the coded stream as it is made: decode it, detect again, and count the
     targets that survived. every: check every n-th frame (the detector then runs on the
     original and the decoded frame only there); repair_rounds: re-code a window up to
-    this many times with lower QP around targets it lost (checks every frame)."""
+    this many times with lower QP around targets it lost (checks every frame);
+    steer_every: a closed-loop planner hears the checks of every n-th frame only (the
+    harness checks every frame to measure, but steers as `vcm encode` would)."""
 
     enabled: bool = True
     every: int = 1
     repair_rounds: int = 0
+    steer_every: int = 1
 
     def __post_init__(self) -> None:
-        if self.every < 1 or self.repair_rounds < 0:
+        if self.every < 1 or self.repair_rounds < 0 or self.steer_every < 1:
             raise ValueError(f"invalid verification settings: {self}")
 
     def checks(self, index: int) -> bool:
         """Whether frame `index` is checked."""
         return self.enabled and (self.repair_rounds > 0 or index % self.every == 0)
+
+    def steers(self, index: int) -> bool:
+        """Whether frame `index`'s check is reported to a closed-loop planner."""
+        return self.checks(index) and index % self.steer_every == 0
 
 
 @dataclass(frozen=True)

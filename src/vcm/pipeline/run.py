@@ -191,9 +191,9 @@ class MethodRun:
         self.edits, self.verify, self.known = edits, verify, known
         self.keep_frames, self.on_frame, self.progress, self.total = keep_frames, on_frame, progress, total
         self.planning = build_planner(planner, PlanContext(width, height, detector, settings), config)
-        closes_loop = (isinstance(self.planning, Observing) and verify.enabled and verify.repair_rounds == 0
-                       and edits.preeditor is None)
-        self.observer: Observing | None = self.planning if closes_loop else None  # type: ignore[assignment]
+        window_steps = verify.repair_rounds > 0 or edits.preeditor is not None  # need a window's maps at once
+        self.observer: Observing | None = (self.planning if isinstance(self.planning, Observing)
+                                           and verify.enabled and not window_steps else None)
         self.editor = _Editor(edits, known.faces)
         self.needs_all = entry.needs_targets or verify.repair_rounds > 0 or (
             edits.preeditor is not None and not edits.preedit_detections)
@@ -342,7 +342,8 @@ class MethodRun:
             self.decoded_rgb.append(checked.rgb)
             self.decoded_luma.append(checked.luma)
             report.decoded_detections.append(found or [])
-        if self.observer is not None and found is not None and item.found is not None:
+        if (self.observer is not None and found is not None and item.found is not None
+                and self.verify.steers(item.index)):
             self.observer.observe(item.index, item.found, found)
         if self.on_frame is not None:
             self.on_frame(record)
