@@ -40,7 +40,7 @@ class FastConfig:
     motion_px: growth of reused boxes per frame since detection; offset: added to every
     QP (the rate knob), capped to 0-51; loop_down / loop_up / loop_highest: the closed
     loop's QP steps for an object whose decoded decision flipped / held, and the most QP it
-    may add (loop_down 0: open loop)."""
+    may add (loop_down 0: open loop; the loop needs a verified stream)."""
 
     detect_every: int = 2
     roi_qp: int = 36
@@ -57,7 +57,7 @@ class FastConfig:
     intra_background_qp: int = 40
     motion_px: int = 4
     offset: int = 0
-    loop_down: int = 0
+    loop_down: int = 4
     loop_up: int = 1
     loop_highest: int = 8
 
@@ -108,8 +108,8 @@ def follow(previous: Detection | None, confident: list[Detection]) -> Detection 
 
 
 @register_planner("fast", summary="one detector pass every 2nd frame; QP from each target's score headroom "
-                  "and size, unsure detections and changed blocks kept, I-frame background at 40 "
-                  "(real time, fails safe)", config_type=FastConfig,
+                  "and size, steered by the verified stream, unsure detections and changed blocks kept, "
+                  "I-frame background at 40 (real time, fails safe)", config_type=FastConfig,
                   ladder=RateLadder("offset", (-6, -3, 0, 3, 6)))
 class FastPlanner:
     """Plans frame by frame as a live camera would (no look-ahead). With
