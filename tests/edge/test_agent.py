@@ -74,3 +74,17 @@ def test_a_camera_reports_only_its_task_classes(frames, detector) -> None:
     only_cars = SegmentCoder(cars, detector).machine(frames[:4], 10.0, 0.0)[1]
     assert {record.class_name for record in every_class} > {"car"}  # people walk past parked cars
     assert only_cars and {record.class_name for record in only_cars} == {"car"}
+
+
+def test_a_camera_checks_its_stream_as_it_codes_and_the_check_steers_the_planner(frames, detector) -> None:
+    from vcm.edge.agent import EdgeConfig, SegmentCoder
+
+    def maps(verify_every: int) -> list:
+        records = SegmentCoder(EdgeConfig("cam", verify_every=verify_every), detector).machine(
+            frames[:4], 10.0, 0.0)[2]
+        assert all((record.survived is not None) == (verify_every > 0 and record.index % 2 == 0)
+                   for record in records)
+        return [record.qp_map for record in records]
+
+    checked, unchecked = maps(2), maps(0)
+    assert (checked[0] == unchecked[0]).all() and not (checked[1] == unchecked[1]).all()

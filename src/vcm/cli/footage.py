@@ -27,6 +27,7 @@ from vcm.cli.options import (
 )
 from vcm.errors import InputError
 from vcm.interrupt import stop_on_signal
+from vcm.pipeline.options import VERIFY_EVERY
 from vcm.planners import listed_planners
 from vcm.progress import console, progress_bar, task_reporter
 from vcm.tasks import DETECT_MIN_SCORE
@@ -46,6 +47,9 @@ def add_parser(commands: Subcommands) -> None:
     edge.add_argument("--no-restoration", action="store_true", help="send the machine stream only")
     edge.add_argument("--give-up-after", type=float, metavar="SECONDS",
                       help="stop when uploads fail for this long (default: retry for ever)")
+    edge.add_argument("--verify-every", type=at_least(0), default=VERIFY_EVERY, metavar="N",
+                      help=f"decode and check every N-th frame as it is coded, which steers the fast planner "
+                      f"(default {VERIFY_EVERY}; 0: no check, open loop)")
     edge.add_argument("--json", action="store_true", help="print the run's summary as JSON")
     add_detector_option(edge)
     add_task_target_options(edge)
@@ -116,7 +120,7 @@ def run_edge(args: argparse.Namespace) -> None:
     config = EdgeConfig(camera=args.camera, planner=args.method,
                         settings=PlanSettings(codec=args.codec, gop=args.gop, targets=target_spec(args)),
                         restoration=not args.no_restoration,
-                        give_up_after=args.give_up_after)
+                        give_up_after=args.give_up_after, verify_every=args.verify_every)
     opened: list[object] = []
 
     def source_from(start: int) -> FrameSource:

@@ -20,7 +20,7 @@ from vcm.errors import VcmError
 from vcm.media import windows
 from vcm.media.source import FrameSource, NoFrames, is_live
 from vcm.models.detector import Detector
-from vcm.pipeline import Verification, run_method
+from vcm.pipeline import VERIFY_EVERY, Verification, run_method
 from vcm.pipeline.report import FrameReport
 from vcm.planners import PlanSettings
 from vcm.progress import ProgressCallback
@@ -30,13 +30,20 @@ from vcm.progress import ProgressCallback
 class EdgeConfig:
     """How a camera codes: planner and its settings (gop = segment length in frames);
     restoration: also code each segment's restoration layer; give_up_after: seconds of
-    failed uploads before the agent stops (None: retry for ever, as a camera should)."""
+    failed uploads before the agent stops (None: retry for ever, as a camera should);
+    verify_every: decode and check every n-th frame of the machine stream as it is coded,
+    which steers the fast planner's closed loop (0: no check, the planner runs open loop)."""
 
     camera: str
     planner: str = "fast"
     settings: PlanSettings = field(default_factory=PlanSettings)
     restoration: bool = True
     give_up_after: float | None = None
+    verify_every: int = VERIFY_EVERY
+
+    def verification(self) -> Verification:
+        """The check made while coding each segment."""
+        return Verification(every=self.verify_every) if self.verify_every else Verification(enabled=False)
 
 
 @dataclass
@@ -75,7 +82,7 @@ class SegmentCoder:
         records: list[FrameReport] = []
         segment = io.BytesIO()
         run_method(self.config.planner, frames, fps, segment, self.detector, self.config.settings,
-                   verify=Verification(enabled=False), on_frame=records.append)
+                   verify=self.config.verification(), on_frame=records.append)
         machine = segment.getvalue()
         records.sort(key=lambda record: record.index)
         task = self.config.settings.targets  # the camera's task: only its classes are reported
