@@ -47,9 +47,9 @@ def add_parser(commands: Subcommands) -> None:
     edge.add_argument("--no-restoration", action="store_true", help="send the machine stream only")
     edge.add_argument("--give-up-after", type=float, metavar="SECONDS",
                       help="stop when uploads fail for this long (default: retry for ever)")
-    edge.add_argument("--verify-every", type=at_least(0), default=VERIFY_EVERY, metavar="N",
+    edge.add_argument("--verify-every", type=at_least(0), default=0, metavar="N",
                       help=f"decode and check every N-th frame as it is coded, which steers the fast planner "
-                      f"(default {VERIFY_EVERY}; 0: no check, open loop)")
+                      f"({VERIFY_EVERY}: as vcm encode; default 0: no check, open loop, the faster)")
     edge.add_argument("--json", action="store_true", help="print the run's summary as JSON")
     add_detector_option(edge)
     add_task_target_options(edge)
