@@ -41,6 +41,13 @@ def test_bad_system_commands(tmp_path: Path) -> None:
     one_line_error(run("restore", "--server", nowhere, "--token", "t", "--camera", "cam", "-o",
                        str(tmp_path / "x.mp4"), "--from", "yesterday"), "bad time")
     one_line_error(run("storage", "move", "--data", data, "--older-than", "-1"), "older-than")
+    for value in ("nan", "inf", "1e400"):
+        one_line_error(run("storage", "move", "--data", data, "--older-than", value), "older-than")
+        one_line_error(run("serve", "--data", data, "--archive-after", value), "archive-after")
+        one_line_error(run("search", "--server", nowhere, "--token", "t", "--class", "person",
+                           "--from", value), "time")
+    one_line_error(run("storage", "delete", "--data", data, "--camera", "cam"), "nothing stored")
+    one_line_error(run("storage", "delete", "--data", data, "--camera", "../x"), "bad name")
 
 
 def test_restore_of_an_empty_camera_writes_nothing(tmp_path: Path) -> None:

@@ -31,7 +31,8 @@ ENDPOINTS = [("GET", "/api/cameras"), ("GET", "/api/search?class=person"),
              ("GET", "/api/cameras/cam1/segments/0/detections"),
              ("GET", "/api/cameras/cam1/segments/0/view.mp4"),
              ("PUT", "/api/cameras/cam1/segments/0/machine"),
-             ("PUT", "/api/cameras/cam1/segments/0/detections"), ("GET", "/api/no/such/endpoint")]
+             ("PUT", "/api/cameras/cam1/segments/0/detections"),
+             ("DELETE", "/api/cameras/cam1/segments/0"), ("GET", "/api/no/such/endpoint")]
 
 
 @pytest.mark.parametrize(("method", "path"), ENDPOINTS)
@@ -142,3 +143,61 @@ def test_a_revoked_token_is_refused_at_once(tmp_path: Path) -> None:
     again = subprocess.run([*VCM, "token", "revoke", "cam9", "--data", str(data)], capture_output=True,
                            text=True, timeout=60)
     assert again.returncode == 1 and "no token belongs to 'cam9'" in again.stderr
+
+
+def test_non_finite_and_out_of_range_values_are_refused_and_readers_keep_working(
+        service: tuple[Service, str, str], segment: bytes) -> None:
+    running, camera_token, reader_token = service
+    camera = {"Authorization": f"Bearer {camera_token}"}
+    reader = {"Authorization": f"Bearer {reader_token}"}
+    sha = hashlib.sha256(segment).hexdigest()
+    base = f"{running.url}/api/cameras/cam1/segments"
+    for start in ("inf", "1e400", "nan", "-inf", "-5", "9e12"):
+        response = httpx.put(f"{base}/7/machine", content=segment, timeout=60,
+                             headers={**camera, "X-Content-SHA256": sha, "X-Segment-Start": start})
+        assert response.status_code == 400 and "X-Segment-Start" in response.json()["error"], start
+    for seq in ("%C2%B2", "%E2%91%A0", "%D9%A1", "%EF%BC%91", "1" * 13):  # ², ①, Arabic-Indic 1, full-width 1
+        response = httpx.put(f"{base}/{seq}/machine", content=segment, timeout=60,
+                             headers={**camera, "X-Content-SHA256": sha, "X-Segment-Start": "1.0"})
+        assert response.status_code == 400 and "segment number" in response.json()["error"], seq
+    stored = httpx.put(f"{base}/7/machine", content=segment, timeout=60,
+                       headers={**camera, "X-Content-SHA256": sha, "X-Segment-Start": "5000"})
+    assert stored.status_code == 201
+    good = {"frame": 1, "time": 5000.1, "class": "person", "score": 0.9, "box": [1, 2, 3, 4]}
+    for bad in ('[{"frame": 1, "time": Infinity, "class": "person", "score": 0.9, "box": [1, 2, 3, 4]}]',
+                '[{"frame": 1, "time": 5000.1, "class": "person", "score": NaN, "box": [1, 2, 3, 4]}]',
+                '[{"frame": 1e30, "time": 5000.1, "class": "person", "score": 0.9, "box": [1, 2, 3, 4]}]',
+                '[{"frame": 1180591620717411303424, "time": 5000.1, "class": "person", "score": 0.9, '
+                '"box": [1, 2, 3, 4]}]',
+                '[{"frame": 1, "time": 5000.1, "class": "person", "score": 0.9, "box": [1, 2, 1e999, 4]}]',
+                "[" * 100_000 + "]" * 100_000):
+        response = httpx.put(f"{base}/7/detections", content=bad.encode(), headers=camera, timeout=60)
+        assert response.status_code == 400, (bad[:80], response.text)
+    assert httpx.put(f"{base}/7/detections", json=[good], headers=camera, timeout=60).status_code == 200
+    for query in ("/api/search?class=person&min_score=nan", "/api/search?class=person&from=inf",
+                  "/api/search?class=person&to=1e400", "/api/cameras/cam1/segments?from=nan",
+                  "/api/cameras/cam1/segments/7/detections?min_score=2"):
+        assert httpx.get(running.url + query, headers=reader, timeout=60).status_code == 400, query
+    for listing in ("/api/cameras", "/api/cameras/cam1/segments", "/api/search?class=person"):
+        response = httpx.get(running.url + listing, headers=reader, timeout=60)
+        assert response.status_code == 200, (listing, response.text)
+    (hit,) = [hit for hit in Client(running.url, reader_token).search("person") if hit["seq"] == 7]
+    assert hit["times"] == [5000.1]
+
+
+def test_a_reader_deletes_a_segment_and_a_camera_token_cannot(service: tuple[Service, str, str]) -> None:
+    running, camera_token, reader_token = service
+    body = segment_bytes(4, seed=11)
+    assert Client(running.url, camera_token).put_layer("cam1", 9, "machine", body, start=9000.0)
+    url = f"{running.url}/api/cameras/cam1/segments/9"
+    refused = httpx.delete(url, headers={"Authorization": f"Bearer {camera_token}"}, timeout=60)
+    assert refused.status_code == 403
+    deleted = httpx.delete(url, headers={"Authorization": f"Bearer {reader_token}"}, timeout=60)
+    assert deleted.status_code == 200 and deleted.json()["objects"] == 1
+    reader = Client(running.url, reader_token)
+    assert 9 not in [listed["seq"] for listed in reader.segments("cam1")]
+    with pytest.raises(ServerError) as missing:
+        reader.layer("cam1", 9, "machine")
+    assert missing.value.status == 404
+    again = httpx.delete(url, headers={"Authorization": f"Bearer {reader_token}"}, timeout=60)
+    assert again.status_code == 404

@@ -20,6 +20,7 @@ from vcm.cli.options import (
     add_time_range_options,
     at_least,
     iso_time,
+    number_in,
     open_source,
     parse_time,
     raw_format,
@@ -45,7 +46,7 @@ def add_parser(commands: Subcommands) -> None:
     add_codec_option(edge)
     add_gop_option(edge, role="frames per segment, 1 I then P")
     edge.add_argument("--no-restoration", action="store_true", help="send the machine stream only")
-    edge.add_argument("--give-up-after", type=float, metavar="SECONDS",
+    edge.add_argument("--give-up-after", type=number_in(0, 1e9), metavar="SECONDS",
                       help="stop when uploads fail for this long (default: retry for ever)")
     edge.add_argument("--verify-every", type=at_least(0), default=0, metavar="N",
                       help=f"decode and check every N-th frame as it is coded, which steers the fast planner "
@@ -77,7 +78,7 @@ def add_parser(commands: Subcommands) -> None:
     search.add_argument("--class", dest="class_name", required=True, help="COCO class name, e.g. person")
     search.add_argument("--camera", help="only this camera (default: every camera the token may read)")
     add_time_range_options(search)
-    search.add_argument("--min-score", type=float,
+    search.add_argument("--min-score", type=number_in(0, 1),
                         help=f"only detections with at least this score (default: the detect task's "
                         f"operating score, {DETECT_MIN_SCORE}, what the machine would report)")
     search.add_argument("--json", action="store_true", help="print JSON")
@@ -90,7 +91,7 @@ def add_parser(commands: Subcommands) -> None:
     reanalyse.add_argument("--camera", required=True, help="the camera's name")
     add_time_range_options(reanalyse)
     reanalyse.add_argument("--every", type=at_least(1), default=1, help="analyse every N-th frame (1)")
-    reanalyse.add_argument("--min-score", type=float, default=0.5, help="lowest score kept (0.5)")
+    reanalyse.add_argument("--min-score", type=number_in(0, 1), default=0.5, help="lowest score kept (0.5)")
     reanalyse.add_argument("--ray", metavar="ADDRESS",
                            help="run on Ray: local, auto (join this machine's cluster, else local) "
                            "or HOST:PORT")

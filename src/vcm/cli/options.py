@@ -3,11 +3,13 @@ from the library's settings objects."""
 
 import argparse
 import json
+import math
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from vcm.api.contract import EARLIEST, LATEST, epoch_seconds
 from vcm.atomic import write_text_atomic
 from vcm.codec.options import CODECS
 from vcm.codec.qpmap import QP_MAX
@@ -33,6 +35,21 @@ def at_least(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def number_in(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a finite number in [low, high] (NaN and infinities refused)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be a number in {low:g}..{high:g}, got {text!r}")
         return value
 
     return parse
@@ -102,7 +119,7 @@ def add_face_detector_option(parser: argparse.ArgumentParser, *, default: str, r
 
 def add_task_target_options(parser: argparse.ArgumentParser) -> None:
     """What the machine task needs: its operating score and classes of interest."""
-    parser.add_argument("--min-score", type=float,
+    parser.add_argument("--min-score", type=number_in(0, 1),
                         help="target/survival score (default: the --task's operating score)")
     parser.add_argument("--classes", default=DEFAULT_CLASSES, metavar="NAMES",
                         help="only these classes are targets: comma-separated COCO names, or a named set ("
@@ -115,7 +132,8 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--targets", choices=["all", "top1"], default="all",
                         help="every confident detection, or the clip's best object tracked by IoU")
     add_task_target_options(parser)
-    parser.add_argument("--min-iou", type=float, default=0.5, help="survival IoU with the original (0.5)")
+    parser.add_argument("--min-iou", type=number_in(0, 1), default=0.5,
+                        help="survival IoU with the original (0.5)")
     parser.add_argument("--max-qp", type=int, default=QP_MAX, help=f"QP of frames without targets ({QP_MAX})")
     parser.add_argument("--check", choices=["intra", "p-frame"], default=PLAN_DEFAULTS.check,
                         help="how frame-qp/xai code a candidate: alone as an I-frame (intra), or "
@@ -183,18 +201,24 @@ def parse_time(text: str | None) -> float | None:
     if text is None:
         return None
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"bad time {text!r}: give epoch seconds or ISO 8601 (2026-11-23T10:00:00)") from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise InputError(f"bad time {text!r}: give epoch seconds or ISO 8601 (2026-11-23T10:00:00)"
+                             ) from None
+        seconds = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    return epoch_seconds(seconds, "time")
 
 
 def iso_time(seconds: float | None) -> str:
-    return "-" if seconds is None else datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    """A stored time as UTC text; '-' when absent, 'invalid' outside the times vcm stores."""
+    if seconds is None:
+        return "-"
+    if not (math.isfinite(seconds) and EARLIEST <= seconds <= LATEST):
+        return "invalid"
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def segment_span(text: str, option: str) -> tuple[int, int]:

@@ -7,7 +7,8 @@ from typing import Any
 
 from rich.table import Table
 
-from vcm.cli.options import Subcommands, add_data_options, iso_time
+from vcm.api.contract import check_name
+from vcm.cli.options import Subcommands, add_data_options, at_least, iso_time, number_in
 from vcm.errors import InputError
 from vcm.progress import console, progress_bar, task_reporter
 
@@ -41,9 +42,9 @@ def add_parser(commands: Subcommands) -> None:
     add_data_options(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (8000)")
-    serve.add_argument("--max-upload-mb", type=float, default=MAX_UPLOAD_MB,
+    serve.add_argument("--max-upload-mb", type=number_in(0.001, 1 << 20), default=MAX_UPLOAD_MB,
                        help=f"largest accepted upload in MiB ({MAX_UPLOAD_MB})")
-    serve.add_argument("--archive-after", type=float, metavar="DAYS",
+    serve.add_argument("--archive-after", type=number_in(0.0001, 36500), metavar="DAYS",
                        help="tiering policy: move machine layers older than DAYS to the cold tier (hourly)")
     serve.set_defaults(run=run_serve)
 
@@ -67,9 +68,17 @@ def add_parser(commands: Subcommands) -> None:
         "move", help="apply the tiering policy now",
         description="Move machine layers stored more than --older-than days ago to the cold tier.")
     add_data_options(move)
-    move.add_argument("--older-than", type=float, required=True, metavar="DAYS",
+    move.add_argument("--older-than", type=number_in(0, 36500), required=True, metavar="DAYS",
                       help="move machine layers stored more than DAYS ago to the cold tier")
-    for action in (report, check, move):
+    delete = storage_commands.add_parser(
+        "delete", help="delete one segment or a whole camera",
+        description="Delete a segment (--seq) or every segment of a camera: catalog rows first, then the "
+        "stored objects and cached renditions.")
+    add_data_options(delete)
+    delete.add_argument("--camera", required=True, help="camera name")
+    delete.add_argument("--seq", type=at_least(0),
+                        help="segment number (default: every segment of the camera)")
+    for action in (report, check, move, delete):
         action.set_defaults(run=run_storage)
 
 
@@ -98,16 +107,12 @@ def run_serve(args: argparse.Namespace) -> None:
 
     if not 0 < args.port < 65536:
         raise InputError(f"--port must be in 1..65535, got {args.port}")
-    if args.max_upload_mb <= 0:
-        raise InputError("--max-upload-mb must be positive")
-    if args.archive_after is not None and args.archive_after <= 0:
-        raise InputError("--archive-after must be a positive number of days")
     serve(_open(args), args.host, args.port, max_upload=int(args.max_upload_mb * (1 << 20)),
           archive_after=args.archive_after)
 
 
 def run_storage(args: argparse.Namespace) -> None:
-    from vcm.cloud.maintenance import check, move_to_cold, report
+    from vcm.cloud.maintenance import check, delete_segments, move_to_cold, report
 
     system = _open(args)
     try:
@@ -137,9 +142,14 @@ def run_storage(args: argparse.Namespace) -> None:
                       + ("all present and intact, no orphans" if result.ok else "problems found"))
             if not result.ok:
                 sys.exit(1)
+        elif args.storage_command == "delete":
+            check_name(args.camera)
+            removed = delete_segments(system, args.camera, args.seq)
+            what = f"segment {args.seq} of {args.camera}" if args.seq is not None else f"camera {args.camera}"
+            if not removed:
+                raise InputError(f"nothing stored for {what}")
+            print(f"deleted {what}: {len(removed)} objects ({sum(item.bytes for item in removed)} bytes)")
         else:
-            if args.older_than < 0:
-                raise InputError("--older-than must be at least 0 days")
             moved = move_to_cold(system, args.older_than)
             print(f"moved {len(moved)} machine layers ({sum(m.bytes for m in moved)} bytes) to the cold tier")
     finally:

@@ -188,6 +188,21 @@ class Catalog:
                 connection.execute(segments.insert().values(**segment.__dict__))
             connection.execute(objects.insert().values(**item.__dict__))
 
+    def remove_segments(self, camera: str, seq: int | None = None) -> list[StoredObject]:
+        """Forget segment `seq` of `camera` (every segment of it when seq is None): its row,
+        detections and object rows, in one transaction. Returns the objects it named, which the
+        caller then deletes from their tiers."""
+        def where(table: sa.Table) -> list[sa.ColumnElement[bool]]:
+            return [table.c.camera == camera] + ([table.c.seq == seq] if seq is not None else [])
+
+        with self.engine.begin() as connection:
+            named = [StoredObject(**row._mapping) for row in connection.execute(
+                sa.select(objects).where(*where(objects)))]
+            connection.execute(detections.delete().where(*where(detections)))
+            connection.execute(objects.delete().where(*where(objects)))
+            connection.execute(segments.delete().where(*where(segments)))
+        return named
+
     def replace_detections(self, camera: str, seq: int, found: Sequence[DetectionRecord]) -> None:
         """Set the edge detections of a recorded segment (all or nothing)."""
         with self.engine.begin() as connection:

@@ -60,6 +60,19 @@ def check(system: System, progress: ProgressCallback | None = None) -> CheckResu
     return result
 
 
+def delete_segments(system: System, camera: str, seq: int | None = None) -> list[StoredObject]:
+    """Delete segment `seq` of `camera` (all of its segments when seq is None): the catalog
+    rows first, in one transaction, then the objects. A crash in between leaves orphans that
+    `check` lists, never a row without its object. Returns the objects deleted."""
+    removed = system.catalog.remove_segments(camera, seq)
+    for item in removed:
+        system.tiers[item.tier].delete(item.key)
+    renditions = system.data / "renditions" / camera
+    for cached in renditions.glob("*.mp4" if seq is None else f"{seq:010d}.*.mp4"):
+        cached.unlink(missing_ok=True)
+    return removed
+
+
 def move_to_cold(system: System, older_than_days: float, now: float | None = None) -> list[StoredObject]:
     """The tiering policy: move machine layers stored more than `older_than_days` ago from
     the hot to the cold tier (copy, then record, then delete). Returns the objects moved."""

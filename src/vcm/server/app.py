@@ -12,6 +12,7 @@ camera's segments, reader tokens list, search, download and view everything.
     GET  /api/cameras/{camera}/segments/{seq}/{layer}     the stored object (machine, restoration)
     GET  /api/cameras/{camera}/segments/{seq}/detections  the edge detections (min_score as search)
     GET  /api/cameras/{camera}/segments/{seq}/view.mp4?kind=machine|restored   H.264 for browsers
+    DELETE /api/cameras/{camera}/segments/{seq}           delete a segment (reader tokens only)
     GET  /api/search?class=person&camera=&from=&to=&min_score=  matching segments and times
                                                           (min_score default: the operating score, 0.7)
 """
@@ -29,9 +30,20 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from vcm.api.contract import CONTENT_SHA256, LAYERS, MACHINE, TIER, check_name
+from vcm.api.contract import (
+    CONTENT_SHA256,
+    LAYERS,
+    MACHINE,
+    SEGMENT_START,
+    TIER,
+    check_name,
+    epoch_seconds,
+    finite,
+    sequence_number,
+)
 from vcm.cloud.catalog import Principal
 from vcm.cloud.ingest import Refused, Upload, store, store_detections
+from vcm.cloud.maintenance import delete_segments
 from vcm.cloud.system import System
 from vcm.errors import InputError, OutputError
 from vcm.server.renditions import rendition
@@ -46,14 +58,17 @@ def _error(status: int, reason: str) -> JSONResponse:
     return JSONResponse({"error": reason}, status_code=status)
 
 
-def _number(request: Request, name: str) -> float | None:
+def _time(request: Request, name: str) -> float | None:
+    """Query parameter `name` as a stored time (epoch seconds), None when absent; InputError
+    (400) when it is not one."""
     value = request.query_params.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise Refused(400, f"{name} must be a number (epoch seconds), got {value!r}") from None
+    return None if value in (None, "") else epoch_seconds(value, name)
+
+
+def _min_score(request: Request) -> float:
+    """Query parameter min_score in 0..1; default: what the machine would report."""
+    value = request.query_params.get("min_score")
+    return DETECT_MIN_SCORE if value in (None, "") else finite(value, "min_score", 0.0, 1.0)
 
 
 def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
@@ -101,7 +116,7 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
 
     async def body(request: Request) -> bytes:
         length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > max_upload:
+        if length is not None and length.isascii() and length.isdigit() and int(length) > max_upload:
             raise Refused(413, f"the body is {int(length)} bytes; the limit is {max_upload}")
         chunks, size = [], 0
         async for chunk in request.stream():
@@ -112,10 +127,7 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
         return b"".join(chunks)
 
     def seq_of(request: Request) -> int:
-        text = request.path_params["seq"]
-        if not text.isdigit() or len(text) > 12:
-            raise Refused(400, f"segment number must be a non-negative integer, got {text!r}")
-        return int(text)
+        return sequence_number(request.path_params["seq"])
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -130,7 +142,7 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
     @guarded()
     async def segments(request: Request, _: Principal) -> Response:
         camera = request.path_params["camera"]
-        start, end = _number(request, "from"), _number(request, "to")
+        start, end = _time(request, "from"), _time(request, "to")
 
         def listing() -> list[dict[str, Any]]:
             layers = catalog.layers(camera)
@@ -146,11 +158,8 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
         layer = request.path_params["layer"]
         if layer not in LAYERS:
             raise Refused(404, f"no layer {layer!r}; layers are machine and restoration")
-        start_header = request.headers.get("x-segment-start")
-        try:
-            start = float(start_header) if start_header is not None else None
-        except ValueError:
-            raise Refused(400, f"X-Segment-Start must be a number, got {start_header!r}") from None
+        start_header = request.headers.get(SEGMENT_START)
+        start = epoch_seconds(start_header, SEGMENT_START) if start_header is not None else None
         upload = Upload(camera=request.path_params["camera"], seq=seq_of(request), layer=layer,
                         body=await body(request), sha256=request.headers.get(CONTENT_SHA256, ""),
                         start=start)
@@ -164,6 +173,8 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
             items = json.loads(await body(request))
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise Refused(400, "detections must be JSON") from None
+        except RecursionError:
+            raise Refused(400, "detections are nested too deeply") from None
         await run_in_threadpool(store_detections, system, request.path_params["camera"], seq_of(request),
                                 items)
         return JSONResponse({"stored": True})
@@ -183,9 +194,8 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
 
     @guarded()
     async def get_detections(request: Request, _: Principal) -> Response:
+        floor = _min_score(request)
         found = await run_in_threadpool(catalog.detections, request.path_params["camera"], seq_of(request))
-        min_score = _number(request, "min_score")  # default: what the machine would report
-        floor = DETECT_MIN_SCORE if min_score is None else min_score
         return JSONResponse([item.to_dict() for item in found if item.score >= floor])
 
     @guarded()
@@ -198,6 +208,16 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
         return FileResponse(path, media_type="video/mp4")
 
     @guarded()
+    async def delete_segment(request: Request, who: Principal) -> Response:
+        if who.role != "reader":
+            raise Refused(403, "only reader tokens delete")
+        camera, seq = request.path_params["camera"], seq_of(request)
+        removed = await run_in_threadpool(delete_segments, system, camera, seq)
+        if not removed:
+            raise Refused(404, f"segment {seq} of {camera} is not stored")
+        return JSONResponse({"deleted": True, "camera": camera, "seq": seq, "objects": len(removed)})
+
+    @guarded()
     async def search(request: Request, _: Principal) -> Response:
         name = request.query_params.get("class", "").strip()
         if not name:
@@ -205,10 +225,8 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
         camera = request.query_params.get("camera") or None
         if camera is not None:
             check_name(camera)
-        min_score = _number(request, "min_score")  # default: what the machine would report
-        start, end = _number(request, "from"), _number(request, "to")
-        hits = await run_in_threadpool(catalog.search, name, camera, start, end,
-                                       DETECT_MIN_SCORE if min_score is None else min_score)
+        min_score, start, end = _min_score(request), _time(request, "from"), _time(request, "to")
+        hits = await run_in_threadpool(catalog.search, name, camera, start, end, min_score)
         return JSONResponse(hits)
 
     routes = [
@@ -217,6 +235,7 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
         Route("/api/cameras", cameras),
         Route("/api/search", search),
         Route("/api/cameras/{camera}/segments", segments),
+        Route("/api/cameras/{camera}/segments/{seq}", delete_segment, methods=["DELETE"]),
         Route("/api/cameras/{camera}/segments/{seq}/detections", put_detections, methods=["PUT"]),
         Route("/api/cameras/{camera}/segments/{seq}/detections", get_detections, methods=["GET"]),
         Route("/api/cameras/{camera}/segments/{seq}/view.mp4", view),
