@@ -201,3 +201,23 @@ def test_a_reader_deletes_a_segment_and_a_camera_token_cannot(service: tuple[Ser
     assert missing.value.status == 404
     again = httpx.delete(url, headers={"Authorization": f"Bearer {reader_token}"}, timeout=60)
     assert again.status_code == 404
+
+
+def test_identical_requests_at_once_all_succeed(service: tuple[Service, str, str]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    running, camera_token, reader_token = service
+    body = segment_bytes(32, seed=21)
+    sha = hashlib.sha256(body).hexdigest()
+    url = f"{running.url}/api/cameras/cam1/segments/21"
+    headers = {"Authorization": f"Bearer {camera_token}", "X-Content-SHA256": sha, "X-Segment-Start": "21000"}
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(lambda _: httpx.put(f"{url}/machine", content=body, headers=headers,
+                                                       timeout=120).status_code, range(8)))
+    assert statuses == [200] * 7 + [201]
+    reader = {"Authorization": f"Bearer {reader_token}"}
+    with ThreadPoolExecutor(6) as pool:
+        views = list(pool.map(lambda _: httpx.get(f"{url}/view.mp4", headers=reader, timeout=120), range(6)))
+    assert [view.status_code for view in views] == [200] * 6
+    assert len({view.content for view in views}) == 1
+    assert Client(running.url, reader_token).layer("cam1", 21, "machine") == body

@@ -9,7 +9,8 @@ order on open.
 import hashlib
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from vcm.api.contract import DetectionRecord, check_name
-from vcm.errors import InputError
+from vcm.errors import InputError, OutputError
 
 ROLES = ("camera", "reader")
 TOKEN_PREFIX = "vcm_"  # recognisable in logs and secret scanners; never starts with '-' (an option)
@@ -154,6 +155,19 @@ class Catalog:
     def close(self) -> None:
         self.engine.dispose()
 
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A write transaction, committed on leaving; OutputError (one line, nothing written)
+        when the catalog cannot be written: its disk is full, it is read-only or locked."""
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except sa.exc.OperationalError as error:
+            reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
+            if "full" in reason.lower() or "no space" in reason.lower():
+                reason = "the disk is full"
+            raise OutputError(f"cannot write the catalog: {reason}") from None
+
     # tokens
     def create_token(self, name: str, role: str) -> str:
         """A new random token for `name` with `role` (vcm_ + 256 random bits, URL-safe);
@@ -162,14 +176,14 @@ class Catalog:
             raise InputError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
         check_name(name)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             connection.execute(tokens.insert().values(digest=token_digest(token), name=name, role=role,
                                                       created=time.time()))
         return token
 
     def revoke_tokens(self, name: str) -> int:
         """Delete every token of `name` (a stolen camera, a reader who left); returns how many."""
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             return connection.execute(tokens.delete().where(tokens.c.name == name)).rowcount
 
     def principal(self, token: str) -> Principal | None:
@@ -181,7 +195,7 @@ class Catalog:
     # segments and objects
     def add_object(self, item: StoredObject, segment: Segment | None = None) -> None:
         """Record a stored object, and with a machine layer its segment, in one transaction."""
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             if segment is not None:
                 connection.execute(segments.delete().where(
                     segments.c.camera == segment.camera, segments.c.seq == segment.seq))
@@ -195,7 +209,7 @@ class Catalog:
         def where(table: sa.Table) -> list[sa.ColumnElement[bool]]:
             return [table.c.camera == camera] + ([table.c.seq == seq] if seq is not None else [])
 
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             named = [StoredObject(**row._mapping) for row in connection.execute(
                 sa.select(objects).where(*where(objects)))]
             connection.execute(detections.delete().where(*where(detections)))
@@ -205,7 +219,7 @@ class Catalog:
 
     def replace_detections(self, camera: str, seq: int, found: Sequence[DetectionRecord]) -> None:
         """Set the edge detections of a recorded segment (all or nothing)."""
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             connection.execute(detections.delete().where(detections.c.camera == camera,
                                                          detections.c.seq == seq))
             if found:
@@ -235,7 +249,7 @@ class Catalog:
                 sa.select(objects).order_by(objects.c.camera, objects.c.seq, objects.c.layer))]
 
     def move_object(self, item: StoredObject, tier: str) -> None:
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             connection.execute(objects.update().where(
                 objects.c.camera == item.camera, objects.c.seq == item.seq, objects.c.layer == item.layer
             ).values(tier=tier))

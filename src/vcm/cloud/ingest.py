@@ -17,7 +17,7 @@ from vcm.api.contract import MACHINE, RESTORATION, DetectionRecord
 from vcm.cloud.catalog import Segment, StoredObject
 from vcm.cloud.storage import object_key
 from vcm.cloud.system import System
-from vcm.errors import InputError
+from vcm.errors import InputError, OutputError
 
 CODECS = {"hevc": "hevc", "h264": "h264"}
 LAYER_TIER = {MACHINE: "hot", RESTORATION: "cold"}
@@ -110,6 +110,10 @@ def store(system: System, upload: Upload) -> bool:
         system.catalog.add_object(StoredObject(camera=upload.camera, seq=upload.seq, layer=upload.layer,
                                                key=key, tier=tier, sha256=sha256, bytes=len(upload.body),
                                                stored=time.time()), segment)
+    except OutputError:  # the catalog cannot record it: leave nothing behind (unless a twin request did)
+        if system.catalog.object(upload.camera, upload.seq, upload.layer) is None:
+            system.tiers[tier].delete(key)
+        raise
     except IntegrityError:  # another request (another replica) stored this layer meanwhile
         winner = system.catalog.object(upload.camera, upload.seq, upload.layer)
         if winner is not None and winner.sha256 == sha256:
