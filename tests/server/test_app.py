@@ -26,7 +26,7 @@ def segment() -> bytes:
     return segment_bytes(8)
 
 
-ENDPOINTS = [("GET", "/api/cameras"), ("GET", "/api/search?class=person"),
+ENDPOINTS = [("GET", "/api/whoami"), ("GET", "/api/cameras"), ("GET", "/api/search?class=person"),
              ("GET", "/api/cameras/cam1/segments"), ("GET", "/api/cameras/cam1/segments/0/machine"),
              ("GET", "/api/cameras/cam1/segments/0/detections"),
              ("GET", "/api/cameras/cam1/segments/0/view.mp4"),
@@ -44,6 +44,12 @@ def test_every_api_endpoint_needs_a_valid_token(service: tuple[Service, str, str
     response = httpx.request(method, running.url + path, headers=headers, content=b"x", timeout=30)
     assert response.status_code == 401
     assert "token" in response.json()["error"]
+
+
+def test_whoami_names_the_token(service: tuple[Service, str, str]) -> None:
+    running, camera_token, reader_token = service
+    assert Client(running.url, camera_token).whoami() == {"name": "cam1", "role": "camera"}
+    assert Client(running.url, reader_token).whoami() == {"name": "alice", "role": "reader"}
 
 
 def test_health_and_viewer_are_open(service: tuple[Service, str, str]) -> None:

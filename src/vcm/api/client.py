@@ -70,6 +70,10 @@ class Client:
     def put_detections(self, camera: str, seq: int, items: list[dict[str, object]]) -> None:
         self._request("PUT", f"/api/cameras/{camera}/segments/{seq}/detections", json=items)
 
+    def whoami(self) -> dict[str, str]:
+        """The name and role of this client's token."""
+        return self._request("GET", "/api/whoami").json()
+
     def cameras(self) -> list[dict[str, Any]]:
         return self._request("GET", "/api/cameras").json()
 

@@ -121,10 +121,26 @@ class Spool:
     def remove(self, segment: SpooledSegment) -> None:
         shutil.rmtree(segment.folder)
 
-    def reject(self, segment: SpooledSegment) -> Path:
-        """Move a segment the service refused for good out of the queue (kept for a person to look at)."""
+    def reject(self, segment: SpooledSegment, reason: str) -> Path:
+        """Move a segment the service refused out of the queue, with the refusal in `reason.txt`
+        (kept for a person to look at; `requeue_rejected` tries it again)."""
         self.rejected.mkdir(exist_ok=True)
         target = self.rejected / segment.folder.name
         shutil.rmtree(target, ignore_errors=True)
+        _write_durably(segment.folder / "reason.txt", (reason + "\n").encode())
         segment.folder.rename(target)
         return target
+
+    def requeue_rejected(self) -> int:
+        """Put every refused segment back in the queue (a refusal may have been the service's
+        configuration, since fixed); returns how many."""
+        if not self.rejected.is_dir():
+            return 0
+        count = 0
+        for folder in sorted(self.rejected.iterdir()):
+            if folder.is_dir() and folder.name.isdigit() and not (self.folder / folder.name).exists():
+                (folder / "reason.txt").unlink(missing_ok=True)
+                folder.rename(self.folder / folder.name)
+                count += 1
+        fsync_folder(self.folder)
+        return count

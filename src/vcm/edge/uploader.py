@@ -1,6 +1,7 @@
 """Sending spooled segments: in order, each part until the service acknowledges it, with
 exponential backoff while the service is unreachable or failing; a segment is deleted from
-the spool only once every part is acknowledged."""
+the spool only once every part is acknowledged. A refused token (401/403) stops the uploads
+with every segment still queued: the fault is the camera's configuration, not the footage."""
 
 import json
 import threading
@@ -12,6 +13,7 @@ from vcm.api.client import Client, ServerError
 from vcm.api.contract import DETECTIONS, MACHINE
 from vcm.edge.spool import Spool, SpooledSegment
 
+TOKEN_REFUSED = (401, 403)  # the service refuses the camera's token, not a segment
 BACKOFF_START_S = 0.25
 BACKOFF_MAX_S = 8.0
 IDLE_POLL_S = 0.1
@@ -25,6 +27,10 @@ class UploadCounts:
     rejected: int = 0
     retries: int = 0
     bytes: int = 0
+
+
+class TokenRefused(Exception):
+    """The service answered 401/403: no upload can succeed until the token is fixed."""
 
 
 class Uploader(threading.Thread):
@@ -77,7 +83,9 @@ class Uploader(threading.Thread):
             try:
                 self._retrying(lambda part=part, data=data: self._put(segment, part, data))
             except ServerError as error:
-                target = self.spool.reject(segment)
+                if error.status in TOKEN_REFUSED:
+                    raise TokenRefused(f"the service refuses this camera's token ({error})") from None
+                target = self.spool.reject(segment, str(error))
                 self.counts.rejected += 1
                 self.log(f"segment {segment.seq}: refused ({error}); kept in {target}")
                 return

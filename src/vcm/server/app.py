@@ -4,6 +4,7 @@ Open: GET /healthz, the viewer page GET / and its static files. Everything under
 needs `Authorization: Bearer TOKEN`: camera tokens upload (and list) their own
 camera's segments, reader tokens list, search, download and view everything.
 
+    GET  /api/whoami                                      the token's name and role
     GET  /api/cameras                                     per camera: segments, frames, bytes per tier
     GET  /api/cameras/{camera}/segments?from=T0&to=T1     segments with their layers
     PUT  /api/cameras/{camera}/segments/{seq}/machine     body: MP4; X-Content-SHA256, X-Segment-Start
@@ -135,6 +136,13 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
     async def viewer(_: Request) -> Response:
         return FileResponse(VIEWER / "index.html")
 
+    async def whoami(request: Request) -> Response:
+        try:
+            who = await principal(request)
+        except Refused as refused:
+            return _error(refused.status, refused.reason)
+        return JSONResponse({"name": who.name, "role": who.role})
+
     @guarded()
     async def cameras(_: Request, __: Principal) -> Response:
         return JSONResponse(await run_in_threadpool(catalog.cameras))
@@ -232,6 +240,7 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
     routes = [
         Route("/healthz", healthz),
         Route("/", viewer),
+        Route("/api/whoami", whoami),
         Route("/api/cameras", cameras),
         Route("/api/search", search),
         Route("/api/cameras/{camera}/segments", segments),
