@@ -137,6 +137,14 @@ def write_durably(path: Path, data: bytes, what: str) -> None:
         raise OutputError(f"cannot write {what}: {reason}") from None
 
 
+def private_folder(folder: Path) -> None:
+    """Create `folder` if missing and make it and everything this process creates from now on
+    readable by the owner only (folder mode 0700, umask 077): footage and secrets live there."""
+    os.umask(0o077)
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+
+
 def fsync_folder(folder: Path) -> None:
     """Make a folder's entries (new and renamed files) durable."""
     handle = os.open(folder, os.O_RDONLY)

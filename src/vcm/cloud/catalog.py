@@ -7,6 +7,7 @@ order on open.
 """
 
 import hashlib
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -135,11 +136,12 @@ class Catalog:
         try:
             self.engine: Engine = _engine(url)
             self._migrate()
-        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as error:
-            raise InputError(f"bad catalog URL {url!r}: {error}") from None
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError):
+            raise InputError(f"bad catalog URL {without_password(url)!r}: use sqlite:///PATH or "
+                             "postgresql+psycopg://USER@HOST/DB") from None
         except sa.exc.OperationalError as error:
-            raise InputError(f"cannot open the catalog {url}: {str(error.orig).strip().splitlines()[0]}"
-                             ) from None
+            raise InputError(f"cannot open the catalog {without_password(url)}: "
+                             f"{str(error.orig).strip().splitlines()[0]}") from None
 
     def _migrate(self) -> None:
         with self.engine.begin() as connection:
@@ -331,6 +333,11 @@ class Catalog:
                 detections.c.camera == camera, detections.c.seq == seq).order_by(detections.c.frame))
             return [DetectionRecord(r.frame, r.time, r.class_name, r.score, (r.x0, r.y0, r.x1, r.y1))
                     for r in rows]
+
+
+def without_password(url: str) -> str:
+    """A catalog URL as recorded and shown: any password (scheme://user:PASSWORD@host) removed."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1@", url)
 
 
 def _engine(url: str) -> Engine:

@@ -5,7 +5,8 @@ the next segment number, the time of its first frame) and one folder per segment
 `0000000042/` holding `segment.json` (number, start time, frames, parts already
 acknowledged) and its parts (`machine`, `restoration`, `detections`). A segment folder
 is written as `.NAME.part` and renamed when complete, so the uploader never sees half a
-segment; a crash leaves at most a `.part` folder, removed on the next start.
+segment; a crash leaves at most a `.part` folder, removed on the next start. The spool is
+readable by its owner only.
 """
 
 import json
@@ -16,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vcm.api.contract import PARTS
-from vcm.atomic import fsync_folder, write_durably
+from vcm.atomic import fsync_folder, private_folder, write_durably
 from vcm.errors import OutputError
 
 
@@ -64,7 +65,8 @@ class Spool:
     def __init__(self, root: Path, camera: str) -> None:
         self.folder = root / camera
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            private_folder(root)
+            private_folder(self.folder)
         except OSError as error:
             raise OutputError(f"cannot create the spool {self.folder}: {error.strerror}") from None
         if not os.access(self.folder, os.W_OK):
