@@ -58,6 +58,16 @@ def test_health_and_viewer_are_open(service: tuple[Service, str, str]) -> None:
     assert httpx.get(running.url + "/").status_code == 200
 
 
+@pytest.mark.parametrize("path", ["/", "/static/app.js", "/api/cameras", "/api/no/such", "/healthz"])
+def test_every_response_carries_the_security_headers(service: tuple[Service, str, str], path: str) -> None:
+    running, _, reader_token = service
+    headers = httpx.get(running.url + path, headers={"Authorization": f"Bearer {reader_token}"}).headers
+    policy = headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy and "unsafe" not in policy
+    assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "no-referrer"
+
+
 def test_upload_round_trip_and_refusals(service: tuple[Service, str, str], segment: bytes) -> None:
     running, camera_token, reader_token = service
     camera, reader = Client(running.url, camera_token), Client(running.url, reader_token)

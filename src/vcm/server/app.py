@@ -26,10 +26,12 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vcm.api.contract import (
     CONTENT_SHA256,
@@ -51,6 +53,15 @@ from vcm.server.renditions import rendition
 from vcm.tasks import DETECT_MIN_SCORE
 
 VIEWER = Path(__file__).parent / "viewer"
+SECURITY_HEADERS = [  # on every response: the viewer loads only its own files, in no frame
+    (b"content-security-policy", b"default-src 'self'; script-src 'self'; style-src 'self'; "
+     b"img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; "
+     b"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),
+]
 log = logging.getLogger("vcm.server")
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -70,6 +81,27 @@ def _min_score(request: Request) -> float:
     """Query parameter min_score in 0..1; default: what the machine would report."""
     value = request.query_params.get("min_score")
     return DETECT_MIN_SCORE if value in (None, "") else finite(value, "min_score", 0.0, 1.0)
+
+
+class SecurityHeaders:
+    """ASGI middleware: SECURITY_HEADERS on every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name for name, _ in SECURITY_HEADERS}
+                message["headers"] = [*(h for h in message.get("headers", []) if h[0].lower() not in names),
+                                      *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
@@ -267,4 +299,5 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
             return _error(405, f"{request.method} is not allowed on {request.url.path}")
         return response
 
-    return Starlette(routes=routes, exception_handlers={404: api_not_found, 405: api_bad_method})
+    return Starlette(routes=routes, exception_handlers={404: api_not_found, 405: api_bad_method},
+                     middleware=[Middleware(SecurityHeaders)])

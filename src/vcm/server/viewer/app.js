@@ -16,7 +16,7 @@ const CLASS_COLOURS = { person: "#4ade80", car: "#38bdf8", truck: "#fb923c", bus
 
 const $ = (id) => document.getElementById(id);
 const state = {
-  token: localStorage.getItem(TOKEN_KEY),
+  token: sessionStorage.getItem(TOKEN_KEY),
   cameras: [], camera: null, segments: [], seq: null, kind: "machine",
   detections: [], byFrame: new Map(), stride: 1, hidden: new Set(),
   load: null, videos: new Map(), seekTo: null, timer: null, bannerFromRefresh: false,
@@ -140,7 +140,7 @@ function showSignIn(message) {
 }
 
 function signOut(message) {
-  localStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(TOKEN_KEY);
   state.token = null;
   clearInterval(state.timer);
   state.load?.abort();
@@ -606,7 +606,7 @@ function wire() {
     const token = $("token").value.trim();
     if (!token) return;
     state.token = token;
-    localStorage.setItem(TOKEN_KEY, token);
+    sessionStorage.setItem(TOKEN_KEY, token);
     start();
   });
   $("sign-out").addEventListener("click", () => signOut());
