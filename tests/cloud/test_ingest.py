@@ -89,5 +89,17 @@ def test_detections_need_their_segment_and_a_list(system: System, segment: bytes
         with pytest.raises(Refused) as refused:
             store_detections(system, "cam", 0, bad)
         assert refused.value.status == 400
-    store_detections(system, "cam", 0, [item, item])
+    assert store_detections(system, "cam", 0, [item, item]) is True
     assert system.catalog.segment("cam", 0).detections == 2
+
+
+def test_a_camera_cannot_rewrite_its_detections(system: System, segment: bytes) -> None:
+    store(system, upload(segment))
+    first = [{"frame": 3, "time": 100.3, "class": "car", "score": 0.8, "box": [5, 6, 7, 8]},
+             {"frame": 1, "time": 100.1, "class": "person", "score": 0.9, "box": [1, 2, 3, 4]}]
+    assert store_detections(system, "cam", 0, first) is True
+    assert store_detections(system, "cam", 0, first[::-1]) is False  # the same list again: a no-op
+    with pytest.raises(Refused) as refused:
+        store_detections(system, "cam", 0, [{**first[1], "class": "dog"}])
+    assert refused.value.status == 409
+    assert [record.class_name for record in system.catalog.detections("cam", 0)] == ["person", "car"]

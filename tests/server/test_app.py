@@ -113,6 +113,11 @@ def test_upload_round_trip_and_refusals(service: tuple[Service, str, str], segme
     with pytest.raises(ServerError) as forbidden:
         camera.search("person")  # camera tokens see only their own camera
     assert forbidden.value.status == 403
+    assert [listed["seq"] for listed in camera.segments("cam1")] == [0]  # and list it
+    for path in ("0/machine", "0/detections", "0/view.mp4"):  # but read no footage
+        response = httpx.get(f"{running.url}/api/cameras/cam1/segments/{path}",
+                             headers={"Authorization": f"Bearer {camera_token}"}, timeout=60)
+        assert response.status_code == 403 and "reader token" in response.json()["error"], path
     view = httpx.get(f"{running.url}/api/cameras/cam1/segments/0/view.mp4",
                      headers={"Authorization": f"Bearer {reader_token}"}, timeout=60)
     assert view.status_code == 200 and view.headers["content-type"] == "video/mp4"

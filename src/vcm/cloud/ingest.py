@@ -124,8 +124,14 @@ def store(system: System, upload: Upload) -> bool:
     return True
 
 
-def store_detections(system: System, camera: str, seq: int, items: object) -> None:
-    """Set the edge detections of a stored segment: a JSON list of {frame, time, class, score, box}."""
+def _record_key(record: DetectionRecord) -> tuple[object, ...]:
+    return record.frame, record.time, record.class_name, record.score, record.box
+
+
+def store_detections(system: System, camera: str, seq: int, items: object) -> bool:
+    """Set the edge detections of a stored segment once: a JSON list of {frame, time, class,
+    score, box}. True if stored now, False if the same list was already stored; Refused(409)
+    for a different list (a camera cannot rewrite what it reported)."""
     if not isinstance(items, list):
         raise Refused(400, "detections must be a JSON list")
     if system.catalog.segment(camera, seq) is None:
@@ -134,4 +140,10 @@ def store_detections(system: System, camera: str, seq: int, items: object) -> No
         records = [DetectionRecord.from_dict(item) for item in items]
     except InputError as error:
         raise Refused(400, str(error)) from None
+    stored = system.catalog.detections(camera, seq)
+    if stored:
+        if sorted(map(_record_key, stored)) == sorted(map(_record_key, records)):
+            return False
+        raise Refused(409, f"segment {seq} of {camera} already has different detections")
     system.catalog.replace_detections(camera, seq, records)
+    return True

@@ -1,8 +1,9 @@
 """The HTTP API (Starlette on uvicorn).
 
 Open: GET /healthz, the viewer page GET / and its static files. Everything under /api
-needs `Authorization: Bearer TOKEN`: camera tokens upload (and list) their own
-camera's segments, reader tokens list, search, download and view everything.
+needs `Authorization: Bearer TOKEN`: camera tokens upload and list their own camera's
+segments (detections once per segment; they read no footage), reader tokens list, search,
+download, view and delete everything.
 
     GET  /api/whoami                                      the token's name and role
     GET  /api/cameras                                     per camera: segments, frames, bytes per tier
@@ -118,8 +119,10 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
             raise Refused(401, "invalid token")
         return found
 
-    def guarded(*, upload: bool = False) -> Callable[[Callable[..., Awaitable[Response]]], Handler]:
-        """Wrap a handler: authenticate, check the camera in the path, map refusals to statuses."""
+    def guarded(*, upload: bool = False, footage: bool = False
+                ) -> Callable[[Callable[..., Awaitable[Response]]], Handler]:
+        """Wrap a handler: authenticate, check the camera in the path and the role (upload: camera
+        tokens only; footage: reader tokens only), map refusals to statuses."""
         def wrap(handler: Callable[..., Awaitable[Response]]) -> Handler:
             async def endpoint(request: Request) -> Response:
                 try:
@@ -129,6 +132,9 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
                         check_name(camera)
                     if upload and who.role != "camera":
                         raise Refused(403, "only camera tokens upload")
+                    if footage and who.role != "reader":
+                        raise Refused(403, "camera tokens upload and list; reading footage needs a "
+                                      "reader token")
                     if who.role == "camera" and camera is not None and camera != who.name:
                         raise Refused(403, f"this token belongs to camera {who.name}, not {camera}")
                     if who.role == "camera" and camera is None and not upload:
@@ -215,11 +221,11 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
             raise Refused(400, "detections must be JSON") from None
         except RecursionError:
             raise Refused(400, "detections are nested too deeply") from None
-        await run_in_threadpool(store_detections, system, request.path_params["camera"], seq_of(request),
-                                items)
-        return JSONResponse({"stored": True})
+        created = await run_in_threadpool(store_detections, system, request.path_params["camera"],
+                                          seq_of(request), items)
+        return JSONResponse({"stored": created})
 
-    @guarded()
+    @guarded(footage=True)
     async def get_layer(request: Request, _: Principal) -> Response:
         camera, seq, layer = request.path_params["camera"], seq_of(request), request.path_params["layer"]
         item = await run_in_threadpool(catalog.object, camera, seq, layer)
@@ -232,13 +238,13 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
         return Response(data, media_type="video/mp4" if layer == MACHINE else "application/octet-stream",
                         headers={CONTENT_SHA256: item.sha256, TIER: item.tier})
 
-    @guarded()
+    @guarded(footage=True)
     async def get_detections(request: Request, _: Principal) -> Response:
         floor = _min_score(request)
         found = await run_in_threadpool(catalog.detections, request.path_params["camera"], seq_of(request))
         return JSONResponse([item.to_dict() for item in found if item.score >= floor])
 
-    @guarded()
+    @guarded(footage=True)
     async def view(request: Request, _: Principal) -> Response:
         kind = request.query_params.get("kind", MACHINE)
         if kind not in (MACHINE, "restored"):
