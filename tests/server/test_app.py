@@ -242,3 +242,38 @@ def test_identical_requests_at_once_all_succeed(service: tuple[Service, str, str
     assert [view.status_code for view in views] == [200] * 6
     assert len({view.content for view in views}) == 1
     assert Client(running.url, reader_token).layer("cam1", 21, "machine") == body
+
+
+def test_idle_half_sent_and_stalled_requests_are_cut_off(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    data = tmp_path / "data"
+    camera_token = create_token(data, "cam1")
+    with Service(data, "--request-timeout", "2") as running:
+        host, port = "127.0.0.1", int(running.url.rsplit(":", 1)[1])
+
+        def closed_within(seconds: float, sent: bytes) -> tuple[bool, bytes]:
+            """(whether the server closed the connection within `seconds`, what it answered)."""
+            with socket.create_connection((host, port), timeout=seconds) as connection:
+                connection.sendall(sent)
+                answer, started = b"", time.monotonic()
+                try:
+                    while time.monotonic() - started < seconds:
+                        piece = connection.recv(4096)
+                        if not piece:
+                            return True, answer
+                        answer += piece
+                except TimeoutError:
+                    return False, answer
+            return False, answer
+
+        assert closed_within(10, b"") == (True, b"")  # connected, sent nothing
+        assert closed_within(10, b"GET /healthz HTTP/1.1\r\nHost: x\r\n") == (True, b"")  # half the headers
+        declared = (f"PUT /api/cameras/cam1/segments/0/machine HTTP/1.1\r\nHost: x\r\n"
+                    f"Authorization: Bearer {camera_token}\r\nX-Content-SHA256: {'0' * 64}\r\n"
+                    f"X-Segment-Start: 1\r\nContent-Length: {60 << 20}\r\n\r\nabcd").encode()
+        closed, answer = closed_within(10, declared)  # 60 MiB declared, 4 bytes sent
+        assert answer.startswith(b"HTTP/1.1 408") and b"stopped arriving" in answer
+        kept = httpx.get(running.url + "/healthz", timeout=10)  # the server still answers
+        assert kept.status_code == 200

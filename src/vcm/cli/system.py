@@ -13,6 +13,7 @@ from vcm.errors import InputError
 from vcm.progress import console, progress_bar, task_reporter
 
 MAX_UPLOAD_MB = 64
+REQUEST_TIMEOUT_S = 30.0
 
 
 def add_parser(commands: Subcommands) -> None:
@@ -46,6 +47,9 @@ def add_parser(commands: Subcommands) -> None:
                        help=f"largest accepted upload in MiB ({MAX_UPLOAD_MB})")
     serve.add_argument("--archive-after", type=number_in(0.0001, 36500), metavar="DAYS",
                        help="tiering policy: move machine layers older than DAYS to the cold tier (hourly)")
+    serve.add_argument("--request-timeout", type=number_in(0.1, 3600), default=REQUEST_TIMEOUT_S, metavar="S",
+                       help="seconds a client may take to send its request headers, or between two pieces of "
+                       f"a body, before the connection is closed or answered 408 ({REQUEST_TIMEOUT_S:g})")
     serve.set_defaults(run=run_serve)
 
     storage = commands.add_parser(
@@ -108,7 +112,7 @@ def run_serve(args: argparse.Namespace) -> None:
     if not 0 < args.port < 65536:
         raise InputError(f"--port must be in 1..65535, got {args.port}")
     serve(_open(args), args.host, args.port, max_upload=int(args.max_upload_mb * (1 << 20)),
-          archive_after=args.archive_after)
+          archive_after=args.archive_after, request_timeout=args.request_timeout)
 
 
 def run_storage(args: argparse.Namespace) -> None:

@@ -19,6 +19,7 @@ download, view and delete everything.
                                                           (min_score default: the operating score, 0.7)
 """
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -105,8 +106,9 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
-    """The ASGI app serving `system`; bodies above `max_upload` bytes are refused (413)."""
+def build_app(system: System, *, max_upload: int = 64 << 20, request_timeout: float = 30.0) -> Starlette:
+    """The ASGI app serving `system`; bodies above `max_upload` bytes are refused (413), bodies
+    that stop arriving for `request_timeout` seconds too (408)."""
     catalog = system.catalog
 
     async def principal(request: Request) -> Principal:
@@ -158,7 +160,15 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
         if length is not None and length.isascii() and length.isdigit() and int(length) > max_upload:
             raise Refused(413, f"the body is {int(length)} bytes; the limit is {max_upload}")
         chunks, size = [], 0
-        async for chunk in request.stream():
+        stream = request.stream()
+        while True:
+            try:
+                async with asyncio.timeout(request_timeout):
+                    chunk = await anext(stream)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise Refused(408, f"the body stopped arriving for {request_timeout:g} s") from None
             size += len(chunk)
             if size > max_upload:
                 raise Refused(413, f"the body exceeds the limit of {max_upload} bytes")

@@ -8,6 +8,7 @@ import uvicorn
 from vcm.cloud.maintenance import move_to_cold
 from vcm.cloud.system import System
 from vcm.server.app import build_app
+from vcm.server.timeouts import headers_within
 
 log = logging.getLogger("vcm.server")
 POLICY_PERIOD_S = 3600.0
@@ -23,15 +24,18 @@ def _tiering(system: System, days: float, stop: threading.Event) -> None:
             return
 
 
-def serve(system: System, host: str, port: int, *, max_upload: int, archive_after: float | None) -> None:
-    """Serve until interrupted."""
+def serve(system: System, host: str, port: int, *, max_upload: int, archive_after: float | None,
+          request_timeout: float) -> None:
+    """Serve until interrupted; request_timeout: seconds a client may take to send its request
+    headers, or between two pieces of a body."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stop = threading.Event()
     if archive_after is not None:
         threading.Thread(target=_tiering, args=(system, archive_after, stop), daemon=True).start()
     try:
-        uvicorn.run(build_app(system, max_upload=max_upload), host=host, port=port, log_level="info",
-                    timeout_graceful_shutdown=10)
+        uvicorn.run(build_app(system, max_upload=max_upload, request_timeout=request_timeout), host=host,
+                    port=port, log_level="info", timeout_graceful_shutdown=10,
+                    http=headers_within(request_timeout))
     finally:
         stop.set()
         system.close()
