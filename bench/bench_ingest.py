@@ -34,21 +34,25 @@ from vcm.models import load_detector
 from vcm.pipeline import Verification, run_method
 from vcm.planners import PlanSettings
 
+SEGMENT_FRAMES = 32
 
-def machine_segments(count: int, folder: Path) -> list[tuple[bytes, list[dict]]]:
-    """`count` real machine segments (32 frames each) of the sample and their detections."""
-    video = read_video(fetch_sample(), max_frames=32 * count)
+
+def machine_segments(count: int, folder: Path) -> tuple[list[tuple[bytes, list[dict]]], float]:
+    """`count` real machine segments (SEGMENT_FRAMES frames each) of the sample with their
+    detections, and their frame rate."""
+    video = read_video(fetch_sample(), max_frames=SEGMENT_FRAMES * count)
     detector = load_detector("yolov3-tiny")  # the detector its recorded figures were measured with
     made = []
     for index in range(count):
         path = folder / f"{index}.mp4"
         records: list = []
-        run_method("fast", video.frames[index * 32 : (index + 1) * 32], video.fps, path, detector,
+        first = index * SEGMENT_FRAMES
+        run_method("fast", video.frames[first : first + SEGMENT_FRAMES], video.fps, path, detector,
                    PlanSettings(), verify=Verification(enabled=False), on_frame=records.append)
         found = [DetectionRecord.of(r.index, r.index / video.fps, d).to_dict()
                  for r in records for d in (r.detections or [])]
         made.append((path.read_bytes(), found))
-    return made
+    return made, video.fps
 
 
 def main() -> None:
@@ -60,7 +64,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="vcm-bench-ingest-") as folder:
         root = Path(folder)
-        segments = machine_segments(4, root)
+        segments, fps = machine_segments(4, root)
         data = root / "data"
         flags = [*(["--catalog", args.catalog] if args.catalog else []),
                  *(["--storage", args.storage] if args.storage else [])]
@@ -78,7 +82,8 @@ def main() -> None:
                         body, found = segments[seq % len(segments)]
                         started = time.perf_counter()
                         try:
-                            client.put_layer(f"cam{index}", seq, "machine", body, start=1e9 + seq * 3.2)
+                            client.put_layer(f"cam{index}", seq, "machine", body, start=1e9 + seq * 3.2,
+                                            frames=SEGMENT_FRAMES, fps=fps)
                             client.put_detections(f"cam{index}", seq, found)
                         except Exception as error:  # reported, and the run counts as failed
                             errors.append(f"cam{index} segment {seq}: {error}")

@@ -25,7 +25,7 @@ def test_footage_catalog_and_settings_are_readable_by_their_owner_only(tmp_path:
     data.mkdir(mode=0o755)
     system = open_system(data)
     body = segment_bytes(4)
-    store(system, Upload("cam", 0, "machine", body, hashlib.sha256(body).hexdigest(), 10.0))
+    store(system, Upload("cam", 0, "machine", body, hashlib.sha256(body).hexdigest(), 10.0, 4, 10.0))
     system.close()
     assert mode(data) == 0o700
     files = [path for path in data.rglob("*") if path.is_file()]

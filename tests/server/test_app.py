@@ -72,7 +72,8 @@ def test_upload_round_trip_and_refusals(service: tuple[Service, str, str], segme
     running, camera_token, reader_token = service
     camera, reader = Client(running.url, camera_token), Client(running.url, reader_token)
     url = f"{running.url}/api/cameras/cam1/segments/0/machine"
-    auth = {"Authorization": f"Bearer {camera_token}", "X-Segment-Start": "1000.0"}
+    auth = {"Authorization": f"Bearer {camera_token}", "X-Segment-Start": "1000.0", "X-Segment-Frames": "8",
+            "X-Segment-Fps": "10"}
     sha = hashlib.sha256(segment).hexdigest()
 
     def put(body: bytes, **headers: str) -> httpx.Response:
@@ -89,10 +90,10 @@ def test_upload_round_trip_and_refusals(service: tuple[Service, str, str], segme
                                                     "X-Content-SHA256": sha}).status_code == 403
     assert reader.cameras() == []  # nothing was stored by any refusal
 
-    assert camera.put_layer("cam1", 0, "machine", segment, start=1000.0) is True
-    assert camera.put_layer("cam1", 0, "machine", segment, start=1000.0) is False
+    assert camera.put_layer("cam1", 0, "machine", segment, start=1000.0, frames=8, fps=10) is True
+    assert camera.put_layer("cam1", 0, "machine", segment, start=1000.0, frames=8, fps=10) is False
     with pytest.raises(ServerError) as conflict:
-        camera.put_layer("cam1", 0, "machine", segment_bytes(8, seed=3), start=1000.0)
+        camera.put_layer("cam1", 0, "machine", segment_bytes(8, seed=3), start=1000.0, frames=8, fps=10)
     assert conflict.value.status == 409
     camera.put_detections("cam1", 0, [{"frame": 2, "time": 1000.2, "class": "person", "score": 0.91,
                                        "box": [1, 2, 30, 40]},
@@ -154,12 +155,14 @@ def test_a_revoked_token_is_refused_at_once(tmp_path: Path) -> None:
     data = tmp_path / "data"
     camera = create_token(data, "cam9")
     with Service(data) as running:
-        assert Client(running.url, camera).put_layer("cam9", 0, "machine", segment_bytes(4), start=1.0)
+        assert Client(running.url, camera).put_layer("cam9", 0, "machine", segment_bytes(4), start=1.0,
+                                                     frames=4, fps=10)
         revoked = subprocess.run([*VCM, "token", "revoke", "cam9", "--data", str(data)], capture_output=True,
                                  text=True, timeout=60)
         assert revoked.returncode == 0 and "revoked 1 token" in revoked.stdout
         with pytest.raises(ServerError) as refused:
-            Client(running.url, camera).put_layer("cam9", 1, "machine", segment_bytes(4), start=2.0)
+            Client(running.url, camera).put_layer("cam9", 1, "machine", segment_bytes(4), start=2.0, frames=4,
+                                                         fps=10)
         assert refused.value.status == 401
     again = subprocess.run([*VCM, "token", "revoke", "cam9", "--data", str(data)], capture_output=True,
                            text=True, timeout=60)
@@ -182,7 +185,8 @@ def test_non_finite_and_out_of_range_values_are_refused_and_readers_keep_working
                              headers={**camera, "X-Content-SHA256": sha, "X-Segment-Start": "1.0"})
         assert response.status_code == 400 and "segment number" in response.json()["error"], seq
     stored = httpx.put(f"{base}/7/machine", content=segment, timeout=60,
-                       headers={**camera, "X-Content-SHA256": sha, "X-Segment-Start": "5000"})
+                       headers={**camera, "X-Content-SHA256": sha, "X-Segment-Start": "5000",
+                                "X-Segment-Frames": "8", "X-Segment-Fps": "10"})
     assert stored.status_code == 201
     good = {"frame": 1, "time": 5000.1, "class": "person", "score": 0.9, "box": [1, 2, 3, 4]}
     for bad in ('[{"frame": 1, "time": Infinity, "class": "person", "score": 0.9, "box": [1, 2, 3, 4]}]',
@@ -209,7 +213,8 @@ def test_non_finite_and_out_of_range_values_are_refused_and_readers_keep_working
 def test_a_reader_deletes_a_segment_and_a_camera_token_cannot(service: tuple[Service, str, str]) -> None:
     running, camera_token, reader_token = service
     body = segment_bytes(4, seed=11)
-    assert Client(running.url, camera_token).put_layer("cam1", 9, "machine", body, start=9000.0)
+    assert Client(running.url, camera_token).put_layer("cam1", 9, "machine", body, start=9000.0, frames=4,
+                                                       fps=10)
     url = f"{running.url}/api/cameras/cam1/segments/9"
     refused = httpx.delete(url, headers={"Authorization": f"Bearer {camera_token}"}, timeout=60)
     assert refused.status_code == 403
@@ -231,7 +236,8 @@ def test_identical_requests_at_once_all_succeed(service: tuple[Service, str, str
     body = segment_bytes(32, seed=21)
     sha = hashlib.sha256(body).hexdigest()
     url = f"{running.url}/api/cameras/cam1/segments/21"
-    headers = {"Authorization": f"Bearer {camera_token}", "X-Content-SHA256": sha, "X-Segment-Start": "21000"}
+    headers = {"Authorization": f"Bearer {camera_token}", "X-Content-SHA256": sha, "X-Segment-Start": "21000",
+               "X-Segment-Frames": "32", "X-Segment-Fps": "10"}
     with ThreadPoolExecutor(8) as pool:
         statuses = sorted(pool.map(lambda _: httpx.put(f"{url}/machine", content=body, headers=headers,
                                                        timeout=120).status_code, range(8)))
@@ -273,7 +279,7 @@ def test_idle_half_sent_and_stalled_requests_are_cut_off(tmp_path: Path) -> None
         declared = (f"PUT /api/cameras/cam1/segments/0/machine HTTP/1.1\r\nHost: x\r\n"
                     f"Authorization: Bearer {camera_token}\r\nX-Content-SHA256: {'0' * 64}\r\n"
                     f"X-Segment-Start: 1\r\nContent-Length: {60 << 20}\r\n\r\nabcd").encode()
-        closed, answer = closed_within(10, declared)  # 60 MiB declared, 4 bytes sent
+        _, answer = closed_within(10, declared)  # 60 MiB declared, 4 bytes sent
         assert answer.startswith(b"HTTP/1.1 408") and b"stopped arriving" in answer
         kept = httpx.get(running.url + "/healthz", timeout=10)  # the server still answers
         assert kept.status_code == 200

@@ -52,12 +52,12 @@ def test_a_full_disk_answers_507_and_stores_nothing(tmp_path: Path, tiny_disk: P
     assert len(small) < 64 << 10 < 128 << 10 < len(large)
     with Service(data) as service, Client(service.url, token) as client:
         with pytest.raises(ServerError) as full:
-            client.put_layer("cam", 0, "machine", large, start=1.0)
+            client.put_layer("cam", 0, "machine", large, start=1.0, frames=4, fps=10)
         assert full.value.status == 507 and "disk is full" in str(full.value)
         assert full.value.retryable  # the agent keeps it spooled and tries again later
         assert [p for p in tiny_disk.rglob("*") if p.is_file()] == []
         assert client.segments("cam") == []
-        assert client.put_layer("cam", 1, "machine", small, start=2.0)  # room for a small one
+        assert client.put_layer("cam", 1, "machine", small, start=2.0, frames=4, fps=10)  # room for a small
         assert [item["seq"] for item in client.segments("cam")] == [1]
 
 
@@ -76,16 +76,17 @@ def test_a_full_catalog_disk_answers_507_and_leaves_no_object(tmp_path: Path, ca
     token = create_token(data, "cam", "camera", "--catalog", f"sqlite:///{catalog_disk}/catalog.sqlite")
     body = segment_bytes(4, seed=2)
     with Service(data) as service, Client(service.url, token) as client:
-        assert client.put_layer("cam", 0, "machine", segment_bytes(4, seed=1), start=1.0)  # the catalog grows
+        assert client.put_layer("cam", 0, "machine", segment_bytes(4, seed=1), start=1.0, frames=4,
+                                 fps=10)  # the catalog grows
         filler = fill(catalog_disk, 0)
         with pytest.raises(ServerError) as full:
-            client.put_layer("cam", 1, "machine", body, start=2.0)
+            client.put_layer("cam", 1, "machine", body, start=2.0, frames=4, fps=10)
         assert full.value.status == 507 and "catalog" in str(full.value) and "disk is full" in str(full.value)
         assert full.value.retryable
         stored = sorted(p.name for p in (data / "hot").rglob("*") if p.is_file())
         assert len(stored) == 1  # segment 0 only: no orphan of segment 1
         filler.unlink()
-        assert client.put_layer("cam", 1, "machine", body, start=2.0)  # room again: the retry stores it
+        assert client.put_layer("cam", 1, "machine", body, start=2.0, frames=4, fps=10)  # room again
         assert [item["seq"] for item in client.segments("cam")] == [0, 1]
     log = service.log.read_text()
     assert "Traceback" not in log

@@ -53,8 +53,9 @@ def test_service_on_postgresql_and_s3(tmp_path, fresh_postgres_url: str, s3_serv
     with Service(data, env=env) as running:
         with Client(running.url, camera) as client:
             for seq, body in enumerate(segments):
-                assert client.put_layer("cam7", seq, "machine", body, start=500.0 + seq * 0.8)
-            assert not client.put_layer("cam7", 1, "machine", segments[1], start=500.8)
+                assert client.put_layer("cam7", seq, "machine", body, start=500.0 + seq * 0.8, frames=8,
+                                        fps=10)
+            assert not client.put_layer("cam7", 1, "machine", segments[1], start=500.8, frames=8, fps=10)
         with Client(running.url, reader) as client:
             assert [item["seq"] for item in client.segments("cam7")] == [0, 1, 2]
             assert client.layer("cam7", 2, "machine") == segments[2]

@@ -16,6 +16,9 @@ PARTS = (MACHINE, DETECTIONS, RESTORATION)  # what one segment is uploaded as, i
 
 CONTENT_SHA256 = "X-Content-SHA256"  # hex SHA-256 of a layer's bytes, sent with it and returned
 SEGMENT_START = "X-Segment-Start"  # a segment's start, epoch seconds, sent with its machine layer
+SEGMENT_FRAMES = "X-Segment-Frames"  # its frame count, sent with its machine layer
+SEGMENT_FPS = "X-Segment-Fps"  # its frame rate, frames per second, sent with its machine layer
+MAX_FPS = 1000.0
 TIER = "X-Tier"  # where a returned layer was stored: hot or cold
 
 EARLIEST, LATEST = 0.0, 4102444800.0  # the times stored, epoch seconds: 1970-01-01 .. 2100-01-01

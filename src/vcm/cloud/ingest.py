@@ -13,13 +13,15 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
-from vcm.api.contract import MACHINE, RESTORATION, DetectionRecord
+from vcm.api.contract import MACHINE, RESTORATION, SEGMENT_FPS, SEGMENT_FRAMES, SEGMENT_START, DetectionRecord
 from vcm.cloud.catalog import Segment, StoredObject
 from vcm.cloud.storage import object_key
 from vcm.cloud.system import System
 from vcm.errors import InputError, OutputError
 
 CODECS = {"hevc": "hevc", "h264": "h264"}
+MATROSKA_MAGIC = b"\x1a\x45\xdf\xa3"  # EBML header; an MP4 has b"ftyp" at bytes 4-8
+FPS_TOLERANCE = 0.01  # the container's rate may differ from the declared one by 1 %
 LAYER_TIER = {MACHINE: "hot", RESTORATION: "cold"}
 
 
@@ -33,8 +35,8 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class Upload:
-    """One layer of one segment as sent by a camera; start: epoch seconds of its first frame
-    (machine layer only)."""
+    """One layer of one segment as sent by a camera; for the machine layer what the camera
+    declares: start (epoch seconds of its first frame), frames and fps (frames per second)."""
 
     camera: str
     seq: int
@@ -42,6 +44,8 @@ class Upload:
     body: bytes
     sha256: str
     start: float | None = None
+    frames: int | None = None
+    fps: float | None = None
 
 
 def _check_hash(upload: Upload) -> None:
@@ -54,11 +58,14 @@ def _check_hash(upload: Upload) -> None:
 
 def _machine_segment(upload: Upload) -> Segment:
     """The segment a machine-layer body holds, or Refused(422) if it is not a decodable
-    HEVC/H.264 segment."""
+    HEVC/H.264 segment in an MP4 or Matroska container with the frames and rate declared."""
     from vcm.codec.decoder import decoded_frames
 
-    if upload.start is None:
-        raise Refused(400, "a machine layer needs X-Segment-Start (epoch seconds)")
+    if upload.start is None or upload.frames is None or upload.fps is None:
+        raise Refused(400, f"a machine layer needs {SEGMENT_START} (epoch seconds), {SEGMENT_FRAMES} and "
+                      f"{SEGMENT_FPS}")
+    if upload.body[4:8] != b"ftyp" and not upload.body.startswith(MATROSKA_MAGIC):
+        raise Refused(422, "a machine layer must be an MP4 or Matroska file (a raw stream has no timing)")
     try:
         info, frames = decoded_frames(upload.body, keep_frames=False, read_qp=False)
         count = sum(1 for _ in frames)
@@ -67,7 +74,11 @@ def _machine_segment(upload: Upload) -> Segment:
                       ) from None
     if info.codec not in CODECS:
         raise Refused(422, f"the segment is {info.codec}; only HEVC and H.264 are stored")
-    return Segment(camera=upload.camera, seq=upload.seq, start=upload.start, frames=count, fps=info.fps,
+    if count != upload.frames:
+        raise Refused(422, f"the segment decodes to {count} frames; {upload.frames} were declared")
+    if abs(info.fps - upload.fps) > FPS_TOLERANCE * upload.fps:
+        raise Refused(422, f"the segment plays at {info.fps:g} frames/s; {upload.fps:g} were declared")
+    return Segment(camera=upload.camera, seq=upload.seq, start=upload.start, frames=count, fps=upload.fps,
                    width=info.width, height=info.height, codec=info.codec, detections=0)
 
 

@@ -102,8 +102,11 @@ class Uploader(threading.Thread):
         if part == DETECTIONS:
             self.client.put_detections(self.camera, segment.seq, json.loads(data))
         else:
+            machine = part == MACHINE
             self.client.put_layer(self.camera, segment.seq, part, data,
-                                  start=segment.start if part == MACHINE else None)
+                                  start=segment.start if machine else None,
+                                  frames=segment.frames if machine else None,
+                                  fps=segment.fps if machine else None)
 
     def _retrying(self, action: Callable[[], None]) -> None:
         """Run `action` until it succeeds; retryable failures wait with backoff, others raise."""

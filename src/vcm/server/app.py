@@ -39,12 +39,17 @@ from vcm.api.contract import (
     CONTENT_SHA256,
     LAYERS,
     MACHINE,
+    MAX_FPS,
+    MAX_FRAME,
+    SEGMENT_FPS,
+    SEGMENT_FRAMES,
     SEGMENT_START,
     TIER,
     check_name,
     epoch_seconds,
     finite,
     sequence_number,
+    whole,
 )
 from vcm.cloud.catalog import Principal
 from vcm.cloud.ingest import Refused, Upload, store, store_detections
@@ -214,11 +219,13 @@ def build_app(system: System, *, max_upload: int = 64 << 20, request_timeout: fl
         layer = request.path_params["layer"]
         if layer not in LAYERS:
             raise Refused(404, f"no layer {layer!r}; layers are machine and restoration")
-        start_header = request.headers.get(SEGMENT_START)
-        start = epoch_seconds(start_header, SEGMENT_START) if start_header is not None else None
+        start, frames, fps = (request.headers.get(name)
+                              for name in (SEGMENT_START, SEGMENT_FRAMES, SEGMENT_FPS))
         upload = Upload(camera=request.path_params["camera"], seq=seq_of(request), layer=layer,
                         body=await body(request), sha256=request.headers.get(CONTENT_SHA256, ""),
-                        start=start)
+                        start=None if start is None else epoch_seconds(start, SEGMENT_START),
+                        frames=None if frames is None else whole(frames, SEGMENT_FRAMES, MAX_FRAME),
+                        fps=None if fps is None else finite(fps, SEGMENT_FPS, 0.01, MAX_FPS))
         created = await run_in_threadpool(store, system, upload)
         return JSONResponse({"stored": created, "camera": upload.camera, "seq": upload.seq, "layer": layer},
                             status_code=201 if created else 200)
