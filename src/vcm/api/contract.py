@@ -19,6 +19,7 @@ SEGMENT_START = "X-Segment-Start"  # a segment's start, epoch seconds, sent with
 SEGMENT_FRAMES = "X-Segment-Frames"  # its frame count, sent with its machine layer
 SEGMENT_FPS = "X-Segment-Fps"  # its frame rate, frames per second, sent with its machine layer
 MAX_FPS = 1000.0
+FPS_TOLERANCE = 0.01  # two frame rates differing by at most 1 % are the same rate
 TIER = "X-Tier"  # where a returned layer was stored: hot or cold
 
 EARLIEST, LATEST = 0.0, 4102444800.0  # the times stored, epoch seconds: 1970-01-01 .. 2100-01-01

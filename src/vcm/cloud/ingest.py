@@ -13,7 +13,15 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
-from vcm.api.contract import MACHINE, RESTORATION, SEGMENT_FPS, SEGMENT_FRAMES, SEGMENT_START, DetectionRecord
+from vcm.api.contract import (
+    FPS_TOLERANCE,
+    MACHINE,
+    RESTORATION,
+    SEGMENT_FPS,
+    SEGMENT_FRAMES,
+    SEGMENT_START,
+    DetectionRecord,
+)
 from vcm.cloud.catalog import Segment, StoredObject
 from vcm.cloud.storage import object_key
 from vcm.cloud.system import System
@@ -21,7 +29,6 @@ from vcm.errors import InputError, OutputError
 
 CODECS = {"hevc": "hevc", "h264": "h264"}
 MATROSKA_MAGIC = b"\x1a\x45\xdf\xa3"  # EBML header; an MP4 has b"ftyp" at bytes 4-8
-FPS_TOLERANCE = 0.01  # the container's rate may differ from the declared one by 1 %
 LAYER_TIER = {MACHINE: "hot", RESTORATION: "cold"}
 
 
