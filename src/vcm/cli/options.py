@@ -11,7 +11,7 @@ from pathlib import Path
 
 from vcm.api.contract import EARLIEST, LATEST, epoch_seconds
 from vcm.atomic import write_text_atomic
-from vcm.codec.options import CODECS
+from vcm.codec.options import CODECS, MAX_GOP
 from vcm.codec.qpmap import QP_MAX
 from vcm.errors import InputError
 from vcm.media.source import FrameSource, parse_fps, parse_size
@@ -25,8 +25,9 @@ TOKEN_ENV = "VCM_TOKEN"
 Subcommands = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
-def at_least(minimum: int) -> Callable[[str], int]:
-    """An argparse type: an integer >= minimum (the one place such a check is written)."""
+def at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer >= minimum (and <= maximum when given); the one place such
+    a check is written."""
 
     def parse(text: str) -> int:
         try:
@@ -35,6 +36,8 @@ def at_least(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {value}")
         return value
 
     return parse
@@ -90,7 +93,7 @@ def add_codec_option(parser: argparse.ArgumentParser, default: str = PLAN_DEFAUL
 
 
 def add_gop_option(parser: argparse.ArgumentParser, role: str = "frames per GOP: 1 I then P") -> None:
-    parser.add_argument("--gop", type=at_least(1), default=PLAN_DEFAULTS.gop,
+    parser.add_argument("--gop", type=at_least(1, MAX_GOP), default=PLAN_DEFAULTS.gop,
                         help=f"{role} ({PLAN_DEFAULTS.gop})")
 
 
