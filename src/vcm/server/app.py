@@ -1,6 +1,7 @@
 """The HTTP API (Starlette on uvicorn).
 
-Open: GET /healthz, the viewer page GET / and its static files. Everything under /api
+Open: GET /healthz, GET /openapi.json (this API described, vcm.server.openapi), the viewer
+page GET / and its static files. Everything under /api
 needs `Authorization: Bearer TOKEN`: camera tokens upload and list their own camera's
 segments (detections once per segment; they read no footage), reader tokens list, search,
 download, view and delete everything.
@@ -56,6 +57,7 @@ from vcm.cloud.ingest import Refused, Upload, store, store_detections
 from vcm.cloud.maintenance import delete_segments
 from vcm.cloud.system import System
 from vcm.errors import InputError, OutputError
+from vcm.server.openapi import OPENAPI
 from vcm.server.renditions import rendition
 from vcm.tasks import DETECT_MIN_SCORE
 
@@ -189,6 +191,9 @@ def build_app(system: System, *, max_upload: int = 64 << 20, request_timeout: fl
     async def viewer(_: Request) -> Response:
         return FileResponse(VIEWER / "index.html")
 
+    async def openapi(_: Request) -> Response:
+        return JSONResponse(OPENAPI)
+
     async def whoami(request: Request) -> Response:
         try:
             who = await principal(request)
@@ -295,6 +300,7 @@ def build_app(system: System, *, max_upload: int = 64 << 20, request_timeout: fl
     routes = [
         Route("/healthz", healthz),
         Route("/", viewer),
+        Route("/openapi.json", openapi),
         Route("/api/whoami", whoami),
         Route("/api/cameras", cameras),
         Route("/api/search", search),
