@@ -3,6 +3,7 @@
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from rich.table import Table
@@ -50,6 +51,7 @@ def add_parser(commands: Subcommands) -> None:
     serve.add_argument("--request-timeout", type=number_in(0.1, 3600), default=REQUEST_TIMEOUT_S, metavar="S",
                        help="seconds a client may take to send its request headers, or between two pieces of "
                        f"a body, before the connection is closed or answered 408 ({REQUEST_TIMEOUT_S:g})")
+    add_retention_option(serve, "apply it hourly")
     serve.set_defaults(run=run_serve)
 
     storage = commands.add_parser(
@@ -62,6 +64,7 @@ def add_parser(commands: Subcommands) -> None:
         description="Per camera: segments, frames, bytes on the hot and cold tiers, first and last time.")
     add_data_options(report)
     report.add_argument("--json", action="store_true")
+    add_retention_option(report, "also list what each of its rules would delete now")
     check = storage_commands.add_parser(
         "check", help="verify every object's hash; list missing, corrupt and orphaned objects",
         description="Read back every stored object and compare its SHA-256 with the catalog's; list "
@@ -82,8 +85,42 @@ def add_parser(commands: Subcommands) -> None:
     delete.add_argument("--camera", required=True, help="camera name")
     delete.add_argument("--seq", type=at_least(0),
                         help="segment number (default: every segment of the camera)")
-    for action in (report, check, move, delete):
+    prune = storage_commands.add_parser(
+        "prune", help="apply a retention policy now",
+        description="Delete the segments a retention policy (TOML: keep_days, [cameras], [classes], "
+        "[budget]; see docs/system.md) no longer keeps: expired ones, then per tier over budget those due "
+        "to expire first. A kill -9 leaves nothing half-deleted; the next prune or check finishes it.")
+    add_data_options(prune)
+    prune.add_argument("--retention", type=Path, required=True, metavar="POLICY.toml", help="the policy")
+    prune.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
+    prune.add_argument("--json", action="store_true")
+    for action in (report, check, move, delete, prune):
         action.set_defaults(run=run_storage)
+
+
+def add_retention_option(parser: argparse.ArgumentParser, role: str) -> None:
+    parser.add_argument("--retention", type=Path, metavar="POLICY.toml",
+                        help=f"a retention policy (keep_days, [cameras], [classes], [budget]): {role}")
+
+
+def load_retention(args: argparse.Namespace) -> Any:
+    """The --retention policy, checked before any work (None when not given)."""
+    from vcm.cloud.retention import RetentionPolicy
+
+    return RetentionPolicy.load(args.retention) if getattr(args, "retention", None) is not None else None
+
+
+def _print_doomed(doomed: list[Any], verb: str) -> None:
+    """Per rule: how many segments and bytes, and the first of them."""
+    by_rule: dict[str, list[Any]] = {}
+    for segment in doomed:
+        by_rule.setdefault(segment.rule, []).append(segment)
+    for rule, segments in by_rule.items():
+        first = min(segments, key=lambda segment: segment.start)
+        print(f"{rule}: {verb} {len(segments)} segments ({sum(s.bytes for s in segments)} bytes), "
+              f"from {first.camera} {first.seq} at {iso_time(first.start)}")
+    if not doomed:
+        print(f"retention: nothing to delete ({verb})")
 
 
 def _open(args: argparse.Namespace) -> Any:
@@ -111,19 +148,24 @@ def run_serve(args: argparse.Namespace) -> None:
 
     if not 0 < args.port < 65536:
         raise InputError(f"--port must be in 1..65535, got {args.port}")
+    retention = load_retention(args)
     serve(_open(args), args.host, args.port, max_upload=int(args.max_upload_mb * (1 << 20)),
-          archive_after=args.archive_after, request_timeout=args.request_timeout)
+          archive_after=args.archive_after, retention=retention, request_timeout=args.request_timeout)
 
 
 def run_storage(args: argparse.Namespace) -> None:
     from vcm.cloud.maintenance import check, delete_segments, move_to_cold, report
+    from vcm.cloud.retention import plan, prune
 
+    policy = load_retention(args)
     system = _open(args)
     try:
         if args.storage_command == "report":
             rows = report(system)
+            doomed = plan(system, policy) if policy is not None else []
             if args.json:
-                print(json.dumps(rows, indent=2))
+                print(json.dumps({"cameras": rows, "retention": [d.to_dict() for d in doomed]}
+                                 if policy is not None else rows, indent=2))
                 return
             table = Table(title=f"storage of {args.data}")
             for column in ("camera", "segments", "frames", "hot bytes", "cold bytes", "first", "last"):
@@ -133,6 +175,8 @@ def run_storage(args: argparse.Namespace) -> None:
                               str(row["hot_bytes"]), str(row["cold_bytes"]),
                               iso_time(row["first"]), iso_time(row["last"]))  # type: ignore[arg-type]
             console.print(table)
+            if policy is not None:
+                _print_doomed(doomed, "the retention policy would delete now")
         elif args.storage_command == "check":
             with progress_bar() as progress:
                 result = check(system, task_reporter(progress))
@@ -153,6 +197,16 @@ def run_storage(args: argparse.Namespace) -> None:
             if not removed:
                 raise InputError(f"nothing stored for {what}")
             print(f"deleted {what}: {len(removed)} objects ({sum(item.bytes for item in removed)} bytes)")
+        elif args.storage_command == "prune":
+            if args.dry_run:
+                doomed = plan(system, policy)
+            else:
+                with progress_bar() as progress:
+                    doomed = prune(system, policy, progress=task_reporter(progress))
+            if args.json:
+                print(json.dumps([d.to_dict() for d in doomed], indent=2))
+            else:
+                _print_doomed(doomed, "would delete" if args.dry_run else "deleted")
         else:
             moved = move_to_cold(system, args.older_than)
             print(f"moved {len(moved)} machine layers ({sum(m.bytes for m in moved)} bytes) to the cold tier")

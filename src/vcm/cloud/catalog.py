@@ -72,12 +72,22 @@ detections = sa.Table(
     sa.Index("detections_by_segment", "camera", "seq"),
 )
 
+deletions = sa.Table(  # objects whose rows are gone and which are being deleted from their tier
+    "deletions", metadata,
+    sa.Column("tier", sa.String(8), primary_key=True),
+    sa.Column("key", sa.String(512), primary_key=True),
+)
+
 
 def _create_v1(connection: Connection) -> None:
     metadata.create_all(connection, tables=[tokens, segments, objects, detections])
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_create_v1]
+def _create_v2(connection: Connection) -> None:
+    metadata.create_all(connection, tables=[deletions])
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_create_v1, _create_v2]
 
 
 def token_digest(token: str) -> str:
@@ -206,18 +216,36 @@ class Catalog:
 
     def remove_segments(self, camera: str, seq: int | None = None) -> list[StoredObject]:
         """Forget segment `seq` of `camera` (every segment of it when seq is None): its row,
-        detections and object rows, in one transaction. Returns the objects it named, which the
-        caller then deletes from their tiers."""
+        detections and object rows, in one transaction that records each object it named as a
+        pending deletion. Returns those objects; the caller deletes them from their tiers and
+        then calls `deleted` (a crash in between leaves them pending, never orphaned)."""
         def where(table: sa.Table) -> list[sa.ColumnElement[bool]]:
             return [table.c.camera == camera] + ([table.c.seq == seq] if seq is not None else [])
 
         with self._writing() as connection:
             named = [StoredObject(**row._mapping) for row in connection.execute(
                 sa.select(objects).where(*where(objects)))]
+            pending = {(item.tier, item.key) for item in named} - set(self._pending(connection))
+            if pending:
+                connection.execute(deletions.insert(), [{"tier": t, "key": k} for t, k in sorted(pending)])
             connection.execute(detections.delete().where(*where(detections)))
             connection.execute(objects.delete().where(*where(objects)))
             connection.execute(segments.delete().where(*where(segments)))
         return named
+
+    @staticmethod
+    def _pending(connection: Connection) -> list[tuple[str, str]]:
+        return [(row.tier, row.key) for row in connection.execute(sa.select(deletions))]
+
+    def pending_deletions(self) -> list[tuple[str, str]]:
+        """(tier, key) of objects whose rows were removed but whose deletion is not confirmed."""
+        with self.engine.connect() as connection:
+            return self._pending(connection)
+
+    def deleted(self, tier: str, key: str) -> None:
+        """Confirm that object `key` is gone from `tier`."""
+        with self._writing() as connection:
+            connection.execute(deletions.delete().where(deletions.c.tier == tier, deletions.c.key == key))
 
     def replace_detections(self, camera: str, seq: int, found: Sequence[DetectionRecord]) -> None:
         """Set the edge detections of a recorded segment (all or nothing)."""
@@ -299,6 +327,28 @@ class Catalog:
                 item = StoredObject(**row._mapping)
                 found.setdefault(item.seq, {})[item.layer] = item
         return found
+
+    def segment_summaries(self, min_score: float) -> list[dict[str, Any]]:
+        """Every segment with what retention weighs: camera, seq, start, end, bytes per tier
+        ({tier: bytes}) and the classes detected in it at `min_score` or above, by start."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(segments).order_by(segments.c.start, segments.c.camera,
+                                                                    segments.c.seq)).all()
+            sizes = connection.execute(sa.select(
+                objects.c.camera, objects.c.seq, objects.c.tier, sa.func.sum(objects.c.bytes).label("bytes"),
+            ).group_by(objects.c.camera, objects.c.seq, objects.c.tier)).all()
+            found = connection.execute(
+                sa.select(detections.c.camera, detections.c.seq, detections.c.class_name)
+                .where(detections.c.score >= min_score).distinct()).all()
+        tiers: dict[tuple[str, int], dict[str, int]] = {}
+        for row in sizes:
+            tiers.setdefault((row.camera, row.seq), {})[row.tier] = int(row.bytes)
+        classes: dict[tuple[str, int], set[str]] = {}
+        for row in found:
+            classes.setdefault((row.camera, row.seq), set()).add(row.class_name)
+        return [{"camera": row.camera, "seq": row.seq, "start": row.start,
+                 "end": row.start + row.frames / row.fps, "bytes": tiers.get((row.camera, row.seq), {}),
+                 "classes": classes.get((row.camera, row.seq), set())} for row in rows]
 
     def search(self, class_name: str, camera: str | None = None, start: float | None = None,
                end: float | None = None, min_score: float = 0.0) -> list[dict[str, object]]:
