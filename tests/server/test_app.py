@@ -26,7 +26,8 @@ def segment() -> bytes:
     return segment_bytes(8)
 
 
-ENDPOINTS = [("GET", "/api/whoami"), ("GET", "/api/cameras"), ("GET", "/api/search?class=person"),
+ENDPOINTS = [("GET", "/metrics"), ("GET", "/api/whoami"), ("GET", "/api/cameras"),
+             ("GET", "/api/search?class=person"),
              ("GET", "/api/cameras/cam1/segments"), ("GET", "/api/cameras/cam1/segments/0/machine"),
              ("GET", "/api/cameras/cam1/segments/0/detections"),
              ("GET", "/api/cameras/cam1/segments/0/view.mp4"),
@@ -283,3 +284,29 @@ def test_idle_half_sent_and_stalled_requests_are_cut_off(tmp_path: Path) -> None
         assert answer.startswith(b"HTTP/1.1 408") and b"stopped arriving" in answer
         kept = httpx.get(running.url + "/healthz", timeout=10)  # the server still answers
         assert kept.status_code == 200
+
+
+def test_metrics_for_monitoring(service: tuple[Service, str, str]) -> None:
+    running, camera_token, reader_token = service
+    body = segment_bytes(4, seed=31)
+    camera = Client(running.url, camera_token)
+    assert camera.put_layer("cam1", 31, "machine", body, start=31000.0, frames=4, fps=10)
+    with pytest.raises(ServerError):
+        camera.put_layer("cam1", 32, "machine", body, start=31000.4, frames=5, fps=10)  # a wrong frame count
+    refused = httpx.get(f"{running.url}/metrics", headers={"Authorization": f"Bearer {camera_token}"})
+    assert refused.status_code == 403
+    answer = httpx.get(f"{running.url}/metrics", headers={"Authorization": f"Bearer {reader_token}"})
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    values = {}
+    for line in answer.text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    segments = len(Client(running.url, reader_token).segments("cam1"))
+    assert values['vcm_segments{camera="cam1"}'] == segments
+    assert values['vcm_stored_bytes{camera="cam1",tier="hot"}'] >= len(body)
+    assert values["vcm_rejected_uploads_total"] >= 1 and values["vcm_upload_seconds_count"] >= 2
+    assert values['vcm_upload_seconds_bucket{le="+Inf"}'] == values["vcm_upload_seconds_count"]
+    assert values['vcm_camera_lag_seconds{camera="cam1"}'] > 0
+    assert values['vcm_requests_total{method="PUT",endpoint="/api/cameras/{camera}/segments/{seq}/{layer}",'
+                  'status="422"}'] >= 1

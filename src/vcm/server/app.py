@@ -7,6 +7,7 @@ segments (detections once per segment; they read no footage), reader tokens list
 download, view and delete everything.
 
     GET  /api/whoami                                      the token's name and role
+    GET  /metrics                                         Prometheus text (reader tokens)
     GET  /api/cameras                                     per camera: segments, frames, bytes per tier
     GET  /api/cameras/{camera}/segments?from=T0&to=T1     segments with their layers
     PUT  /api/cameras/{camera}/segments/{seq}/machine     body: MP4; X-Content-SHA256, X-Segment-Start
@@ -23,6 +24,7 @@ download, view and delete everything.
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -57,6 +59,7 @@ from vcm.cloud.ingest import Refused, Upload, store, store_detections
 from vcm.cloud.maintenance import delete_segments
 from vcm.cloud.system import System
 from vcm.errors import InputError, OutputError
+from vcm.server.metrics import Metrics
 from vcm.server.openapi import OPENAPI
 from vcm.server.renditions import rendition
 from vcm.tasks import DETECT_MIN_SCORE
@@ -128,12 +131,22 @@ def build_app(system: System, *, max_upload: int = 64 << 20, request_timeout: fl
             raise Refused(401, "invalid token")
         return found
 
+    metrics = Metrics()
+
     def guarded(*, upload: bool = False, footage: bool = False
                 ) -> Callable[[Callable[..., Awaitable[Response]]], Handler]:
         """Wrap a handler: authenticate, check the camera in the path and the role (upload: camera
         tokens only; footage: reader tokens only), map refusals to statuses."""
         def wrap(handler: Callable[..., Awaitable[Response]]) -> Handler:
             async def endpoint(request: Request) -> Response:
+                started = time.perf_counter()
+                response = await answer(request)
+                route = getattr(request.scope.get("route"), "path", request.url.path)
+                metrics.answered(request.method, route, response.status_code, time.perf_counter() - started,
+                                 upload and route.endswith("{layer}"))
+                return response
+
+            async def answer(request: Request) -> Response:
                 try:
                     who = await principal(request)
                     camera = request.path_params.get("camera")
@@ -200,6 +213,11 @@ def build_app(system: System, *, max_upload: int = 64 << 20, request_timeout: fl
         except Refused as refused:
             return _error(refused.status, refused.reason)
         return JSONResponse({"name": who.name, "role": who.role})
+
+    @guarded(footage=True)
+    async def metrics_text(_: Request, __: Principal) -> Response:
+        cameras = await run_in_threadpool(catalog.cameras)
+        return PlainTextResponse(metrics.render(cameras), media_type="text/plain; version=0.0.4")
 
     @guarded()
     async def cameras(_: Request, __: Principal) -> Response:
@@ -302,6 +320,7 @@ def build_app(system: System, *, max_upload: int = 64 << 20, request_timeout: fl
         Route("/", viewer),
         Route("/openapi.json", openapi),
         Route("/api/whoami", whoami),
+        Route("/metrics", metrics_text),
         Route("/api/cameras", cameras),
         Route("/api/search", search),
         Route("/api/cameras/{camera}/segments", segments),

@@ -74,6 +74,9 @@ OPENAPI: dict[str, Any] = {
     "paths": {
         "/healthz": {"get": _operation("liveness", {"200": _json("ok")}, open_=True)},
         "/openapi.json": {"get": _operation("this description", {"200": _json("OpenAPI 3.0")}, open_=True)},
+        "/metrics": {"get": _operation("operations metrics, Prometheus text format (reader tokens)",
+                                       {"200": {"description": "metrics", "content": {"text/plain": {
+                                           "schema": {"type": "string"}}}}})},
         "/api/whoami": {"get": _operation("the token's name and role", {"200": _json("name and role")})},
         "/api/cameras": {"get": _operation("per camera: segments, frames, bytes per tier",
                                            {"200": _json("cameras", {"type": "array"})})},
