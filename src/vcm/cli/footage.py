@@ -37,10 +37,14 @@ from vcm.tasks import DETECT_MIN_SCORE
 def add_parser(commands: Subcommands) -> None:
     edge = commands.add_parser("edge", help="run a camera agent: code, spool and upload segments",
                                description="Read SOURCE, code GOP-long segments for machines with their "
-                               "restoration layer, and upload them; exits 0 once all are acknowledged.")
-    add_source_options(edge, "source")
-    add_server_options(edge)
-    edge.add_argument("--camera", required=True, help="this camera's name")
+                               "restoration layer, and upload them; exits 0 once all are acknowledged. "
+                               "With --config, run every camera of a configuration file in one process, "
+                               "reconnecting dropped live sources (see docs/system.md).")
+    add_source_options(edge, "source", optional=True)
+    add_server_options(edge, required=False)
+    edge.add_argument("--camera", help="this camera's name")
+    edge.add_argument("--config", type=Path, metavar="CAMERAS.toml",
+                      help="run the cameras of this file instead (server, spool, [defaults], [cameras.NAME])")
     edge.add_argument("--spool", type=Path, default=Path("spool"), help="local spool folder (./spool)")
     edge.add_argument("--method", choices=listed_planners(), default="fast", help="planner (fast)")
     add_codec_option(edge)
@@ -114,6 +118,14 @@ def run_edge(args: argparse.Namespace) -> None:
     from vcm.models import load_detector
     from vcm.planners import PlanSettings
 
+    if args.config is not None:
+        if args.source is not None or args.camera is not None or args.server is not None:
+            raise InputError("vcm edge --config takes its sources, cameras and server from the file; "
+                             "give no SOURCE, --camera or --server")
+        run_fleet(args.config)
+        return
+    if args.source is None or args.camera is None or args.server is None:
+        raise InputError("vcm edge needs SOURCE, --camera and --server (or --config CAMERAS.toml)")
     check_name(args.camera)
     raw_format(args)
     client = _client(args)
@@ -154,6 +166,21 @@ def run_edge(args: argparse.Namespace) -> None:
     if summary.uploads.rejected:
         raise InputError(f"the service refused {summary.uploads.rejected} segments; they are in "
                          f"{spool.rejected}")
+
+
+def run_fleet(path: Path) -> None:
+    """Every camera of the configuration at `path` until their files end or a signal arrives;
+    InputError (exit 1) naming each camera that failed for good."""
+    from vcm.edge.fleet import Fleet, FleetConfig
+    from vcm.models import load_detector
+
+    config = FleetConfig.load(path)
+    fleet = Fleet(config, load_detector, log=lambda camera, line: console.print(f"[{camera}] {line}"))
+    with stop_on_signal(fleet.stop):
+        outcomes = fleet.run()
+    failed = {camera: outcome for camera, outcome in outcomes.items() if outcome not in ("done", "stopped")}
+    if failed:
+        raise InputError("; ".join(f"camera {camera}: {reason}" for camera, reason in sorted(failed.items())))
 
 
 def run_restore(args: argparse.Namespace) -> None:

@@ -17,7 +17,7 @@ from vcm.errors import InputError
 from vcm.media.source import FrameSource, parse_fps, parse_size
 from vcm.models.detectors import DEFAULT_DETECTOR, check_detector_name, detector_names
 from vcm.planners import PlanSettings
-from vcm.tasks import CLASS_SETS, DEFAULT_CLASSES, TASKS, task_entry
+from vcm.tasks import CLASS_SETS, DEFAULT_CLASSES, TASKS, class_names, task_entry
 from vcm.tasks.targets import TargetSpec
 
 PLAN_DEFAULTS = PlanSettings()
@@ -58,9 +58,10 @@ def number_in(low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
-def add_source_options(parser: argparse.ArgumentParser, name: str = "video") -> None:
+def add_source_options(parser: argparse.ArgumentParser, name: str = "video", optional: bool = False) -> None:
     """The input positional (a file, '-', a pipe or a URL) with --size, --fps and --frames."""
-    parser.add_argument(name, help="input: a video file (any format FFmpeg reads), raw .yuv, '-' for "
+    parser.add_argument(name, nargs="?" if optional else None,
+                        help="input: a video file (any format FFmpeg reads), raw .yuv, '-' for "
                         "standard input, a named pipe, or an rtsp/http/udp/tcp URL")
     parser.add_argument("--size", help="WxH of a raw YUV 4:2:0 input")
     parser.add_argument("--fps", help="frame rate of a raw YUV input")
@@ -156,20 +157,6 @@ def target_spec(args: argparse.Namespace) -> TargetSpec:
                       classes=class_names(args.classes))
 
 
-def class_names(text: str) -> tuple[str, ...]:
-    """--classes as class names: a named set or comma-separated COCO names, checked."""
-    from vcm.models.weights import coco_names
-
-    if text in CLASS_SETS:
-        return CLASS_SETS[text]
-    names = tuple(name.strip() for name in text.split(",") if name.strip())
-    unknown = [name for name in names if name not in coco_names()]
-    if unknown:
-        raise InputError(f"--classes: {', '.join(unknown)} not COCO class names (e.g. person, car, "
-                         f"bicycle) nor a named set ({', '.join(CLASS_SETS)})")
-    return names
-
-
 def check_scores(min_score: float, min_iou: float) -> None:
     if not 0 < min_score <= 1 or not 0 < min_iou <= 1:
         raise InputError("--min-score and --min-iou must be in (0, 1]")
@@ -180,8 +167,8 @@ def check_qp(qp: int, option: str) -> None:
         raise InputError(f"{option} must be in 0..{QP_MAX}, got {qp}")
 
 
-def add_server_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--server", required=True, help="the service, e.g. http://127.0.0.1:8000")
+def add_server_options(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument("--server", required=required, help="the service, e.g. http://127.0.0.1:8000")
     parser.add_argument("--token", default=os.environ.get(TOKEN_ENV),
                         help=f"bearer token (default: ${TOKEN_ENV})")
 

@@ -15,7 +15,7 @@ from vcm.api.client import Client, ServerError
 from vcm.api.contract import DETECTIONS, MACHINE, RESTORATION, DetectionRecord
 from vcm.codec.rates import bitrate_kbps
 from vcm.edge.spool import Spool, SpooledSegment, SpoolState
-from vcm.edge.uploader import TOKEN_REFUSED, UploadCounts, Uploader
+from vcm.edge.uploader import TOKEN_REFUSED, TokenRefused, UploadCounts, Uploader
 from vcm.errors import VcmError
 from vcm.media import windows
 from vcm.media.source import FrameSource, NoFrames, is_live
@@ -147,8 +147,9 @@ def run_agent(source_name: str, open_source: Callable[[int], FrameSource], clien
     summary.seconds = time.perf_counter() - started
     if uploader.error is not None:
         left = len(spool.pending())
-        raise VcmError(f"uploads stopped: {uploader.error}; {left} segments wait in {spool.folder}, "
-                       "run again to send them")
+        kind = TokenRefused if isinstance(uploader.error, TokenRefused) else VcmError
+        raise kind(f"uploads stopped: {uploader.error}; {left} segments wait in {spool.folder}, "
+                   "run again to send them")
     return summary
 
 
@@ -159,11 +160,11 @@ def _check_token(client: Client, camera: str) -> None:
         who = client.whoami()
     except ServerError as error:
         if error.status in TOKEN_REFUSED:
-            raise VcmError(f"the service refuses the token of camera {camera}: {error}") from None
+            raise TokenRefused(f"the service refuses the token of camera {camera}: {error}") from None
         return
     if (who.get("role"), who.get("name")) != ("camera", camera):
-        raise VcmError(f"the service refuses the token of camera {camera}: it is the {who.get('role')} token "
-                       f"of {who.get('name')!r}, not the camera token of {camera!r}")
+        raise TokenRefused(f"the service refuses the token of camera {camera}: it is the {who.get('role')} "
+                           f"token of {who.get('name')!r}, not the camera token of {camera!r}")
 
 
 @dataclass

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from vcm.api.client import Client, ServerError
 from vcm.api.contract import DETECTIONS, MACHINE
 from vcm.edge.spool import Spool, SpooledSegment
+from vcm.errors import VcmError
 
 TOKEN_REFUSED = (401, 403)  # the service refuses the camera's token, not a segment
 BACKOFF_START_S = 0.25
@@ -29,7 +30,7 @@ class UploadCounts:
     bytes: int = 0
 
 
-class TokenRefused(Exception):
+class TokenRefused(VcmError):
     """The service answered 401/403: no upload can succeed until the token is fixed."""
 
 
