@@ -160,7 +160,7 @@ def test_a_revoked_token_is_refused_at_once(tmp_path: Path) -> None:
                                                      frames=4, fps=10)
         revoked = subprocess.run([*VCM, "token", "revoke", "cam9", "--data", str(data)], capture_output=True,
                                  text=True, timeout=60)
-        assert revoked.returncode == 0 and "revoked 1 token" in revoked.stdout
+        assert revoked.returncode == 0 and "revoked 1 camera token" in revoked.stdout
         with pytest.raises(ServerError) as refused:
             Client(running.url, camera).put_layer("cam9", 1, "machine", segment_bytes(4), start=2.0, frames=4,
                                                          fps=10)

@@ -19,25 +19,42 @@ REQUEST_TIMEOUT_S = 30.0
 
 def add_parser(commands: Subcommands) -> None:
     token = commands.add_parser(
-        "token", help="create access tokens for cameras and readers",
-        description="Tokens are kept in the catalog as SHA-256 hashes: `create` prints a new one once, "
-        "`revoke` deletes every token of a name at once.")
+        "token", help="create, list, rotate and revoke access tokens for cameras and readers",
+        description="Tokens are kept in the catalog as SHA-256 hashes: `create` and `rotate` print a new "
+        "one once; `list` shows names, roles and expiry (never a token); `revoke` deletes every token of "
+        "a name and role at once. Camera and reader names are separate.")
     token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
     create = token_commands.add_parser(
         "create", help="print a new token for NAME",
         description="Print a new token: a camera token uploads and lists only camera NAME; a reader "
-        "token restores, searches and views every camera.")
-    create.add_argument("name", help="the camera (role camera) or the reader's name")
-    create.add_argument("--role", choices=["camera", "reader"], default="camera",
-                        help="camera: uploads for camera NAME; reader: restores, searches, views (camera)")
-    add_data_options(create)
+        "token restores, searches, views and deletes every camera.")
+    rotate = token_commands.add_parser(
+        "rotate", help="print a new token for NAME; the earlier ones expire after --grace-hours",
+        description="Print a new token for NAME and ROLE and let its earlier tokens expire after "
+        "--grace-hours (0: at once), time to put the new one in place.")
+    for action in (create, rotate):
+        action.add_argument("name", help="the camera (role camera) or the reader's name")
+        action.add_argument("--role", choices=["camera", "reader"], default="camera",
+                            help="camera: uploads for camera NAME; reader: restores, searches, views "
+                            "(camera)")
+        action.add_argument("--expires-in", type=number_in(0.0001, 36500), metavar="DAYS",
+                            help="the new token is refused after DAYS (default: never)")
+        add_data_options(action)
+    rotate.add_argument("--grace-hours", type=number_in(0, 8760), default=24.0, metavar="H",
+                        help="the earlier tokens keep working this long (24)")
+    listing = token_commands.add_parser("list", help="names, roles, creation and expiry of the tokens",
+                                        description="List the tokens: name, role, created, expires.")
+    add_data_options(listing)
+    listing.add_argument("--json", action="store_true")
     revoke = token_commands.add_parser(
         "revoke", help="delete every token of NAME (takes effect at once)",
-        description="Delete every token of NAME; requests with them are refused from then on.")
+        description="Delete every token of NAME and ROLE; requests with them are refused from then on.")
     revoke.add_argument("name")
+    revoke.add_argument("--role", choices=["camera", "reader"],
+                        help="which NAME (needed when a camera and a reader share it)")
     add_data_options(revoke)
-    create.set_defaults(run=run_token)
-    revoke.set_defaults(run=run_token)
+    for action in (create, rotate, listing, revoke):
+        action.set_defaults(run=run_token)
 
     serve = commands.add_parser("serve", help="run the ingest service and web viewer",
                                 description="Serve the HTTP API and the viewer (http://HOST:PORT/).")
@@ -130,15 +147,35 @@ def _open(args: argparse.Namespace) -> Any:
 
 
 def run_token(args: argparse.Namespace) -> None:
+    import time
+
     system = _open(args)
+    catalog = system.catalog
     try:
+        expires = getattr(args, "expires_in", None)
+        expires = None if expires is None else time.time() + expires * 86400.0
         if args.token_command == "create":
-            print(system.catalog.create_token(args.name, args.role))
-            return
-        count = system.catalog.revoke_tokens(args.name)
-        if not count:
-            raise InputError(f"no token belongs to {args.name!r}")
-        print(f"revoked {count} token{'s' if count > 1 else ''} of {args.name}")
+            print(catalog.create_token(args.name, args.role, expires))
+        elif args.token_command == "rotate":
+            print(catalog.rotate_token(args.name, args.role, args.grace_hours * 3600.0, expires))
+        elif args.token_command == "list":
+            rows = catalog.tokens()
+            if args.json:
+                print(json.dumps(rows, indent=2))
+                return
+            for row in rows:
+                print(f"{row['name']}\t{row['role']}\tcreated {iso_time(row['created'])}\t"
+                      f"expires {iso_time(row['expires']) if row['expires'] is not None else 'never'}")
+        else:
+            roles = [args.role] if args.role else sorted({row["role"] for row in catalog.tokens(args.name)})
+            if len(roles) > 1:
+                raise InputError(f"{args.name!r} is both a camera and a reader; give --role camera or "
+                                 "--role reader")
+            count = catalog.revoke_tokens(args.name, roles[0]) if roles else 0
+            if not count:
+                role = f" as a {args.role}" if args.role else ""
+                raise InputError(f"no token belongs to {args.name!r}{role}")
+            print(f"revoked {count} {roles[0]} token{'s' if count > 1 else ''} of {args.name}")
     finally:
         system.close()
 

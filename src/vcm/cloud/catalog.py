@@ -32,6 +32,7 @@ tokens = sa.Table(
     sa.Column("name", sa.String(128), nullable=False),
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("created", sa.Float, nullable=False),
+    sa.Column("expires", sa.Float, nullable=True),  # epoch seconds after which it is refused; NULL: never
 )
 segments = sa.Table(
     "segments", metadata,
@@ -80,14 +81,19 @@ deletions = sa.Table(  # objects whose rows are gone and which are being deleted
 
 
 def _create_v1(connection: Connection) -> None:
-    metadata.create_all(connection, tables=[tokens, segments, objects, detections])
+    metadata.create_all(connection, tables=[tokens, segments, objects, detections])  # tokens as of v3
 
 
 def _create_v2(connection: Connection) -> None:
     metadata.create_all(connection, tables=[deletions])
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_create_v1, _create_v2]
+def _token_expiry_v3(connection: Connection) -> None:
+    if "expires" not in {column["name"] for column in sa.inspect(connection).get_columns("tokens")}:
+        connection.execute(sa.text("ALTER TABLE tokens ADD COLUMN expires FLOAT"))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_create_v1, _create_v2, _token_expiry_v3]
 
 
 def token_digest(token: str) -> str:
@@ -181,28 +187,60 @@ class Catalog:
             raise OutputError(f"cannot write the catalog: {reason}") from None
 
     # tokens
-    def create_token(self, name: str, role: str) -> str:
-        """A new random token for `name` with `role` (vcm_ + 256 random bits, URL-safe);
-        only its digest is stored."""
+    def create_token(self, name: str, role: str, expires: float | None = None) -> str:
+        """A new random token for `name` with `role` (vcm_ + 256 random bits, URL-safe), refused
+        after `expires` (epoch seconds; None: never); only its digest is stored."""
         if role not in ROLES:
             raise InputError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
         check_name(name)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self._writing() as connection:
             connection.execute(tokens.insert().values(digest=token_digest(token), name=name, role=role,
-                                                      created=time.time()))
+                                                      created=time.time(), expires=expires))
         return token
 
-    def revoke_tokens(self, name: str) -> int:
-        """Delete every token of `name` (a stolen camera, a reader who left); returns how many."""
+    def rotate_token(self, name: str, role: str, grace_s: float, expires: float | None = None) -> str:
+        """A new token for (name, role); the earlier ones expire `grace_s` seconds from now (0: at
+        once), in the same transaction. InputError if (name, role) has no token to rotate."""
+        if not self.tokens(name, role):
+            raise InputError(f"no {role} token belongs to {name!r}; create one first")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        now = time.time()
         with self._writing() as connection:
-            return connection.execute(tokens.delete().where(tokens.c.name == name)).rowcount
+            earlier = tokens.c.expires.is_(None) | (tokens.c.expires > now + grace_s)
+            connection.execute(tokens.update().where(tokens.c.name == name, tokens.c.role == role, earlier)
+                               .values(expires=now + grace_s))
+            connection.execute(tokens.insert().values(digest=token_digest(token), name=name, role=role,
+                                                      created=now, expires=expires))
+        return token
 
-    def principal(self, token: str) -> Principal | None:
+    def tokens(self, name: str | None = None, role: str | None = None) -> list[dict[str, Any]]:
+        """Tokens as name, role, created, expires (never the token or its digest), by name."""
+        query = sa.select(tokens.c.name, tokens.c.role, tokens.c.created, tokens.c.expires)
+        if name is not None:
+            query = query.where(tokens.c.name == name)
+        if role is not None:
+            query = query.where(tokens.c.role == role)
         with self.engine.connect() as connection:
-            row = connection.execute(sa.select(tokens.c.name, tokens.c.role)
+            return [dict(row._mapping) for row in connection.execute(
+                query.order_by(tokens.c.name, tokens.c.role, tokens.c.created))]
+
+    def revoke_tokens(self, name: str, role: str) -> int:
+        """Delete every token of (`name`, `role`) (a stolen camera, a reader who left); returns how
+        many. A camera and a reader of the same name are separate: revoking one keeps the other."""
+        with self._writing() as connection:
+            deleted = connection.execute(tokens.delete().where(tokens.c.name == name, tokens.c.role == role))
+            return deleted.rowcount
+
+    def principal(self, token: str, now: float | None = None) -> Principal | None:
+        """Who `token` belongs to; None when unknown or expired."""
+        now = time.time() if now is None else now
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(tokens.c.name, tokens.c.role, tokens.c.expires)
                                      .where(tokens.c.digest == token_digest(token))).first()
-        return Principal(row.name, row.role) if row else None
+        if row is None or (row.expires is not None and row.expires <= now):
+            return None
+        return Principal(row.name, row.role)
 
     # segments and objects
     def add_object(self, item: StoredObject, segment: Segment | None = None) -> None:

@@ -128,7 +128,7 @@ def build_app(system: System, *, max_upload: int = 64 << 20, request_timeout: fl
             raise Refused(401, "missing bearer token")
         found = await run_in_threadpool(catalog.principal, token.strip())
         if found is None:
-            raise Refused(401, "invalid token")
+            raise Refused(401, "invalid or expired token")
         return found
 
     metrics = Metrics()
