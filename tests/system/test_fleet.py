@@ -48,7 +48,10 @@ def test_service_on_postgresql_and_s3(tmp_path, fresh_postgres_url: str, s3_serv
     data = tmp_path / "data"
     flags = ["--catalog", fresh_postgres_url, "--storage", f"s3://{fresh_bucket}/fleet"]
     camera = create_token(data, "cam7", "camera", *flags, env=env)
-    reader = create_token(data, "ops", "reader", env=env)  # the URLs were recorded in DATA/system.json
+    recorded = (data / "system.json").read_text()
+    assert f"endpoint={s3_server.endpoint}" in recorded and s3_server.secret_key not in recorded
+    without_endpoint = {key: value for key, value in env.items() if key != "AWS_ENDPOINT_URL"}
+    reader = create_token(data, "ops", "reader", env=without_endpoint)  # the URLs come from system.json
     segments = [segment_bytes(8, seed=seed) for seed in range(3)]
     with Service(data, env=env) as running:
         with Client(running.url, camera) as client:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from vcm.atomic import atomic_output, private_folder
 from vcm.cloud.catalog import Catalog, without_password
-from vcm.cloud.storage import Tier, open_tiers
+from vcm.cloud.storage import Tier, open_tiers, with_endpoint
 from vcm.errors import InputError, OutputError
 
 SETTINGS_FILE = "system.json"
@@ -58,10 +58,10 @@ def open_system(data: Path, catalog: str | None = None, storage: str | None = No
     both have opened; different ones than recorded are refused)."""
     recorded = _recorded(data)
     catalog_url = catalog or recorded.get("catalog") or f"sqlite:///{(data / 'catalog.sqlite').resolve()}"
-    storage_url = storage or recorded.get("storage") or str(data.resolve())
+    storage_url = with_endpoint(storage or recorded.get("storage") or str(data.resolve()))
     wanted = {"catalog": without_password(catalog_url), "storage": storage_url}
     for key, value in wanted.items():
-        if key in recorded and recorded[key] != value:
+        if key in recorded and (with_endpoint(recorded[key]) if key == "storage" else recorded[key]) != value:
             raise InputError(f"{data} already uses --{key} {recorded[key]}; it cannot switch to {value}")
     opened = System(data, Catalog(catalog_url), open_tiers(storage_url))
     if recorded != wanted:
