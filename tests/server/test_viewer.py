@@ -184,7 +184,7 @@ def test_a_token_revoked_mid_session_asks_for_the_token_again(served: Served, br
     browser.execute_script(f"sessionStorage.setItem('{TOKEN_KEY}', 'revoked')")
     browser.refresh()
     error = _wait(browser).until(lambda d: _visible(d, "signin-error"))
-    assert "invalid token" in error.text
+    assert "invalid or expired token" in error.text
 
 
 def test_a_link_to_a_missing_segment_shows_an_error(served: Served, browser: WebDriver) -> None:
