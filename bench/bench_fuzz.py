@@ -4,7 +4,7 @@ reader token. Goal: zero 5xx and nothing stored on a refusal over >= 10,000 requ
 every listing still answering afterwards. Prints a JSON summary and a Markdown table; exits 1
 on any failure.
 
-    python bench/bench_fuzz.py [--examples 220] [--seed 0]
+    python bench/bench_fuzz.py [--examples 320] [--seed 0]
 """
 
 import argparse
@@ -26,7 +26,7 @@ from vcm.api.client import Client
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--examples", type=int, default=220, help="per operation, mode and path (220)")
+    parser.add_argument("--examples", type=int, default=320, help="per operation, mode and path (320)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="vcm-bench-fuzz-") as folder:
