@@ -91,6 +91,8 @@ def test_the_camera_and_its_two_segments_are_listed(served: Served, browser: Web
     text = cameras[0].text
     assert "2 segments" in text and "64 frames" in text
     assert "hot" in text and "KiB" in text  # bytes per tier in human units
+    seen = _testid(browser, "camera-seen")[0].text
+    assert seen == "● online" or seen.startswith("last seen "), seen  # per-camera status
     assert [bar.get_attribute("data-seq") for bar in bars] == ["0", "1"]
     assert all("detections" in (bar.get_attribute("aria-label") or "") for bar in bars)
     # The token lives in this tab's session only (never in localStorage) and survives a reload;
