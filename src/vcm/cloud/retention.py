@@ -22,7 +22,6 @@ oldest), so a person is kept over an empty street of the same age. Deleting goes
 import math
 import re
 import time
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from vcm.cloud.system import System
 from vcm.errors import InputError
 from vcm.progress import ProgressCallback
 from vcm.tasks import DETECT_MIN_SCORE
+from vcm.tomlfile import read_toml
 
 UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
@@ -53,12 +53,7 @@ class RetentionPolicy:
     @classmethod
     def load(cls, path: Path) -> "RetentionPolicy":
         """The policy in TOML file `path`; InputError naming what is wrong."""
-        try:
-            raw = tomllib.loads(path.read_text())
-        except FileNotFoundError:
-            raise InputError(f"retention policy {path} does not exist") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-            raise InputError(f"retention policy {path} is not TOML: {error}") from None
+        raw = read_toml(path, "retention policy")
         return cls.from_dict(raw, str(path))
 
     @classmethod

@@ -22,7 +22,6 @@ others go on) and makes the process exit 1 at the end.
 
 import os
 import threading
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +38,7 @@ from vcm.models.detectors import DEFAULT_DETECTOR, check_detector_name
 from vcm.planners import PlanSettings, listed_planners
 from vcm.tasks import DEFAULT_CLASSES, DETECT_MIN_SCORE, class_names
 from vcm.tasks.targets import TargetSpec
+from vcm.tomlfile import read_toml
 
 RECONNECT_START_S = 1.0
 RECONNECT_MAX_S = 60.0
@@ -69,12 +69,7 @@ class FleetConfig:
     @classmethod
     def load(cls, path: Path) -> "FleetConfig":
         """The configuration in TOML file `path`; InputError naming what is wrong."""
-        try:
-            raw = tomllib.loads(path.read_text())
-        except FileNotFoundError:
-            raise InputError(f"camera configuration {path} does not exist") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-            raise InputError(f"camera configuration {path} is not TOML: {error}") from None
+        raw = read_toml(path, "camera configuration")
         unknown = set(raw) - {"server", "spool", "defaults", "cameras"}
         if unknown:
             raise InputError(f"{path}: unknown setting {sorted(unknown)[0]!r} "
