@@ -28,7 +28,7 @@ LAYERS = (
     {"cli"},
 )
 ROOT_UTILITIES = {"__init__", "assets", "atomic", "batch", "cache", "errors", "interrupt", "progress",
-                  "registry", "rounding", "streamjson", "threads"}
+                  "registry", "rounding", "streamjson", "threads", "tomlfile"}
 
 
 def _layer_of(folder: str) -> int:

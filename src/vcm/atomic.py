@@ -1,12 +1,16 @@
 """Write outputs under temporary names and rename them into place when all are complete.
 
-A temporary file is `.NAME.PID.partSUFFIX` beside its target. A run killed by SIGKILL
-cannot remove its own; the next run writing the same target removes every such file
-whose process is gone, so none survives it.
+A temporary file is `.NAME.PID.WRITER.partSUFFIX` beside its target, WRITER unique to one
+write (thread and random), so threads of one process writing the same target (a server
+storing two identical uploads at once) never share one. A run killed by SIGKILL cannot
+remove its own; the next run writing the same target removes every such file whose
+process is gone, so none survives it.
 """
 
 import errno
 import os
+import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,9 +49,11 @@ def check_output_folder(path: str | os.PathLike[str]) -> Path:
 
 
 def temporary_path(target: Path) -> Path:
-    """Where `target` is written until it is complete: `.NAME.PID.partSUFFIX` beside it."""
+    """Where `target` is written until it is complete: `.NAME.PID.WRITER.partSUFFIX` beside it,
+    a new name on every call."""
     parent = target.parent if str(target.parent) else Path(".")
-    return parent / f".{target.name}.{os.getpid()}.part{target.suffix}"
+    writer = f"{threading.get_ident():x}{secrets.token_hex(4)}"
+    return parent / f".{target.name}.{os.getpid()}.{writer}.part{target.suffix}"
 
 
 def _process_alive(pid: int) -> bool:
@@ -129,6 +135,14 @@ def write_durably(path: Path, data: bytes, what: str) -> None:
         temporary.unlink(missing_ok=True)
         reason = "the disk is full" if error.errno == errno.ENOSPC else error.strerror
         raise OutputError(f"cannot write {what}: {reason}") from None
+
+
+def private_folder(folder: Path) -> None:
+    """Create `folder` if missing and make it and everything this process creates from now on
+    readable by the owner only (folder mode 0700, umask 077): footage and secrets live there."""
+    os.umask(0o077)
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
 
 
 def fsync_folder(folder: Path) -> None:

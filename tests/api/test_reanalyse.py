@@ -24,7 +24,8 @@ def stored(clip: Video, tmp_path_factory: pytest.TempPathFactory):
         for seq in range(2):
             path = Path(folder) / f"{seq}.mp4"
             encode(clip.frames[seq * 6 : seq * 6 + 6], 30, path, gop=6, fps=10)
-            client.put_layer("cam", seq, "machine", path.read_bytes(), start=100.0 + seq * 0.6)
+            client.put_layer("cam", seq, "machine", path.read_bytes(), start=100.0 + seq * 0.6, frames=6,
+                             fps=10)
         yield running, reader
 
 

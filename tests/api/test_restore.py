@@ -58,3 +58,35 @@ def test_restore_rebuilds_human_quality(sample_path: Path, original: Video, tmp_
     assert restored_psnr > machine_psnr + 2.0, (machine_psnr, restored_psnr)
     assert restored_psnr > 32.0
     assert view.status_code == 200 and view.headers["content-type"] == "video/mp4"
+
+
+def test_restore_across_a_codec_change_recodes_and_refuses_a_size_change(tmp_path: Path) -> None:
+    from tests.live_service import segment_bytes
+    from vcm.api.client import Client
+
+    data = tmp_path / "data"
+    camera, reader = create_token(data, "cam"), create_token(data, "ops", "reader")
+    uploads = [segment_bytes(8, seed=0),
+               segment_bytes(8, seed=1, codec="h264"),  # an agent rerun with --codec
+               segment_bytes(8, width=160, seed=2)]  # then a camera with another resolution
+    with Service(data) as service:
+        with Client(service.url, camera) as client:
+            for seq, body in enumerate(uploads):
+                assert client.put_layer("cam", seq, "machine", body, start=100.0 + 0.8 * seq, frames=8,
+                                        fps=10)
+
+        def restore(out: Path, *flags: str) -> subprocess.CompletedProcess:
+            return subprocess.run([*VCM, "restore", "--server", service.url, "--token", reader, "--camera",
+                                   "cam", "-o", str(out), *flags], capture_output=True, text=True,
+                                  timeout=600)
+
+        refused = restore(tmp_path / "all.mp4")
+        assert refused.returncode == 1 and not (tmp_path / "all.mp4").exists()
+        (line,) = refused.stderr.strip().splitlines()
+        assert "128x96" in line and "160x96" in line and "segment 2" in line, line
+        for flags in (["--machine"], []):
+            out = tmp_path / f"first-two{len(flags)}.mp4"
+            done = restore(out, "--to", "101.6", *flags)
+            assert done.returncode == 0, done.stderr
+            decoded = decode(out, read_qp=False)
+            assert decoded.rgb.shape == (16, 96, 128, 3)

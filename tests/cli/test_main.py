@@ -165,6 +165,8 @@ def bad_inputs(tmp_path_factory: pytest.TempPathFactory, frames: np.ndarray) -> 
              "npz_junk": folder / "junk.npz", "npz": folder / "map.npz", "long_map": folder / "long.npy",
              "not_model": folder / "notes.pt", "file": folder / "a_file.txt"}
     names["raw"].write_bytes(bytes(64 * 48 * 3 // 2 * 2))
+    names["large_raw"] = folder / "large.yuv"  # one 2560x1440 frame: above HEVC level 4.1 with 16x16 CTUs
+    names["large_raw"].write_bytes(bytes(2560 * 1440 * 3 // 2))
     names["resized"].write_bytes(_h264(folder / "a.264", frames[:3, :64, :96])
                                  + _h264(folder / "b.264", frames[3:6, :96, :128]))
     with av.open(str(names["crop"]), "w") as container:
@@ -207,7 +209,10 @@ def bad_inputs(tmp_path_factory: pytest.TempPathFactory, frames: np.ndarray) -> 
         (["eval", "{sample}", "--max-segments", "0", "--out", "{tmp}/ev"], "--max-segments"),
         (["eval", "{sample}", "--max-segments", "-2", "--out", "{tmp}/ev"], "--max-segments"),
         (["preedit", "train", "{sample}", "--out", "{model}", "--checkpoint-every", "0"], "checkpoint_every"),
-        (["preedit", "train", "{sample}", "--out", "{model}", "--learning-rate", "-0.1"], "learning rate"),
+        (["preedit", "train", "{sample}", "--out", "{model}", "--learning-rate", "-0.1"], "--learning-rate"),
+        (["encode", "{sample}", "-o", "{out}", "--gop", "1000000000000"], "--gop: must be at most"),
+        (["encode", "{sample}", "-o", "{out}", "--min-score", "nan"], "--min-score"),
+        (["encode", "{large_raw}", "-o", "{out}", "--size", "2560x1440", "--fps", "10"], "16x16 QP blocks"),
         (["preedit", "train", "{sample}", "--out", "{not_model}"], "not a vcm pre-editor model"),
     ],
 )
@@ -262,3 +267,16 @@ def test_encode_plans_for_the_classes_of_interest_only(tmp_path: Path, sample_pa
     payload = json.loads(stats.read_text())
     assert payload["settings"]["targets"]["classes"] == ["car"]
     assert {t["class_name"] for frame in payload["frames"] for t in frame["targets"]} <= {"car"}
+
+
+def test_a_reader_that_goes_away_is_no_error(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.live_service import VCM
+
+    child = subprocess.Popen([*VCM, "token", "create", "cam", "--data", str(tmp_path / "data")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()  # as `| head -0` would
+    errors = child.stderr.read().decode()
+    assert child.wait(120) == 141 and errors == "", errors

@@ -41,6 +41,13 @@ def test_bad_system_commands(tmp_path: Path) -> None:
     one_line_error(run("restore", "--server", nowhere, "--token", "t", "--camera", "cam", "-o",
                        str(tmp_path / "x.mp4"), "--from", "yesterday"), "bad time")
     one_line_error(run("storage", "move", "--data", data, "--older-than", "-1"), "older-than")
+    for value in ("nan", "inf", "1e400"):
+        one_line_error(run("storage", "move", "--data", data, "--older-than", value), "older-than")
+        one_line_error(run("serve", "--data", data, "--archive-after", value), "archive-after")
+        one_line_error(run("search", "--server", nowhere, "--token", "t", "--class", "person",
+                           "--from", value), "time")
+    one_line_error(run("storage", "delete", "--data", data, "--camera", "cam"), "nothing stored")
+    one_line_error(run("storage", "delete", "--data", data, "--camera", "../x"), "bad name")
 
 
 def test_restore_of_an_empty_camera_writes_nothing(tmp_path: Path) -> None:
@@ -58,3 +65,22 @@ def test_restore_of_an_empty_camera_writes_nothing(tmp_path: Path) -> None:
 def test_storage_commands_on_an_empty_folder(tmp_path: Path, command: list[str]) -> None:
     result = run(*command, "--data", str(tmp_path / "data"))
     assert result.returncode == 0, result.stderr
+
+
+def test_tokens_are_listed_rotated_and_revoked_by_role(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    camera = run("token", "create", "gate", "--data", data, "--expires-in", "30").stdout.strip()
+    reader = run("token", "create", "gate", "--role", "reader", "--data", data).stdout.strip()
+    listed = run("token", "list", "--data", data)
+    assert listed.returncode == 0 and camera not in listed.stdout and reader not in listed.stdout
+    lines = listed.stdout.strip().splitlines()
+    assert len(lines) == 2 and "camera" in lines[0] and "expires 20" in lines[0]
+    assert "expires never" in lines[1]
+    rotated = run("token", "rotate", "gate", "--data", data, "--grace-hours", "0")
+    assert rotated.returncode == 0 and rotated.stdout.startswith("vcm_") and rotated.stdout.strip() != camera
+    one_line_error(run("token", "revoke", "gate", "--data", data), "both a camera and a reader")
+    revoked = run("token", "revoke", "gate", "--role", "reader", "--data", data)
+    assert revoked.returncode == 0 and "revoked 1 reader token" in revoked.stdout
+    one_line_error(run("token", "revoke", "gate", "--role", "reader", "--data", data), "as a reader")
+    one_line_error(run("token", "rotate", "nobody", "--data", data), "create one first")
+    one_line_error(run("token", "create", "x", "--data", data, "--expires-in", "nan"), "--expires-in")

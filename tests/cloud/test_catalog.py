@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from vcm.api.contract import DetectionRecord
-from vcm.cloud.catalog import Catalog, Segment, StoredObject
+from vcm.cloud.catalog import MIGRATIONS, Catalog, Segment, StoredObject
 from vcm.errors import InputError
 
 
@@ -42,6 +42,28 @@ def catalog_checks(catalog: Catalog) -> None:
     assert [h["seq"] for h in catalog.search("person")] == [2]
     with pytest.raises(sa.exc.IntegrityError):  # one object per segment and layer
         catalog.add_object(StoredObject("cam-a", 1, "restoration", "x", "cold", "ef" * 32, 1, 0.0))
+    token_checks(catalog)
+
+
+def token_checks(catalog: Catalog) -> None:
+    """Expiry, rotation with a grace period, and camera and reader names kept apart."""
+    import time
+
+    soon = catalog.create_token("gate", "camera", expires=time.time() + 60)
+    assert catalog.principal(soon).name == "gate" and catalog.principal(soon, now=time.time() + 61) is None
+    twin = catalog.create_token("gate", "reader")  # a reader who shares the camera's name
+    rotated = catalog.rotate_token("gate", "camera", grace_s=3600)
+    later = time.time() + 3601
+    assert catalog.principal(soon).name == "gate" and catalog.principal(rotated, now=later).name == "gate"
+    assert catalog.principal(soon, now=later) is None  # the earlier token ended with the grace period
+    assert catalog.principal(twin, now=later).role == "reader"  # rotating the camera left the reader alone
+    listed = [(row["name"], row["role"]) for row in catalog.tokens("gate")]
+    assert listed == [("gate", "camera"), ("gate", "camera"), ("gate", "reader")]
+    assert all(set(row) == {"name", "role", "created", "expires"} for row in catalog.tokens())
+    assert catalog.revoke_tokens("gate", "camera") == 2
+    assert catalog.principal(rotated) is None and catalog.principal(twin).role == "reader"
+    with pytest.raises(InputError, match="create one first"):
+        catalog.rotate_token("gate", "camera", grace_s=0)
 
 
 def test_sqlite_catalog(tmp_path: Path) -> None:
@@ -54,7 +76,17 @@ def test_schema_is_migrated_once_and_kept(tmp_path: Path) -> None:
     reopened = Catalog(url)
     assert reopened.principal(token).name == "cam"
     with reopened.engine.connect() as connection:
-        assert connection.execute(sa.text("select count(*) from schema_version")).scalar() == 1
+        assert connection.execute(sa.text("select count(*) from schema_version")).scalar() == len(MIGRATIONS)
+
+
+def test_a_catalog_made_before_token_expiry_is_migrated(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    token = Catalog(url).create_token("cam", "camera")
+    with Catalog(url).engine.begin() as connection:  # back to the tables of schema version 2
+        connection.execute(sa.text("ALTER TABLE tokens DROP COLUMN expires"))
+        connection.execute(sa.text("DELETE FROM schema_version WHERE version > 2"))
+    migrated = Catalog(url)
+    assert migrated.principal(token).name == "cam" and migrated.tokens()[0]["expires"] is None
 
 
 def test_bad_names_roles_and_urls(tmp_path: Path) -> None:

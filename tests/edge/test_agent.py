@@ -88,3 +88,22 @@ def test_a_camera_checks_its_stream_as_it_codes_and_the_check_steers_the_planner
 
     checked, unchecked = maps(2), maps(0)
     assert (checked[0] == unchecked[0]).all() and not (checked[1] == unchecked[1]).all()
+
+
+def test_a_refused_token_stops_the_agent_before_coding_and_a_fixed_one_sends_everything(
+        service, sample_path: Path, tmp_path: Path) -> None:
+    running, camera, reader = service
+    spool = tmp_path / "spool"
+    for wrong, why in (("vcm_wrong", "401"), (reader, "the reader token of 'ops'")):
+        refused = subprocess.run(edge_command(sample_path, running.url, wrong, spool), capture_output=True,
+                                 text=True, timeout=300)
+        assert refused.returncode == 1
+        lines = refused.stderr.strip().splitlines()
+        assert len(lines) == 1, refused.stderr
+        line = lines[0]
+        assert "refuses the token of camera cam" in line and why in line, line
+        assert not [p for p in (spool / "cam").iterdir() if p.name.isdigit()]  # nothing coded
+    fixed = subprocess.run(edge_command(sample_path, running.url, camera, spool), capture_output=True,
+                           text=True, timeout=300)
+    assert fixed.returncode == 0, fixed.stderr
+    assert [item["seq"] for item in segments_of(running.url, reader)] == [0, 1, 2]

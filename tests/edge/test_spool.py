@@ -16,8 +16,14 @@ def test_segments_round_trip_through_the_spool(tmp_path: Path) -> None:
     spool.mark_sent(second, "machine")
     assert spool.pending()[1].sent == ["machine"]
     spool.remove(first)
-    rejected = spool.reject(spool.pending()[0])
+    rejected = spool.reject(spool.pending()[0], "422: not a video")
     assert spool.pending() == [] and (rejected / "machine").read_bytes() == b"m1"
+    assert (rejected / "reason.txt").read_text() == "422: not a video\n"
+    assert spool.requeue_rejected() == 1 and spool.requeue_rejected() == 0
+    (again,) = spool.pending()
+    assert (again.seq, again.sent) == (1, ["machine"])
+    assert again.parts() == ["machine", "detections", "restoration"]
+    assert not again.part("reason.txt").exists()
 
 
 def test_state_is_consistent_after_a_crash(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from vcm.api.client import Client
 from vcm.cloud.maintenance import check
 from vcm.cloud.system import open_system
 from vcm.edge.spool import Spool
-from vcm.edge.uploader import Uploader
+from vcm.edge.uploader import TokenRefused, Uploader
 
 pytestmark = pytest.mark.system  # starts real servers
 
@@ -91,3 +91,24 @@ def test_uploads_give_up_when_asked(tmp_path: Path) -> None:
     uploader.run()  # nothing listens on that port
     assert isinstance(uploader.error, TimeoutError) and time.monotonic() - started < 30
     assert len(spool.pending()) == 1
+
+
+def test_a_refused_token_stops_the_uploads_and_keeps_every_segment(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    token = create_token(data, "cam")
+    spool = Spool(tmp_path / "spool", "cam")
+    for seq in range(3):
+        spool.add(seq, 10.0 + seq, seq * 4, 4, 10.0,
+                  {"machine": segment_bytes(4, seed=seq), "detections": b"[]"})
+    lines: list[str] = []
+    with Service(data) as service:
+        for wrong in ("vcm_not-a-token", create_token(data, "other-camera")):  # 401, then 403
+            refused = Uploader(Client(service.url, wrong), "cam", spool, log=lines.append, give_up_after=60)
+            refused.run()
+            assert isinstance(refused.error, TokenRefused) and "token" in str(refused.error)
+            assert refused.counts.rejected == 0 and [s.seq for s in spool.pending()] == [0, 1, 2]
+            assert not spool.rejected.exists()
+        fixed = Uploader(Client(service.url, token), "cam", spool, log=lines.append, give_up_after=60)
+        fixed.finish()
+        fixed.run()
+        assert fixed.error is None and fixed.counts.acknowledged == 3 and spool.pending() == []

@@ -35,7 +35,7 @@ def _visible(driver: WebDriver, name: str) -> WebElement | None:
 def _open(driver: WebDriver, served: Served) -> None:
     """The page, signed out."""
     driver.get(f"{served.url}/")
-    driver.execute_script("localStorage.clear()")
+    driver.execute_script("sessionStorage.clear()")
     driver.get(f"{served.url}/")
     _wait(driver).until(lambda d: _visible(d, "token-input"))
 
@@ -75,7 +75,7 @@ def test_a_wrong_token_shows_the_sign_in_again_with_an_error(served: Served, bro
     assert "token" in error.text.lower()
     assert _visible(browser, "token-input") is not None
     assert _visible(browser, "camera-list") is None
-    assert browser.execute_script(f"return localStorage.getItem('{TOKEN_KEY}')") is None
+    assert browser.execute_script(f"return sessionStorage.getItem('{TOKEN_KEY}')") is None
 
 
 def test_a_camera_token_is_refused_with_a_hint(served: Served, browser: WebDriver) -> None:
@@ -91,14 +91,19 @@ def test_the_camera_and_its_two_segments_are_listed(served: Served, browser: Web
     text = cameras[0].text
     assert "2 segments" in text and "64 frames" in text
     assert "hot" in text and "KiB" in text  # bytes per tier in human units
+    seen = _testid(browser, "camera-seen")[0].text
+    assert seen == "● online" or seen.startswith("last seen "), seen  # per-camera status
     assert [bar.get_attribute("data-seq") for bar in bars] == ["0", "1"]
     assert all("detections" in (bar.get_attribute("aria-label") or "") for bar in bars)
-    # The token survives a reload; signing out forgets it.
+    # The token lives in this tab's session only (never in localStorage) and survives a reload;
+    # signing out forgets it.
+    assert browser.execute_script(f"return sessionStorage.getItem('{TOKEN_KEY}')") == served.reader
+    assert browser.execute_script("return localStorage.length") == 0
     browser.refresh()
     _wait(browser).until(lambda d: len(_testid(d, "segment")) == 2)
     _testid(browser, "sign-out")[0].click()
     _wait(browser).until(lambda d: _visible(d, "token-input"))
-    assert browser.execute_script(f"return localStorage.getItem('{TOKEN_KEY}')") is None
+    assert browser.execute_script(f"return sessionStorage.getItem('{TOKEN_KEY}')") is None
 
 
 def test_clicking_a_segment_plays_it_with_the_detection_boxes(served: Served, browser: WebDriver,
@@ -178,10 +183,10 @@ def test_an_unknown_class_finds_nothing(served: Served, browser: WebDriver) -> N
 
 def test_a_token_revoked_mid_session_asks_for_the_token_again(served: Served, browser: WebDriver) -> None:
     _signed_in(browser, served)
-    browser.execute_script(f"localStorage.setItem('{TOKEN_KEY}', 'revoked')")
+    browser.execute_script(f"sessionStorage.setItem('{TOKEN_KEY}', 'revoked')")
     browser.refresh()
     error = _wait(browser).until(lambda d: _visible(d, "signin-error"))
-    assert "invalid token" in error.text
+    assert "invalid or expired token" in error.text
 
 
 def test_a_link_to_a_missing_segment_shows_an_error(served: Served, browser: WebDriver) -> None:

@@ -48,13 +48,17 @@ def test_service_on_postgresql_and_s3(tmp_path, fresh_postgres_url: str, s3_serv
     data = tmp_path / "data"
     flags = ["--catalog", fresh_postgres_url, "--storage", f"s3://{fresh_bucket}/fleet"]
     camera = create_token(data, "cam7", "camera", *flags, env=env)
-    reader = create_token(data, "ops", "reader", env=env)  # the URLs were recorded in DATA/system.json
+    recorded = (data / "system.json").read_text()
+    assert f"endpoint={s3_server.endpoint}" in recorded and s3_server.secret_key not in recorded
+    without_endpoint = {key: value for key, value in env.items() if key != "AWS_ENDPOINT_URL"}
+    reader = create_token(data, "ops", "reader", env=without_endpoint)  # the URLs come from system.json
     segments = [segment_bytes(8, seed=seed) for seed in range(3)]
     with Service(data, env=env) as running:
         with Client(running.url, camera) as client:
             for seq, body in enumerate(segments):
-                assert client.put_layer("cam7", seq, "machine", body, start=500.0 + seq * 0.8)
-            assert not client.put_layer("cam7", 1, "machine", segments[1], start=500.8)
+                assert client.put_layer("cam7", seq, "machine", body, start=500.0 + seq * 0.8, frames=8,
+                                        fps=10)
+            assert not client.put_layer("cam7", 1, "machine", segments[1], start=500.8, frames=8, fps=10)
         with Client(running.url, reader) as client:
             assert [item["seq"] for item in client.segments("cam7")] == [0, 1, 2]
             assert client.layer("cam7", 2, "machine") == segments[2]

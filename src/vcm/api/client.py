@@ -5,7 +5,7 @@ from typing import Any
 
 import httpx
 
-from vcm.api.contract import CONTENT_SHA256, SEGMENT_START
+from vcm.api.contract import CONTENT_SHA256, SEGMENT_FPS, SEGMENT_FRAMES, SEGMENT_START
 from vcm.errors import InputError, VcmError
 
 
@@ -57,18 +57,25 @@ class Client:
                               response.status_code)
         return response
 
-    def put_layer(self, camera: str, seq: int, layer: str, data: bytes, start: float | None = None) -> bool:
-        """Upload one layer; True if the server stored it now, False if it already had it."""
+    def put_layer(self, camera: str, seq: int, layer: str, data: bytes, start: float | None = None,
+                  frames: int | None = None, fps: float | None = None) -> bool:
+        """Upload one layer (a machine layer with its start in epoch seconds, frame count and
+        rate); True if the server stored it now, False if it already had it."""
         headers = {CONTENT_SHA256: hashlib.sha256(data).hexdigest(),
                    "Content-Type": "application/octet-stream"}
-        if start is not None:
-            headers[SEGMENT_START] = repr(start)
+        for name, value in ((SEGMENT_START, start), (SEGMENT_FRAMES, frames), (SEGMENT_FPS, fps)):
+            if value is not None:
+                headers[name] = repr(value)
         response = self._request("PUT", f"/api/cameras/{camera}/segments/{seq}/{layer}", content=data,
                                  headers=headers)
         return response.status_code == 201
 
     def put_detections(self, camera: str, seq: int, items: list[dict[str, object]]) -> None:
         self._request("PUT", f"/api/cameras/{camera}/segments/{seq}/detections", json=items)
+
+    def whoami(self) -> dict[str, str]:
+        """The name and role of this client's token."""
+        return self._request("GET", "/api/whoami").json()
 
     def cameras(self) -> list[dict[str, Any]]:
         return self._request("GET", "/api/cameras").json()

@@ -1,6 +1,7 @@
 """The camera-to-service contract, defined once for both sides: layer names, header names,
 the camera-name rule and the detection record (what `vcm edge` sends and the service stores)."""
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,8 +16,16 @@ PARTS = (MACHINE, DETECTIONS, RESTORATION)  # what one segment is uploaded as, i
 
 CONTENT_SHA256 = "X-Content-SHA256"  # hex SHA-256 of a layer's bytes, sent with it and returned
 SEGMENT_START = "X-Segment-Start"  # a segment's start, epoch seconds, sent with its machine layer
+SEGMENT_FRAMES = "X-Segment-Frames"  # its frame count, sent with its machine layer
+SEGMENT_FPS = "X-Segment-Fps"  # its frame rate, frames per second, sent with its machine layer
+MAX_FPS = 1000.0
+FPS_TOLERANCE = 0.01  # two frame rates differing by at most 1 % are the same rate
 TIER = "X-Tier"  # where a returned layer was stored: hot or cold
 
+EARLIEST, LATEST = 0.0, 4102444800.0  # the times stored, epoch seconds: 1970-01-01 .. 2100-01-01
+MAX_SEQ_DIGITS = 12  # segment numbers: up to 12 ASCII digits
+MAX_FRAME = 10_000_000  # a frame index within one segment
+MAX_COORDINATE = 1e6  # a box coordinate, pixels (either sign)
 NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 NAME_LENGTH = 128
 
@@ -27,6 +36,44 @@ def check_name(name: str) -> str:
     if not 1 <= len(name) <= NAME_LENGTH or not set(name) <= NAME_CHARACTERS or name.startswith("."):
         raise InputError(f"bad name {name!r}: use 1-128 letters, digits, '-', '_' or '.'")
     return name
+
+
+def finite(value: Any, name: str, low: float, high: float) -> float:
+    """`value` (a number or its text) as a float in [low, high]; InputError naming `name`
+    otherwise (NaN and infinities included)."""
+    if isinstance(value, bool):
+        raise InputError(f"{name} must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number) or not low <= number <= high:
+        raise InputError(f"{name} must be a finite number in {low:g}..{high:g}, got {value!r}")
+    return number
+
+
+def epoch_seconds(value: Any, name: str) -> float:
+    """A time as stored: epoch seconds between EARLIEST and LATEST; InputError otherwise."""
+    return finite(value, name, EARLIEST, LATEST)
+
+
+def whole(value: Any, name: str, high: int) -> int:
+    """A non-negative integer up to `high`: an int, an integral float, or ASCII digits."""
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit()) or len(value) > len(str(high)):
+            raise InputError(f"{name} must be a whole number in 0..{high}, got {value!r}")
+        value = int(value)
+    number = finite(value, name, 0, high)
+    if number != int(number):
+        raise InputError(f"{name} must be a whole number in 0..{high}, got {value!r}")
+    return int(number)
+
+
+def sequence_number(text: str) -> int:
+    """A segment number as written in a path: 1-12 ASCII digits; InputError otherwise."""
+    if not 1 <= len(text) <= MAX_SEQ_DIGITS or not (text.isascii() and text.isdigit()):
+        raise InputError(f"segment number must be 1-{MAX_SEQ_DIGITS} digits 0-9, got {text!r}")
+    return int(text)
 
 
 @dataclass(frozen=True)
@@ -53,12 +100,21 @@ class DetectionRecord:
 
     @classmethod
     def from_dict(cls, item: Any) -> "DetectionRecord":
-        """The record of one JSON object; InputError naming what is wrong."""
+        """The record of one JSON object, every number finite and in range (frame 0..MAX_FRAME,
+        time a stored time, score 0..1, box within +-MAX_COORDINATE); InputError naming what is
+        wrong."""
         try:
-            box = tuple(float(v) for v in item["box"])
-            if len(box) != 4:
-                raise ValueError("box needs 4 numbers")
-            return cls(int(item["frame"]), float(item["time"]), str(item["class"])[:64], float(item["score"]),
-                       (box[0], box[1], box[2], box[3]))
-        except (KeyError, TypeError, ValueError) as error:
-            raise InputError(f"bad detection record {item!r}: {error}") from None
+            if not isinstance(item, dict):
+                raise InputError("a detection must be a JSON object")
+            raw_box = item["box"]
+            if not isinstance(raw_box, list) or len(raw_box) != 4:
+                raise InputError("box must be a list of 4 numbers")
+            x0, y0, x1, y1 = (finite(v, "box", -MAX_COORDINATE, MAX_COORDINATE) for v in raw_box)
+            if not isinstance(item["class"], str) or not item["class"]:
+                raise InputError("class must be a non-empty string")
+            return cls(whole(item["frame"], "frame", MAX_FRAME), epoch_seconds(item["time"], "time"),
+                       item["class"][:64], finite(item["score"], "score", 0.0, 1.0), (x0, y0, x1, y1))
+        except KeyError as error:
+            raise InputError(f"bad detection record: {error} is missing") from None
+        except InputError as error:
+            raise InputError(f"bad detection record: {error}") from None

@@ -7,7 +7,14 @@ from pathlib import Path
 from rich.table import Table
 
 from vcm.atomic import check_output
-from vcm.cli.options import Subcommands, add_detector_option, add_source_options, open_source, write_json
+from vcm.cli.options import (
+    Subcommands,
+    add_detector_option,
+    add_source_options,
+    number_in,
+    open_source,
+    write_json,
+)
 from vcm.errors import InputError
 from vcm.interrupt import stop_on_signal
 from vcm.progress import console, progress_bar
@@ -19,7 +26,7 @@ def add_parser(commands: Subcommands) -> None:
     add_source_options(detect)
     add_detector_option(detect)
     detect.add_argument("--json", type=Path, help="write detections per frame to this JSON file")
-    detect.add_argument("--threshold", type=float, default=0.25, help="minimum score (0.25)")
+    detect.add_argument("--threshold", type=number_in(0, 1), default=0.25, help="minimum score (0.25)")
     detect.add_argument("--draw", type=Path, metavar="OUT",
                         help="draw the boxes: into a video (OUT.mp4/.mkv/.mov, H.264) or, for any other "
                         "OUT, a folder of PNGs (frame_000000.png, ...)")

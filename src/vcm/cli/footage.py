@@ -20,6 +20,7 @@ from vcm.cli.options import (
     add_time_range_options,
     at_least,
     iso_time,
+    number_in,
     open_source,
     parse_time,
     raw_format,
@@ -36,16 +37,20 @@ from vcm.tasks import DETECT_MIN_SCORE
 def add_parser(commands: Subcommands) -> None:
     edge = commands.add_parser("edge", help="run a camera agent: code, spool and upload segments",
                                description="Read SOURCE, code GOP-long segments for machines with their "
-                               "restoration layer, and upload them; exits 0 once all are acknowledged.")
-    add_source_options(edge, "source")
-    add_server_options(edge)
-    edge.add_argument("--camera", required=True, help="this camera's name")
+                               "restoration layer, and upload them; exits 0 once all are acknowledged. "
+                               "With --config, run every camera of a configuration file in one process, "
+                               "reconnecting dropped live sources (see docs/system.md).")
+    add_source_options(edge, "source", optional=True)
+    add_server_options(edge, required=False)
+    edge.add_argument("--camera", help="this camera's name")
+    edge.add_argument("--config", type=Path, metavar="CAMERAS.toml",
+                      help="run the cameras of this file instead (server, spool, [defaults], [cameras.NAME])")
     edge.add_argument("--spool", type=Path, default=Path("spool"), help="local spool folder (./spool)")
     edge.add_argument("--method", choices=listed_planners(), default="fast", help="planner (fast)")
     add_codec_option(edge)
     add_gop_option(edge, role="frames per segment, 1 I then P")
     edge.add_argument("--no-restoration", action="store_true", help="send the machine stream only")
-    edge.add_argument("--give-up-after", type=float, metavar="SECONDS",
+    edge.add_argument("--give-up-after", type=number_in(0, 1e9), metavar="SECONDS",
                       help="stop when uploads fail for this long (default: retry for ever)")
     edge.add_argument("--verify-every", type=at_least(0), default=0, metavar="N",
                       help=f"decode and check every N-th frame as it is coded, which steers the fast planner "
@@ -77,7 +82,7 @@ def add_parser(commands: Subcommands) -> None:
     search.add_argument("--class", dest="class_name", required=True, help="COCO class name, e.g. person")
     search.add_argument("--camera", help="only this camera (default: every camera the token may read)")
     add_time_range_options(search)
-    search.add_argument("--min-score", type=float,
+    search.add_argument("--min-score", type=number_in(0, 1),
                         help=f"only detections with at least this score (default: the detect task's "
                         f"operating score, {DETECT_MIN_SCORE}, what the machine would report)")
     search.add_argument("--json", action="store_true", help="print JSON")
@@ -90,7 +95,7 @@ def add_parser(commands: Subcommands) -> None:
     reanalyse.add_argument("--camera", required=True, help="the camera's name")
     add_time_range_options(reanalyse)
     reanalyse.add_argument("--every", type=at_least(1), default=1, help="analyse every N-th frame (1)")
-    reanalyse.add_argument("--min-score", type=float, default=0.5, help="lowest score kept (0.5)")
+    reanalyse.add_argument("--min-score", type=number_in(0, 1), default=0.5, help="lowest score kept (0.5)")
     reanalyse.add_argument("--ray", metavar="ADDRESS",
                            help="run on Ray: local, auto (join this machine's cluster, else local) "
                            "or HOST:PORT")
@@ -113,6 +118,14 @@ def run_edge(args: argparse.Namespace) -> None:
     from vcm.models import load_detector
     from vcm.planners import PlanSettings
 
+    if args.config is not None:
+        if args.source is not None or args.camera is not None or args.server is not None:
+            raise InputError("vcm edge --config takes its sources, cameras and server from the file; "
+                             "give no SOURCE, --camera or --server")
+        run_fleet(args.config)
+        return
+    if args.source is None or args.camera is None or args.server is None:
+        raise InputError("vcm edge needs SOURCE, --camera and --server (or --config CAMERAS.toml)")
     check_name(args.camera)
     raw_format(args)
     client = _client(args)
@@ -153,6 +166,21 @@ def run_edge(args: argparse.Namespace) -> None:
     if summary.uploads.rejected:
         raise InputError(f"the service refused {summary.uploads.rejected} segments; they are in "
                          f"{spool.rejected}")
+
+
+def run_fleet(path: Path) -> None:
+    """Every camera of the configuration at `path` until their files end or a signal arrives;
+    InputError (exit 1) naming each camera that failed for good."""
+    from vcm.edge.fleet import Fleet, FleetConfig
+    from vcm.models import load_detector
+
+    config = FleetConfig.load(path)
+    fleet = Fleet(config, load_detector, log=lambda camera, line: console.print(f"[{camera}] {line}"))
+    with stop_on_signal(fleet.stop):
+        outcomes = fleet.run()
+    failed = {camera: outcome for camera, outcome in outcomes.items() if outcome not in ("done", "stopped")}
+    if failed:
+        raise InputError("; ".join(f"camera {camera}: {reason}" for camera, reason in sorted(failed.items())))
 
 
 def run_restore(args: argparse.Namespace) -> None:

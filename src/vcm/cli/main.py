@@ -6,6 +6,7 @@ footage) has `add_parser(commands)`, which registers its commands with
 """
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -64,10 +65,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(activity.activity_argv(sys.argv[1:] if argv is None else argv))
         args.run(args)
+        sys.stdout.flush()  # a reader gone away shows here, not as an error at exit
     except VcmError as error:
         print(f"vcm: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("vcm: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of our output went away (| head): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 141  # as a shell reports a command ended by SIGPIPE
     return 0

@@ -3,19 +3,21 @@ from the library's settings objects."""
 
 import argparse
 import json
+import math
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from vcm.api.contract import EARLIEST, LATEST, epoch_seconds
 from vcm.atomic import write_text_atomic
-from vcm.codec.options import CODECS
+from vcm.codec.options import CODECS, MAX_GOP
 from vcm.codec.qpmap import QP_MAX
 from vcm.errors import InputError
 from vcm.media.source import FrameSource, parse_fps, parse_size
 from vcm.models.detectors import DEFAULT_DETECTOR, check_detector_name, detector_names
 from vcm.planners import PlanSettings
-from vcm.tasks import CLASS_SETS, DEFAULT_CLASSES, TASKS, task_entry
+from vcm.tasks import CLASS_SETS, DEFAULT_CLASSES, TASKS, class_names, task_entry
 from vcm.tasks.targets import TargetSpec
 
 PLAN_DEFAULTS = PlanSettings()
@@ -23,8 +25,9 @@ TOKEN_ENV = "VCM_TOKEN"
 Subcommands = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
-def at_least(minimum: int) -> Callable[[str], int]:
-    """An argparse type: an integer >= minimum (the one place such a check is written)."""
+def at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer >= minimum (and <= maximum when given); the one place such
+    a check is written."""
 
     def parse(text: str) -> int:
         try:
@@ -33,14 +36,32 @@ def at_least(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {value}")
         return value
 
     return parse
 
 
-def add_source_options(parser: argparse.ArgumentParser, name: str = "video") -> None:
+def number_in(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a finite number in [low, high] (NaN and infinities refused)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be a number in {low:g}..{high:g}, got {text!r}")
+        return value
+
+    return parse
+
+
+def add_source_options(parser: argparse.ArgumentParser, name: str = "video", optional: bool = False) -> None:
     """The input positional (a file, '-', a pipe or a URL) with --size, --fps and --frames."""
-    parser.add_argument(name, help="input: a video file (any format FFmpeg reads), raw .yuv, '-' for "
+    parser.add_argument(name, nargs="?" if optional else None,
+                        help="input: a video file (any format FFmpeg reads), raw .yuv, '-' for "
                         "standard input, a named pipe, or an rtsp/http/udp/tcp URL")
     parser.add_argument("--size", help="WxH of a raw YUV 4:2:0 input")
     parser.add_argument("--fps", help="frame rate of a raw YUV input")
@@ -73,7 +94,7 @@ def add_codec_option(parser: argparse.ArgumentParser, default: str = PLAN_DEFAUL
 
 
 def add_gop_option(parser: argparse.ArgumentParser, role: str = "frames per GOP: 1 I then P") -> None:
-    parser.add_argument("--gop", type=at_least(1), default=PLAN_DEFAULTS.gop,
+    parser.add_argument("--gop", type=at_least(1, MAX_GOP), default=PLAN_DEFAULTS.gop,
                         help=f"{role} ({PLAN_DEFAULTS.gop})")
 
 
@@ -102,7 +123,7 @@ def add_face_detector_option(parser: argparse.ArgumentParser, *, default: str, r
 
 def add_task_target_options(parser: argparse.ArgumentParser) -> None:
     """What the machine task needs: its operating score and classes of interest."""
-    parser.add_argument("--min-score", type=float,
+    parser.add_argument("--min-score", type=number_in(0, 1),
                         help="target/survival score (default: the --task's operating score)")
     parser.add_argument("--classes", default=DEFAULT_CLASSES, metavar="NAMES",
                         help="only these classes are targets: comma-separated COCO names, or a named set ("
@@ -115,7 +136,8 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--targets", choices=["all", "top1"], default="all",
                         help="every confident detection, or the clip's best object tracked by IoU")
     add_task_target_options(parser)
-    parser.add_argument("--min-iou", type=float, default=0.5, help="survival IoU with the original (0.5)")
+    parser.add_argument("--min-iou", type=number_in(0, 1), default=0.5,
+                        help="survival IoU with the original (0.5)")
     parser.add_argument("--max-qp", type=int, default=QP_MAX, help=f"QP of frames without targets ({QP_MAX})")
     parser.add_argument("--check", choices=["intra", "p-frame"], default=PLAN_DEFAULTS.check,
                         help="how frame-qp/xai code a candidate: alone as an I-frame (intra), or "
@@ -135,20 +157,6 @@ def target_spec(args: argparse.Namespace) -> TargetSpec:
                       classes=class_names(args.classes))
 
 
-def class_names(text: str) -> tuple[str, ...]:
-    """--classes as class names: a named set or comma-separated COCO names, checked."""
-    from vcm.models.weights import coco_names
-
-    if text in CLASS_SETS:
-        return CLASS_SETS[text]
-    names = tuple(name.strip() for name in text.split(",") if name.strip())
-    unknown = [name for name in names if name not in coco_names()]
-    if unknown:
-        raise InputError(f"--classes: {', '.join(unknown)} not COCO class names (e.g. person, car, "
-                         f"bicycle) nor a named set ({', '.join(CLASS_SETS)})")
-    return names
-
-
 def check_scores(min_score: float, min_iou: float) -> None:
     if not 0 < min_score <= 1 or not 0 < min_iou <= 1:
         raise InputError("--min-score and --min-iou must be in (0, 1]")
@@ -159,8 +167,8 @@ def check_qp(qp: int, option: str) -> None:
         raise InputError(f"{option} must be in 0..{QP_MAX}, got {qp}")
 
 
-def add_server_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--server", required=True, help="the service, e.g. http://127.0.0.1:8000")
+def add_server_options(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument("--server", required=required, help="the service, e.g. http://127.0.0.1:8000")
     parser.add_argument("--token", default=os.environ.get(TOKEN_ENV),
                         help=f"bearer token (default: ${TOKEN_ENV})")
 
@@ -183,18 +191,24 @@ def parse_time(text: str | None) -> float | None:
     if text is None:
         return None
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"bad time {text!r}: give epoch seconds or ISO 8601 (2026-11-23T10:00:00)") from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise InputError(f"bad time {text!r}: give epoch seconds or ISO 8601 (2026-11-23T10:00:00)"
+                             ) from None
+        seconds = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    return epoch_seconds(seconds, "time")
 
 
 def iso_time(seconds: float | None) -> str:
-    return "-" if seconds is None else datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    """A stored time as UTC text; '-' when absent, 'invalid' outside the times vcm stores."""
+    if seconds is None:
+        return "-"
+    if not (math.isfinite(seconds) and EARLIEST <= seconds <= LATEST):
+        return "invalid"
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def segment_span(text: str, option: str) -> tuple[int, int]:

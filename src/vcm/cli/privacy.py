@@ -10,6 +10,7 @@ from vcm.cli.options import (
     add_face_detector_option,
     add_frames_option,
     check_scores,
+    number_in,
     write_json,
 )
 from vcm.models.face_detectors import MEASURING_FACE_DETECTOR
@@ -28,9 +29,9 @@ def add_parser(commands: Subcommands) -> None:
     privacy.add_argument("decoded", help="decoded/coded video (or image) of the same size and length")
     privacy.add_argument("--json", type=Path, help="write the report (with every face) to this JSON file")
     add_frames_option(privacy)
-    privacy.add_argument("--min-score", type=float, default=DETECT_MIN_SCORE,
+    privacy.add_argument("--min-score", type=number_in(0, 1), default=DETECT_MIN_SCORE,
                          help=f"person target score ({DETECT_MIN_SCORE})")
-    privacy.add_argument("--min-iou", type=float, default=0.5, help="person survival IoU (0.5)")
+    privacy.add_argument("--min-iou", type=number_in(0, 1), default=0.5, help="person survival IoU (0.5)")
     add_detector_option(privacy)
     add_face_detector_option(privacy, default=MEASURING_FACE_DETECTOR,
                              role="finds the faces on ORIGINAL whose identity leak is measured")

@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from vcm.atomic import check_output
-from vcm.cli.options import Subcommands, add_detector_option, at_least, segment_span
+from vcm.cli.options import Subcommands, add_detector_option, at_least, number_in, segment_span
 from vcm.errors import InputError
 from vcm.preedit.train import TrainConfig
 from vcm.progress import console, progress_bar, task_reporter
@@ -31,16 +31,17 @@ def add_parser(commands: Subcommands) -> None:
                           help=f"crops per step ({TRAIN_DEFAULTS.batch})")
     training.add_argument("--crop", type=int, default=TRAIN_DEFAULTS.crop,
                           help=f"crop side, a multiple of 16 ({TRAIN_DEFAULTS.crop})")
-    training.add_argument("--learning-rate", type=float, default=TRAIN_DEFAULTS.learning_rate,
+    training.add_argument("--learning-rate", type=number_in(1e-9, 1), default=TRAIN_DEFAULTS.learning_rate,
                           help=f"Adam learning rate ({TRAIN_DEFAULTS.learning_rate})")
-    training.add_argument("--rate-weight", type=float, default=TRAIN_DEFAULTS.weights.rate,
+    training.add_argument("--rate-weight", type=number_in(0, 1e6), default=TRAIN_DEFAULTS.weights.rate,
                           help=f"weight of ln(bits/pixel) ({TRAIN_DEFAULTS.weights.rate})")
     training.add_argument("--qp", type=int, nargs=2, default=TRAIN_DEFAULTS.qp_range, metavar=("LOW", "HIGH"),
                           help="the proxy codes each crop at a QP drawn from LOW..HIGH "
                           f"({' '.join(map(str, TRAIN_DEFAULTS.qp_range))})")
-    training.add_argument("--task-weight", type=float, default=TRAIN_DEFAULTS.weights.task,
+    training.add_argument("--task-weight", type=number_in(0, 1e6), default=TRAIN_DEFAULTS.weights.task,
                           help=f"weight of the detector term ({TRAIN_DEFAULTS.weights.task})")
-    training.add_argument("--perceptual-weight", type=float, default=TRAIN_DEFAULTS.weights.perceptual,
+    training.add_argument("--perceptual-weight", type=number_in(0, 1e6),
+                          default=TRAIN_DEFAULTS.weights.perceptual,
                           help="weight of the EfficientNet-Lite0 feature term "
                           f"({TRAIN_DEFAULTS.weights.perceptual})")
     training.add_argument("--p-frames", type=int, default=TRAIN_DEFAULTS.p_frames,

@@ -7,9 +7,11 @@ order on open.
 """
 
 import hashlib
+import re
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from vcm.api.contract import DetectionRecord, check_name
-from vcm.errors import InputError
+from vcm.errors import InputError, OutputError
 
 ROLES = ("camera", "reader")
 TOKEN_PREFIX = "vcm_"  # recognisable in logs and secret scanners; never starts with '-' (an option)
@@ -30,6 +32,7 @@ tokens = sa.Table(
     sa.Column("name", sa.String(128), nullable=False),
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("created", sa.Float, nullable=False),
+    sa.Column("expires", sa.Float, nullable=True),  # epoch seconds after which it is refused; NULL: never
 )
 segments = sa.Table(
     "segments", metadata,
@@ -70,12 +73,27 @@ detections = sa.Table(
     sa.Index("detections_by_segment", "camera", "seq"),
 )
 
+deletions = sa.Table(  # objects whose rows are gone and which are being deleted from their tier
+    "deletions", metadata,
+    sa.Column("tier", sa.String(8), primary_key=True),
+    sa.Column("key", sa.String(512), primary_key=True),
+)
+
 
 def _create_v1(connection: Connection) -> None:
-    metadata.create_all(connection, tables=[tokens, segments, objects, detections])
+    metadata.create_all(connection, tables=[tokens, segments, objects, detections])  # tokens as of v3
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_create_v1]
+def _create_v2(connection: Connection) -> None:
+    metadata.create_all(connection, tables=[deletions])
+
+
+def _token_expiry_v3(connection: Connection) -> None:
+    if "expires" not in {column["name"] for column in sa.inspect(connection).get_columns("tokens")}:
+        connection.execute(sa.text("ALTER TABLE tokens ADD COLUMN expires FLOAT"))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_create_v1, _create_v2, _token_expiry_v3]
 
 
 def token_digest(token: str) -> str:
@@ -134,11 +152,12 @@ class Catalog:
         try:
             self.engine: Engine = _engine(url)
             self._migrate()
-        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as error:
-            raise InputError(f"bad catalog URL {url!r}: {error}") from None
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError):
+            raise InputError(f"bad catalog URL {without_password(url)!r}: use sqlite:///PATH or "
+                             "postgresql+psycopg://USER@HOST/DB") from None
         except sa.exc.OperationalError as error:
-            raise InputError(f"cannot open the catalog {url}: {str(error.orig).strip().splitlines()[0]}"
-                             ) from None
+            raise InputError(f"cannot open the catalog {without_password(url)}: "
+                             f"{str(error.orig).strip().splitlines()[0]}") from None
 
     def _migrate(self) -> None:
         with self.engine.begin() as connection:
@@ -154,43 +173,121 @@ class Catalog:
     def close(self) -> None:
         self.engine.dispose()
 
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A write transaction, committed on leaving; OutputError (one line, nothing written)
+        when the catalog cannot be written: its disk is full, it is read-only or locked."""
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except sa.exc.OperationalError as error:
+            reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
+            if "full" in reason.lower() or "no space" in reason.lower():
+                reason = "the disk is full"
+            raise OutputError(f"cannot write the catalog: {reason}") from None
+
     # tokens
-    def create_token(self, name: str, role: str) -> str:
-        """A new random token for `name` with `role` (vcm_ + 256 random bits, URL-safe);
-        only its digest is stored."""
+    def create_token(self, name: str, role: str, expires: float | None = None) -> str:
+        """A new random token for `name` with `role` (vcm_ + 256 random bits, URL-safe), refused
+        after `expires` (epoch seconds; None: never); only its digest is stored."""
         if role not in ROLES:
             raise InputError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
         check_name(name)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             connection.execute(tokens.insert().values(digest=token_digest(token), name=name, role=role,
-                                                      created=time.time()))
+                                                      created=time.time(), expires=expires))
         return token
 
-    def revoke_tokens(self, name: str) -> int:
-        """Delete every token of `name` (a stolen camera, a reader who left); returns how many."""
-        with self.engine.begin() as connection:
-            return connection.execute(tokens.delete().where(tokens.c.name == name)).rowcount
+    def rotate_token(self, name: str, role: str, grace_s: float, expires: float | None = None) -> str:
+        """A new token for (name, role); the earlier ones expire `grace_s` seconds from now (0: at
+        once), in the same transaction. InputError if (name, role) has no token to rotate."""
+        if not self.tokens(name, role):
+            raise InputError(f"no {role} token belongs to {name!r}; create one first")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        now = time.time()
+        with self._writing() as connection:
+            earlier = tokens.c.expires.is_(None) | (tokens.c.expires > now + grace_s)
+            connection.execute(tokens.update().where(tokens.c.name == name, tokens.c.role == role, earlier)
+                               .values(expires=now + grace_s))
+            connection.execute(tokens.insert().values(digest=token_digest(token), name=name, role=role,
+                                                      created=now, expires=expires))
+        return token
 
-    def principal(self, token: str) -> Principal | None:
+    def tokens(self, name: str | None = None, role: str | None = None) -> list[dict[str, Any]]:
+        """Tokens as name, role, created, expires (never the token or its digest), by name."""
+        query = sa.select(tokens.c.name, tokens.c.role, tokens.c.created, tokens.c.expires)
+        if name is not None:
+            query = query.where(tokens.c.name == name)
+        if role is not None:
+            query = query.where(tokens.c.role == role)
         with self.engine.connect() as connection:
-            row = connection.execute(sa.select(tokens.c.name, tokens.c.role)
+            return [dict(row._mapping) for row in connection.execute(
+                query.order_by(tokens.c.name, tokens.c.role, tokens.c.created))]
+
+    def revoke_tokens(self, name: str, role: str) -> int:
+        """Delete every token of (`name`, `role`) (a stolen camera, a reader who left); returns how
+        many. A camera and a reader of the same name are separate: revoking one keeps the other."""
+        with self._writing() as connection:
+            deleted = connection.execute(tokens.delete().where(tokens.c.name == name, tokens.c.role == role))
+            return deleted.rowcount
+
+    def principal(self, token: str, now: float | None = None) -> Principal | None:
+        """Who `token` belongs to; None when unknown or expired."""
+        now = time.time() if now is None else now
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(tokens.c.name, tokens.c.role, tokens.c.expires)
                                      .where(tokens.c.digest == token_digest(token))).first()
-        return Principal(row.name, row.role) if row else None
+        if row is None or (row.expires is not None and row.expires <= now):
+            return None
+        return Principal(row.name, row.role)
 
     # segments and objects
     def add_object(self, item: StoredObject, segment: Segment | None = None) -> None:
         """Record a stored object, and with a machine layer its segment, in one transaction."""
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             if segment is not None:
                 connection.execute(segments.delete().where(
                     segments.c.camera == segment.camera, segments.c.seq == segment.seq))
                 connection.execute(segments.insert().values(**segment.__dict__))
             connection.execute(objects.insert().values(**item.__dict__))
 
+    def remove_segments(self, camera: str, seq: int | None = None) -> list[StoredObject]:
+        """Forget segment `seq` of `camera` (every segment of it when seq is None): its row,
+        detections and object rows, in one transaction that records each object it named as a
+        pending deletion. Returns those objects; the caller deletes them from their tiers and
+        then calls `deleted` (a crash in between leaves them pending, never orphaned)."""
+        def where(table: sa.Table) -> list[sa.ColumnElement[bool]]:
+            return [table.c.camera == camera] + ([table.c.seq == seq] if seq is not None else [])
+
+        with self._writing() as connection:
+            named = [StoredObject(**row._mapping) for row in connection.execute(
+                sa.select(objects).where(*where(objects)))]
+            pending = {(item.tier, item.key) for item in named} - set(self._pending(connection))
+            if pending:
+                connection.execute(deletions.insert(), [{"tier": t, "key": k} for t, k in sorted(pending)])
+            connection.execute(detections.delete().where(*where(detections)))
+            connection.execute(objects.delete().where(*where(objects)))
+            connection.execute(segments.delete().where(*where(segments)))
+        return named
+
+    @staticmethod
+    def _pending(connection: Connection) -> list[tuple[str, str]]:
+        return [(row.tier, row.key) for row in connection.execute(sa.select(deletions))]
+
+    def pending_deletions(self) -> list[tuple[str, str]]:
+        """(tier, key) of objects whose rows were removed but whose deletion is not confirmed."""
+        with self.engine.connect() as connection:
+            return self._pending(connection)
+
+    def deleted(self, tier: str, key: str) -> None:
+        """Confirm that object `key` is gone from `tier`."""
+        with self._writing() as connection:
+            connection.execute(deletions.delete().where(deletions.c.tier == tier, deletions.c.key == key))
+
     def replace_detections(self, camera: str, seq: int, found: Sequence[DetectionRecord]) -> None:
         """Set the edge detections of a recorded segment (all or nothing)."""
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             connection.execute(detections.delete().where(detections.c.camera == camera,
                                                          detections.c.seq == seq))
             if found:
@@ -220,7 +317,7 @@ class Catalog:
                 sa.select(objects).order_by(objects.c.camera, objects.c.seq, objects.c.layer))]
 
     def move_object(self, item: StoredObject, tier: str) -> None:
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             connection.execute(objects.update().where(
                 objects.c.camera == item.camera, objects.c.seq == item.seq, objects.c.layer == item.layer
             ).values(tier=tier))
@@ -269,6 +366,28 @@ class Catalog:
                 found.setdefault(item.seq, {})[item.layer] = item
         return found
 
+    def segment_summaries(self, min_score: float) -> list[dict[str, Any]]:
+        """Every segment with what retention weighs: camera, seq, start, end, bytes per tier
+        ({tier: bytes}) and the classes detected in it at `min_score` or above, by start."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(segments).order_by(segments.c.start, segments.c.camera,
+                                                                    segments.c.seq)).all()
+            sizes = connection.execute(sa.select(
+                objects.c.camera, objects.c.seq, objects.c.tier, sa.func.sum(objects.c.bytes).label("bytes"),
+            ).group_by(objects.c.camera, objects.c.seq, objects.c.tier)).all()
+            found = connection.execute(
+                sa.select(detections.c.camera, detections.c.seq, detections.c.class_name)
+                .where(detections.c.score >= min_score).distinct()).all()
+        tiers: dict[tuple[str, int], dict[str, int]] = {}
+        for row in sizes:
+            tiers.setdefault((row.camera, row.seq), {})[row.tier] = int(row.bytes)
+        classes: dict[tuple[str, int], set[str]] = {}
+        for row in found:
+            classes.setdefault((row.camera, row.seq), set()).add(row.class_name)
+        return [{"camera": row.camera, "seq": row.seq, "start": row.start,
+                 "end": row.start + row.frames / row.fps, "bytes": tiers.get((row.camera, row.seq), {}),
+                 "classes": classes.get((row.camera, row.seq), set())} for row in rows]
+
     def search(self, class_name: str, camera: str | None = None, start: float | None = None,
                end: float | None = None, min_score: float = 0.0) -> list[dict[str, object]]:
         """Segments holding detections of `class_name`: camera, seq, first/last time, count,
@@ -302,6 +421,11 @@ class Catalog:
                 detections.c.camera == camera, detections.c.seq == seq).order_by(detections.c.frame))
             return [DetectionRecord(r.frame, r.time, r.class_name, r.score, (r.x0, r.y0, r.x1, r.y1))
                     for r in rows]
+
+
+def without_password(url: str) -> str:
+    """A catalog URL as recorded and shown: any password (scheme://user:PASSWORD@host) removed."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1@", url)
 
 
 def _engine(url: str) -> Engine:

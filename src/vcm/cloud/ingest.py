@@ -13,13 +13,22 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
-from vcm.api.contract import MACHINE, RESTORATION, DetectionRecord
+from vcm.api.contract import (
+    FPS_TOLERANCE,
+    MACHINE,
+    RESTORATION,
+    SEGMENT_FPS,
+    SEGMENT_FRAMES,
+    SEGMENT_START,
+    DetectionRecord,
+)
 from vcm.cloud.catalog import Segment, StoredObject
 from vcm.cloud.storage import object_key
 from vcm.cloud.system import System
-from vcm.errors import InputError
+from vcm.errors import InputError, OutputError
 
 CODECS = {"hevc": "hevc", "h264": "h264"}
+MATROSKA_MAGIC = b"\x1a\x45\xdf\xa3"  # EBML header; an MP4 has b"ftyp" at bytes 4-8
 LAYER_TIER = {MACHINE: "hot", RESTORATION: "cold"}
 
 
@@ -33,8 +42,8 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class Upload:
-    """One layer of one segment as sent by a camera; start: epoch seconds of its first frame
-    (machine layer only)."""
+    """One layer of one segment as sent by a camera; for the machine layer what the camera
+    declares: start (epoch seconds of its first frame), frames and fps (frames per second)."""
 
     camera: str
     seq: int
@@ -42,6 +51,8 @@ class Upload:
     body: bytes
     sha256: str
     start: float | None = None
+    frames: int | None = None
+    fps: float | None = None
 
 
 def _check_hash(upload: Upload) -> None:
@@ -54,11 +65,14 @@ def _check_hash(upload: Upload) -> None:
 
 def _machine_segment(upload: Upload) -> Segment:
     """The segment a machine-layer body holds, or Refused(422) if it is not a decodable
-    HEVC/H.264 segment."""
+    HEVC/H.264 segment in an MP4 or Matroska container with the frames and rate declared."""
     from vcm.codec.decoder import decoded_frames
 
-    if upload.start is None:
-        raise Refused(400, "a machine layer needs X-Segment-Start (epoch seconds)")
+    if upload.start is None or upload.frames is None or upload.fps is None:
+        raise Refused(400, f"a machine layer needs {SEGMENT_START} (epoch seconds), {SEGMENT_FRAMES} and "
+                      f"{SEGMENT_FPS}")
+    if upload.body[4:8] != b"ftyp" and not upload.body.startswith(MATROSKA_MAGIC):
+        raise Refused(422, "a machine layer must be an MP4 or Matroska file (a raw stream has no timing)")
     try:
         info, frames = decoded_frames(upload.body, keep_frames=False, read_qp=False)
         count = sum(1 for _ in frames)
@@ -67,7 +81,11 @@ def _machine_segment(upload: Upload) -> Segment:
                       ) from None
     if info.codec not in CODECS:
         raise Refused(422, f"the segment is {info.codec}; only HEVC and H.264 are stored")
-    return Segment(camera=upload.camera, seq=upload.seq, start=upload.start, frames=count, fps=info.fps,
+    if count != upload.frames:
+        raise Refused(422, f"the segment decodes to {count} frames; {upload.frames} were declared")
+    if abs(info.fps - upload.fps) > FPS_TOLERANCE * upload.fps:
+        raise Refused(422, f"the segment plays at {info.fps:g} frames/s; {upload.fps:g} were declared")
+    return Segment(camera=upload.camera, seq=upload.seq, start=upload.start, frames=count, fps=upload.fps,
                    width=info.width, height=info.height, codec=info.codec, detections=0)
 
 
@@ -110,6 +128,10 @@ def store(system: System, upload: Upload) -> bool:
         system.catalog.add_object(StoredObject(camera=upload.camera, seq=upload.seq, layer=upload.layer,
                                                key=key, tier=tier, sha256=sha256, bytes=len(upload.body),
                                                stored=time.time()), segment)
+    except OutputError:  # the catalog cannot record it: leave nothing behind (unless a twin request did)
+        if system.catalog.object(upload.camera, upload.seq, upload.layer) is None:
+            system.tiers[tier].delete(key)
+        raise
     except IntegrityError:  # another request (another replica) stored this layer meanwhile
         winner = system.catalog.object(upload.camera, upload.seq, upload.layer)
         if winner is not None and winner.sha256 == sha256:
@@ -120,8 +142,14 @@ def store(system: System, upload: Upload) -> bool:
     return True
 
 
-def store_detections(system: System, camera: str, seq: int, items: object) -> None:
-    """Set the edge detections of a stored segment: a JSON list of {frame, time, class, score, box}."""
+def _record_key(record: DetectionRecord) -> tuple[object, ...]:
+    return record.frame, record.time, record.class_name, record.score, record.box
+
+
+def store_detections(system: System, camera: str, seq: int, items: object) -> bool:
+    """Set the edge detections of a stored segment once: a JSON list of {frame, time, class,
+    score, box}. True if stored now, False if the same list was already stored; Refused(409)
+    for a different list (a camera cannot rewrite what it reported)."""
     if not isinstance(items, list):
         raise Refused(400, "detections must be a JSON list")
     if system.catalog.segment(camera, seq) is None:
@@ -130,4 +158,10 @@ def store_detections(system: System, camera: str, seq: int, items: object) -> No
         records = [DetectionRecord.from_dict(item) for item in items]
     except InputError as error:
         raise Refused(400, str(error)) from None
+    stored = system.catalog.detections(camera, seq)
+    if stored:
+        if sorted(map(_record_key, stored)) == sorted(map(_record_key, records)):
+            return False
+        raise Refused(409, f"segment {seq} of {camera} already has different detections")
     system.catalog.replace_detections(camera, seq, records)
+    return True

@@ -36,8 +36,10 @@ class CheckResult:
 
 
 def check(system: System, progress: ProgressCallback | None = None) -> CheckResult:
-    """Read every catalogued object back and compare its SHA-256; list stored objects that
-    no catalog row names (orphans, e.g. left by a crash between store and commit)."""
+    """Finish deletions a crash interrupted, then read every catalogued object back and
+    compare its SHA-256; list stored objects that no catalog row names (orphans, e.g. left by
+    a crash between store and commit)."""
+    finish_deletions(system)
     result = CheckResult()
     items = system.catalog.objects()
     named: set[tuple[str, str]] = set()
@@ -58,6 +60,36 @@ def check(system: System, progress: ProgressCallback | None = None) -> CheckResu
         result.orphans.extend(f"{tier_name}:{key}" for key, _ in tier.listing()
                               if (tier_name, key) not in named)
     return result
+
+
+def finish_deletions(system: System) -> int:
+    """Delete every object a deletion interrupted (by kill -9) left pending; returns how many."""
+    pending = system.catalog.pending_deletions()
+    if not pending:
+        return 0
+    live = {(item.tier, item.key) for item in system.catalog.objects()}  # stored again since
+    for tier, key in pending:
+        if (tier, key) not in live:
+            system.tiers[tier].delete(key)
+        system.catalog.deleted(tier, key)
+    return len(pending)
+
+
+def delete_segments(system: System, camera: str, seq: int | None = None) -> list[StoredObject]:
+    """Delete segment `seq` of `camera` (all of its segments when seq is None): the catalog
+    rows go in one transaction that records the objects as pending deletions, then the
+    objects, then the records. A crash at any point leaves neither a row without its object
+    nor an orphan: the next deletion (or `check`) finishes what is pending. Returns the
+    objects deleted."""
+    finish_deletions(system)
+    removed = system.catalog.remove_segments(camera, seq)
+    for item in removed:
+        system.tiers[item.tier].delete(item.key)
+        system.catalog.deleted(item.tier, item.key)
+    renditions = system.data / "renditions" / camera
+    for cached in renditions.glob("*.mp4" if seq is None else f"{seq:010d}.*.mp4"):
+        cached.unlink(missing_ok=True)
+    return removed
 
 
 def move_to_cold(system: System, older_than_days: float, now: float | None = None) -> list[StoredObject]:

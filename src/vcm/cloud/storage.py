@@ -149,6 +149,17 @@ def open_tiers(url: str) -> dict[str, Tier]:
             for name in TIERS}
 
 
+def with_endpoint(url: str) -> str:
+    """An s3:// storage URL with the endpoint it is reached at written in (?endpoint=, from
+    AWS_ENDPOINT_URL when the URL has none), so that a recorded URL needs no environment;
+    other URLs unchanged. Credentials are never part of it."""
+    parsed = urlparse(url)
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if parsed.scheme != "s3" or "endpoint" in parse_qs(parsed.query) or not endpoint:
+        return url
+    return parsed._replace(query="&".join(filter(None, [parsed.query, f"endpoint={endpoint}"]))).geturl()
+
+
 def object_key(camera: str, seq: int, layer: str, sha256: str) -> str:
     """Where a segment's layer is stored within a tier; the content hash is part of the key,
     so two different bodies raced for one segment never overwrite each other."""

@@ -13,7 +13,7 @@ import av
 import numpy as np
 
 from vcm.atomic import atomic_output
-from vcm.codec.options import CODECS, MAX_SIDE, encoder_options
+from vcm.codec.options import CODECS, HEVC_CTU16_MAX_PIXELS, MAX_GOP, MAX_SIDE, encoder_options
 from vcm.codec.qpmap import QPMap, grid_shape
 from vcm.codec.rates import CodedSize, StreamInfo
 from vcm.codec.roi import RoiPictures
@@ -85,8 +85,8 @@ class Encoder:
                  on_packet: PacketSink | None = None) -> None:
         if codec not in CODECS:
             raise InputError(f"unknown codec {codec!r}; choose from {', '.join(CODECS)}")
-        if gop < 1:
-            raise InputError(f"gop must be at least 1, got {gop}")
+        if not 1 <= gop <= MAX_GOP:
+            raise InputError(f"gop must be in 1..{MAX_GOP}, got {gop}")
         if not math.isfinite(fps) or fps <= 0:
             raise InputError(f"fps must be positive and finite, got {fps}")
         if width < 16 or height < 16:
@@ -114,6 +114,11 @@ class Encoder:
         self._pending_qp: dict[int, QPMap] = {}
         self._on_packet = on_packet
         self._closed = False
+        try:
+            self.stream.codec_context.open()  # now, so a size the encoder refuses fails before any work
+        except av.FFmpegError:
+            self.abort()
+            raise InputError(_refusal(codec, width, height)) from None
 
     def write(self, rgb: np.ndarray, qp_map: QPMap, *, force_intra: bool = False) -> None:
         """Encode one (H, W, 3) uint8 RGB frame under `qp_map`."""
@@ -178,6 +183,15 @@ class Encoder:
         self._on_packet = None
         with contextlib.suppress(av.FFmpegError, OSError, ValueError):
             self.container.close()
+
+
+def _refusal(codec: str, width: int, height: int) -> str:
+    """Why the encoder would not open for frames of width x height."""
+    if codec == "hevc" and width * height > HEVC_CTU16_MAX_PIXELS:
+        return (f"x265 cannot code {width}x{height} frames with 16x16 QP blocks: HEVC above level 4.1 "
+                f"(more than {HEVC_CTU16_MAX_PIXELS} pixels, e.g. 1920x1080) needs 32x32 CTUs; "
+                "use --codec h264")
+    return f"the {CODECS[codec]} encoder refuses {width}x{height} frames"
 
 
 def encode(

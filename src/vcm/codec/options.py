@@ -8,6 +8,10 @@ per block. No B-frames, no lookahead: one I-frame then gop-1 P-frames.
 
 CODECS = {"hevc": "libx265", "h264": "libx264"}
 MAX_SIDE = 8192  # pixels: the widest and tallest picture x265 and x264 code
+MAX_GOP = 100_000  # frames per GOP: x265 and x264 take keyint as an int; beyond this, an hour or more
+# HEVC levels above 4.1 require CTUs of 32x32 or more; the exact 16x16 QP blocks need 16x16 CTUs,
+# so x265 refuses (as non-conforming) pictures above level 4.1's size
+HEVC_CTU16_MAX_PIXELS = 2_228_224
 
 # The crf every encoder opens with; block QPs become offsets from it.
 ENCODER_QP = 26

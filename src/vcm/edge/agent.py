@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vcm.api.client import Client
+from vcm.api.client import Client, ServerError
 from vcm.api.contract import DETECTIONS, MACHINE, RESTORATION, DetectionRecord
 from vcm.codec.rates import bitrate_kbps
 from vcm.edge.spool import Spool, SpooledSegment, SpoolState
-from vcm.edge.uploader import UploadCounts, Uploader
+from vcm.edge.uploader import TOKEN_REFUSED, TokenRefused, UploadCounts, Uploader
 from vcm.errors import VcmError
 from vcm.media import windows
 from vcm.media.source import FrameSource, NoFrames, is_live
@@ -116,6 +116,10 @@ def run_agent(source_name: str, open_source: Callable[[int], FrameSource], clien
     if state.source != source_name or is_live(source_name):  # a live stream cannot be re-read: go on from now
         state = SpoolState(source=source_name, frames=0, next_seq=state.next_seq, epoch=0.0)
     coder = SegmentCoder(config, detector)
+    _check_token(client, config.camera)
+    requeued = spool.requeue_rejected()
+    if requeued:
+        log(f"{requeued} segments refused on an earlier run are queued again")
 
     def acknowledged(segment: SpooledSegment, sizes: dict[str, int], detections: int) -> None:
         kbps = bitrate_kbps(sizes.get(MACHINE, 0), segment.frames, segment.fps)
@@ -143,9 +147,24 @@ def run_agent(source_name: str, open_source: Callable[[int], FrameSource], clien
     summary.seconds = time.perf_counter() - started
     if uploader.error is not None:
         left = len(spool.pending())
-        raise VcmError(f"uploads stopped: {uploader.error}; {left} segments wait in {spool.folder}, "
-                       "run again to send them")
+        kind = TokenRefused if isinstance(uploader.error, TokenRefused) else VcmError
+        raise kind(f"uploads stopped: {uploader.error}; {left} segments wait in {spool.folder}, "
+                   "run again to send them")
     return summary
+
+
+def _check_token(client: Client, camera: str) -> None:
+    """Fail now, before any coding, if the service refuses the token or it is not this camera's
+    upload token; an unreachable or failing service is fine (segments wait in the spool)."""
+    try:
+        who = client.whoami()
+    except ServerError as error:
+        if error.status in TOKEN_REFUSED:
+            raise TokenRefused(f"the service refuses the token of camera {camera}: {error}") from None
+        return
+    if (who.get("role"), who.get("name")) != ("camera", camera):
+        raise TokenRefused(f"the service refuses the token of camera {camera}: it is the {who.get('role')} "
+                           f"token of {who.get('name')!r}, not the camera token of {camera!r}")
 
 
 @dataclass

@@ -5,7 +5,8 @@ the next segment number, the time of its first frame) and one folder per segment
 `0000000042/` holding `segment.json` (number, start time, frames, parts already
 acknowledged) and its parts (`machine`, `restoration`, `detections`). A segment folder
 is written as `.NAME.part` and renamed when complete, so the uploader never sees half a
-segment; a crash leaves at most a `.part` folder, removed on the next start.
+segment; a crash leaves at most a `.part` folder, removed on the next start. The spool is
+readable by its owner only.
 """
 
 import json
@@ -16,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vcm.api.contract import PARTS
-from vcm.atomic import fsync_folder, write_durably
+from vcm.atomic import fsync_folder, private_folder, write_durably
 from vcm.errors import OutputError
 
 
@@ -64,7 +65,8 @@ class Spool:
     def __init__(self, root: Path, camera: str) -> None:
         self.folder = root / camera
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            private_folder(root)
+            private_folder(self.folder)
         except OSError as error:
             raise OutputError(f"cannot create the spool {self.folder}: {error.strerror}") from None
         if not os.access(self.folder, os.W_OK):
@@ -121,10 +123,26 @@ class Spool:
     def remove(self, segment: SpooledSegment) -> None:
         shutil.rmtree(segment.folder)
 
-    def reject(self, segment: SpooledSegment) -> Path:
-        """Move a segment the service refused for good out of the queue (kept for a person to look at)."""
+    def reject(self, segment: SpooledSegment, reason: str) -> Path:
+        """Move a segment the service refused out of the queue, with the refusal in `reason.txt`
+        (kept for a person to look at; `requeue_rejected` tries it again)."""
         self.rejected.mkdir(exist_ok=True)
         target = self.rejected / segment.folder.name
         shutil.rmtree(target, ignore_errors=True)
+        _write_durably(segment.folder / "reason.txt", (reason + "\n").encode())
         segment.folder.rename(target)
         return target
+
+    def requeue_rejected(self) -> int:
+        """Put every refused segment back in the queue (a refusal may have been the service's
+        configuration, since fixed); returns how many."""
+        if not self.rejected.is_dir():
+            return 0
+        count = 0
+        for folder in sorted(self.rejected.iterdir()):
+            if folder.is_dir() and folder.name.isdigit() and not (self.folder / folder.name).exists():
+                (folder / "reason.txt").unlink(missing_ok=True)
+                folder.rename(self.folder / folder.name)
+                count += 1
+        fsync_folder(self.folder)
+        return count

@@ -1,6 +1,7 @@
 """Sending spooled segments: in order, each part until the service acknowledges it, with
 exponential backoff while the service is unreachable or failing; a segment is deleted from
-the spool only once every part is acknowledged."""
+the spool only once every part is acknowledged. A refused token (401/403) stops the uploads
+with every segment still queued: the fault is the camera's configuration, not the footage."""
 
 import json
 import threading
@@ -11,7 +12,9 @@ from dataclasses import dataclass
 from vcm.api.client import Client, ServerError
 from vcm.api.contract import DETECTIONS, MACHINE
 from vcm.edge.spool import Spool, SpooledSegment
+from vcm.errors import VcmError
 
+TOKEN_REFUSED = (401, 403)  # the service refuses the camera's token, not a segment
 BACKOFF_START_S = 0.25
 BACKOFF_MAX_S = 8.0
 IDLE_POLL_S = 0.1
@@ -25,6 +28,10 @@ class UploadCounts:
     rejected: int = 0
     retries: int = 0
     bytes: int = 0
+
+
+class TokenRefused(VcmError):
+    """The service answered 401/403: no upload can succeed until the token is fixed."""
 
 
 class Uploader(threading.Thread):
@@ -77,7 +84,9 @@ class Uploader(threading.Thread):
             try:
                 self._retrying(lambda part=part, data=data: self._put(segment, part, data))
             except ServerError as error:
-                target = self.spool.reject(segment)
+                if error.status in TOKEN_REFUSED:
+                    raise TokenRefused(f"the service refuses this camera's token ({error})") from None
+                target = self.spool.reject(segment, str(error))
                 self.counts.rejected += 1
                 self.log(f"segment {segment.seq}: refused ({error}); kept in {target}")
                 return
@@ -94,8 +103,11 @@ class Uploader(threading.Thread):
         if part == DETECTIONS:
             self.client.put_detections(self.camera, segment.seq, json.loads(data))
         else:
+            machine = part == MACHINE
             self.client.put_layer(self.camera, segment.seq, part, data,
-                                  start=segment.start if part == MACHINE else None)
+                                  start=segment.start if machine else None,
+                                  frames=segment.frames if machine else None,
+                                  fps=segment.fps if machine else None)
 
     def _retrying(self, action: Callable[[], None]) -> None:
         """Run `action` until it succeeds; retryable failures wait with backoff, others raise."""

@@ -1,9 +1,13 @@
 """The HTTP API (Starlette on uvicorn).
 
-Open: GET /healthz, the viewer page GET / and its static files. Everything under /api
-needs `Authorization: Bearer TOKEN`: camera tokens upload (and list) their own
-camera's segments, reader tokens list, search, download and view everything.
+Open: GET /healthz, GET /openapi.json (this API described, vcm.server.openapi), the viewer
+page GET / and its static files. Everything under /api
+needs `Authorization: Bearer TOKEN`: camera tokens upload and list their own camera's
+segments (detections once per segment; they read no footage), reader tokens list, search,
+download, view and delete everything.
 
+    GET  /api/whoami                                      the token's name and role
+    GET  /metrics                                         Prometheus text (reader tokens)
     GET  /api/cameras                                     per camera: segments, frames, bytes per tier
     GET  /api/cameras/{camera}/segments?from=T0&to=T1     segments with their layers
     PUT  /api/cameras/{camera}/segments/{seq}/machine     body: MP4; X-Content-SHA256, X-Segment-Start
@@ -12,32 +16,64 @@ camera's segments, reader tokens list, search, download and view everything.
     GET  /api/cameras/{camera}/segments/{seq}/{layer}     the stored object (machine, restoration)
     GET  /api/cameras/{camera}/segments/{seq}/detections  the edge detections (min_score as search)
     GET  /api/cameras/{camera}/segments/{seq}/view.mp4?kind=machine|restored   H.264 for browsers
+    DELETE /api/cameras/{camera}/segments/{seq}           delete a segment (reader tokens only)
     GET  /api/search?class=person&camera=&from=&to=&min_score=  matching segments and times
                                                           (min_score default: the operating score, 0.7)
 """
 
+import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vcm.api.contract import CONTENT_SHA256, LAYERS, MACHINE, TIER, check_name
+from vcm.api.contract import (
+    CONTENT_SHA256,
+    LAYERS,
+    MACHINE,
+    MAX_FPS,
+    MAX_FRAME,
+    SEGMENT_FPS,
+    SEGMENT_FRAMES,
+    SEGMENT_START,
+    TIER,
+    check_name,
+    epoch_seconds,
+    finite,
+    sequence_number,
+    whole,
+)
 from vcm.cloud.catalog import Principal
 from vcm.cloud.ingest import Refused, Upload, store, store_detections
+from vcm.cloud.maintenance import delete_segments
 from vcm.cloud.system import System
 from vcm.errors import InputError, OutputError
+from vcm.server.metrics import Metrics
+from vcm.server.openapi import OPENAPI
 from vcm.server.renditions import rendition
 from vcm.tasks import DETECT_MIN_SCORE
 
 VIEWER = Path(__file__).parent / "viewer"
+SECURITY_HEADERS = [  # on every response: the viewer loads only its own files, in no frame
+    (b"content-security-policy", b"default-src 'self'; script-src 'self'; style-src 'self'; "
+     b"img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; "
+     b"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),
+]
 log = logging.getLogger("vcm.server")
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -46,18 +82,43 @@ def _error(status: int, reason: str) -> JSONResponse:
     return JSONResponse({"error": reason}, status_code=status)
 
 
-def _number(request: Request, name: str) -> float | None:
+def _time(request: Request, name: str) -> float | None:
+    """Query parameter `name` as a stored time (epoch seconds), None when absent; InputError
+    (400) when it is not one."""
     value = request.query_params.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise Refused(400, f"{name} must be a number (epoch seconds), got {value!r}") from None
+    return None if value in (None, "") else epoch_seconds(value, name)
 
 
-def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
-    """The ASGI app serving `system`; bodies above `max_upload` bytes are refused (413)."""
+def _min_score(request: Request) -> float:
+    """Query parameter min_score in 0..1; default: what the machine would report."""
+    value = request.query_params.get("min_score")
+    return DETECT_MIN_SCORE if value in (None, "") else finite(value, "min_score", 0.0, 1.0)
+
+
+class SecurityHeaders:
+    """ASGI middleware: SECURITY_HEADERS on every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name for name, _ in SECURITY_HEADERS}
+                message["headers"] = [*(h for h in message.get("headers", []) if h[0].lower() not in names),
+                                      *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def build_app(system: System, *, max_upload: int = 64 << 20, request_timeout: float = 30.0) -> Starlette:
+    """The ASGI app serving `system`; bodies above `max_upload` bytes are refused (413), bodies
+    that stop arriving for `request_timeout` seconds too (408)."""
     catalog = system.catalog
 
     async def principal(request: Request) -> Principal:
@@ -67,13 +128,25 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
             raise Refused(401, "missing bearer token")
         found = await run_in_threadpool(catalog.principal, token.strip())
         if found is None:
-            raise Refused(401, "invalid token")
+            raise Refused(401, "invalid or expired token")
         return found
 
-    def guarded(*, upload: bool = False) -> Callable[[Callable[..., Awaitable[Response]]], Handler]:
-        """Wrap a handler: authenticate, check the camera in the path, map refusals to statuses."""
+    metrics = Metrics()
+
+    def guarded(*, upload: bool = False, footage: bool = False
+                ) -> Callable[[Callable[..., Awaitable[Response]]], Handler]:
+        """Wrap a handler: authenticate, check the camera in the path and the role (upload: camera
+        tokens only; footage: reader tokens only), map refusals to statuses."""
         def wrap(handler: Callable[..., Awaitable[Response]]) -> Handler:
             async def endpoint(request: Request) -> Response:
+                started = time.perf_counter()
+                response = await answer(request)
+                route = getattr(request.scope.get("route"), "path", request.url.path)
+                metrics.answered(request.method, route, response.status_code, time.perf_counter() - started,
+                                 upload and route.endswith("{layer}"))
+                return response
+
+            async def answer(request: Request) -> Response:
                 try:
                     who = await principal(request)
                     camera = request.path_params.get("camera")
@@ -81,6 +154,9 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
                         check_name(camera)
                     if upload and who.role != "camera":
                         raise Refused(403, "only camera tokens upload")
+                    if footage and who.role != "reader":
+                        raise Refused(403, "camera tokens upload and list; reading footage needs a "
+                                      "reader token")
                     if who.role == "camera" and camera is not None and camera != who.name:
                         raise Refused(403, f"this token belongs to camera {who.name}, not {camera}")
                     if who.role == "camera" and camera is None and not upload:
@@ -101,10 +177,18 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
 
     async def body(request: Request) -> bytes:
         length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > max_upload:
+        if length is not None and length.isascii() and length.isdigit() and int(length) > max_upload:
             raise Refused(413, f"the body is {int(length)} bytes; the limit is {max_upload}")
         chunks, size = [], 0
-        async for chunk in request.stream():
+        stream = request.stream()
+        while True:
+            try:
+                async with asyncio.timeout(request_timeout):
+                    chunk = await anext(stream)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise Refused(408, f"the body stopped arriving for {request_timeout:g} s") from None
             size += len(chunk)
             if size > max_upload:
                 raise Refused(413, f"the body exceeds the limit of {max_upload} bytes")
@@ -112,16 +196,28 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
         return b"".join(chunks)
 
     def seq_of(request: Request) -> int:
-        text = request.path_params["seq"]
-        if not text.isdigit() or len(text) > 12:
-            raise Refused(400, f"segment number must be a non-negative integer, got {text!r}")
-        return int(text)
+        return sequence_number(request.path_params["seq"])
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def viewer(_: Request) -> Response:
         return FileResponse(VIEWER / "index.html")
+
+    async def openapi(_: Request) -> Response:
+        return JSONResponse(OPENAPI)
+
+    async def whoami(request: Request) -> Response:
+        try:
+            who = await principal(request)
+        except Refused as refused:
+            return _error(refused.status, refused.reason)
+        return JSONResponse({"name": who.name, "role": who.role})
+
+    @guarded(footage=True)
+    async def metrics_text(_: Request, __: Principal) -> Response:
+        cameras = await run_in_threadpool(catalog.cameras)
+        return PlainTextResponse(metrics.render(cameras), media_type="text/plain; version=0.0.4")
 
     @guarded()
     async def cameras(_: Request, __: Principal) -> Response:
@@ -130,7 +226,7 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
     @guarded()
     async def segments(request: Request, _: Principal) -> Response:
         camera = request.path_params["camera"]
-        start, end = _number(request, "from"), _number(request, "to")
+        start, end = _time(request, "from"), _time(request, "to")
 
         def listing() -> list[dict[str, Any]]:
             layers = catalog.layers(camera)
@@ -146,14 +242,13 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
         layer = request.path_params["layer"]
         if layer not in LAYERS:
             raise Refused(404, f"no layer {layer!r}; layers are machine and restoration")
-        start_header = request.headers.get("x-segment-start")
-        try:
-            start = float(start_header) if start_header is not None else None
-        except ValueError:
-            raise Refused(400, f"X-Segment-Start must be a number, got {start_header!r}") from None
+        start, frames, fps = (request.headers.get(name)
+                              for name in (SEGMENT_START, SEGMENT_FRAMES, SEGMENT_FPS))
         upload = Upload(camera=request.path_params["camera"], seq=seq_of(request), layer=layer,
                         body=await body(request), sha256=request.headers.get(CONTENT_SHA256, ""),
-                        start=start)
+                        start=None if start is None else epoch_seconds(start, SEGMENT_START),
+                        frames=None if frames is None else whole(frames, SEGMENT_FRAMES, MAX_FRAME),
+                        fps=None if fps is None else finite(fps, SEGMENT_FPS, 0.01, MAX_FPS))
         created = await run_in_threadpool(store, system, upload)
         return JSONResponse({"stored": created, "camera": upload.camera, "seq": upload.seq, "layer": layer},
                             status_code=201 if created else 200)
@@ -164,11 +259,13 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
             items = json.loads(await body(request))
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise Refused(400, "detections must be JSON") from None
-        await run_in_threadpool(store_detections, system, request.path_params["camera"], seq_of(request),
-                                items)
-        return JSONResponse({"stored": True})
+        except RecursionError:
+            raise Refused(400, "detections are nested too deeply") from None
+        created = await run_in_threadpool(store_detections, system, request.path_params["camera"],
+                                          seq_of(request), items)
+        return JSONResponse({"stored": created})
 
-    @guarded()
+    @guarded(footage=True)
     async def get_layer(request: Request, _: Principal) -> Response:
         camera, seq, layer = request.path_params["camera"], seq_of(request), request.path_params["layer"]
         item = await run_in_threadpool(catalog.object, camera, seq, layer)
@@ -181,14 +278,13 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
         return Response(data, media_type="video/mp4" if layer == MACHINE else "application/octet-stream",
                         headers={CONTENT_SHA256: item.sha256, TIER: item.tier})
 
-    @guarded()
+    @guarded(footage=True)
     async def get_detections(request: Request, _: Principal) -> Response:
+        floor = _min_score(request)
         found = await run_in_threadpool(catalog.detections, request.path_params["camera"], seq_of(request))
-        min_score = _number(request, "min_score")  # default: what the machine would report
-        floor = DETECT_MIN_SCORE if min_score is None else min_score
         return JSONResponse([item.to_dict() for item in found if item.score >= floor])
 
-    @guarded()
+    @guarded(footage=True)
     async def view(request: Request, _: Principal) -> Response:
         kind = request.query_params.get("kind", MACHINE)
         if kind not in (MACHINE, "restored"):
@@ -198,6 +294,16 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
         return FileResponse(path, media_type="video/mp4")
 
     @guarded()
+    async def delete_segment(request: Request, who: Principal) -> Response:
+        if who.role != "reader":
+            raise Refused(403, "only reader tokens delete")
+        camera, seq = request.path_params["camera"], seq_of(request)
+        removed = await run_in_threadpool(delete_segments, system, camera, seq)
+        if not removed:
+            raise Refused(404, f"segment {seq} of {camera} is not stored")
+        return JSONResponse({"deleted": True, "camera": camera, "seq": seq, "objects": len(removed)})
+
+    @guarded()
     async def search(request: Request, _: Principal) -> Response:
         name = request.query_params.get("class", "").strip()
         if not name:
@@ -205,18 +311,20 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
         camera = request.query_params.get("camera") or None
         if camera is not None:
             check_name(camera)
-        min_score = _number(request, "min_score")  # default: what the machine would report
-        start, end = _number(request, "from"), _number(request, "to")
-        hits = await run_in_threadpool(catalog.search, name, camera, start, end,
-                                       DETECT_MIN_SCORE if min_score is None else min_score)
+        min_score, start, end = _min_score(request), _time(request, "from"), _time(request, "to")
+        hits = await run_in_threadpool(catalog.search, name, camera, start, end, min_score)
         return JSONResponse(hits)
 
     routes = [
         Route("/healthz", healthz),
         Route("/", viewer),
+        Route("/openapi.json", openapi),
+        Route("/api/whoami", whoami),
+        Route("/metrics", metrics_text),
         Route("/api/cameras", cameras),
         Route("/api/search", search),
         Route("/api/cameras/{camera}/segments", segments),
+        Route("/api/cameras/{camera}/segments/{seq}", delete_segment, methods=["DELETE"]),
         Route("/api/cameras/{camera}/segments/{seq}/detections", put_detections, methods=["PUT"]),
         Route("/api/cameras/{camera}/segments/{seq}/detections", get_detections, methods=["GET"]),
         Route("/api/cameras/{camera}/segments/{seq}/view.mp4", view),
@@ -239,4 +347,5 @@ def build_app(system: System, *, max_upload: int = 64 << 20) -> Starlette:
             return _error(405, f"{request.method} is not allowed on {request.url.path}")
         return response
 
-    return Starlette(routes=routes, exception_handlers={404: api_not_found, 405: api_bad_method})
+    return Starlette(routes=routes, exception_handlers={404: api_not_found, 405: api_bad_method},
+                     middleware=[Middleware(SecurityHeaders)])

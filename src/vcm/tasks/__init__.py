@@ -7,9 +7,10 @@ from vcm.tasks.registry import (
     DETECT_MIN_SCORE,
     TASKS,
     Task,
+    class_names,
     load_task_model,
     task_entry,
 )
 
-__all__ = ["CLASS_SETS", "DEFAULT_CLASSES", "DETECT_MIN_SCORE", "TASKS", "Task", "load_task_model",
-           "task_entry"]
+__all__ = ["CLASS_SETS", "DEFAULT_CLASSES", "DETECT_MIN_SCORE", "TASKS", "Task", "class_names",
+           "load_task_model", "task_entry"]

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
+from vcm.errors import InputError
 from vcm.models.detector import Detector
 from vcm.models.detectors import DEFAULT_DETECTOR, load_detector
 from vcm.registry import Registry
@@ -14,6 +15,21 @@ CLASS_SETS = {"surveillance": ("person", "bicycle", "car", "motorcycle", "bus", 
 DEFAULT_CLASSES = "surveillance"  # what a camera's machine task looks for unless told otherwise
 DETECT_MIN_SCORE = 0.7  # a detection's score at which it is a target (the seed method's operating point)
 POSE_MIN_SCORE = 0.3  # a pose's mean keypoint score at which it is a target
+
+
+def class_names(text: str, where: str = "--classes") -> tuple[str, ...]:
+    """Classes of interest as COCO names: a named set (CLASS_SETS) or comma-separated COCO
+    names; InputError naming `where` otherwise."""
+    from vcm.models.weights import coco_names
+
+    if text in CLASS_SETS:
+        return CLASS_SETS[text]
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in coco_names()]
+    if unknown or not names:
+        raise InputError(f"{where}: {', '.join(unknown) or repr(text)} not COCO class names (e.g. person, "
+                         f"car, bicycle) nor a named set ({', '.join(CLASS_SETS)})")
+    return names
 
 
 @dataclass(frozen=True)

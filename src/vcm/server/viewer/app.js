@@ -16,7 +16,7 @@ const CLASS_COLOURS = { person: "#4ade80", car: "#38bdf8", truck: "#fb923c", bus
 
 const $ = (id) => document.getElementById(id);
 const state = {
-  token: localStorage.getItem(TOKEN_KEY),
+  token: sessionStorage.getItem(TOKEN_KEY),
   cameras: [], camera: null, segments: [], seq: null, kind: "machine",
   detections: [], byFrame: new Map(), stride: 1, hidden: new Set(),
   load: null, videos: new Map(), seekTo: null, timer: null, bannerFromRefresh: false,
@@ -93,6 +93,14 @@ function when(t) {
 }
 
 /** A time range; `short` drops today's date. */
+// A camera whose newest footage ended within ONLINE_S is shown as online, else when it was last seen.
+const ONLINE_S = 120;
+
+function seen(last) {
+  const age = Math.max(0, Date.now() / 1000 - last);
+  return age <= ONLINE_S ? "● online" : `last seen ${duration(age)} ago`;
+}
+
 function span(t0, t1, short = false) {
   if (short && day(new Date(t0 * 1000)) === day(new Date())) return `${when(t0)} – ${when(t1)}`;
   const a = new Date(t0 * 1000), b = new Date(t1 * 1000);
@@ -140,7 +148,7 @@ function showSignIn(message) {
 }
 
 function signOut(message) {
-  localStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(TOKEN_KEY);
   state.token = null;
   clearInterval(state.timer);
   state.load?.abort();
@@ -224,7 +232,8 @@ function renderCameras(cameras) {
         el("span", { class: "hot-text" }, `hot ${bytes(c.hot_bytes)}`), " · ",
         el("span", { class: "cold-text" }, `cold ${bytes(c.cold_bytes)}`)),
       c.first !== null ? el("span", { class: "muted small", title: span(c.first, c.last) },
-        `${span(c.first, c.last, true)} (${duration(Math.max(0, c.last - c.first))})`) : null));
+        `${span(c.first, c.last, true)} (${duration(Math.max(0, c.last - c.first))})`) : null,
+      c.last !== null ? el("span", { class: "small", "data-testid": "camera-seen" }, seen(c.last)) : null));
   }));
 }
 
@@ -606,7 +615,7 @@ function wire() {
     const token = $("token").value.trim();
     if (!token) return;
     state.token = token;
-    localStorage.setItem(TOKEN_KEY, token);
+    sessionStorage.setItem(TOKEN_KEY, token);
     start();
   });
   $("sign-out").addEventListener("click", () => signOut());
