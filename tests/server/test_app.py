@@ -310,3 +310,25 @@ def test_metrics_for_monitoring(service: tuple[Service, str, str]) -> None:
     assert values['vcm_camera_lag_seconds{camera="cam1"}'] > 0
     assert values['vcm_requests_total{method="PUT",endpoint="/api/cameras/{camera}/segments/{seq}/{layer}",'
                   'status="422"}'] >= 1
+
+
+def test_long_listings_come_in_pages(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    camera_token, reader_token = create_token(data, "cam1"), create_token(data, "ops", "reader")
+    body = segment_bytes(4, seed=41)
+    with Service(data) as running:
+        camera = Client(running.url, camera_token)
+        for seq in range(5):
+            assert camera.put_layer("cam1", seq, "machine", body, start=7000.0 + 0.4 * seq, frames=4, fps=10)
+        headers = {"Authorization": f"Bearer {reader_token}"}
+        listing = f"{running.url}/api/cameras/cam1/segments"
+        first = httpx.get(f"{listing}?limit=2", headers=headers, timeout=60)
+        assert [s["seq"] for s in first.json()] == [0, 1]
+        assert float(first.headers["x-next-from"]) == pytest.approx(7000.8)
+        following = first.headers["x-next-from"]
+        rest = httpx.get(f"{listing}?limit=2&from={following}", headers=headers, timeout=60)
+        assert [s["seq"] for s in rest.json()] == [2, 3]
+        assert [s["seq"] for s in Client(running.url, reader_token).segments("cam1")] == [0, 1, 2, 3, 4]
+        for bad in ("0", "-1", "10001", "x"):
+            answer = httpx.get(f"{listing}?limit={bad}", headers=headers, timeout=60)
+            assert answer.status_code == 400, bad

@@ -5,7 +5,7 @@ from typing import Any
 
 import httpx
 
-from vcm.api.contract import CONTENT_SHA256, SEGMENT_FPS, SEGMENT_FRAMES, SEGMENT_START
+from vcm.api.contract import CONTENT_SHA256, NEXT_FROM, SEGMENT_FPS, SEGMENT_FRAMES, SEGMENT_START
 from vcm.errors import InputError, VcmError
 
 
@@ -82,8 +82,17 @@ class Client:
 
     def segments(self, camera: str, start: float | None = None,
                  end: float | None = None) -> list[dict[str, Any]]:
-        params = {key: value for key, value in (("from", start), ("to", end)) if value is not None}
-        return self._request("GET", f"/api/cameras/{camera}/segments", params=params).json()
+        """Every segment of `camera` overlapping [start, end), following the service's pages."""
+        found: list[dict[str, Any]] = []
+        while True:
+            params = {key: value for key, value in (("from", start), ("to", end)) if value is not None}
+            response = self._request("GET", f"/api/cameras/{camera}/segments", params=params)
+            page = response.json()
+            found += [item for item in page if not found or item["seq"] > found[-1]["seq"]]
+            following = response.headers.get(NEXT_FROM)
+            if following is None or not page or (start is not None and float(following) <= start):
+                return found
+            start = float(following)
 
     def layer(self, camera: str, seq: int, layer: str) -> bytes:
         """A stored layer, checked against the SHA-256 the server recorded."""

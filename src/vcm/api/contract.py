@@ -21,6 +21,7 @@ SEGMENT_FPS = "X-Segment-Fps"  # its frame rate, frames per second, sent with it
 MAX_FPS = 1000.0
 FPS_TOLERANCE = 0.01  # two frame rates differing by at most 1 % are the same rate
 TIER = "X-Tier"  # where a returned layer was stored: hot or cold
+NEXT_FROM = "X-Next-From"  # on a full page of a segment listing: the `from` of the next page
 
 EARLIEST, LATEST = 0.0, 4102444800.0  # the times stored, epoch seconds: 1970-01-01 .. 2100-01-01
 MAX_SEQ_DIGITS = 12  # segment numbers: up to 12 ASCII digits

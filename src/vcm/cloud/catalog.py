@@ -347,21 +347,32 @@ class Catalog:
             entry[f"{row.tier}_bytes"] = int(row.bytes)
         return [result[name] for name in sorted(result)]
 
-    def segments(self, camera: str, start: float | None = None, end: float | None = None) -> list[Segment]:
-        """A camera's segments overlapping [start, end) (epoch seconds), in order."""
+    def segments(self, camera: str, start: float | None = None, end: float | None = None,
+                 limit: int | None = None) -> list[Segment]:
+        """A camera's segments overlapping [start, end) (epoch seconds), in order, the first
+        `limit` of them (None: all)."""
         query = sa.select(segments).where(segments.c.camera == camera)
         if start is not None:
             query = query.where(segments.c.start + segments.c.frames / segments.c.fps > start)
         if end is not None:
             query = query.where(segments.c.start < end)
+        query = query.order_by(segments.c.seq)
+        if limit is not None:
+            query = query.limit(limit)
         with self.engine.connect() as connection:
-            return [Segment(**row._mapping) for row in connection.execute(query.order_by(segments.c.seq))]
+            return [Segment(**row._mapping) for row in connection.execute(query)]
 
-    def layers(self, camera: str) -> dict[int, dict[str, StoredObject]]:
-        """Per segment number, its stored objects by layer."""
+    def layers(self, camera: str, first: int | None = None, last: int | None = None
+               ) -> dict[int, dict[str, StoredObject]]:
+        """Per segment number (from `first` to `last` when given), its stored objects by layer."""
+        query = sa.select(objects).where(objects.c.camera == camera)
+        if first is not None:
+            query = query.where(objects.c.seq >= first)
+        if last is not None:
+            query = query.where(objects.c.seq <= last)
         found: dict[int, dict[str, StoredObject]] = {}
         with self.engine.connect() as connection:
-            for row in connection.execute(sa.select(objects).where(objects.c.camera == camera)):
+            for row in connection.execute(query):
                 item = StoredObject(**row._mapping)
                 found.setdefault(item.seq, {})[item.layer] = item
         return found

@@ -9,7 +9,8 @@ download, view and delete everything.
     GET  /api/whoami                                      the token's name and role
     GET  /metrics                                         Prometheus text (reader tokens)
     GET  /api/cameras                                     per camera: segments, frames, bytes per tier
-    GET  /api/cameras/{camera}/segments?from=T0&to=T1     segments with their layers
+    GET  /api/cameras/{camera}/segments?from=T0&to=T1&limit=N   segments with their layers
+                                                          (at most 10,000; X-Next-From pages on)
     PUT  /api/cameras/{camera}/segments/{seq}/machine     body: MP4; X-Content-SHA256, X-Segment-Start
     PUT  /api/cameras/{camera}/segments/{seq}/restoration body: layer; X-Content-SHA256
     PUT  /api/cameras/{camera}/segments/{seq}/detections  body: JSON list of detections
@@ -44,6 +45,7 @@ from vcm.api.contract import (
     MACHINE,
     MAX_FPS,
     MAX_FRAME,
+    NEXT_FROM,
     SEGMENT_FPS,
     SEGMENT_FRAMES,
     SEGMENT_START,
@@ -65,6 +67,7 @@ from vcm.server.renditions import rendition
 from vcm.tasks import DETECT_MIN_SCORE
 
 VIEWER = Path(__file__).parent / "viewer"
+MAX_LISTING = 10_000  # segments in one listing; a longer range is paged (NEXT_FROM)
 SECURITY_HEADERS = [  # on every response: the viewer loads only its own files, in no frame
     (b"content-security-policy", b"default-src 'self'; script-src 'self'; style-src 'self'; "
      b"img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; "
@@ -227,15 +230,22 @@ def build_app(system: System, *, max_upload: int = 64 << 20, request_timeout: fl
     async def segments(request: Request, _: Principal) -> Response:
         camera = request.path_params["camera"]
         start, end = _time(request, "from"), _time(request, "to")
+        wanted = request.query_params.get("limit")
+        limit = MAX_LISTING if wanted in (None, "") else whole(wanted, "limit", MAX_LISTING)
+        if limit < 1:
+            raise InputError("limit must be at least 1")
 
         def listing() -> list[dict[str, Any]]:
-            layers = catalog.layers(camera)
+            found = catalog.segments(camera, start, end, limit)
+            layers = catalog.layers(camera, found[0].seq, found[-1].seq) if found else {}
             return [{**segment.to_dict(),
                      "layers": {name: {"tier": item.tier, "bytes": item.bytes, "sha256": item.sha256}
                                 for name, item in layers.get(segment.seq, {}).items()}}
-                    for segment in catalog.segments(camera, start, end)]
+                    for segment in found]
 
-        return JSONResponse(await run_in_threadpool(listing))
+        page = await run_in_threadpool(listing)
+        more = {NEXT_FROM: repr(page[-1]["end"])} if len(page) == limit else {}  # the next page's from
+        return JSONResponse(page, headers=more)
 
     @guarded(upload=True)
     async def put_layer(request: Request, _: Principal) -> Response:

@@ -86,7 +86,8 @@ OPENAPI: dict[str, Any] = {
              _query("from", _TIME), _query("to", _TIME), _query("min_score", _SCORE)])},
         "/api/cameras/{camera}/segments": {"get": _operation(
             "a camera's segments overlapping [from, to)", {"200": _json("segments", {"type": "array"})},
-            [CAMERA, _query("from", _TIME), _query("to", _TIME)])},
+            [CAMERA, _query("from", _TIME), _query("to", _TIME),
+             _query("limit", {"type": "integer", "minimum": 1, "maximum": 10_000})])},
         "/api/cameras/{camera}/segments/{seq}": {"delete": _operation(
             "delete a segment (reader tokens)", {"200": _json("deleted")}, [CAMERA, SEQ])},
         "/api/cameras/{camera}/segments/{seq}/detections": {

@@ -92,7 +92,6 @@ function when(t) {
   return day(d) === day(new Date()) ? clock(d) : stamp(t);
 }
 
-/** A time range; `short` drops today's date. */
 // A camera whose newest footage ended within ONLINE_S is shown as online, else when it was last seen.
 const ONLINE_S = 120;
 
@@ -101,6 +100,7 @@ function seen(last) {
   return age <= ONLINE_S ? "● online" : `last seen ${duration(age)} ago`;
 }
 
+/** A time range; `short` drops today's date. */
 function span(t0, t1, short = false) {
   if (short && day(new Date(t0 * 1000)) === day(new Date())) return `${when(t0)} – ${when(t1)}`;
   const a = new Date(t0 * 1000), b = new Date(t1 * 1000);
