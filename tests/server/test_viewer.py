@@ -106,6 +106,19 @@ def test_the_camera_and_its_two_segments_are_listed(served: Served, browser: Web
     assert browser.execute_script(f"return sessionStorage.getItem('{TOKEN_KEY}')") is None
 
 
+def test_the_timeline_shows_a_window_that_moves(served: Served, browser: WebDriver) -> None:
+    """Six hours at a time, ending at the newest footage: earlier is empty here, newest returns."""
+    _signed_in(browser, served)
+    assert _testid(browser, "camera-range")[0].text.startswith("2 segments")
+    assert _testid(browser, "window-later")[0].get_attribute("disabled") is not None  # already the newest
+    _testid(browser, "window-earlier")[0].click()
+    _wait(browser).until(lambda d: not _testid(d, "segment"))
+    assert _testid(browser, "camera-range")[0].text.startswith("0 segments")
+    assert "No segments in these 6 hours" in _testid(browser, "timeline")[0].text
+    _testid(browser, "window-newest")[0].click()
+    _wait(browser).until(lambda d: len(_testid(d, "segment")) == 2)
+
+
 def test_clicking_a_segment_plays_it_with_the_detection_boxes(served: Served, browser: WebDriver,
                                                               tmp_path: Path) -> None:
     bars = _signed_in(browser, served)

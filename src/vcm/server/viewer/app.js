@@ -3,6 +3,7 @@
 
 const TOKEN_KEY = "vcm.readerToken";
 const REFRESH_MS = 15000;
+const WINDOW_S = 6 * 3600; // the timeline shows this much of a camera at a time (a day at 3.2 s a segment is 27,000)
 const CACHE_SIZE = 6;
 const COCO = ("person bicycle car motorcycle airplane bus train truck boat traffic_light fire_hydrant " +
   "stop_sign parking_meter bench bird cat dog horse sheep cow elephant bear zebra giraffe backpack " +
@@ -18,6 +19,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   token: sessionStorage.getItem(TOKEN_KEY),
   cameras: [], camera: null, segments: [], seq: null, kind: "machine",
+  windowEnd: null, follow: true, // the timeline's window [windowEnd - WINDOW_S, windowEnd]; follow: the newest
   detections: [], byFrame: new Map(), stride: 1, hidden: new Set(),
   load: null, videos: new Map(), seekTo: null, timer: null, bannerFromRefresh: false,
 };
@@ -237,7 +239,11 @@ function renderCameras(cameras) {
   }));
 }
 
-async function openCamera(camera) {
+async function openCamera(camera, { around = null } = {}) {
+  if (state.camera !== camera || around !== null) {
+    state.follow = around === null;
+    state.windowEnd = around === null ? newest(camera) : around + WINDOW_S / 2;
+  }
   if (state.camera !== camera) {
     state.camera = camera;
     state.seq = null;
@@ -259,14 +265,45 @@ async function openCamera(camera) {
   }
 }
 
+/** The end of a camera's newest footage (now when it has none). */
+function newest(camera) {
+  const entry = state.cameras.find((c) => c.camera === camera);
+  return entry?.last ?? Date.now() / 1000;
+}
+
 async function loadSegments() {
   const camera = state.camera;
-  const segments = await api(`${camPath(camera)}/segments`);
+  if (state.follow) state.windowEnd = newest(camera);
+  const from = state.windowEnd - WINDOW_S;
+  const segments = await api(`${camPath(camera)}/segments?from=${from}&to=${state.windowEnd + 1e-3}`);
   if (camera !== state.camera) return;
   state.segments = segments;
-  $("camera-range").textContent = segments.length
-    ? `${count(segments.length, "segment")} · ${span(segments[0].start, segments.at(-1).end)}` : "";
+  $("camera-range").textContent = `${count(segments.length, "segment")} · ${span(from, state.windowEnd)}`;
+  $("window-later").disabled = state.follow;
   renderTimeline();
+}
+
+/** Move the timeline's window by `steps` windows (negative: earlier); 0 jumps to the newest. */
+async function moveWindow(steps) {
+  state.follow = steps === 0 || state.windowEnd + steps * WINDOW_S >= newest(state.camera);
+  state.windowEnd = state.follow ? newest(state.camera) : state.windowEnd + steps * WINDOW_S;
+  try {
+    await loadSegments();
+  } catch (error) {
+    fail(error);
+  }
+}
+
+/** Find segment `seq` outside the window (a link): its time, from the camera's listing pages. */
+async function locate(seq) {
+  let from = 0;
+  for (;;) {
+    const page = await api(`${camPath(state.camera)}/segments?from=${from}`);
+    const found = page.find((s) => s.seq === seq);
+    if (found) return found;
+    if (page.length < 10000) return null;
+    from = page.at(-1).end;
+  }
 }
 
 // ---- the timeline ---------------------------------------------------------------------------
@@ -305,7 +342,7 @@ function renderTimeline() {
       : null));
   });
   strip.replaceChildren(...items);
-  if (!state.segments.length) strip.append(el("p", { class: "muted" }, "No segments yet."));
+  if (!state.segments.length) strip.append(el("p", { class: "muted" }, "No segments in these 6 hours."));
   strip.querySelector('[aria-selected="true"]')?.scrollIntoView({ block: "nearest", inline: "nearest" });
 }
 
@@ -363,7 +400,14 @@ function rendition(camera, seq, kind) {
 }
 
 async function selectSegment(seq, { seekTo = null } = {}) {
-  const segment = state.segments.find((s) => s.seq === seq);
+  let segment = state.segments.find((s) => s.seq === seq);
+  if (!segment) {
+    const elsewhere = await locate(seq);
+    if (elsewhere) {
+      await openCamera(state.camera, { around: elsewhere.start });
+      segment = state.segments.find((s) => s.seq === seq);
+    }
+  }
   if (!segment) {
     showBanner(`Camera ${state.camera} has no segment ${seq}.`);
     return;
@@ -601,7 +645,7 @@ async function search(name) {
 }
 
 async function openHit(hit) {
-  await openCamera(hit.camera);
+  await openCamera(hit.camera, { around: hit.first });
   const segment = state.segments.find((s) => s.seq === hit.seq);
   await selectSegment(hit.seq, { seekTo: segment ? Math.max(0, hit.first - segment.start) : null });
 }
@@ -636,6 +680,9 @@ function wire() {
     });
   }
   $("show-boxes").addEventListener("change", () => draw());
+  $("window-earlier").addEventListener("click", () => moveWindow(-1));
+  $("window-later").addEventListener("click", () => moveWindow(1));
+  $("window-newest").addEventListener("click", () => moveWindow(0));
   $("prev").addEventListener("click", () => moveSelection(-1));
   $("next").addEventListener("click", () => moveSelection(1));
   $("timeline").addEventListener("keydown", (event) => {
