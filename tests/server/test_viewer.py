@@ -185,6 +185,23 @@ def test_a_search_for_person_lists_hits_that_open_their_segment(served: Served, 
         "const v = document.querySelector('[data-testid=video]'); return v.readyState >= 2"))
 
 
+def test_search_filters_by_camera_score_and_the_shown_window(served: Served, browser: WebDriver) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    _signed_in(browser, served)
+    field = _visible(browser, "search-input")
+    assert field is not None
+    field.send_keys("person")
+    Select(_testid(browser, "search-camera")[0]).select_by_value(CAMERA)
+    _testid(browser, "search-window")[0].click()
+    _testid(browser, "search-submit")[0].click()
+    hits = _wait(browser).until(lambda d: _testid(d, "search-hit"))
+    assert {hit.get_attribute("data-camera") for hit in hits} == {CAMERA}
+    _testid(browser, "search-score")[0].send_keys("1")  # nothing scores 1.0
+    _testid(browser, "search-submit")[0].click()
+    _wait(browser).until(lambda d: _visible(d, "search-empty"))
+
+
 def test_an_unknown_class_finds_nothing(served: Served, browser: WebDriver) -> None:
     _signed_in(browser, served)
     field = _visible(browser, "search-input")

@@ -215,6 +215,10 @@ function renderCameras(cameras) {
     list.replaceChildren(el("li", { class: "muted" }, "No camera has uploaded yet. Run vcm edge … --server."));
     return;
   }
+  const chosen = $("search-camera").value;
+  $("search-camera").replaceChildren(el("option", { value: "" }, "all cameras"),
+    ...cameras.map((c) => el("option", { value: c.camera }, c.camera)));
+  $("search-camera").value = cameras.some((c) => c.camera === chosen) ? chosen : "";
   list.replaceChildren(...cameras.map((c) => {
     const stored = c.hot_bytes + c.cold_bytes;
     const hotShare = stored ? (100 * c.hot_bytes) / stored : 0;
@@ -621,7 +625,16 @@ async function search(name) {
   $("search-summary").textContent = "";
   results.replaceChildren(el("li", { class: "muted" }, `Searching for ${name}…`));
   try {
-    const hits = await api(`/api/search?class=${encodeURIComponent(name)}`);
+    const query = new URLSearchParams({ class: name });
+    const camera = $("search-camera").value;
+    const score = $("search-score").value;
+    if (camera) query.set("camera", camera);
+    if (score !== "") query.set("min_score", score);
+    if ($("search-window").checked && state.camera) {
+      query.set("from", String(state.windowEnd - WINDOW_S));
+      query.set("to", String(state.windowEnd + 1e-3));
+    }
+    const hits = await api(`/api/search?${query}`);
     const total = hits.reduce((sum, hit) => sum + hit.count, 0);
     $("search-summary").textContent = hits.length
       ? `${count(hits.length, "segment")} · ${count(total, "detection")}` : "";
