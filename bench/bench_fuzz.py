@@ -37,7 +37,8 @@ def main() -> None:
                 client.put_layer(PINNED["camera"], int(PINNED["seq"]), "machine", segment_bytes(4),
                                  start=1000.0, frames=4, fps=10)
             started = time.perf_counter()
-            result = fuzz(service.url, data, camera, reader, args.examples, seed=args.seed)
+            result = fuzz(service.url, data, camera, reader, args.examples, seed=args.seed,
+                          log=lambda line: print(f"fuzz: {line}", file=sys.stderr, flush=True))
             elapsed = time.perf_counter() - started
             listings = {path: httpx.get(service.url + path, headers={"Authorization": f"Bearer {reader}"},
                                         timeout=60).status_code

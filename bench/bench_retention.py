@@ -37,6 +37,8 @@ def fill(data: Path, count: int, now: float) -> None:
         score = 0.9 if seq % PERSON_EVERY == 0 else 0.3
         store_detections(system, "cam", seq, [{"frame": 0, "time": start, "class": "person", "score": score,
                                                "box": [1, 2, 30, 40]}])
+        if (seq + 1) % 50 == 0:
+            print(f"filled {seq + 1} of {count} segments", file=sys.stderr, flush=True)
     system.close()
 
 

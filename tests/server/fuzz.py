@@ -6,6 +6,7 @@ bench/bench_fuzz.py (the >= 10,000 of the goal). Records every status, every 5xx
 refused (4xx) PUT or DELETE after which the stored objects or catalog rows changed."""
 
 import collections
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,7 +40,7 @@ class FuzzResult:
 
 
 def fuzz(url: str, data: Path, camera_token: str, reader_token: str, examples: int, *,
-         seed: int = 0) -> FuzzResult:
+         seed: int = 0, log: Callable[[str], None] | None = None) -> FuzzResult:
     """Send about `examples` generated requests per operation, mode (valid, malformed) and path
     (free, pinned to PINNED) to the service at `url` whose data folder is `data`."""
     result = FuzzResult()
@@ -85,6 +86,9 @@ def fuzz(url: str, data: Path, camera_token: str, reader_token: str, examples: i
                         seeded(seed * 1000 + index)(run)()
                     except Unsatisfiable:  # nothing to make malformed (an operation without inputs)
                         continue
+                    if log is not None:
+                        log(f"{operation.label} ({mode.value}{', pinned' if path_parameters else ''}): "
+                            f"{result.requests} requests so far, {len(result.server_errors)} 5xx")
     finally:
         session.close()
         system.close()
