@@ -4,7 +4,8 @@ Each part is a TOML file in bench/results/ (name = file stem): a description, it
 these machines (`minutes`), whether it is `long` (left out unless named or --long is given)
 and `commands`, run in order from the repository root ({python} and {vcm} are the virtualenv's
 interpreter and command, {sample} the sample clip, {work} a folder for the part's files; a word
-{clips:SPLIT} becomes the paths of that split's clips, vcm.media.clips.CLIP_SPLITS). Every
+{clips:SPLIT} becomes the paths of that split's clips, vcm.media.clips.CLIP_SPLITS, and
+{clip:SPLIT/NAME} the path of one clip, checked to be in that split). Every
 Markdown table the commands print becomes a table of the part. Each run writes
 results/PART.json (tables, commands, duration, stamped with commit, date and machine), then
 results/results.json and results/results.csv (every part, one row per table cell) and
@@ -119,8 +120,14 @@ def expand(command: tuple[str, ...], part: Part) -> list[str]:
     argv: list[str] = []
     for word in command:
         clips = re.fullmatch(r"\{clips:(\w+)\}", word)
+        clip = re.fullmatch(r"\{clip:(\w+)/([\w-]+)\}", word)
         if clips:
             argv += [str(clip_path(name)) for name in CLIP_SPLITS[clips.group(1)]]
+        elif clip:
+            split, name = clip.groups()
+            if name not in CLIP_SPLITS.get(split, ()):
+                raise SystemExit(f"part {part.name}: clip {name} is not in the {split} split")
+            argv.append(str(clip_path(name)))
         else:
             argv.append(word.format(**values))
     return argv

@@ -92,6 +92,24 @@ def test_first_segment_skips_earlier_segments(sample_path: Path) -> None:
     assert [(s.index, s.start, len(s.frames)) for s in chosen] == [(2, 6, 3), (3, 9, 3)]
 
 
+def test_segment_stride_spreads_segments_over_the_video(sample_path: Path) -> None:
+    from vcm.eval.runner import EvalConfig, segments
+    from vcm.models import load_detector
+
+    config = EvalConfig(methods=["uniform"], segment=3, first_segment=1, segment_stride=4, max_segments=3,
+                        detector="yolov3-tiny")
+    chosen = list(segments([sample_path], config, load_detector("yolov3-tiny")))
+    assert [(s.index, s.start) for s in chosen] == [(1, 3), (5, 15), (9, 27)]
+
+
+def test_segment_stride_below_one_is_refused() -> None:
+    from vcm.errors import InputError
+    from vcm.eval.runner import EvalConfig
+
+    with pytest.raises(InputError, match="--segment-stride"):
+        EvalConfig(methods=["uniform"], segment_stride=0)
+
+
 def test_lost_targets_report_their_headroom() -> None:
     from vcm.eval.runner import lost_headroom
     from vcm.models.detector import Detection

@@ -120,3 +120,24 @@ def test_headline_table_has_one_compact_row_per_method() -> None:
     assert fast["BD F1 by yolov3-tiny vs uniform (pooled / median)"] == "-20.0 / -"
     assert fast["F1 by yolov3-tiny"] == "-" and uniform["F1 by yolov3-tiny"] == "0.8"
     assert uniform["BD F1 vs uniform (pooled / median)"] == "-"  # no row compares uniform with itself
+
+
+def test_uniform_one_step_up_is_summarised_beside_uniform_qp30() -> None:
+    from dataclasses import replace
+
+    from vcm.eval.report import headline_table
+    from vcm.eval.summary import summarise
+
+    rows = []
+    for segment, lost in enumerate((0.0, 0.3, 0.0)):
+        base = _row("uniform", segment, 1.0, 1.0)
+        rows.append(replace(base, point="qp30", f1=0.9))
+        rows.append(replace(base, point="qp34", main=False, size_ratio=0.6, f1=0.9 - lost))
+        rows.append(replace(base, method="fast", point="offset0", size_ratio=0.7, f1=0.9))
+    summary = summarise(rows)
+    raised = summary["raised_uniform"]
+    assert raised is not None and raised["point"] == "qp34" and raised["segments_erased"] == 1
+    assert raised["median_size_ratio"] == 0.6
+    assert [row["method"] for row in headline_table(summary)] == ["uniform (qp30)", "uniform (qp34)",
+                                                                  "fast (offset0)"]
+    assert summarise([row for row in rows if row.point != "qp34"])["raised_uniform"] is None

@@ -51,6 +51,9 @@ def add_parser(commands: Subcommands) -> None:
     evaluation.add_argument("--first-segment", type=at_least(0), default=0, metavar="N",
                             help="skip each video's segments before segment N (0), e.g. to "
                             "evaluate a test split")
+    evaluation.add_argument("--segment-stride", type=at_least(1), default=1, metavar="K",
+                            help="from --first-segment on, every K-th segment (1): spreads "
+                            "--max-segments over a long video")
     add_codec_option(evaluation)
     add_gop_option(evaluation)
     evaluation.add_argument("--ladder", action="store_true",
@@ -121,7 +124,8 @@ def run_eval(args: argparse.Namespace) -> None:
     check_output_folder(args.out)
     config = EvalConfig(methods=[m.strip() for m in args.methods.split(",") if m.strip()],
                         segment=args.segment, max_segments=args.max_segments,
-                        first_segment=args.first_segment, codec=args.codec, gop=args.gop,
+                        first_segment=args.first_segment,
+                        segment_stride=args.segment_stride, codec=args.codec, gop=args.gop,
                         max_qp=args.max_qp, targets=target_spec(args),
                         ladder=args.ladder, repair_rounds=args.repair, check=args.check,
                         privacy_metrics=args.privacy, detector=args.detector, task=args.task,

@@ -55,6 +55,7 @@ class EvalConfig:
     segment: int = 33
     max_segments: int | None = None
     first_segment: int = 0
+    segment_stride: int = 1
     codec: str = "hevc"
     gop: int = 32
     qp: int = 30
@@ -91,6 +92,8 @@ class EvalConfig:
             raise InputError(f"--max-segments must be at least 1, got {self.max_segments}")
         if self.first_segment < 0:
             raise InputError(f"--first-segment must be at least 0, got {self.first_segment}")
+        if self.segment_stride < 1:
+            raise InputError(f"--segment-stride must be at least 1, got {self.segment_stride}")
         if self.leak_faces_with == self.conceal_faces_with:
             raise InputError(f"leaks must be measured with another face detector than the one that "
                              f"conceals ({self.conceal_faces_with}); choose another --leak-face-detector")
@@ -193,16 +196,18 @@ def segments(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
              faces: "FaceModels | None" = None, pose_model: Detector | None = None
              ) -> Iterator[Segment]:
     """Each video cut into whole segments of config.segment frames (a video shorter than one
-    segment is one segment), from segment config.first_segment on (max_segments of them at
-    most), read one segment at a time, with the detections on it (and the faces both face
-    detectors find when face models are given, poses when a pose model is)."""
+    segment is one segment), from segment config.first_segment on, every
+    config.segment_stride-th (max_segments of them at most), read one segment at a time,
+    with the detections on it (and the faces both face detectors find when face models are
+    given, poses when a pose model is)."""
     for path in paths:
         with FrameSource(path) as source:
             chunks = windows(source, config.segment)
             for index, (start, frames) in enumerate(chunks):
-                if index < config.first_segment:
+                offset = index - config.first_segment
+                if offset < 0 or offset % config.segment_stride:
                     continue
-                if config.max_segments is not None and index >= config.first_segment + config.max_segments:
+                if config.max_segments is not None and offset // config.segment_stride >= config.max_segments:
                     break
                 if index > 0 and len(frames) < config.segment:
                     break

@@ -62,45 +62,58 @@ def judges(rows: Sequence[ResultRow]) -> list[str]:
 
 
 def method_summary(rows: Sequence[ResultRow]) -> list[dict[str, object]]:
-    """Per method, over its main-point rows: the figures the README reports. Shares are of
-    segments: smaller than uniform QP 30, smaller at a detection rate at least uniform QP
-    30's, detection rate >= 0.99, size <= 0.5x uniform QP 30; lost_near_threshold: share
-    of the lost targets that were fragile; segments_erased: segments smaller than uniform QP 30
-    at an F1 (by any detector measuring) more than ERASED_F1_MARGIN below its."""
-    summary = []
-    for method in dict.fromkeys(row.method for row in rows):
-        main = [row for row in rows if row.method == method and row.main]
-        summary.append({
-            "method": method,
-            "point": main[0].point,
-            "segments": len(main),
-            "median_size_ratio": rounded(median(r.size_ratio for r in main), "share"),
-            "smaller_than_uniform30": rounded(mean(r.size_ratio < 1 for r in main), "share"),
-            "smaller_at_uniform30_detection": _share_smaller_at_equal_detection(main, rows),
-            "segments_detection_0.99": rounded(mean(r.detection_rate >= 0.99 for r in main), "share"),
-            "segments_half_size": rounded(mean(r.size_ratio <= 0.5 for r in main), "share"),
-            "mean_detection_rate": rounded(mean(r.detection_rate for r in main), "share"),
-            "min_detection_rate": rounded(min(r.detection_rate for r in main), "share"),
-            "mean_map50": _finite_mean([r.map50 for r in main]),
-            "mean_f1": _finite_mean([r.f1 for r in main]),
-            "segments_erased": _segments_erased(main, rows),
-            "mean_psnr_y_db": rounded(mean(r.psnr_y_db for r in main), "db"),
-            "mean_ms_ssim_y": rounded(mean(r.ms_ssim_y for r in main), "ssim"),
-            "mean_bitrate_kbps": rounded(mean(r.bitrate_kbps for r in main), "kbps"),
-            "seconds_per_frame": rounded(median(r.seconds_per_frame for r in main), "seconds"),
-            "frames_per_second": rounded(1 / max(median(r.seconds_per_frame for r in main), 1e-9),
-                                         "per_frame"),
-            "checks_per_frame": rounded(mean(r.checks_per_frame for r in main), "per_frame"),
-            "detector_calls_per_frame": rounded(mean(r.detector_calls_per_frame for r in main), "per_frame"),
-            "recodes_per_frame": rounded(mean(r.recodes_per_frame for r in main), "per_frame"),
-            "lost_near_threshold": _share_near_threshold(main),
-            "mean_leak_rate": _finite_mean([r.leak_rate for r in main]),
-            "mean_concealer_leak_rate": _finite_mean([r.concealer_leak_rate for r in main]),
-            "mean_person_detection_rate": _finite_mean([r.person_detection_rate for r in main]),
-            "mean_pose_accuracy": _finite_mean([r.pose_accuracy for r in main]),
-            **{f"mean_f1_{name}": _finite_mean([r.f1_by.get(name) for r in main]) for name in judges(rows)},
-        })
-    return summary
+    """Per method, over its main-point rows: the figures the README reports (point_summary)."""
+    return [point_summary(rows, method, next(r.point for r in rows if r.method == method and r.main))
+            for method in dict.fromkeys(row.method for row in rows if row.main)]
+
+
+RAISED_UNIFORM_POINT = "qp34"  # uniform one ladder step above QP 30: what a user tries first to save bits
+
+
+def raised_uniform_summary(rows: Sequence[ResultRow]) -> dict[str, object] | None:
+    """point_summary of uniform at RAISED_UNIFORM_POINT, the same measures as each method's
+    (segments erased included, against uniform QP 30); None without that ladder point."""
+    if not any(r.method == "uniform" and r.point == RAISED_UNIFORM_POINT for r in rows):
+        return None
+    return point_summary(rows, "uniform", RAISED_UNIFORM_POINT)
+
+
+def point_summary(rows: Sequence[ResultRow], method: str, point: str) -> dict[str, object]:
+    """The figures of `method` at ladder `point` over its segments. Shares are of segments:
+    smaller than uniform QP 30, smaller at a detection rate at least uniform QP 30's,
+    detection rate >= 0.99, size <= 0.5x uniform QP 30; lost_near_threshold: share of the
+    lost targets that were fragile; segments_erased: segments smaller than uniform QP 30 at an
+    F1 (by any detector measuring) more than ERASED_F1_MARGIN below its."""
+    main = [row for row in rows if row.method == method and row.point == point]
+    return {
+        "method": method,
+        "point": point,
+        "segments": len(main),
+        "median_size_ratio": rounded(median(r.size_ratio for r in main), "share"),
+        "smaller_than_uniform30": rounded(mean(r.size_ratio < 1 for r in main), "share"),
+        "smaller_at_uniform30_detection": _share_smaller_at_equal_detection(main, rows),
+        "segments_detection_0.99": rounded(mean(r.detection_rate >= 0.99 for r in main), "share"),
+        "segments_half_size": rounded(mean(r.size_ratio <= 0.5 for r in main), "share"),
+        "mean_detection_rate": rounded(mean(r.detection_rate for r in main), "share"),
+        "min_detection_rate": rounded(min(r.detection_rate for r in main), "share"),
+        "mean_map50": _finite_mean([r.map50 for r in main]),
+        "mean_f1": _finite_mean([r.f1 for r in main]),
+        "segments_erased": _segments_erased(main, rows),
+        "mean_psnr_y_db": rounded(mean(r.psnr_y_db for r in main), "db"),
+        "mean_ms_ssim_y": rounded(mean(r.ms_ssim_y for r in main), "ssim"),
+        "mean_bitrate_kbps": rounded(mean(r.bitrate_kbps for r in main), "kbps"),
+        "seconds_per_frame": rounded(median(r.seconds_per_frame for r in main), "seconds"),
+        "frames_per_second": rounded(1 / max(median(r.seconds_per_frame for r in main), 1e-9), "per_frame"),
+        "checks_per_frame": rounded(mean(r.checks_per_frame for r in main), "per_frame"),
+        "detector_calls_per_frame": rounded(mean(r.detector_calls_per_frame for r in main), "per_frame"),
+        "recodes_per_frame": rounded(mean(r.recodes_per_frame for r in main), "per_frame"),
+        "lost_near_threshold": _share_near_threshold(main),
+        "mean_leak_rate": _finite_mean([r.leak_rate for r in main]),
+        "mean_concealer_leak_rate": _finite_mean([r.concealer_leak_rate for r in main]),
+        "mean_person_detection_rate": _finite_mean([r.person_detection_rate for r in main]),
+        "mean_pose_accuracy": _finite_mean([r.pose_accuracy for r in main]),
+        **{f"mean_f1_{name}": _finite_mean([r.f1_by.get(name) for r in main]) for name in judges(rows)},
+    }
 
 
 def measures_pose(rows: Sequence[ResultRow]) -> bool:
@@ -214,6 +227,7 @@ class Summary(TypedDict):
     """What summary.json holds besides the config."""
 
     methods: list[dict[str, object]]
+    raised_uniform: dict[str, object] | None
     bd_rate: list[dict[str, object]]
     curves: dict[str, list[dict[str, float]]]
 
@@ -221,5 +235,5 @@ class Summary(TypedDict):
 def summarise(rows: Sequence[ResultRow]) -> Summary:
     """Per-method summary, BD-rates and rate-accuracy curves of a set of result rows."""
     curve_points = curves(rows)
-    return {"methods": method_summary(rows), "bd_rate": bd_rates(curve_points, rows=rows),
-            "curves": curve_points}
+    return {"methods": method_summary(rows), "raised_uniform": raised_uniform_summary(rows),
+            "bd_rate": bd_rates(curve_points, rows=rows), "curves": curve_points}
