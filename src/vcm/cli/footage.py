@@ -31,6 +31,7 @@ from vcm.interrupt import stop_on_signal
 from vcm.pipeline.options import VERIFY_EVERY
 from vcm.planners import listed_planners
 from vcm.progress import console, progress_bar, task_reporter
+from vcm.restoration.target import QualityTarget
 from vcm.tasks import DETECT_MIN_SCORE
 
 
@@ -50,6 +51,9 @@ def add_parser(commands: Subcommands) -> None:
     add_codec_option(edge)
     add_gop_option(edge, role="frames per segment, 1 I then P")
     edge.add_argument("--no-restoration", action="store_true", help="send the machine stream only")
+    edge.add_argument("--restore-like-qp", type=at_least(0, 51), default=27, metavar="QP",
+                      help="code each restoration layer so the restored segment is within 0.3 dB luma PSNR "
+                      "of a uniform QP encode of it (27)")
     edge.add_argument("--give-up-after", type=number_in(0, 1e9), metavar="SECONDS",
                       help="stop when uploads fail for this long (default: retry for ever)")
     edge.add_argument("--verify-every", type=at_least(0), default=0, metavar="N",
@@ -133,6 +137,7 @@ def run_edge(args: argparse.Namespace) -> None:
     config = EdgeConfig(camera=args.camera, planner=args.method,
                         settings=PlanSettings(codec=args.codec, gop=args.gop, targets=target_spec(args)),
                         restoration=not args.no_restoration,
+                        restore_target=QualityTarget(reference_qp=args.restore_like_qp),
                         give_up_after=args.give_up_after, verify_every=args.verify_every)
     opened: list[object] = []
 
