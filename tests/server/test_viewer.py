@@ -232,6 +232,29 @@ def test_search_filters_by_camera_score_and_the_shown_window(served: Served, bro
     _wait(browser).until(lambda d: _visible(d, "search-empty"))
 
 
+def test_a_stored_reanalysis_is_found_and_its_boxes_shown(served: Served, browser: WebDriver) -> None:
+    from vcm.api.client import Client
+
+    with Client(served.url, served.reader) as client:
+        edge = client.search("person", CAMERA)[0]
+        kite = {"frame": 0, "time": edge["first"], "class": "kite", "score": 0.95, "box": [10, 10, 60, 60]}
+        client.put_analysis(CAMERA, edge["seq"], "kite-check", [kite])
+    _signed_in(browser, served)
+    field = _visible(browser, "search-input")
+    assert field is not None
+    field.send_keys("kite\n")
+    hit = _wait(browser).until(lambda d: _visible(d, "search-hit"))
+    assert "found by kite-check" in hit.text
+    hit.click()
+    _wait(browser).until(lambda d: (menu := _visible(d, "boxes-from"))
+                         and menu.get_attribute("value") == "kite-check")
+    _wait(browser).until(lambda d: "kite" in _testid(d, "classes")[0].text)
+    Select(_testid(browser, "boxes-from")[0]).select_by_value("edge")  # back to the camera's own
+    _wait(browser).until(lambda d: "person" in _testid(d, "classes")[0].text and "kite" not in
+                         _testid(d, "classes")[0].text)
+    assert not _console_errors(browser)
+
+
 def test_an_unknown_class_finds_nothing(served: Served, browser: WebDriver) -> None:
     _signed_in(browser, served)
     field = _visible(browser, "search-input")

@@ -5,6 +5,7 @@ const TOKEN_KEY = "vcm.readerToken";
 const REFRESH_MS = 15000;
 const WINDOW_HOURS = [1, 6, 24]; // the timeline's zoom: hours shown at a time (a day at 3.2 s a segment is 27,000)
 const DEFAULT_WINDOW_HOURS = 6;
+const EDGE = "edge"; // the detections the camera sent (re-analyses stored beside them have their own names)
 const CACHE_SIZE = 6;
 const COCO = ("person bicycle car motorcycle airplane bus train truck boat traffic_light fire_hydrant " +
   "stop_sign parking_meter bench bird cat dog horse sheep cow elephant bear zebra giraffe backpack " +
@@ -20,6 +21,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   token: sessionStorage.getItem(TOKEN_KEY),
   cameras: [], camera: null, segments: [], seq: null, kind: "machine",
+  source: EDGE, // whose boxes are drawn: the camera's, or a stored re-analysis
   windowEnd: null, follow: true, // the timeline's window [windowEnd - windowS, windowEnd]; follow: the newest
   windowS: DEFAULT_WINDOW_HOURS * 3600,
   detections: [], byFrame: new Map(), stride: 1, hidden: new Set(),
@@ -489,7 +491,7 @@ async function play(segment) {
   try {
     const [url, detections] = await Promise.all([
       rendition(camera, segment.seq, kind),
-      api(`${camPath(camera)}/segments/${segment.seq}/detections`, { signal: load.signal }),
+      loadBoxes(segment, load.signal),
     ]);
     if (load.signal.aborted) return;
     state.detections = detections;
@@ -505,6 +507,40 @@ async function play(segment) {
     setStatus(`Cannot play segment ${segment.seq}: ${error.message}`, true);
     fail(error);
   }
+}
+
+/** Where the detections `source` found in a segment are served. */
+function detectionsPath(camera, seq, source) {
+  const segment = `${camPath(camera)}/segments/${seq}`;
+  return source === EDGE ? `${segment}/detections` : `${segment}/analyses/${encodeURIComponent(source)}`;
+}
+
+/** The segment's sources (the camera's and stored re-analyses) in the boxes menu, then the
+ * detections of the chosen one (the camera's when the segment has no such analysis). */
+async function loadBoxes(segment, signal) {
+  const { sources } = await api(`${camPath(state.camera)}/segments/${segment.seq}/analyses`, { signal });
+  const names = [EDGE, ...sources.filter((name) => name !== EDGE)];
+  if (!names.includes(state.source)) state.source = EDGE;
+  $("boxes-from").replaceChildren(...names.map((name) => el("option", { value: name },
+    name === EDGE ? "found by the camera" : `found by ${name}`)));
+  $("boxes-from").value = state.source;
+  $("boxes-from-label").hidden = names.length < 2;
+  return api(detectionsPath(state.camera, segment.seq, state.source), { signal });
+}
+
+async function showSource(source) {
+  const segment = state.segments.find((s) => s.seq === state.seq);
+  if (!segment) return;
+  state.source = source;
+  try {
+    state.detections = await api(detectionsPath(state.camera, segment.seq, source));
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  indexDetections();
+  renderDetails(segment, state.detections);
+  draw();
 }
 
 function setStatus(text, isError = false) {
@@ -684,7 +720,8 @@ async function search(name) {
     el("span", { class: "hit-head" }, `${hit.camera} · segment ${hit.seq}`,
       el("span", { class: "badge", style: { "--c": classColour(hit.class) } }, `${hit.count}× ${hit.class}`)),
     el("span", { class: "muted small", title: span(hit.first, hit.last) },
-      `${span(hit.first, hit.last, true)} · best score ${hit.best_score.toFixed(2)}`)))));
+      `${span(hit.first, hit.last, true)} · best score ${hit.best_score.toFixed(2)}`
+      + (hit.source && hit.source !== EDGE ? ` · found by ${hit.source}` : ""))))));
   } catch (error) {
     results.replaceChildren(el("li", { class: "error" }, `Search failed: ${error.message}`));
     fail(error);
@@ -692,6 +729,7 @@ async function search(name) {
 }
 
 async function openHit(hit) {
+  state.source = hit.source || EDGE;
   await openCamera(hit.camera, { around: hit.first });
   const segment = state.segments.find((s) => s.seq === hit.seq);
   await selectSegment(hit.seq, { seekTo: segment ? Math.max(0, hit.first - segment.start) : null });
@@ -727,6 +765,7 @@ function wire() {
     });
   }
   $("show-boxes").addEventListener("change", () => draw());
+  $("boxes-from").addEventListener("change", (event) => showSource(event.target.value));
   $("window-earlier").addEventListener("click", () => moveWindow(-1));
   $("window-later").addEventListener("click", () => moveWindow(1));
   $("window-newest").addEventListener("click", () => moveWindow(0));
