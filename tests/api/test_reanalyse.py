@@ -44,6 +44,22 @@ def test_reanalyse_finds_the_people_of_the_sample(stored, tmp_path: Path, ray: s
         assert segment["times"]["person"][0] == pytest.approx(segment["start"])
 
 
+def test_reanalyse_stores_what_it_found_for_search(stored, tmp_path: Path) -> None:
+    running, reader = stored
+    command = [*VCM, "reanalyse", "--server", running.url, "--token", reader, "--camera", "cam",
+               "-o", str(tmp_path / "found.json"), "--store", "night-check"]
+    for _ in range(2):  # a rerun replaces what the first stored
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+    found = json.loads((tmp_path / "found.json").read_text())["segments"]
+    with Client(running.url, reader) as client:
+        hits = client.search("person", "cam", min_score=0.5)
+        assert {(hit["seq"], hit["source"]) for hit in hits} == {(0, "night-check"), (1, "night-check")}
+        assert [hit["count"] for hit in hits] == [segment["counts"]["person"] for segment in found]
+    bad = subprocess.run([*command[:-1], "edge"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 1 and "camera's own detections" in bad.stderr
+
+
 def test_ray_tasks_raise_their_errors() -> None:
     from vcm.api.reanalyse import SegmentJob, analyse_segment
     from vcm.batch import run_batch

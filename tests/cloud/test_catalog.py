@@ -89,6 +89,19 @@ def test_a_catalog_made_before_token_expiry_is_migrated(tmp_path: Path) -> None:
     assert migrated.principal(token).name == "cam" and migrated.tokens()[0]["expires"] is None
 
 
+def test_detections_stored_before_reanalyses_are_the_edge_s(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    with Catalog(url).engine.begin() as connection:  # back to the tables of schema version 3
+        connection.execute(sa.text("ALTER TABLE detections DROP COLUMN source"))
+        connection.execute(sa.text("DELETE FROM schema_version WHERE version > 3"))
+        connection.execute(sa.text("INSERT INTO detections (camera, seq, frame, time, class_name, score, x0, "
+                                   "y0, x1, y1) VALUES ('cam', 0, 0, 100.0, 'person', 0.9, 0, 0, 10, 10)"))
+    migrated = Catalog(url)
+    assert [d.class_name for d in migrated.detections("cam", 0)] == ["person"]
+    assert [(hit["seq"], hit["source"]) for hit in migrated.search("person")] == [(0, "edge")]
+    assert migrated.sources("cam", 0) == ["edge"]
+
+
 def test_bad_names_roles_and_urls(tmp_path: Path) -> None:
     catalog = Catalog(f"sqlite:///{tmp_path / 'c.sqlite'}")
     with pytest.raises(InputError, match="bad name"):

@@ -33,6 +33,9 @@ ENDPOINTS = [("GET", "/metrics"), ("GET", "/api/whoami"), ("GET", "/api/cameras"
              ("GET", "/api/cameras/cam1/segments/0/view.mp4"),
              ("PUT", "/api/cameras/cam1/segments/0/machine"),
              ("PUT", "/api/cameras/cam1/segments/0/detections"),
+             ("GET", "/api/cameras/cam1/segments/0/analyses"),
+             ("GET", "/api/cameras/cam1/segments/0/analyses/yolo"),
+             ("PUT", "/api/cameras/cam1/segments/0/analyses/yolo"),
              ("DELETE", "/api/cameras/cam1/segments/0"), ("GET", "/api/no/such/endpoint")]
 
 
@@ -228,6 +231,47 @@ def test_a_reader_deletes_a_segment_and_a_camera_token_cannot(service: tuple[Ser
     assert missing.value.status == 404
     again = httpx.delete(url, headers={"Authorization": f"Bearer {reader_token}"}, timeout=60)
     assert again.status_code == 404
+
+
+def test_a_reader_stores_a_reanalysis_beside_the_edge_detections(service: tuple[Service, str, str]) -> None:
+    running, camera_token, reader_token = service
+    camera, reader = Client(running.url, camera_token), Client(running.url, reader_token)
+    assert camera.put_layer("cam1", 12, "machine", segment_bytes(4, seed=12), start=12000.0, frames=4, fps=10)
+    person = {"frame": 0, "time": 12000.0, "class": "person", "score": 0.9, "box": [1, 2, 30, 40]}
+    car = {**person, "frame": 1, "time": 12000.1, "class": "car", "score": 0.8}
+    camera.put_detections("cam1", 12, [person])
+    assert reader.put_analysis("cam1", 12, "yolo-night", [person, car]) == 2
+    assert reader.put_analysis("cam1", 12, "yolo-night", [car]) == 1  # a rerun replaces its list
+    base = f"{running.url}/api/cameras/cam1/segments/12"
+    as_reader = {"Authorization": f"Bearer {reader_token}"}
+    assert httpx.get(f"{base}/analyses", headers=as_reader, timeout=30).json() == {
+        "sources": ["edge", "yolo-night"]}
+    def classes(path: str) -> list[str]:
+        return [d["class"] for d in httpx.get(f"{base}/{path}", headers=as_reader, timeout=30).json()]
+
+    assert classes("analyses/yolo-night") == ["car"] and classes("detections") == ["person"]
+    cars = reader.search("car", "cam1")
+    assert [(hit["seq"], hit["source"]) for hit in cars] == [(12, "yolo-night")]
+    assert reader.search("car", "cam1", source="edge") == []
+    assert [hit["source"] for hit in reader.search("person", "cam1", start=11999, end=12001)] == ["edge"]
+    listed = next(item for item in reader.segments("cam1") if item["seq"] == 12)
+    assert listed["detections"] == 1  # the segment's count stays the camera's
+
+    def put(token: str, path: str, body: object) -> httpx.Response:
+        return httpx.put(f"{base}/{path}", json=body, headers={"Authorization": f"Bearer {token}"},
+                         timeout=30)
+
+    assert put(camera_token, "analyses/mine", [car]).status_code == 403  # cameras report once, as the edge
+    assert put(reader_token, "analyses/edge", [car]).status_code == 400  # the camera's own list
+    assert put(reader_token, "analyses/bad%20name", [car]).status_code == 400
+    assert put(reader_token, "analyses/" + "x" * 65, [car]).status_code == 400
+    assert put(reader_token, "analyses/yolo", {"class": "car"}).status_code == 400
+    assert put(reader_token, "analyses/yolo", [{**car, "score": 2}]).status_code == 400
+    missing = httpx.put(f"{running.url}/api/cameras/cam1/segments/99/analyses/yolo", json=[car],
+                        headers=as_reader, timeout=30)
+    assert missing.status_code == 404
+    assert httpx.get(f"{base}/analyses", headers=as_reader, timeout=30).json()["sources"] == [
+        "edge", "yolo-night"]
 
 
 def test_identical_requests_at_once_all_succeed(service: tuple[Service, str, str]) -> None:

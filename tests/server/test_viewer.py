@@ -9,7 +9,7 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.server.conftest import CAMERA, Served
 
@@ -114,9 +114,39 @@ def test_the_timeline_shows_a_window_that_moves(served: Served, browser: WebDriv
     _testid(browser, "window-earlier")[0].click()
     _wait(browser).until(lambda d: not _testid(d, "segment"))
     assert _testid(browser, "camera-range")[0].text.startswith("0 segments")
-    assert "No segments in these 6 hours" in _testid(browser, "timeline")[0].text
+    assert "No segments in this window (6 hours)" in _testid(browser, "timeline")[0].text
     _testid(browser, "window-newest")[0].click()
     _wait(browser).until(lambda d: len(_testid(d, "segment")) == 2)
+
+
+def _pick_time(driver: WebDriver, script_value: str) -> None:
+    """Set the date picker (a datetime-local input) from a JS expression and fire its change."""
+    driver.execute_script(f"const input = document.getElementById('window-at'); input.value = {script_value};"
+                          "input.dispatchEvent(new Event('change'))")
+
+
+def test_the_timeline_zooms_and_jumps_to_a_picked_date(served: Served, browser: WebDriver) -> None:
+    _signed_in(browser, served)
+    Select(_testid(browser, "window-length")[0]).select_by_visible_text("1 h")
+    earlier = _testid(browser, "window-earlier")[0]
+    _wait(browser).until(lambda d: earlier.get_attribute("title") == "The 1 hour before")
+    assert len(_testid(browser, "segment")) == 2  # the newest hour still holds both
+    picked = _testid(browser, "window-at")[0].get_attribute("value")
+    assert picked  # the picker shows the window's centre
+    # a day earlier (the picker's value moved back 24 hours in the browser's own time zone)
+    _pick_time(browser, "(() => { const d = new Date(input.value); d.setDate(d.getDate() - 1); "
+                        "const p = (n) => String(n).padStart(2, '0'); "
+                        "return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T"
+                        "${p(d.getHours())}:${p(d.getMinutes())}`; })()")
+    _wait(browser).until(lambda d: not _testid(d, "segment"))
+    assert "No segments in this window (1 hour)" in _testid(browser, "timeline")[0].text
+    assert _testid(browser, "window-later")[0].get_attribute("disabled") is None
+    _pick_time(browser, repr(picked))
+    _wait(browser).until(lambda d: len(_testid(d, "segment")) == 2)
+    Select(_testid(browser, "window-length")[0]).select_by_visible_text("24 h")
+    _wait(browser).until(lambda d: "24 hours" in _testid(d, "window-newest")[0].get_attribute("title"))
+    assert len(_testid(browser, "segment")) == 2
+    assert not _console_errors(browser)
 
 
 def test_clicking_a_segment_plays_it_with_the_detection_boxes(served: Served, browser: WebDriver,
@@ -200,6 +230,29 @@ def test_search_filters_by_camera_score_and_the_shown_window(served: Served, bro
     _testid(browser, "search-score")[0].send_keys("1")  # nothing scores 1.0
     _testid(browser, "search-submit")[0].click()
     _wait(browser).until(lambda d: _visible(d, "search-empty"))
+
+
+def test_a_stored_reanalysis_is_found_and_its_boxes_shown(served: Served, browser: WebDriver) -> None:
+    from vcm.api.client import Client
+
+    with Client(served.url, served.reader) as client:
+        edge = client.search("person", CAMERA)[0]
+        kite = {"frame": 0, "time": edge["first"], "class": "kite", "score": 0.95, "box": [10, 10, 60, 60]}
+        client.put_analysis(CAMERA, edge["seq"], "kite-check", [kite])
+    _signed_in(browser, served)
+    field = _visible(browser, "search-input")
+    assert field is not None
+    field.send_keys("kite\n")
+    hit = _wait(browser).until(lambda d: _visible(d, "search-hit"))
+    assert "found by kite-check" in hit.text
+    hit.click()
+    _wait(browser).until(lambda d: (menu := _visible(d, "boxes-from"))
+                         and menu.get_attribute("value") == "kite-check")
+    _wait(browser).until(lambda d: "kite" in _testid(d, "classes")[0].text)
+    Select(_testid(browser, "boxes-from")[0]).select_by_value("edge")  # back to the camera's own
+    _wait(browser).until(lambda d: "person" in _testid(d, "classes")[0].text and "kite" not in
+                         _testid(d, "classes")[0].text)
+    assert not _console_errors(browser)
 
 
 def test_an_unknown_class_finds_nothing(served: Served, browser: WebDriver) -> None:

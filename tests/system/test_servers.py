@@ -66,8 +66,8 @@ def test_s3_object_is_stored_by_the_server(s3_server, fresh_bucket: str) -> None
     payload = f"stored-{uuid.uuid4().hex}".encode()
     s3_server.client().put_object(Bucket=fresh_bucket, Key="k", Body=payload)
     assert s3_server.client().get_object(Bucket=fresh_bucket, Key="k")["Body"].read() == payload
-    on_disk = [p for p in s3_server.dir.rglob("*.dat") if payload in p.read_bytes()]
-    assert on_disk, f"payload not found in any volume file under {s3_server.dir}"
+    on_disk = [p for p in s3_server.data.rglob("*.dat") if payload in p.read_bytes()]
+    assert on_disk, f"payload not found in any volume file under {s3_server.data}"
 
 
 def test_s3_refuses_wrong_credentials(s3_server) -> None:

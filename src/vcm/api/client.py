@@ -73,6 +73,12 @@ class Client:
     def put_detections(self, camera: str, seq: int, items: list[dict[str, object]]) -> None:
         self._request("PUT", f"/api/cameras/{camera}/segments/{seq}/detections", json=items)
 
+    def put_analysis(self, camera: str, seq: int, source: str, items: list[dict[str, object]]) -> int:
+        """Store what re-analysis `source` found in a segment (replacing its earlier list) -> how
+        many detections the service stored."""
+        response = self._request("PUT", f"/api/cameras/{camera}/segments/{seq}/analyses/{source}", json=items)
+        return int(response.json()["stored"])
+
     def whoami(self) -> dict[str, str]:
         """The name and role of this client's token."""
         return self._request("GET", "/api/whoami").json()
@@ -103,9 +109,13 @@ class Client:
         return response.content
 
     def search(self, class_name: str, camera: str | None = None, start: float | None = None,
-               end: float | None = None, min_score: float | None = None) -> list[dict[str, Any]]:
+               end: float | None = None, min_score: float | None = None,
+               source: str | None = None) -> list[dict[str, Any]]:
+        """Segments with detections of `class_name`, one hit per segment and source (the edge's
+        or a stored re-analysis; `source` keeps one)."""
         params: dict[str, Any] = {"class": class_name}
-        for key, value in (("camera", camera), ("from", start), ("to", end), ("min_score", min_score)):
+        for key, value in (("camera", camera), ("from", start), ("to", end), ("min_score", min_score),
+                           ("source", source)):
             if value is not None:
                 params[key] = value
         return self._request("GET", "/api/search", params=params).json()

@@ -39,6 +39,21 @@ def check_name(name: str) -> str:
     return name
 
 
+SOURCE_LENGTH = 64
+EDGE_SOURCE = "edge"  # the detections a camera's agent sends with its segment
+
+
+def check_source(name: str) -> str:
+    """The name a re-analysis stores its detections under: 1-64 characters as for names, not
+    the edge's own (EDGE_SOURCE); InputError otherwise."""
+    if len(name) > SOURCE_LENGTH:
+        raise InputError(f"bad analysis name {name[:70]!r}: at most {SOURCE_LENGTH} characters")
+    check_name(name)
+    if name == EDGE_SOURCE:
+        raise InputError(f"the analysis name {EDGE_SOURCE!r} is the camera's own detections; choose another")
+    return name
+
+
 def finite(value: Any, name: str, low: float, high: float) -> float:
     """`value` (a number or its text) as a float in [low, high]; InputError naming `name`
     otherwise (NaN and infinities included)."""

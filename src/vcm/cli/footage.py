@@ -31,6 +31,7 @@ from vcm.interrupt import stop_on_signal
 from vcm.pipeline.options import VERIFY_EVERY
 from vcm.planners import listed_planners
 from vcm.progress import console, progress_bar, task_reporter
+from vcm.restoration.target import QualityTarget
 from vcm.tasks import DETECT_MIN_SCORE
 
 
@@ -50,6 +51,9 @@ def add_parser(commands: Subcommands) -> None:
     add_codec_option(edge)
     add_gop_option(edge, role="frames per segment, 1 I then P")
     edge.add_argument("--no-restoration", action="store_true", help="send the machine stream only")
+    edge.add_argument("--restore-like-qp", type=at_least(0, 51), default=27, metavar="QP",
+                      help="code each restoration layer so the restored segment is within 0.3 dB luma PSNR "
+                      "of a uniform QP encode of it (27)")
     edge.add_argument("--give-up-after", type=number_in(0, 1e9), metavar="SECONDS",
                       help="stop when uploads fail for this long (default: retry for ever)")
     edge.add_argument("--verify-every", type=at_least(0), default=0, metavar="N",
@@ -85,6 +89,8 @@ def add_parser(commands: Subcommands) -> None:
     search.add_argument("--min-score", type=number_in(0, 1),
                         help=f"only detections with at least this score (default: the detect task's "
                         f"operating score, {DETECT_MIN_SCORE}, what the machine would report)")
+    search.add_argument("--source", metavar="NAME",
+                        help="only what NAME found: edge (the cameras) or a stored re-analysis (all)")
     search.add_argument("--json", action="store_true", help="print JSON")
     search.set_defaults(run=run_search)
 
@@ -101,6 +107,9 @@ def add_parser(commands: Subcommands) -> None:
                            "or HOST:PORT")
     reanalyse.add_argument("-o", "--output", type=Path, required=True,
                            help="JSON file of per-segment results")
+    reanalyse.add_argument("--store", metavar="NAME",
+                           help="also store the detections in the service's catalog as analysis NAME "
+                           "(replacing an earlier NAME): search and the viewer show them beside the edge's")
     add_detector_option(reanalyse)
     reanalyse.set_defaults(run=run_reanalyse)
 
@@ -133,6 +142,7 @@ def run_edge(args: argparse.Namespace) -> None:
     config = EdgeConfig(camera=args.camera, planner=args.method,
                         settings=PlanSettings(codec=args.codec, gop=args.gop, targets=target_spec(args)),
                         restoration=not args.no_restoration,
+                        restore_target=QualityTarget(reference_qp=args.restore_like_qp),
                         give_up_after=args.give_up_after, verify_every=args.verify_every)
     opened: list[object] = []
 
@@ -201,21 +211,21 @@ def run_restore(args: argparse.Namespace) -> None:
 def run_search(args: argparse.Namespace) -> None:
     with _client(args) as client:
         hits = client.search(args.class_name, args.camera, parse_time(args.start), parse_time(args.end),
-                             args.min_score)
+                             args.min_score, args.source)
     if args.json:
         print(json.dumps(hits, indent=2))
         return
-    table = Table(title=f"{args.class_name}: {len(hits)} segments")
-    for column in ("camera", "segment", "first", "last", "detections", "best score"):
+    table = Table(title=f"{args.class_name}: {len({(hit['camera'], hit['seq']) for hit in hits})} segments")
+    for column in ("camera", "segment", "found by", "first", "last", "detections", "best score"):
         table.add_column(column)
     for hit in hits:
-        table.add_row(hit["camera"], str(hit["seq"]), iso_time(hit["first"]), iso_time(hit["last"]),
-                      str(hit["count"]), f"{hit['best_score']:.2f}")
+        table.add_row(hit["camera"], str(hit["seq"]), hit["source"], iso_time(hit["first"]),
+                      iso_time(hit["last"]), str(hit["count"]), f"{hit['best_score']:.2f}")
     console.print(table)
 
 
 def run_reanalyse(args: argparse.Namespace) -> None:
-    from vcm.api.contract import MACHINE
+    from vcm.api.contract import MACHINE, check_source
     from vcm.api.reanalyse import SegmentJob, analyse_segment
     from vcm.atomic import write_text_atomic
     from vcm.batch import run_batch
@@ -223,6 +233,8 @@ def run_reanalyse(args: argparse.Namespace) -> None:
     check_output(args.output)
     if not 0 < args.min_score <= 1:
         raise InputError(f"--min-score must be in (0, 1], got {args.min_score}")
+    if args.store is not None:
+        check_source(args.store)
     with _client(args) as client:
         listing = [item for item in client.segments(args.camera, parse_time(args.start), parse_time(args.end))
                    if MACHINE in item["layers"]]
@@ -235,6 +247,11 @@ def run_reanalyse(args: argparse.Namespace) -> None:
                             progress=task_reporter(progress))
     write_text_atomic(args.output, json.dumps({"camera": args.camera, "detector": args.detector,
                                                "segments": results}, indent=2))
+    if args.store is not None:
+        with _client(args) as client:
+            stored = sum(client.put_analysis(args.camera, result["seq"], args.store, result["detections"])
+                         for result in results)
+        console.print(f"stored {stored} detections as analysis {args.store} of {args.camera}")
     totals: dict[str, int] = {}
     for result in results:
         for name, count in result["counts"].items():

@@ -1,7 +1,7 @@
 """The `vcm` command: builds the parser from every command group and runs the chosen command.
 
 Each group module (detect, encode, evaluate, privacy, train, cdomain, activity, lic, system,
-footage) has `add_parser(commands)`, which registers its commands with
+servers, footage) has `add_parser(commands)`, which registers its commands with
 `set_defaults(run=handler)`.
 """
 
@@ -11,12 +11,12 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from vcm.cli import activity, cdomain, detect, encode, evaluate, footage, lic, privacy, system, train
+from vcm.cli import activity, cdomain, detect, encode, evaluate, footage, lic, privacy, servers, system, train
 from vcm.cli.options import Subcommands
 from vcm.errors import InputError, VcmError
 from vcm.progress import console
 
-GROUPS = (detect, encode, evaluate, privacy, train, cdomain, activity, lic, system, footage)
+GROUPS = (detect, encode, evaluate, privacy, train, cdomain, activity, lic, system, servers, footage)
 
 
 class _Parser(argparse.ArgumentParser):

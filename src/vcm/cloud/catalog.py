@@ -1,4 +1,5 @@
-"""The catalog: cameras, tokens, segments, stored objects and edge detections.
+"""The catalog: cameras, tokens, segments, stored objects, and detections (the edge's and
+stored re-analyses').
 
 One schema for SQLite (the default, one file in the data folder) and PostgreSQL
 (`postgresql+psycopg://...`), written with SQLAlchemy Core. The schema version lives
@@ -18,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from vcm.api.contract import DetectionRecord, check_name
+from vcm.api.contract import EDGE_SOURCE, DetectionRecord, check_name
 from vcm.errors import InputError, OutputError
 
 ROLES = ("camera", "reader")
@@ -69,6 +70,8 @@ detections = sa.Table(
     sa.Column("y0", sa.Float, nullable=False),
     sa.Column("x1", sa.Float, nullable=False),
     sa.Column("y1", sa.Float, nullable=False),
+    # who found it: EDGE_SOURCE (the camera's agent) or a re-analysis (its name, e.g. reanalyse-centernet)
+    sa.Column("source", sa.String(64), nullable=False, server_default=EDGE_SOURCE),
     sa.Index("detections_by_class", "class_name", "time"),
     sa.Index("detections_by_segment", "camera", "seq"),
 )
@@ -93,7 +96,14 @@ def _token_expiry_v3(connection: Connection) -> None:
         connection.execute(sa.text("ALTER TABLE tokens ADD COLUMN expires FLOAT"))
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_create_v1, _create_v2, _token_expiry_v3]
+def _detection_source_v4(connection: Connection) -> None:
+    if "source" not in {column["name"] for column in sa.inspect(connection).get_columns("detections")}:
+        connection.execute(sa.text(f"ALTER TABLE detections ADD COLUMN source VARCHAR(64) NOT NULL "
+                                   f"DEFAULT '{EDGE_SOURCE}'"))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_create_v1, _create_v2, _token_expiry_v3,
+                                                  _detection_source_v4]
 
 
 def token_digest(token: str) -> str:
@@ -285,19 +295,22 @@ class Catalog:
         with self._writing() as connection:
             connection.execute(deletions.delete().where(deletions.c.tier == tier, deletions.c.key == key))
 
-    def replace_detections(self, camera: str, seq: int, found: Sequence[DetectionRecord]) -> None:
-        """Set the edge detections of a recorded segment (all or nothing)."""
+    def replace_detections(self, camera: str, seq: int, found: Sequence[DetectionRecord],
+                           source: str = EDGE_SOURCE) -> None:
+        """Set the detections `source` found in a recorded segment (all or nothing); the
+        segment's detection count is the edge's."""
         with self._writing() as connection:
-            connection.execute(detections.delete().where(detections.c.camera == camera,
-                                                         detections.c.seq == seq))
+            connection.execute(detections.delete().where(
+                detections.c.camera == camera, detections.c.seq == seq, detections.c.source == source))
             if found:
                 connection.execute(detections.insert(), [
                     {"camera": camera, "seq": seq, "frame": d.frame, "time": d.time,
-                     "class_name": d.class_name, "score": d.score,
+                     "class_name": d.class_name, "score": d.score, "source": source,
                      "x0": d.box[0], "y0": d.box[1], "x1": d.box[2], "y1": d.box[3]}
                     for d in found])
-            connection.execute(segments.update().where(segments.c.camera == camera, segments.c.seq == seq)
-                               .values(detections=len(found)))
+            if source == EDGE_SOURCE:
+                connection.execute(segments.update().where(segments.c.camera == camera, segments.c.seq == seq)
+                                   .values(detections=len(found)))
 
     def segment(self, camera: str, seq: int) -> Segment | None:
         with self.engine.connect() as connection:
@@ -400,23 +413,28 @@ class Catalog:
                  "classes": classes.get((row.camera, row.seq), set())} for row in rows]
 
     def search(self, class_name: str, camera: str | None = None, start: float | None = None,
-               end: float | None = None, min_score: float = 0.0) -> list[dict[str, object]]:
-        """Segments holding detections of `class_name`: camera, seq, first/last time, count,
-        best score and the matching frame times, in time order."""
-        query = sa.select(detections.c.camera, detections.c.seq, detections.c.time, detections.c.score).where(
-            detections.c.class_name == class_name, detections.c.score >= min_score)
+               end: float | None = None, min_score: float = 0.0,
+               source: str | None = None) -> list[dict[str, object]]:
+        """Segments holding detections of `class_name` (by `source`, or by any): camera, seq,
+        source, first/last time, count, best score and the matching frame times, in time
+        order; one hit per segment and source."""
+        query = sa.select(detections.c.camera, detections.c.seq, detections.c.source, detections.c.time,
+                          detections.c.score).where(detections.c.class_name == class_name,
+                                                    detections.c.score >= min_score)
         if camera is not None:
             query = query.where(detections.c.camera == camera)
+        if source is not None:
+            query = query.where(detections.c.source == source)
         if start is not None:
             query = query.where(detections.c.time >= start)
         if end is not None:
             query = query.where(detections.c.time < end)
-        grouped: dict[tuple[str, int], dict[str, Any]] = {}
+        grouped: dict[tuple[str, int, str], dict[str, Any]] = {}
         with self.engine.connect() as connection:
             for row in connection.execute(query.order_by(detections.c.time)):
-                hit = grouped.setdefault((row.camera, row.seq), {
-                    "camera": row.camera, "seq": row.seq, "class": class_name, "count": 0, "best_score": 0.0,
-                    "times": []})
+                hit = grouped.setdefault((row.camera, row.seq, row.source), {
+                    "camera": row.camera, "seq": row.seq, "source": row.source, "class": class_name,
+                    "count": 0, "best_score": 0.0, "times": []})
                 hit["count"] += 1
                 hit["best_score"] = max(hit["best_score"], row.score)
                 if not hit["times"] or hit["times"][-1] != row.time:
@@ -424,14 +442,23 @@ class Catalog:
         hits = list(grouped.values())
         for hit in hits:
             hit["first"], hit["last"] = hit["times"][0], hit["times"][-1]
-        return sorted(hits, key=lambda hit: (hit["first"], hit["camera"]))
+        return sorted(hits, key=lambda hit: (hit["first"], hit["camera"], hit["source"] != EDGE_SOURCE))
 
-    def detections(self, camera: str, seq: int) -> list[DetectionRecord]:
+    def detections(self, camera: str, seq: int, source: str = EDGE_SOURCE) -> list[DetectionRecord]:
+        """What `source` found in a segment, by frame."""
         with self.engine.connect() as connection:
             rows = connection.execute(sa.select(detections).where(
-                detections.c.camera == camera, detections.c.seq == seq).order_by(detections.c.frame))
+                detections.c.camera == camera, detections.c.seq == seq, detections.c.source == source
+            ).order_by(detections.c.frame))
             return [DetectionRecord(r.frame, r.time, r.class_name, r.score, (r.x0, r.y0, r.x1, r.y1))
                     for r in rows]
+
+    def sources(self, camera: str, seq: int) -> list[str]:
+        """Who found anything in a segment: EDGE_SOURCE and the re-analyses stored for it."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(detections.c.source).where(
+                detections.c.camera == camera, detections.c.seq == seq).distinct())
+            return sorted((row.source for row in rows), key=lambda name: (name != EDGE_SOURCE, name))
 
 
 def without_password(url: str) -> str:

@@ -21,6 +21,7 @@ from vcm.api.contract import (
     SEGMENT_FRAMES,
     SEGMENT_START,
     DetectionRecord,
+    check_source,
 )
 from vcm.cloud.catalog import Segment, StoredObject
 from vcm.cloud.storage import object_key
@@ -144,6 +145,23 @@ def store(system: System, upload: Upload) -> bool:
 
 def _record_key(record: DetectionRecord) -> tuple[object, ...]:
     return record.frame, record.time, record.class_name, record.score, record.box
+
+
+def store_analysis(system: System, camera: str, seq: int, source: str, items: object) -> int:
+    """Set what re-analysis `source` found in a stored segment (a JSON list as for the edge
+    detections), replacing what it stored before -> the number stored; Refused(404) for a
+    segment that is not stored, 400 for a bad name or record."""
+    check_source(source)
+    if not isinstance(items, list):
+        raise Refused(400, "an analysis must be a JSON list of detections")
+    if system.catalog.segment(camera, seq) is None:
+        raise Refused(404, f"segment {seq} of {camera} is not stored")
+    try:
+        records = [DetectionRecord.from_dict(item) for item in items]
+    except InputError as error:
+        raise Refused(400, str(error)) from None
+    system.catalog.replace_detections(camera, seq, records, source=source)
+    return len(records)
 
 
 def store_detections(system: System, camera: str, seq: int, items: object) -> bool:

@@ -24,12 +24,15 @@ from vcm.pipeline import Verification, run_method
 from vcm.pipeline.report import FrameReport
 from vcm.planners import PlanSettings
 from vcm.progress import ProgressCallback
+from vcm.restoration.target import LayerCoder, QualityTarget
 
 
 @dataclass
 class EdgeConfig:
     """How a camera codes: planner and its settings (gop = segment length in frames);
-    restoration: also code each segment's restoration layer; give_up_after: seconds of
+    restoration: also code each segment's restoration layer; restore_target: the quality
+    each layer is coded to (vcm.restoration.target; None: the method's fixed default
+    quality, not checked); give_up_after: seconds of
     failed uploads before the agent stops (None: retry for ever, as a camera should);
     verify_every: decode and check every n-th frame of the machine stream as it is coded,
     which steers the fast planner's closed loop (0, the default: no check, open loop; every
@@ -39,6 +42,7 @@ class EdgeConfig:
     planner: str = "fast"
     settings: PlanSettings = field(default_factory=PlanSettings)
     restoration: bool = True
+    restore_target: QualityTarget | None = field(default_factory=QualityTarget)
     give_up_after: float | None = None
     verify_every: int = 0
 
@@ -75,6 +79,8 @@ class SegmentCoder:
 
     def __init__(self, config: EdgeConfig, detector: Detector) -> None:
         self.config, self.detector = config, detector
+        target = config.restore_target
+        self.layers = None if target is None else LayerCoder(target)  # stage 2 runs one segment at a time
 
     def machine(self, frames: np.ndarray, fps: float,
                 start: float) -> tuple[bytes, list[DetectionRecord], list[FrameReport]]:
@@ -101,7 +107,9 @@ class SegmentCoder:
 
         machine_qp = np.stack([r.qp_map for r in records]).astype(np.int16)
         decoded = np.stack(list(machine_frames(machine)))  # what a restore will start from
-        return encode_layer(frames, machine_qp, fps=fps, machine_decoded=decoded)
+        if self.layers is None:
+            return encode_layer(frames, machine_qp, fps=fps, machine_decoded=decoded)
+        return self.layers.encode(frames, machine_qp, decoded, fps=fps).layer
 
 
 def run_agent(source_name: str, open_source: Callable[[int], FrameSource], client: Client, spool: Spool,

@@ -13,8 +13,8 @@
     classes = "truck,person"
 
 Camera settings: source (required), token_file or token_env (required), method, codec, gop,
-restoration, classes, min_score, detector, verify_every, frames. Each camera runs the agent
-in its own thread. A live source that drops or cannot be reached is reconnected with
+restoration, restore_like_qp, classes, min_score, detector, verify_every, frames. Each camera
+runs the agent in its own thread. A live source that drops or cannot be reached is reconnected with
 exponential backoff (RECONNECT_START_S doubling to RECONNECT_MAX_S, back to the start once a
 segment was coded); a file source runs once. A refused token stops that camera for good (the
 others go on) and makes the process exit 1 at the end.
@@ -29,6 +29,7 @@ from typing import Any
 
 from vcm.api.client import Client
 from vcm.api.contract import check_name
+from vcm.codec.qpmap import QP_MAX
 from vcm.edge.agent import EdgeConfig, run_agent
 from vcm.edge.spool import Spool
 from vcm.edge.uploader import TokenRefused
@@ -36,13 +37,15 @@ from vcm.errors import InputError, VcmError
 from vcm.media.source import FrameSource, NoFrames, is_live
 from vcm.models.detectors import DEFAULT_DETECTOR, check_detector_name
 from vcm.planners import PlanSettings, listed_planners
+from vcm.restoration.target import QualityTarget
 from vcm.tasks import DEFAULT_CLASSES, DETECT_MIN_SCORE, class_names
 from vcm.tasks.targets import TargetSpec
 from vcm.tomlfile import read_toml
 
 RECONNECT_START_S = 1.0
 RECONNECT_MAX_S = 60.0
-SETTINGS = {"source", "token_file", "token_env", "method", "codec", "gop", "restoration", "classes",
+SETTINGS = {"source", "token_file", "token_env", "method", "codec", "gop", "restoration", "restore_like_qp",
+            "classes",
             "min_score", "detector", "verify_every", "frames"}
 
 
@@ -111,6 +114,9 @@ def _camera(name: str, settings: Mapping[str, Any], base: Path, where: str) -> C
     restoration = settings.get("restoration", True)
     if not isinstance(restoration, bool):
         raise InputError(f"{where}: restoration must be true or false")
+    like_qp = _whole(settings, "restore_like_qp", QualityTarget().reference_qp, 0, where)
+    if like_qp > QP_MAX:
+        raise InputError(f"{where}: restore_like_qp must be at most {QP_MAX}")
     detector = settings.get("detector", DEFAULT_DETECTOR)
     try:
         check_detector_name(str(detector))
@@ -118,7 +124,8 @@ def _camera(name: str, settings: Mapping[str, Any], base: Path, where: str) -> C
         raise InputError(f"{where}: detector: {error}") from None
     targets = TargetSpec(min_score=float(min_score), classes=names)
     edge = EdgeConfig(camera=name, planner=method, restoration=restoration, verify_every=verify_every,
-                      settings=PlanSettings(codec=codec, gop=gop, targets=targets))
+                      settings=PlanSettings(codec=codec, gop=gop, targets=targets),
+                      restore_target=QualityTarget(reference_qp=like_qp))
     return CameraSetup(name, source, _token(settings, base, where), edge, str(detector), frames)
 
 

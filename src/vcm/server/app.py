@@ -16,10 +16,15 @@ download, view and delete everything.
     PUT  /api/cameras/{camera}/segments/{seq}/detections  body: JSON list of detections
     GET  /api/cameras/{camera}/segments/{seq}/{layer}     the stored object (machine, restoration)
     GET  /api/cameras/{camera}/segments/{seq}/detections  the edge detections (min_score as search)
+    GET  /api/cameras/{camera}/segments/{seq}/analyses    who found anything in it: edge, re-analyses
+    PUT  /api/cameras/{camera}/segments/{seq}/analyses/{source}  body: JSON list of detections a
+                                                          re-analysis found (reader tokens; replaces)
+    GET  /api/cameras/{camera}/segments/{seq}/analyses/{source}  those detections (min_score)
     GET  /api/cameras/{camera}/segments/{seq}/view.mp4?kind=machine|restored   H.264 for browsers
     DELETE /api/cameras/{camera}/segments/{seq}           delete a segment (reader tokens only)
-    GET  /api/search?class=person&camera=&from=&to=&min_score=  matching segments and times
-                                                          (min_score default: the operating score, 0.7)
+    GET  /api/search?class=person&camera=&from=&to=&min_score=&source=  matching segments and
+                                                          times, per source (edge or a re-analysis);
+                                                          min_score default: the operating score, 0.7
 """
 
 import asyncio
@@ -51,13 +56,14 @@ from vcm.api.contract import (
     SEGMENT_START,
     TIER,
     check_name,
+    check_source,
     epoch_seconds,
     finite,
     sequence_number,
     whole,
 )
 from vcm.cloud.catalog import Principal
-from vcm.cloud.ingest import Refused, Upload, store, store_detections
+from vcm.cloud.ingest import Refused, Upload, store, store_analysis, store_detections
 from vcm.cloud.maintenance import delete_segments
 from vcm.cloud.system import System
 from vcm.errors import InputError, OutputError
@@ -295,6 +301,33 @@ def build_app(system: System, *, max_upload: int = 64 << 20, request_timeout: fl
         return JSONResponse([item.to_dict() for item in found if item.score >= floor])
 
     @guarded(footage=True)
+    async def list_analyses(request: Request, _: Principal) -> Response:
+        camera, seq = request.path_params["camera"], seq_of(request)
+        if await run_in_threadpool(catalog.segment, camera, seq) is None:
+            raise Refused(404, f"segment {seq} of {camera} is not stored")
+        return JSONResponse({"sources": await run_in_threadpool(catalog.sources, camera, seq)})
+
+    @guarded(footage=True)
+    async def put_analysis(request: Request, _: Principal) -> Response:
+        source = check_source(request.path_params["source"])
+        try:
+            items = json.loads(await body(request))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise Refused(400, "an analysis must be JSON") from None
+        except RecursionError:
+            raise Refused(400, "the analysis is nested too deeply") from None
+        camera, seq = request.path_params["camera"], seq_of(request)
+        stored = await run_in_threadpool(store_analysis, system, camera, seq, source, items)
+        return JSONResponse({"stored": stored, "source": source})
+
+    @guarded(footage=True)
+    async def get_analysis(request: Request, _: Principal) -> Response:
+        floor, source = _min_score(request), check_source(request.path_params["source"])
+        found = await run_in_threadpool(catalog.detections, request.path_params["camera"], seq_of(request),
+                                        source)
+        return JSONResponse([item.to_dict() for item in found if item.score >= floor])
+
+    @guarded(footage=True)
     async def view(request: Request, _: Principal) -> Response:
         kind = request.query_params.get("kind", MACHINE)
         if kind not in (MACHINE, "restored"):
@@ -321,8 +354,11 @@ def build_app(system: System, *, max_upload: int = 64 << 20, request_timeout: fl
         camera = request.query_params.get("camera") or None
         if camera is not None:
             check_name(camera)
+        source = request.query_params.get("source") or None
+        if source is not None:
+            check_name(source)
         min_score, start, end = _min_score(request), _time(request, "from"), _time(request, "to")
-        hits = await run_in_threadpool(catalog.search, name, camera, start, end, min_score)
+        hits = await run_in_threadpool(catalog.search, name, camera, start, end, min_score, source)
         return JSONResponse(hits)
 
     routes = [
@@ -337,6 +373,9 @@ def build_app(system: System, *, max_upload: int = 64 << 20, request_timeout: fl
         Route("/api/cameras/{camera}/segments/{seq}", delete_segment, methods=["DELETE"]),
         Route("/api/cameras/{camera}/segments/{seq}/detections", put_detections, methods=["PUT"]),
         Route("/api/cameras/{camera}/segments/{seq}/detections", get_detections, methods=["GET"]),
+        Route("/api/cameras/{camera}/segments/{seq}/analyses", list_analyses),
+        Route("/api/cameras/{camera}/segments/{seq}/analyses/{source}", put_analysis, methods=["PUT"]),
+        Route("/api/cameras/{camera}/segments/{seq}/analyses/{source}", get_analysis, methods=["GET"]),
         Route("/api/cameras/{camera}/segments/{seq}/view.mp4", view),
         Route("/api/cameras/{camera}/segments/{seq}/{layer}", put_layer, methods=["PUT"]),
         Route("/api/cameras/{camera}/segments/{seq}/{layer}", get_layer, methods=["GET"]),

@@ -16,6 +16,7 @@ from vcm.api.contract import (
     SEGMENT_FPS,
     SEGMENT_FRAMES,
     SEGMENT_START,
+    SOURCE_LENGTH,
     TIER,
 )
 
@@ -56,6 +57,7 @@ def _operation(summary: str, answers: dict[str, Any], parameters: list[dict[str,
 
 
 CAMERA = _path("camera", _NAME)
+SOURCE = _path("source", {**_NAME, "maxLength": SOURCE_LENGTH})
 SEQ = _path("seq", {"type": "string", "pattern": f"^[0-9]{{1,{MAX_SEQ_DIGITS}}}$"})
 DETECTION = {"type": "object", "required": ["frame", "time", "class", "score", "box"], "properties": {
     "frame": {"type": "integer", "minimum": 0, "maximum": MAX_FRAME}, "time": _TIME,
@@ -83,7 +85,8 @@ OPENAPI: dict[str, Any] = {
         "/api/search": {"get": _operation(
             "segments with detections of a class", {"200": _json("hits", {"type": "array"})},
             [_query("class", {"type": "string", "minLength": 1}, required=True), _query("camera", _NAME),
-             _query("from", _TIME), _query("to", _TIME), _query("min_score", _SCORE)])},
+             _query("from", _TIME), _query("to", _TIME), _query("min_score", _SCORE),
+             _query("source", _NAME)])},
         "/api/cameras/{camera}/segments": {"get": _operation(
             "a camera's segments overlapping [from, to)", {"200": _json("segments", {"type": "array"})},
             [CAMERA, _query("from", _TIME), _query("to", _TIME),
@@ -97,6 +100,20 @@ OPENAPI: dict[str, Any] = {
             "get": _operation("the segment's edge detections from min_score (reader tokens)",
                               {"200": _json("detections", {"type": "array", "items": DETECTION})},
                               [CAMERA, SEQ, _query("min_score", _SCORE)])},
+        "/api/cameras/{camera}/segments/{seq}/analyses": {"get": _operation(
+            "who found anything in the segment: edge, then the stored re-analyses (reader tokens)",
+            {"200": _json("sources", {"type": "object", "properties": {
+                "sources": {"type": "array", "items": {"type": "string"}}}})}, [CAMERA, SEQ])},
+        "/api/cameras/{camera}/segments/{seq}/analyses/{source}": {
+            "put": _operation("what a re-analysis found in the segment; replaces its earlier list "
+                              "(reader tokens)",
+                              {"200": _json("stored", {"type": "object", "properties": {
+                                  "stored": {"type": "integer"}, "source": {"type": "string"}}})},
+                              [CAMERA, SEQ, SOURCE], {"required": True, "content": {"application/json": {
+                                  "schema": {"type": "array", "items": DETECTION}}}}),
+            "get": _operation("what a re-analysis found, from min_score (reader tokens)",
+                              {"200": _json("detections", {"type": "array", "items": DETECTION})},
+                              [CAMERA, SEQ, SOURCE, _query("min_score", _SCORE)])},
         "/api/cameras/{camera}/segments/{seq}/view.mp4": {"get": _operation(
             "an H.264 rendition for browsers (reader tokens)",
             {"200": {"description": "MP4", "content": {"video/mp4": {"schema": {"type": "string",

@@ -3,7 +3,9 @@
 
 const TOKEN_KEY = "vcm.readerToken";
 const REFRESH_MS = 15000;
-const WINDOW_S = 6 * 3600; // the timeline shows this much of a camera at a time (a day at 3.2 s a segment is 27,000)
+const WINDOW_HOURS = [1, 6, 24]; // the timeline's zoom: hours shown at a time (a day at 3.2 s a segment is 27,000)
+const DEFAULT_WINDOW_HOURS = 6;
+const EDGE = "edge"; // the detections the camera sent (re-analyses stored beside them have their own names)
 const CACHE_SIZE = 6;
 const COCO = ("person bicycle car motorcycle airplane bus train truck boat traffic_light fire_hydrant " +
   "stop_sign parking_meter bench bird cat dog horse sheep cow elephant bear zebra giraffe backpack " +
@@ -19,7 +21,9 @@ const $ = (id) => document.getElementById(id);
 const state = {
   token: sessionStorage.getItem(TOKEN_KEY),
   cameras: [], camera: null, segments: [], seq: null, kind: "machine",
-  windowEnd: null, follow: true, // the timeline's window [windowEnd - WINDOW_S, windowEnd]; follow: the newest
+  source: EDGE, // whose boxes are drawn: the camera's, or a stored re-analysis
+  windowEnd: null, follow: true, // the timeline's window [windowEnd - windowS, windowEnd]; follow: the newest
+  windowS: DEFAULT_WINDOW_HOURS * 3600,
   detections: [], byFrame: new Map(), stride: 1, hidden: new Set(),
   load: null, videos: new Map(), seekTo: null, timer: null, bannerFromRefresh: false,
 };
@@ -246,7 +250,7 @@ function renderCameras(cameras) {
 async function openCamera(camera, { around = null } = {}) {
   if (state.camera !== camera || around !== null) {
     state.follow = around === null;
-    state.windowEnd = around === null ? newest(camera) : around + WINDOW_S / 2;
+    state.windowEnd = around === null ? newest(camera) : around + state.windowS / 2;
   }
   if (state.camera !== camera) {
     state.camera = camera;
@@ -278,24 +282,56 @@ function newest(camera) {
 async function loadSegments() {
   const camera = state.camera;
   if (state.follow) state.windowEnd = newest(camera);
-  const from = state.windowEnd - WINDOW_S;
+  const from = state.windowEnd - state.windowS;
   const segments = await api(`${camPath(camera)}/segments?from=${from}&to=${state.windowEnd + 1e-3}`);
   if (camera !== state.camera) return;
   state.segments = segments;
   $("camera-range").textContent = `${count(segments.length, "segment")} · ${span(from, state.windowEnd)}`;
   $("window-later").disabled = state.follow;
+  $("window-at").value = localInput(state.windowEnd - state.windowS / 2);
   renderTimeline();
 }
 
 /** Move the timeline's window by `steps` windows (negative: earlier); 0 jumps to the newest. */
 async function moveWindow(steps) {
-  state.follow = steps === 0 || state.windowEnd + steps * WINDOW_S >= newest(state.camera);
-  state.windowEnd = state.follow ? newest(state.camera) : state.windowEnd + steps * WINDOW_S;
+  state.follow = steps === 0 || state.windowEnd + steps * state.windowS >= newest(state.camera);
+  state.windowEnd = state.follow ? newest(state.camera) : state.windowEnd + steps * state.windowS;
+  await reloadWindow();
+}
+
+/** Centre the window on epoch second `t` (the date picker, to the minute); a window reaching
+ * within that minute of the newest footage follows it. */
+async function showAround(t) {
+  if (!Number.isFinite(t)) return;
+  state.follow = t + state.windowS / 2 + 60 >= newest(state.camera);
+  state.windowEnd = state.follow ? newest(state.camera) : t + state.windowS / 2;
+  await reloadWindow();
+}
+
+/** Zoom: show `hours` at a time, keeping the window's centre (or following the newest). */
+async function zoom(hours) {
+  const centre = state.windowEnd - state.windowS / 2;
+  state.windowS = hours * 3600;
+  if (!state.follow) state.windowEnd = centre + state.windowS / 2;
+  for (const button of ["window-earlier", "window-later", "window-newest"]) {
+    $(button).title = $(button).dataset.title.replace("HOURS", count(hours, "hour"));
+  }
+  await reloadWindow();
+}
+
+async function reloadWindow() {
   try {
     await loadSegments();
   } catch (error) {
     fail(error);
   }
+}
+
+/** Epoch seconds as the value of a datetime-local input (the browser's time zone). */
+function localInput(t) {
+  const d = new Date(t * 1000);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
 /** Find segment `seq` outside the window (a link): its time, from the camera's listing pages. */
@@ -346,7 +382,7 @@ function renderTimeline() {
       : null));
   });
   strip.replaceChildren(...items);
-  if (!state.segments.length) strip.append(el("p", { class: "muted" }, "No segments in these 6 hours."));
+  if (!state.segments.length) strip.append(el("p", { class: "muted" }, `No segments in this window (${count(state.windowS / 3600, "hour")}).`));
   strip.querySelector('[aria-selected="true"]')?.scrollIntoView({ block: "nearest", inline: "nearest" });
 }
 
@@ -455,7 +491,7 @@ async function play(segment) {
   try {
     const [url, detections] = await Promise.all([
       rendition(camera, segment.seq, kind),
-      api(`${camPath(camera)}/segments/${segment.seq}/detections`, { signal: load.signal }),
+      loadBoxes(segment, load.signal),
     ]);
     if (load.signal.aborted) return;
     state.detections = detections;
@@ -471,6 +507,40 @@ async function play(segment) {
     setStatus(`Cannot play segment ${segment.seq}: ${error.message}`, true);
     fail(error);
   }
+}
+
+/** Where the detections `source` found in a segment are served. */
+function detectionsPath(camera, seq, source) {
+  const segment = `${camPath(camera)}/segments/${seq}`;
+  return source === EDGE ? `${segment}/detections` : `${segment}/analyses/${encodeURIComponent(source)}`;
+}
+
+/** The segment's sources (the camera's and stored re-analyses) in the boxes menu, then the
+ * detections of the chosen one (the camera's when the segment has no such analysis). */
+async function loadBoxes(segment, signal) {
+  const { sources } = await api(`${camPath(state.camera)}/segments/${segment.seq}/analyses`, { signal });
+  const names = [EDGE, ...sources.filter((name) => name !== EDGE)];
+  if (!names.includes(state.source)) state.source = EDGE;
+  $("boxes-from").replaceChildren(...names.map((name) => el("option", { value: name },
+    name === EDGE ? "found by the camera" : `found by ${name}`)));
+  $("boxes-from").value = state.source;
+  $("boxes-from-label").hidden = names.length < 2;
+  return api(detectionsPath(state.camera, segment.seq, state.source), { signal });
+}
+
+async function showSource(source) {
+  const segment = state.segments.find((s) => s.seq === state.seq);
+  if (!segment) return;
+  state.source = source;
+  try {
+    state.detections = await api(detectionsPath(state.camera, segment.seq, source));
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  indexDetections();
+  renderDetails(segment, state.detections);
+  draw();
 }
 
 function setStatus(text, isError = false) {
@@ -631,7 +701,7 @@ async function search(name) {
     if (camera) query.set("camera", camera);
     if (score !== "") query.set("min_score", score);
     if ($("search-window").checked && state.camera) {
-      query.set("from", String(state.windowEnd - WINDOW_S));
+      query.set("from", String(state.windowEnd - state.windowS));
       query.set("to", String(state.windowEnd + 1e-3));
     }
     const hits = await api(`/api/search?${query}`);
@@ -650,7 +720,8 @@ async function search(name) {
     el("span", { class: "hit-head" }, `${hit.camera} · segment ${hit.seq}`,
       el("span", { class: "badge", style: { "--c": classColour(hit.class) } }, `${hit.count}× ${hit.class}`)),
     el("span", { class: "muted small", title: span(hit.first, hit.last) },
-      `${span(hit.first, hit.last, true)} · best score ${hit.best_score.toFixed(2)}`)))));
+      `${span(hit.first, hit.last, true)} · best score ${hit.best_score.toFixed(2)}`
+      + (hit.source && hit.source !== EDGE ? ` · found by ${hit.source}` : ""))))));
   } catch (error) {
     results.replaceChildren(el("li", { class: "error" }, `Search failed: ${error.message}`));
     fail(error);
@@ -658,6 +729,7 @@ async function search(name) {
 }
 
 async function openHit(hit) {
+  state.source = hit.source || EDGE;
   await openCamera(hit.camera, { around: hit.first });
   const segment = state.segments.find((s) => s.seq === hit.seq);
   await selectSegment(hit.seq, { seekTo: segment ? Math.max(0, hit.first - segment.start) : null });
@@ -693,9 +765,18 @@ function wire() {
     });
   }
   $("show-boxes").addEventListener("change", () => draw());
+  $("boxes-from").addEventListener("change", (event) => showSource(event.target.value));
   $("window-earlier").addEventListener("click", () => moveWindow(-1));
   $("window-later").addEventListener("click", () => moveWindow(1));
   $("window-newest").addEventListener("click", () => moveWindow(0));
+  $("window-length").addEventListener("change", (event) => zoom(Number(event.target.value)));
+  $("window-at").addEventListener("change", (event) => {
+    if (event.target.value) showAround(new Date(event.target.value).getTime() / 1000);
+  });
+  for (const hours of WINDOW_HOURS) {
+    $("window-length").append(el("option", { value: String(hours) }, `${hours} h`));
+  }
+  $("window-length").value = String(DEFAULT_WINDOW_HOURS);
   $("prev").addEventListener("click", () => moveSelection(-1));
   $("next").addEventListener("click", () => moveSelection(1));
   $("timeline").addEventListener("keydown", (event) => {
