@@ -79,3 +79,10 @@ def test_a_camera_coder_keeps_the_target_and_settles_on_one_method(
     assert second.method == first.method and second.quality == first.quality and second.tries <= 2
     restored = np.stack(list(restore_frames(machine, second.layer)))
     assert _psnr(clip, restored) >= reference_db - 0.3 - 0.05
+    # a camera falling behind: one encode at the last checked quality, marked unchecked
+    hurried = coder.encode(clip, qp, machine, fps=FPS, search=False)
+    assert (hurried.method, hurried.quality, hurried.tries) == (second.method, second.quality, 1)
+    assert not hurried.met
+    assert np.isnan(hurried.restored_db) and read_layer(hurried.layer).quality == second.quality
+    # the first segment of a camera is always searched
+    assert LayerCoder(QualityTarget(27, 0.3)).encode(clip, qp, machine, fps=FPS, search=False).met

@@ -97,9 +97,11 @@ class SegmentCoder:
                  for r in records for d in task.of_interest(r.detections or [])]
         return machine, found, records
 
-    def restoration(self, frames: np.ndarray, fps: float, machine: bytes,
-                    records: list[FrameReport]) -> bytes | None:
-        """Stage 2: the segment's restoration layer (None when the agent sends none)."""
+    def restoration(self, frames: np.ndarray, fps: float, machine: bytes, records: list[FrameReport],
+                    hurry: bool = False) -> bytes | None:
+        """Stage 2: the segment's restoration layer (None when the agent sends none); hurry:
+        the previous layer was still being coded when this segment's machine stream was done,
+        so this one is coded once at the camera's last checked quality instead of searched."""
         if not self.config.restoration:
             return None
         from vcm.api.playback import machine_frames
@@ -109,7 +111,7 @@ class SegmentCoder:
         decoded = np.stack(list(machine_frames(machine)))  # what a restore will start from
         if self.layers is None:
             return encode_layer(frames, machine_qp, fps=fps, machine_decoded=decoded)
-        return self.layers.encode(frames, machine_qp, decoded, fps=fps).layer
+        return self.layers.encode(frames, machine_qp, decoded, fps=fps, search=not hurry).layer
 
 
 def run_agent(source_name: str, open_source: Callable[[int], FrameSource], client: Client, spool: Spool,
@@ -226,7 +228,8 @@ def _code_source(open_source: Callable[[int], FrameSource], spool: Spool, state:
             start = now() - len(chunk) / fps if source.live else state.epoch + first / fps
             machine, found, records = coder.machine(chunk, fps, start)
             parts = {MACHINE: machine, DETECTIONS: json.dumps([d.to_dict() for d in found]).encode()}
-            layer = layers.submit(coder.restoration, chunk, fps, machine, records)
+            behind = in_flight is not None and not in_flight.layer.done()  # the layer stage holds us back
+            layer = layers.submit(coder.restoration, chunk, fps, machine, records, hurry=behind)
             if in_flight is not None:
                 commit(in_flight)
             in_flight = _InFlight(seq, start, first, len(chunk), fps, parts, len(found), layer)

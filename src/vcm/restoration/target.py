@@ -38,8 +38,8 @@ class QualityTarget:
 @dataclass(frozen=True)
 class TargetedLayer:
     """The layer chosen, its method and quality (layer QP), the reference encode's and the
-    restored segment's luma PSNR (dB), layer encodes made, and whether the target was met
-    (when not, the finest layer tried is kept)."""
+    restored segment's luma PSNR (dB; NaN when not checked), layer encodes made, and whether
+    the target was met (when not, the finest layer tried is kept; never for an unchecked layer)."""
 
     layer: bytes
     method: str
@@ -114,8 +114,15 @@ class LayerCoder:
         self.segments = 0
 
     def encode(self, originals: np.ndarray, machine_qp: np.ndarray, machine_decoded: np.ndarray, *,
-               fps: float) -> TargetedLayer:
-        """The segment's layer (see encode_layer_to_target)."""
+               fps: float, search: bool = True) -> TargetedLayer:
+        """The segment's layer (see encode_layer_to_target); with search False (a camera
+        falling behind real time), one encode at the quality the camera's last search chose,
+        unchecked (the first segment is always searched)."""
+        if not search and self.method in self.last_quality:
+            quality = self.last_quality[self.method]
+            layer = encode_layer(originals, machine_qp, fps=fps, method=self.method, quality=quality,
+                                 machine_decoded=machine_decoded, codec=self.codec)
+            return TargetedLayer(layer, self.method, quality, math.nan, math.nan, 1, False)
         reference_db = reference_psnr(originals, fps, self.target.reference_qp, self.codec)
         probing = self.segments % self.probe_every == 0
         self.segments += 1
