@@ -127,6 +127,7 @@ def _pick_time(driver: WebDriver, script_value: str) -> None:
 
 def test_the_timeline_zooms_and_jumps_to_a_picked_date(served: Served, browser: WebDriver) -> None:
     _signed_in(browser, served)
+    _console_errors(browser)  # drop what earlier tests logged (their refused tokens)
     Select(_testid(browser, "window-length")[0]).select_by_visible_text("1 h")
     earlier = _testid(browser, "window-earlier")[0]
     _wait(browser).until(lambda d: earlier.get_attribute("title") == "The 1 hour before")
@@ -240,6 +241,7 @@ def test_a_stored_reanalysis_is_found_and_its_boxes_shown(served: Served, browse
         kite = {"frame": 0, "time": edge["first"], "class": "kite", "score": 0.95, "box": [10, 10, 60, 60]}
         client.put_analysis(CAMERA, edge["seq"], "kite-check", [kite])
     _signed_in(browser, served)
+    _console_errors(browser)  # drop what earlier tests logged (their refused tokens)
     field = _visible(browser, "search-input")
     assert field is not None
     field.send_keys("kite\n")

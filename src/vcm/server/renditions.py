@@ -2,6 +2,7 @@
 first request and cached under DATA/renditions (least recently used pruned past
 CACHE_BYTES; not counted as stored data: any can be made again from the tiers)."""
 
+import os
 from pathlib import Path
 
 from vcm.api.contract import MACHINE, RESTORATION
@@ -21,9 +22,11 @@ def rendition(system: System, camera: str, seq: int, kind: str) -> Path:
     restoration = system.catalog.object(camera, seq, RESTORATION) if kind == "restored" else None
     version = machine.sha256[:12] + (f"-{restoration.sha256[:12]}" if restoration is not None else "")
     path = system.data / "renditions" / camera / f"{seq:010d}.{version}.mp4"
-    if path.is_file():
-        path.touch()  # recently used: pruned last
+    try:
+        os.utime(path)  # recently used: pruned last
         return path
+    except FileNotFoundError:
+        pass  # not made yet, or just pruned by another request
     path.parent.mkdir(parents=True, exist_ok=True)
     segment = system.catalog.segment(camera, seq)
     assert segment is not None
@@ -39,11 +42,21 @@ def rendition(system: System, camera: str, seq: int, kind: str) -> Path:
 
 def prune(folder: Path, limit: int, keep: Path) -> None:
     """Delete the least recently used renditions until the folder holds at most `limit` bytes
-    (renditions are a cache: any of them can be made again from the tiers)."""
-    files = sorted((p for p in folder.rglob("*.mp4") if p != keep), key=lambda p: p.stat().st_mtime)
-    total = sum(p.stat().st_size for p in files) + keep.stat().st_size
-    for path in files:
+    (renditions are a cache: any of them can be made again from the tiers). Files other
+    requests are still writing (dot names, vcm.atomic) are left alone, and files that vanish
+    meanwhile (another request's prune or rename) are skipped."""
+    entries = []
+    for path in folder.rglob("*.mp4"):
+        if path == keep or path.name.startswith("."):
+            continue
+        try:
+            status = path.stat()
+        except FileNotFoundError:
+            continue
+        entries.append((status.st_mtime, status.st_size, path))
+    total = sum(size for _, size, _ in entries) + keep.stat().st_size
+    for _, size, path in sorted(entries):
         if total <= limit:
             return
-        total -= path.stat().st_size
+        total -= size
         path.unlink(missing_ok=True)
