@@ -34,6 +34,7 @@ ENDPOINTS = [("GET", "/metrics"), ("GET", "/api/whoami"), ("GET", "/api/cameras"
              ("PUT", "/api/cameras/cam1/segments/0/machine"),
              ("PUT", "/api/cameras/cam1/segments/0/detections"),
              ("GET", "/api/cameras/cam1/segments/0/analyses"),
+             ("GET", "/api/cameras/cam1/export.mp4"),
              ("GET", "/api/cameras/cam1/segments/0/analyses/yolo"),
              ("PUT", "/api/cameras/cam1/segments/0/analyses/yolo"),
              ("DELETE", "/api/cameras/cam1/segments/0"), ("GET", "/api/no/such/endpoint")]
@@ -272,6 +273,30 @@ def test_a_reader_stores_a_reanalysis_beside_the_edge_detections(service: tuple[
     assert missing.status_code == 404
     assert httpx.get(f"{base}/analyses", headers=as_reader, timeout=30).json()["sources"] == [
         "edge", "yolo-night"]
+
+
+def test_a_reader_exports_a_time_range_as_one_mp4(service: tuple[Service, str, str], tmp_path: Path) -> None:
+    from vcm.codec import decode
+
+    running, camera_token, reader_token = service
+    camera = Client(running.url, camera_token)
+    for seq, frames in ((30, 8), (31, 6)):
+        assert camera.put_layer("cam1", seq, "machine", segment_bytes(frames, seed=seq),
+                                start=30000.0 + (seq - 30), frames=frames, fps=10)
+    url = f"{running.url}/api/cameras/cam1/export.mp4"
+    as_reader = {"Authorization": f"Bearer {reader_token}"}
+    answer = httpx.get(url, params={"from": 29999, "to": 30002}, headers=as_reader, timeout=60)
+    assert answer.status_code == 200 and answer.headers["X-Export-Segments"] == "2"
+    assert "attachment" in answer.headers["content-disposition"]
+    (tmp_path / "range.mp4").write_bytes(answer.content)
+    assert len(decode(tmp_path / "range.mp4", keep_frames=False).frames) == 14  # both segments, every frame
+    one = httpx.get(url, params={"from": 30001.5, "to": 30002}, headers=as_reader, timeout=60)
+    assert one.status_code == 200 and one.headers["X-Export-Segments"] == "1"
+    empty = httpx.get(url, params={"from": 50000, "to": 50001}, headers=as_reader, timeout=60)
+    assert empty.status_code == 404 and "no stored segments" in empty.json()["error"]
+    refused = httpx.get(url, headers={"Authorization": f"Bearer {camera_token}"}, timeout=60)
+    assert refused.status_code == 403
+    assert not list((running.data / "exports").glob("*.mp4"))  # each file removed once sent
 
 
 def test_identical_requests_at_once_all_succeed(service: tuple[Service, str, str]) -> None:

@@ -150,6 +150,19 @@ def test_the_timeline_zooms_and_jumps_to_a_picked_date(served: Served, browser: 
     assert not _console_errors(browser)
 
 
+def test_the_shown_window_is_exported_as_one_mp4(served: Served, browser: WebDriver) -> None:
+    _signed_in(browser, served)
+    _console_errors(browser)  # drop what earlier tests logged (their refused tokens)
+    _testid(browser, "window-export")[0].click()
+    status = _wait(browser).until(lambda d: (shown := _testid(d, "export-status")[0]) and
+                                  shown.text.startswith("Exported") and shown)
+    assert "MB (the machine stream)" in status.text
+    _testid(browser, "window-earlier")[0].click()  # six empty hours: nothing to export
+    _wait(browser).until(lambda d: not _testid(d, "segment"))
+    _testid(browser, "window-export")[0].click()
+    _wait(browser).until(lambda d: "No footage in this window" in d.find_element(By.ID, "banner").text)
+
+
 def test_clicking_a_segment_plays_it_with_the_detection_boxes(served: Served, browser: WebDriver,
                                                               tmp_path: Path) -> None:
     bars = _signed_in(browser, served)
@@ -184,6 +197,7 @@ def test_clicking_a_segment_plays_it_with_the_detection_boxes(served: Served, br
 def test_the_restored_view_plays_where_a_restoration_layer_is_stored(served: Served,
                                                                      browser: WebDriver) -> None:
     bars = _signed_in(browser, served)
+    _console_errors(browser)  # drop what earlier tests logged (their refused tokens)
     browser.execute_script("document.getElementById('autoadvance').checked = false")
     bars[0].click()
     _wait(browser).until(lambda d: d.execute_script(

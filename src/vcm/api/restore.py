@@ -43,7 +43,7 @@ def restore_video(client: Client, camera: str, out: Path, *, start: float | None
     listing = [item for item in client.segments(camera, start, end) if MACHINE in item["layers"]]
     if not listing:
         raise InputError(f"camera {camera} has no stored segments in the chosen range")
-    _check_one_picture_format(camera, listing)
+    check_one_picture_format(camera, listing)
     with_layer = [item for item in listing if RESTORATION in item["layers"]]
     total = len(listing)
     one_codec = len({item["codec"] for item in listing}) == 1
@@ -73,7 +73,7 @@ def restore_video(client: Client, camera: str, out: Path, *, start: float | None
     return RestoreSummary(str(out), total, 0 if machine_only else len(with_layer), count, machine_only)
 
 
-def _check_one_picture_format(camera: str, listing: list[dict[str, Any]]) -> None:
+def check_one_picture_format(camera: str, listing: list[dict[str, Any]]) -> None:
     """InputError naming the first segment whose size or frame rate differs from the one before."""
     for before, item in itertools.pairwise(listing):
         size_before, size = (before["width"], before["height"]), (item["width"], item["height"])

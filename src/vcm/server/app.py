@@ -16,6 +16,7 @@ download, view and delete everything.
     PUT  /api/cameras/{camera}/segments/{seq}/detections  body: JSON list of detections
     GET  /api/cameras/{camera}/segments/{seq}/{layer}     the stored object (machine, restoration)
     GET  /api/cameras/{camera}/segments/{seq}/detections  the edge detections (min_score as search)
+    GET  /api/cameras/{camera}/export.mp4?from=T0&to=T1   the machine streams of a range in one MP4
     GET  /api/cameras/{camera}/segments/{seq}/analyses    who found anything in it: edge, re-analyses
     PUT  /api/cameras/{camera}/segments/{seq}/analyses/{source}  body: JSON list of detections a
                                                           re-analysis found (reader tokens; replaces)
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -67,6 +69,7 @@ from vcm.cloud.ingest import Refused, Upload, store, store_analysis, store_detec
 from vcm.cloud.maintenance import delete_segments
 from vcm.cloud.system import System
 from vcm.errors import InputError, OutputError
+from vcm.server.export import EXPORT_SEGMENTS, export_machine
 from vcm.server.metrics import Metrics
 from vcm.server.openapi import OPENAPI
 from vcm.server.renditions import rendition
@@ -301,6 +304,16 @@ def build_app(system: System, *, max_upload: int = 64 << 20, request_timeout: fl
         return JSONResponse([item.to_dict() for item in found if item.score >= floor])
 
     @guarded(footage=True)
+    async def export(request: Request, _: Principal) -> Response:
+        camera = request.path_params["camera"]
+        start, end = _time(request, "from"), _time(request, "to")
+        path, count = await run_in_threadpool(export_machine, system, camera, start, end)
+        name = f"{camera}-{'start' if start is None else int(start)}-{'end' if end is None else int(end)}.mp4"
+        return FileResponse(path, media_type="video/mp4", filename=name,
+                            headers={EXPORT_SEGMENTS: str(count)},
+                            background=BackgroundTask(path.unlink, missing_ok=True))
+
+    @guarded(footage=True)
     async def list_analyses(request: Request, _: Principal) -> Response:
         camera, seq = request.path_params["camera"], seq_of(request)
         if await run_in_threadpool(catalog.segment, camera, seq) is None:
@@ -370,6 +383,7 @@ def build_app(system: System, *, max_upload: int = 64 << 20, request_timeout: fl
         Route("/api/cameras", cameras),
         Route("/api/search", search),
         Route("/api/cameras/{camera}/segments", segments),
+        Route("/api/cameras/{camera}/export.mp4", export),
         Route("/api/cameras/{camera}/segments/{seq}", delete_segment, methods=["DELETE"]),
         Route("/api/cameras/{camera}/segments/{seq}/detections", put_detections, methods=["PUT"]),
         Route("/api/cameras/{camera}/segments/{seq}/detections", get_detections, methods=["GET"]),

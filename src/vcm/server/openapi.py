@@ -91,6 +91,12 @@ OPENAPI: dict[str, Any] = {
             "a camera's segments overlapping [from, to)", {"200": _json("segments", {"type": "array"})},
             [CAMERA, _query("from", _TIME), _query("to", _TIME),
              _query("limit", {"type": "integer", "minimum": 1, "maximum": 10_000})])},
+        "/api/cameras/{camera}/export.mp4": {"get": _operation(
+            "the machine streams of the segments overlapping [from, to) in one MP4, not re-coded "
+            "(reader tokens)",
+            {"200": {"description": "MP4", "content": {"video/mp4": {"schema": {"type": "string",
+                                                                               "format": "binary"}}}}},
+            [CAMERA, _query("from", _TIME), _query("to", _TIME)])},
         "/api/cameras/{camera}/segments/{seq}": {"delete": _operation(
             "delete a segment (reader tokens)", {"200": _json("deleted")}, [CAMERA, SEQ])},
         "/api/cameras/{camera}/segments/{seq}/detections": {

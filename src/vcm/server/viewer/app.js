@@ -327,6 +327,27 @@ async function reloadWindow() {
   }
 }
 
+/** Download the shown window's machine streams as one MP4 (joined on the server, not re-coded). */
+async function exportWindow() {
+  const camera = state.camera;
+  const from = state.windowEnd - state.windowS, to = state.windowEnd + 1e-3;
+  const status = $("export-status");
+  status.textContent = "Exporting…";
+  try {
+    const blob = await api(`${camPath(camera)}/export.mp4?from=${from}&to=${to}`, { as: "blob" });
+    const link = el("a", { href: URL.createObjectURL(blob), download: `${camera}-${Math.floor(from)}.mp4` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    status.textContent = `Exported ${(blob.size / 1e6).toFixed(1)} MB (the machine stream).`;
+  } catch (error) {
+    status.textContent = "";
+    if (error.status === 404) showBanner("No footage in this window to export.");
+    else fail(error);
+  }
+}
+
 /** Epoch seconds as the value of a datetime-local input (the browser's time zone). */
 function localInput(t) {
   const d = new Date(t * 1000);
@@ -770,6 +791,7 @@ function wire() {
   $("window-later").addEventListener("click", () => moveWindow(1));
   $("window-newest").addEventListener("click", () => moveWindow(0));
   $("window-length").addEventListener("change", (event) => zoom(Number(event.target.value)));
+  $("window-export").addEventListener("click", exportWindow);
   $("window-at").addEventListener("change", (event) => {
     if (event.target.value) showAround(new Date(event.target.value).getTime() / 1000);
   });
