@@ -280,17 +280,17 @@ def test_a_reader_exports_a_time_range_as_one_mp4(service: tuple[Service, str, s
 
     running, camera_token, reader_token = service
     camera = Client(running.url, camera_token)
-    for seq, frames in ((30, 8), (31, 6)):
+    for seq, frames in ((40, 8), (41, 6)):
         assert camera.put_layer("cam1", seq, "machine", segment_bytes(frames, seed=seq),
-                                start=30000.0 + (seq - 30), frames=frames, fps=10)
+                                start=40000.0 + (seq - 40), frames=frames, fps=10)
     url = f"{running.url}/api/cameras/cam1/export.mp4"
     as_reader = {"Authorization": f"Bearer {reader_token}"}
-    answer = httpx.get(url, params={"from": 29999, "to": 30002}, headers=as_reader, timeout=60)
+    answer = httpx.get(url, params={"from": 39999, "to": 40002}, headers=as_reader, timeout=60)
     assert answer.status_code == 200 and answer.headers["X-Export-Segments"] == "2"
     assert "attachment" in answer.headers["content-disposition"]
     (tmp_path / "range.mp4").write_bytes(answer.content)
     assert len(decode(tmp_path / "range.mp4", keep_frames=False).frames) == 14  # both segments, every frame
-    one = httpx.get(url, params={"from": 30001.5, "to": 30002}, headers=as_reader, timeout=60)
+    one = httpx.get(url, params={"from": 40001.5, "to": 40002}, headers=as_reader, timeout=60)
     assert one.status_code == 200 and one.headers["X-Export-Segments"] == "1"
     empty = httpx.get(url, params={"from": 50000, "to": 50001}, headers=as_reader, timeout=60)
     assert empty.status_code == 404 and "no stored segments" in empty.json()["error"]
