@@ -56,14 +56,18 @@ def temporary_path(target: Path) -> Path:
     return parent / f".{target.name}.{os.getpid()}.{writer}.part{target.suffix}"
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie, ended but not yet reaped, counts as gone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def remove_stale_parts(target: Path) -> None:
@@ -71,7 +75,7 @@ def remove_stale_parts(target: Path) -> None:
     parent = target.parent if str(target.parent) else Path(".")
     for part in parent.glob(f".{target.name}.*.part{target.suffix}"):
         pid_text = part.name[len(target.name) + 2 :].split(".", 1)[0]
-        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _process_alive(int(pid_text)):
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not process_alive(int(pid_text)):
             part.unlink(missing_ok=True)
 
 

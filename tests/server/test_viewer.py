@@ -128,12 +128,14 @@ def _pick_time(driver: WebDriver, script_value: str) -> None:
 def test_the_timeline_zooms_and_jumps_to_a_picked_date(served: Served, browser: WebDriver) -> None:
     _signed_in(browser, served)
     _console_errors(browser)  # drop what earlier tests logged (their refused tokens)
+    six_hours = _testid(browser, "window-at")[0].get_attribute("value")
+    assert six_hours  # the picker shows the window's centre
     Select(_testid(browser, "window-length")[0]).select_by_visible_text("1 h")
     earlier = _testid(browser, "window-earlier")[0]
     _wait(browser).until(lambda d: earlier.get_attribute("title") == "The 1 hour before")
+    picked = _wait(browser).until(lambda d: (value := _testid(d, "window-at")[0].get_attribute("value"))
+                                  != six_hours and value)  # the newest hour's centre, once listed
     assert len(_testid(browser, "segment")) == 2  # the newest hour still holds both
-    picked = _testid(browser, "window-at")[0].get_attribute("value")
-    assert picked  # the picker shows the window's centre
     # a day earlier (the picker's value moved back 24 hours in the browser's own time zone)
     _pick_time(browser, "(() => { const d = new Date(input.value); d.setDate(d.getDate() - 1); "
                         "const p = (n) => String(n).padStart(2, '0'); "

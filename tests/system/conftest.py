@@ -29,11 +29,11 @@ from pathlib import Path
 
 import pytest
 
+from vcm.atomic import process_alive
 from vcm.cloud.servers import (
     Postgres,
     S3Server,
     ServerError,
-    alive,
     command_line,
     free_ports,
     log_tail,
@@ -71,11 +71,11 @@ def _reap_orphans(prefix: str) -> None:
     """
     for root in Path(tempfile.gettempdir()).glob(prefix + "*"):
         owner = read_pid(root / OWNER_FILE)
-        if owner is None or alive(owner):
+        if owner is None or process_alive(owner):
             continue
         server_pid = read_pid(root / "data" / "postmaster.pid") or read_pid(root / WEED_PID_FILE)
         cmdline = command_line(server_pid) if server_pid else ""
-        if server_pid and alive(server_pid) and str(root) in cmdline:
+        if server_pid and process_alive(server_pid) and str(root) in cmdline:
             if prefix == WEED_PREFIX:
                 # SIGTERM first: weed then removes its gRPC sockets /tmp/seaweedfs-*-grpc-PORT.sock.
                 signal_and_wait(server_pid, signal.SIGTERM, group=True)

@@ -147,19 +147,25 @@ def _record_key(record: DetectionRecord) -> tuple[object, ...]:
     return record.frame, record.time, record.class_name, record.score, record.box
 
 
+def _records(items: object) -> list[DetectionRecord]:
+    """A JSON list of detections ({frame, time, class, score, box}) checked; Refused(400)
+    naming what is wrong."""
+    if not isinstance(items, list):
+        raise Refused(400, "detections must be a JSON list")
+    try:
+        return [DetectionRecord.from_dict(item) for item in items]
+    except InputError as error:
+        raise Refused(400, str(error)) from None
+
+
 def store_analysis(system: System, camera: str, seq: int, source: str, items: object) -> int:
     """Set what re-analysis `source` found in a stored segment (a JSON list as for the edge
     detections), replacing what it stored before -> the number stored; Refused(404) for a
     segment that is not stored, 400 for a bad name or record."""
     check_source(source)
-    if not isinstance(items, list):
-        raise Refused(400, "an analysis must be a JSON list of detections")
+    records = _records(items)
     if system.catalog.segment(camera, seq) is None:
         raise Refused(404, f"segment {seq} of {camera} is not stored")
-    try:
-        records = [DetectionRecord.from_dict(item) for item in items]
-    except InputError as error:
-        raise Refused(400, str(error)) from None
     system.catalog.replace_detections(camera, seq, records, source=source)
     return len(records)
 
@@ -168,14 +174,9 @@ def store_detections(system: System, camera: str, seq: int, items: object) -> bo
     """Set the edge detections of a stored segment once: a JSON list of {frame, time, class,
     score, box}. True if stored now, False if the same list was already stored; Refused(409)
     for a different list (a camera cannot rewrite what it reported)."""
-    if not isinstance(items, list):
-        raise Refused(400, "detections must be a JSON list")
+    records = _records(items)
     if system.catalog.segment(camera, seq) is None:
         raise Refused(409, f"segment {seq} of {camera} has no machine layer yet; send it first")
-    try:
-        records = [DetectionRecord.from_dict(item) for item in items]
-    except InputError as error:
-        raise Refused(400, str(error)) from None
     stored = system.catalog.detections(camera, seq)
     if stored:
         if sorted(map(_record_key, stored)) == sorted(map(_record_key, records)):

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vcm.atomic import process_alive
 from vcm.errors import VcmError
 
 LOOPBACK = "127.0.0.1"
@@ -69,20 +70,6 @@ def log_tail(path: Path, lines: int = 30) -> str:
         return f"(no log at {path})"
 
 
-def alive(pid: int) -> bool:
-    """Whether process `pid` runs (a zombie counts as gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def command_line(pid: int) -> str:
     """The command line of process `pid`, words separated by spaces ("" when gone)."""
     try:
@@ -102,12 +89,12 @@ def read_pid(path: Path) -> int | None:
 def signal_and_wait(pid: int, sig: int, group: bool = False, timeout: float = 10.0) -> bool:
     """Send `sig` to `pid` (its process group when `group`) unless it is gone; wait up to
     `timeout` s for it to end. True when a signal was sent."""
-    if not alive(pid):
+    if not process_alive(pid):
         return False
     with contextlib.suppress(ProcessLookupError, PermissionError):
         (os.killpg if group else os.kill)(pid, sig)
     deadline = time.monotonic() + timeout
-    while alive(pid) and time.monotonic() < deadline:
+    while process_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     return True
 
@@ -207,7 +194,7 @@ class Postgres:
 
     def running(self) -> bool:
         pid = read_pid(self.data / "postmaster.pid")
-        return pid is not None and alive(pid)
+        return pid is not None and process_alive(pid)
 
     def start(self, durable: bool = True) -> None:
         """initdb (first time only) and pg_ctl start, listening on 127.0.0.1:port only; with

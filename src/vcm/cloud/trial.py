@@ -15,14 +15,13 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from vcm.atomic import private_folder, write_text_atomic
+from vcm.atomic import private_folder, process_alive, write_text_atomic
 from vcm.cloud.servers import (
     LOOPBACK,
     WEED_PORTS,
     Postgres,
     S3Server,
     ServerError,
-    alive,
     command_line,
     free_ports,
     port_is_free,
@@ -62,7 +61,7 @@ class LocalServers:
 
     def s3_running(self) -> bool:
         pid = self.s3_pid
-        return pid is not None and alive(pid) and str(self.folder) in command_line(pid)
+        return pid is not None and process_alive(pid) and str(self.folder) in command_line(pid)
 
 
 def _secrets(folder: Path) -> dict[str, str]:

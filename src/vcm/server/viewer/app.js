@@ -23,7 +23,7 @@ const state = {
   cameras: [], camera: null, segments: [], seq: null, kind: "machine",
   source: EDGE, // whose boxes are drawn: the camera's, or a stored re-analysis
   windowEnd: null, follow: true, // the timeline's window [windowEnd - windowS, windowEnd]; follow: the newest
-  windowS: DEFAULT_WINDOW_HOURS * 3600,
+  windowS: DEFAULT_WINDOW_HOURS * 3600, listings: 0, // listings: segment listings asked for so far
   detections: [], byFrame: new Map(), stride: 1, hidden: new Set(),
   load: null, videos: new Map(), seekTo: null, timer: null, bannerFromRefresh: false,
 };
@@ -281,10 +281,11 @@ function newest(camera) {
 
 async function loadSegments() {
   const camera = state.camera;
+  const asked = ++state.listings; // a later request (zoom, pick, move) makes this answer stale
   if (state.follow) state.windowEnd = newest(camera);
   const from = state.windowEnd - state.windowS;
   const segments = await api(`${camPath(camera)}/segments?from=${from}&to=${state.windowEnd + 1e-3}`);
-  if (camera !== state.camera) return;
+  if (camera !== state.camera || asked !== state.listings) return;
   state.segments = segments;
   $("camera-range").textContent = `${count(segments.length, "segment")} · ${span(from, state.windowEnd)}`;
   $("window-later").disabled = state.follow;
