@@ -83,3 +83,17 @@ def test_a_folder_without_servers_is_one_line(tmp_path: Path) -> None:
     for action in ("stop", "status"):
         done = _vcm("servers", action, "--dir", str(tmp_path))
         assert done.returncode == 1 and "holds no servers" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_lost_secrets_file_is_one_line_and_nothing_is_rewritten() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="vcm-trial-"))  # one the postgres user could enter
+    try:
+        (folder / "servers.json").write_text(json.dumps({"postgres": {"port": 5999},
+                                                         "s3": {"ports": {"s3": 6000}, "pid": None}}))
+        for action in ("status", "stop", "start"):
+            done = _vcm("servers", action, "--dir", str(folder))
+            assert done.returncode == 1 and "servers.env is missing or damaged" in done.stderr, done.stderr
+            assert "Traceback" not in done.stderr
+        assert not (folder / "servers.env").exists()  # no new secrets for servers set up with the old ones
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -168,19 +168,25 @@ class Postgres:
         """The SQLAlchemy URL of `database` (never with the password: libpq reads PGPASSWORD)."""
         return f"postgresql+psycopg://{self.user}@{self.host}:{self.port}/{database}"
 
-    def admin(self, sql: str) -> None:
-        """Run one statement as the superuser on database `postgres`."""
+    def _connect(self, autocommit: bool = False) -> Any:
+        """A superuser connection to database `postgres`; ServerError when refused or down."""
         import psycopg
 
-        with psycopg.connect(host=self.host, port=self.port, user=self.user, password=self.password,
-                             dbname="postgres", autocommit=True, connect_timeout=10) as connection:
+        try:
+            return psycopg.connect(host=self.host, port=self.port, user=self.user, password=self.password,
+                                   dbname="postgres", autocommit=autocommit, connect_timeout=10)
+        except psycopg.OperationalError as error:
+            reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+            raise ServerError(f"cannot connect to PostgreSQL at {self.host}:{self.port}: {reason}") from None
+
+    def admin(self, sql: str) -> None:
+        """Run one statement as the superuser on database `postgres`."""
+        with self._connect(autocommit=True) as connection:
             connection.execute(sql)
 
     def has_database(self, name: str) -> bool:
-        import psycopg
-
-        with psycopg.connect(host=self.host, port=self.port, user=self.user, password=self.password,
-                             dbname="postgres", connect_timeout=10) as connection:
+        """Whether the cluster holds database `name`."""
+        with self._connect() as connection:
             found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         return found is not None
 

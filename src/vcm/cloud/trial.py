@@ -64,21 +64,30 @@ class LocalServers:
         return pid is not None and process_alive(pid) and str(self.folder) in command_line(pid)
 
 
-def _secrets(folder: Path) -> dict[str, str]:
-    """The folder's secrets (made on first start): S3 access and secret key, PostgreSQL password."""
+def _secrets(folder: Path, create: bool) -> dict[str, str]:
+    """The folder's secrets: S3 access and secret key, PostgreSQL password; made when `create`
+    and the folder has none yet, else ServerError when servers.env is missing or damaged (the
+    servers were set up with what it held)."""
     path = folder / SECRETS_FILE
     found: dict[str, str] = {}
-    if path.is_file():
+    try:
         for line in path.read_text().splitlines():
             name, _, value = line.removeprefix("export ").partition("=")
-            if name in SECRET_NAMES:
-                found[name] = shlex.split(value)[0] if value else ""
-    if set(found) != set(SECRET_NAMES) or not all(found.values()):
-        found = {"AWS_ACCESS_KEY_ID": "vcm" + secrets.token_hex(6),
-                 "AWS_SECRET_ACCESS_KEY": secrets.token_hex(20), "PGPASSWORD": secrets.token_urlsafe(24)}
-        lines = (f"export {name}={shlex.quote(value)}\n" for name, value in found.items())
-        write_text_atomic(path, "".join(lines))
-        path.chmod(0o600)
+            if name in SECRET_NAMES and value:
+                found[name] = shlex.split(value)[0]
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, IndexError) as error:
+        raise ServerError(f"{path} cannot be read ({error})") from None
+    if set(found) == set(SECRET_NAMES) and all(found.values()):
+        return found
+    if not create:
+        raise ServerError(f"{path} is missing or damaged: the servers' password and keys were in it; restore "
+                          "it, or start afresh with another --dir")
+    found = {"AWS_ACCESS_KEY_ID": "vcm" + secrets.token_hex(6),
+             "AWS_SECRET_ACCESS_KEY": secrets.token_hex(20), "PGPASSWORD": secrets.token_urlsafe(24)}
+    write_text_atomic(path, "".join(f"export {name}={shlex.quote(value)}\n" for name, value in found.items()))
+    path.chmod(0o600)
     return found
 
 
@@ -93,7 +102,7 @@ def load(folder: Path) -> LocalServers:
     """The servers a trial folder records (InputError-like ServerError when it records none)."""
     try:
         state = json.loads((folder / STATE_FILE).read_text())
-        keys = _secrets(folder)
+        keys = _secrets(folder, create=False)
         postgres = postgres_in(folder / "postgres", int(state["postgres"]["port"]), keys["PGPASSWORD"])
         ports = {name: int(port) for name, port in state["s3"]["ports"].items()}
         s3 = s3_server(folder, keys["AWS_ACCESS_KEY_ID"], keys["AWS_SECRET_ACCESS_KEY"], ports)
@@ -132,11 +141,8 @@ def start(folder: Path) -> tuple[LocalServers, bool]:
     private_folder(folder)
     if os.geteuid() == 0:
         folder.chmod(0o711)  # the `postgres` user must reach its own data folder inside
-    keys = _secrets(folder)
-    try:
-        current: LocalServers | None = load(folder)
-    except ServerError:
-        current = None
+    current = load(folder) if (folder / STATE_FILE).is_file() else None  # a damaged record: one line
+    keys = _secrets(folder, create=not (folder / "postgres" / "data" / "PG_VERSION").is_file())
     postgres = current.postgres if current and current.postgres.running() else None
     s3 = current.s3 if current and current.s3_running() else None
     if postgres and s3 and current:
@@ -157,9 +163,7 @@ def start(folder: Path) -> tuple[LocalServers, bool]:
             ports = _ports(current.s3.ports if current else None, WEED_PORTS)
             s3 = s3_server(folder, keys["AWS_ACCESS_KEY_ID"], keys["AWS_SECRET_ACCESS_KEY"], ports)
             s3_pid = s3.start(folder).pid
-        client = s3.client()
-        if BUCKET not in {bucket["Name"] for bucket in client.list_buckets().get("Buckets", [])}:
-            client.create_bucket(Bucket=BUCKET)
+        _ensure_bucket(s3)
     except BaseException:
         if started_postgres:
             postgres.stop()
@@ -167,6 +171,18 @@ def start(folder: Path) -> tuple[LocalServers, bool]:
     servers = LocalServers(folder, postgres, s3, s3_pid)
     _record(servers)
     return servers, True
+
+
+def _ensure_bucket(s3: S3Server) -> None:
+    """Bucket BUCKET on the S3 server (created when missing); ServerError when S3 refuses."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        client = s3.client()
+        if BUCKET not in {bucket["Name"] for bucket in client.list_buckets().get("Buckets", [])}:
+            client.create_bucket(Bucket=BUCKET)
+    except (BotoCoreError, ClientError) as error:
+        raise ServerError(f"the S3 server at {s3.endpoint} refuses the bucket {BUCKET}: {error}") from None
 
 
 def stop(folder: Path) -> list[str]:
