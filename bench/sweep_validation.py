@@ -72,7 +72,8 @@ def _fast_config(text: str) -> FastConfig:
         key, value = item.split("=")
         if key not in fields:
             raise SystemExit(f"FastConfig has no field {key!r}")
-        kind = float if "float" in str(fields[key]) else int
+        declared = str(fields[key])
+        kind = str if declared in ("str", "<class 'str'>") else float if "float" in declared else int
         changes[key] = None if value == "none" else kind(value)
     return dataclasses.replace(FastConfig(), **changes)
 
