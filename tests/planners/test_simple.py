@@ -54,6 +54,36 @@ def test_fast_keeps_unsure_detections_at_the_reference_quality() -> None:
     assert blocks[6, 4] == 30  # its 64 px ring too: the context a detector reads stays as QP 30 gives it
 
 
+def test_fast_lowest_qp_bounds_large_targets_and_lets_small_ones_go_lower() -> None:
+    bounded = FastConfig(lowest_qp=30)
+    fragile_large = Detection((0.0, 0.0, 300.0, 400.0), 0.71, 0, "person")
+    fragile_small = Detection((0.0, 0.0, 8.0, 16.0), 0.71, 0, "person")
+    assert target_qp(fragile_large, 0.7, FastConfig()) == 25  # 36 less 11 for its thin headroom
+    assert target_qp(fragile_large, 0.7, bounded) == 30
+    assert target_qp(fragile_large, 0.7, bounded, steer=-12) == 30  # the closed loop stays bounded too
+    assert target_qp(fragile_large, 0.7, bounded, steer=8) == 33
+    assert target_qp(fragile_small, 0.7, bounded) == 26  # 16 px: bound two halvings (2 QP each) lower
+    unsure_large = Detection((0.0, 0.0, 300.0, 400.0), 0.4, 0, "person")
+    assert target_qp(unsure_large, 0.7, bounded, steer=-8) == 30
+
+
+def test_fast_keeps_a_second_detectors_extra_finds_at_the_reference() -> None:
+    config = FastConfig(unsure_qp=30)
+    missed = Detection((400.0, 300.0, 440.0, 380.0), 0.5, 0, "person")
+    blocks = fast_map([], 768, 576, 0.7, config, kept=[missed]).blocks
+    assert blocks[20, 26] == 30 and blocks[0, 0] == 51  # inside the box, and far from it
+    assert blocks[20, 22] == 30  # its 64 px ring too
+
+
+def test_fast_runs_the_second_detector_every_nth_frame(frames: np.ndarray, detector: YoloV3Tiny) -> None:
+    config = FastConfig(detect_every=2, second_every=4, second_detector="yolov3-tiny")
+    plan = plan_clip("fast", frames[:5], detector, PlanSettings(), config=config)
+    assert [p.detector_calls for p in plan] == [2, 0, 1, 0, 2]
+    plain = plan_clip("fast", frames[:5], detector, PlanSettings(), config=FastConfig(detect_every=2))
+    for second, alone in zip(plan, plain, strict=True):  # the same detector finds nothing extra
+        assert np.array_equal(second.qp_map.blocks, alone.qp_map.blocks)
+
+
 def test_fast_offset_shifts_every_qp_within_the_codec_range() -> None:
     confident = Detection((0.0, 0.0, 30.0, 64.0), 0.95, 0, "person")
     base, finer, coarser = (fast_map([confident], 768, 576, 0.7, FastConfig(offset=offset), intra=True).blocks
