@@ -6,7 +6,7 @@ from vcm.assets import ASSET_GROUPS, PackageFiles
 
 
 def test_every_source_of_every_group_resolves_without_fetching() -> None:
-    assert list(ASSET_GROUPS) == ["weights", "samples", "faces", "clips", "preedit"]
+    assert list(ASSET_GROUPS) == ["weights", "samples", "faces", "clips", "preedit", "vmaf"]
     for group in ASSET_GROUPS.values():
         for source in group.sources:
             module, _, attribute = source.partition(":")

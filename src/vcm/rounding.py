@@ -9,6 +9,7 @@ DIGITS = {
     "per_frame": 2,  # counts per frame (codec checks, detector calls), frames/s
     "percent": 2,  # BD-rates, percent
     "qp": 3,  # mean QPs
+    "vmaf": 3,  # VMAF and VMAF-NEG, 0-100
 }
 
 

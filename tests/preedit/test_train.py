@@ -146,3 +146,33 @@ def test_qp_aware_training_with_p_frames_saves_its_kind_and_calibration(tmp_path
     with pytest.raises(InputError, match="other settings"):
         train(pairs, out, detector, TrainConfig(steps=3, batch=2, crop=64, checkpoint_every=1, p_frames=31,
                                                 qp_range=(22, 51)))
+
+
+def test_vmaf_neg_distance_grows_with_blur_and_has_a_gradient(frames: np.ndarray) -> None:
+    from vcm.preedit.losses import VmafNegDistance
+
+    luma = torch.from_numpy(frames[:2, 100:228, 200:328].mean(axis=3, dtype=np.float32))[:, None]
+    blurred = torch.nn.functional.avg_pool2d(luma, 5, stride=1, padding=2, count_include_pad=False)
+    distance = VmafNegDistance()
+    same, worse = distance(luma, luma), distance(blurred.requires_grad_(True), luma)
+    assert (same < 0.05).all() and (worse > same + 0.1).all()
+    worse.sum().backward()
+    assert blurred.grad is not None and blurred.grad.abs().sum() > 0
+
+
+def test_training_on_the_vmaf_neg_term_alone_undoes_a_blur(tmp_path: Path, frames: np.ndarray,
+                                                           detector: YoloV3Tiny) -> None:
+    """An editor that starts by blurring everything (sigma 2.4) learns, from VMAF-NEG alone, to
+    keep detail: the term's gradient reaches the edit through the codec proxy."""
+    from vcm.preedit.losses import LossWeights
+
+    patch = np.ascontiguousarray(frames[:1, 200:264, 300:364])
+    network = PreEditor()
+    with torch.no_grad():
+        network.head.bias.copy_(torch.tensor([0.0, 0.0, 0.0, 4.0]))  # keep, blur 0.6, 1.2, 2.4 px
+    weights = LossWeights(rate=0.0, fidelity=0.0, perceptual=0.0, task=0.0, vmaf=1.0)
+    history = train(patch, tmp_path / "model.pt", detector,
+                    TrainConfig(steps=12, batch=2, crop=64, checkpoint_every=6, qp_range=(30, 30),
+                                weights=weights), network=network)
+    first, last = history[0]["vmaf_neg_loss"], history[-1]["vmaf_neg_loss"]
+    assert 0 < last < 0.9 * first, (first, last)

@@ -84,6 +84,9 @@ def add_parser(commands: Subcommands) -> None:
     evaluation.add_argument("--pose", action="store_true",
                             help="also measure pose accuracy: MoveNet poses of the original still found "
                             "after decoding (OKS >= 0.5); on with --task pose")
+    evaluation.add_argument("--vmaf", action="store_true",
+                            help="also measure VMAF and VMAF-NEG per encode (libvmaf, from the FFmpeg of "
+                            "the pinned imageio-ffmpeg wheel, fetched on first use: `vcm fetch vmaf`)")
     add_detector_option(evaluation)
     evaluation.add_argument("--out", type=Path, required=True,
                             help="output folder (created; files in it are replaced)")
@@ -132,7 +135,8 @@ def run_eval(args: argparse.Namespace) -> None:
                         pose_metrics=args.pose or args.task == "pose",
                         conceal_faces_with=args.face_detector, leak_faces_with=args.leak_face_detector,
                         preedit_model=args.preedit, preedit_detections=args.preedit_detections,
-                        references=_names(args.references), measured_by=_names(args.measured_by))
+                        references=_names(args.references), measured_by=_names(args.measured_by),
+                        perceptual_metrics=args.vmaf)
     evaluate(args.videos, config, args.out, ray_address=args.ray)
 
 

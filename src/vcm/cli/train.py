@@ -44,6 +44,9 @@ def add_parser(commands: Subcommands) -> None:
                           default=TRAIN_DEFAULTS.weights.perceptual,
                           help="weight of the EfficientNet-Lite0 feature term "
                           f"({TRAIN_DEFAULTS.weights.perceptual})")
+    training.add_argument("--vmaf-weight", type=number_in(0, 1e6), default=TRAIN_DEFAULTS.weights.vmaf,
+                          help="weight of the VMAF-NEG term, (100 - VMAF-NEG) / 100 of the coded edit "
+                          f"({TRAIN_DEFAULTS.weights.vmaf})")
     training.add_argument("--p-frames", type=int, default=TRAIN_DEFAULTS.p_frames,
                           help="count the rate of a GOP of one I-frame and this many P-frames, coded from "
                           f"pairs of consecutive frames (0: intra only) ({TRAIN_DEFAULTS.p_frames}); the "
@@ -87,7 +90,7 @@ def run_preedit_train(args: argparse.Namespace) -> None:
         config = TrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, qp_range=tuple(args.qp),
                              learning_rate=args.learning_rate,
                              weights=LossWeights(rate=args.rate_weight, task=args.task_weight,
-                                                 perceptual=args.perceptual_weight),
+                                                 perceptual=args.perceptual_weight, vmaf=args.vmaf_weight),
                              checkpoint_every=args.checkpoint_every, pool=args.pool, p_frames=args.p_frames,
                              qp_aware=args.qp_aware)
     except ValueError as error:

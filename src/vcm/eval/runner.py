@@ -14,6 +14,7 @@ from vcm.errors import InputError
 from vcm.eval.detection_ap import mean_average_precision
 from vcm.eval.detection_f1 import f1_score
 from vcm.eval.references import REFERENCES, Reference
+from vcm.eval.vmaf import vmaf_binary, vmaf_scores
 from vcm.media import FrameSource, luma_of, windows
 from vcm.media.quality import luma_ms_ssim, luma_psnr
 from vcm.models.detector import Detection, Detector, detect_frames
@@ -49,7 +50,8 @@ class EvalConfig:
     privacy methods conceal and the faces whose identity leak is measured (they must differ:
     a face the concealer misses has to be counted); references: reference codings
     (vcm.eval.references) measured beside the methods, each over its own ladder; measured_by:
-    other detectors (registry names) that also judge every encode by F1."""
+    other detectors (registry names) that also judge every encode by F1; perceptual_metrics
+    adds VMAF and VMAF-NEG (libvmaf, vcm.eval.vmaf) to every row."""
 
     methods: Sequence[str] = tuple(listed_planners())
     segment: int = 33
@@ -76,6 +78,7 @@ class EvalConfig:
     leak_faces_with: str = MEASURING_FACE_DETECTOR
     references: Sequence[str] = ()
     measured_by: Sequence[str] = ()
+    perceptual_metrics: bool = False
 
     def __post_init__(self) -> None:
         parse_methods(self.methods)
@@ -177,6 +180,8 @@ class ResultRow:
     pose_accuracy: float | None = None
     f1: float | None = None
     f1_by: dict[str, float | None] = field(default_factory=dict)
+    vmaf: float | None = None
+    vmaf_neg: float | None = None
 
 
 Example = tuple[Segment, EncodeReport]
@@ -302,7 +307,17 @@ def measure(report: EncodeReport, segment: Segment, point: LadderPoint, referenc
         concealer_faces_recognisable=None if concealer_privacy is None else concealer_privacy.recognisable,
         pose_accuracy=pose_accuracy,
         f1=rounded(task_f1(segment.detections, decoded.detections, spec), "share"),
+        **_perceptual(segment, report, config),
     )
+
+
+def _perceptual(segment: Segment, report: EncodeReport, config: EvalConfig) -> dict[str, float | None]:
+    """The row's VMAF and VMAF-NEG when config.perceptual_metrics, else nothing."""
+    if not config.perceptual_metrics:
+        return {}
+    assert report.decoded_rgb is not None
+    scores = vmaf_scores(segment.frames, report.decoded_rgb)
+    return {"vmaf": rounded(scores.vmaf, "vmaf"), "vmaf_neg": rounded(scores.vmaf_neg, "vmaf")}
 
 
 def _decoded(report: EncodeReport, config: EvalConfig, detector: Detector,
@@ -367,6 +382,8 @@ def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
     examples: dict[tuple[str, str], Example] = {}
     check_every_frame = Verification(enabled=True, every=1)
     judges = {name: load_detector(name) for name in config.measured_by}
+    if config.perceptual_metrics:
+        vmaf_binary()  # fetched and verified before the first encode
     for segment in segments(paths, config, detector, progress, face_models,
                             pose_model if config.measures_pose else None):
         cross = CrossCheck(judges, segment.frames, config.spec("detect"))

@@ -101,6 +101,8 @@ def point_summary(rows: Sequence[ResultRow], method: str, point: str) -> dict[st
         "segments_erased": _segments_erased(main, rows),
         "mean_psnr_y_db": rounded(mean(r.psnr_y_db for r in main), "db"),
         "mean_ms_ssim_y": rounded(mean(r.ms_ssim_y for r in main), "ssim"),
+        "mean_vmaf": _finite_mean([r.vmaf for r in main]),
+        "mean_vmaf_neg": _finite_mean([r.vmaf_neg for r in main]),
         "mean_bitrate_kbps": rounded(mean(r.bitrate_kbps for r in main), "kbps"),
         "seconds_per_frame": rounded(median(r.seconds_per_frame for r in main), "seconds"),
         "frames_per_second": rounded(1 / max(median(r.seconds_per_frame for r in main), 1e-9), "per_frame"),
@@ -127,8 +129,9 @@ def measures_privacy(rows: Sequence[ResultRow]) -> bool:
 
 
 def curves(rows: Sequence[ResultRow]) -> dict[str, list[dict[str, float]]]:
-    """Per method, one point per ladder label: mean bitrate, mAP, F1, detection rate, leak rate,
-    person detection rate and pose accuracy over segments (NaN where not measured)."""
+    """Per method, one point per ladder label: mean bitrate, mAP, F1, detection rate, PSNR,
+    MS-SSIM, VMAF, VMAF-NEG, leak rate, person detection rate and pose accuracy over segments
+    (NaN where not measured)."""
     result: dict[str, list[dict[str, float]]] = {}
     for method in dict.fromkeys(row.method for row in rows):
         points = []
@@ -140,6 +143,8 @@ def curves(rows: Sequence[ResultRow]) -> dict[str, list[dict[str, float]]]:
                            "detection_rate": mean(r.detection_rate for r in chosen),
                            "psnr_y_db": mean(r.psnr_y_db for r in chosen),
                            "ms_ssim_y": mean(r.ms_ssim_y for r in chosen),
+                           "vmaf": _nan_if_none(_finite_mean([r.vmaf for r in chosen])),
+                           "vmaf_neg": _nan_if_none(_finite_mean([r.vmaf_neg for r in chosen])),
                            "leak_rate": _nan_if_none(_finite_mean([r.leak_rate for r in chosen])),
                            "person_detection_rate": _nan_if_none(
                                _finite_mean([r.person_detection_rate for r in chosen])),
@@ -154,7 +159,7 @@ def _nan_if_none(value: float | None) -> float:
     return float("nan") if value is None else value
 
 
-BD_METRICS = ("f1", "map50", "detection_rate", "psnr_y_db", "ms_ssim_y")
+BD_METRICS = ("f1", "map50", "detection_rate", "psnr_y_db", "ms_ssim_y", "vmaf", "vmaf_neg")
 
 
 BASELINES = ("bbox", "fast")  # the one-pass methods a search has to beat

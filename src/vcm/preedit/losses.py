@@ -17,12 +17,14 @@ class LossWeights:
     1 % rate saving is worth rate x 0.01 at every QP, as in a BD-rate; fidelity: L1 (RGB) +
     (1 - luma MS-SSIM, the evaluation's measure) of the coded edit against the original;
     perceptual: EfficientNet-Lite0 feature distance; task: detector class-score distance
-    weighted by the original's scores."""
+    weighted by the original's scores; vmaf: (100 - VMAF-NEG) / 100 of the coded edit's luma
+    against the original's (vmaf_neg_distance)."""
 
     rate: float = 0.1
     fidelity: float = 1.0
     perceptual: float = 0.1
     task: float = 1.0
+    vmaf: float = 0.0
 
 
 def feature_distance(extract: Callable[[torch.Tensor], Sequence[torch.Tensor]], x: torch.Tensor,
@@ -46,3 +48,18 @@ def score_map_distance(detector: Detector, coded: torch.Tensor, original: torch.
     for found, truth in zip(detector.score_maps(coded), reference, strict=True):
         distances.append((truth * (found - truth).pow(2)).sum() / (truth.sum() + 1.0))
     return torch.stack(distances).sum()
+
+
+class VmafNegDistance(torch.nn.Module):
+    """(100 - VMAF-NEG) / 100 per picture, differentiable (vmaf-torch: vmaf_v0.6.1neg, no motion
+    feature, as for still crops); luma (N, 1, H, W) in [0, 255], H and W at least 32 -> (N,).
+    vmaf-torch agrees with libvmaf within 0.5 points on decoded frames (tests/eval/test_vmaf.py)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from vmaf_torch import VMAF
+
+        self.vmaf = VMAF(NEG=True, enable_motion=False, clip_score=False)
+
+    def forward(self, coded_luma: torch.Tensor, original_luma: torch.Tensor) -> torch.Tensor:
+        return (100.0 - self.vmaf(original_luma, coded_luma).reshape(-1)) / 100.0

@@ -4,7 +4,7 @@ Each step takes random crops of training frames, edits them, codes the edit with
 differentiable proxy at a random QP per crop, and minimises
 
     rate x ln(bits/pixel) + fidelity x (L1 + 1 - luma MS-SSIM) + perceptual x EfficientNet-Lite0
-    feature distance + task x detector output distance,
+    feature distance + task x detector output distance + vmaf x (100 - VMAF-NEG) / 100,
 
 every term comparing the coded edit with the original crop. The detector runs fully
 convolutionally on the crop (no resize), so its class scores compare cell by cell, each
@@ -29,7 +29,7 @@ from vcm.media.quality import ms_ssim
 from vcm.models.detector import Detector
 from vcm.models.efficientnet_lite import load_efficientnet_lite0
 from vcm.preedit.calibration import inter_scale
-from vcm.preedit.losses import LossWeights, feature_distance, score_map_distance
+from vcm.preedit.losses import LossWeights, VmafNegDistance, feature_distance, score_map_distance
 from vcm.preedit.network import PreEditor
 from vcm.preedit.proxy import BLOCK, ProxyOutput, proxy_code, proxy_code_inter, rgb_to_ycbcr
 from vcm.threads import use_cores
@@ -165,6 +165,7 @@ class Objective:
         self.detector, self.weights, self.sharpness, self.p_frames = detector, weights, sharpness, p_frames
         self.inter_scale = inter_scale
         self.perceptual = load_efficientnet_lite0() if weights.perceptual > 0 else None
+        self.vmaf_neg = VmafNegDistance() if weights.vmaf > 0 else None
 
     def task_distance(self, coded: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
         return score_map_distance(self.detector, coded, original)
@@ -193,11 +194,13 @@ class Objective:
                       if self.perceptual is not None else torch.zeros(()))
         task = (self.task_distance(coded_frames, original_frames) if self.weights.task > 0
                 else torch.zeros(()))
+        vmaf = (self.vmaf_neg(coded.luma, original_luma * 255.0).mean() if self.vmaf_neg is not None
+                else torch.zeros(()))
         w = self.weights
         total = (w.rate * torch.log(bits_per_pixel).mean() + w.fidelity * fidelity
-                 + w.perceptual * perceptual + w.task * task)
+                 + w.perceptual * perceptual + w.task * task + w.vmaf * vmaf)
         return {"total": total, "bpp": bits_per_pixel.mean(), "fidelity": fidelity, "perceptual": perceptual,
-                "task": task}
+                "task": task, "vmaf_neg_loss": vmaf}
 
 
 def save_checkpoint(path: Path, network: PreEditor, optimizer: torch.optim.Optimizer, step: int,
@@ -295,4 +298,6 @@ def _comparable(settings: dict[str, object]) -> dict[str, object]:
     kept.setdefault("pool", TrainConfig.pool)
     kept.setdefault("p_frames", 0)
     kept.setdefault("qp_aware", False)
+    if isinstance(kept.get("weights"), dict):
+        kept["weights"] = {"vmaf": 0.0, **kept["weights"]}  # checkpoints from before the VMAF-NEG term
     return kept

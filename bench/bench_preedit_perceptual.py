@@ -1,0 +1,70 @@
+"""Pre-editors trained for perception, compared on validation clips by VMAF-NEG per bit.
+
+Each setting trains seed 0 on the train split (bench_preedit_split.train_frames: the sample's
+train range, the train clips, the dev face clips) for --steps steps with a loss of rate +
+VMAF-NEG (vmaf-torch through the codec proxy) and, per setting, fidelity (L1 + 1 - MS-SSIM) and
+the EfficientNet-Lite0 feature term; then `uniform+preedit` is evaluated against `uniform` over
+the 7-point QP ladder on the validation split with libvmaf (`vcm eval --vmaf`), everything
+edited (no detector boxes kept: the target here is people, not machines). Nothing here touches
+the test split.
+
+Usage: .venv/bin/python bench/bench_preedit_perceptual.py [--steps 150] [--out out/preedit-perceptual]
+Prints a Markdown table: per setting, the BD-rates of uniform+preedit against uniform on
+VMAF-NEG, VMAF, PSNR and MS-SSIM (pooled over the validation segments).
+"""
+
+import argparse
+from pathlib import Path
+
+from bench_preedit_split import SEGMENT, train_frames, validation_pieces
+
+from vcm.eval.runner import EvalConfig, EvalJob, ResultRow, evaluate_videos
+from vcm.eval.summary import bd_rates, curves
+from vcm.models import load_detector
+from vcm.preedit.losses import LossWeights
+from vcm.preedit.train import TrainConfig, train
+
+SETTINGS = {  # name -> loss weights (rate per unit of ln(bits/pixel), as in the default)
+    "vmaf-neg": LossWeights(rate=0.1, fidelity=0.0, perceptual=0.1, task=0.0, vmaf=1.0),
+    "vmaf-neg+fidelity": LossWeights(rate=0.1, fidelity=1.0, perceptual=0.1, task=0.0, vmaf=1.0),
+}
+METRICS = ("vmaf_neg", "vmaf", "psnr_y_db", "ms_ssim_y")
+
+
+def evaluate(model: Path | None, out: Path) -> list[ResultRow]:
+    """uniform (model None) or uniform+preedit rows over the ladder on every validation piece."""
+    method = "uniform" if model is None else "uniform+preedit"
+    rows: list[ResultRow] = []
+    for piece in validation_pieces():
+        config = EvalConfig(methods=(method,), segment=SEGMENT, first_segment=piece.first,
+                            max_segments=piece.count, ladder=True, perceptual_metrics=True,
+                            preedit_model=str(model) if model is not None else "default",
+                            preedit_detections=True)
+        rows += evaluate_videos(EvalJob((str(piece.path),), config, out))[0]
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=150, help="training steps per setting (150)")
+    parser.add_argument("--out", type=Path, default=Path("out/preedit-perceptual"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    detector = load_detector()
+    frames = train_frames()
+    plain = evaluate(None, args.out / "uniform")
+    print("| setting | " + " | ".join(f"BD {metric}" for metric in METRICS) + " |")
+    print("|---|" + "---|" * len(METRICS))
+    for name, weights in SETTINGS.items():
+        model = args.out / f"{name}.pt"
+        train(frames, model, detector, TrainConfig(steps=args.steps, seed=0, weights=weights))
+        edited = evaluate(model, args.out / name)
+        entry = next(e for e in bd_rates(curves(plain + edited))
+                     if e["method"] == "uniform+preedit" and e["reference"] == "uniform")
+        cells = [entry.get(f"bd_rate_{metric}_percent") for metric in METRICS]
+        print(f"| {name} | " + " | ".join("n/a" if c is None else f"{c:+.1f} %" for c in cells) + " |",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
