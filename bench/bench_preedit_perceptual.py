@@ -1,6 +1,6 @@
 """Pre-editors trained for perception, compared on validation clips by VMAF-NEG per bit.
 
-Each setting trains seed 0 on the train split (bench_preedit_split.train_frames: the sample's
+Each setting (SETTINGS) trains seed 0 on the train split (bench_preedit_split.train_frames: the sample's
 train range, the train clips, the dev face clips) for --steps steps with a loss of rate +
 VMAF-NEG (vmaf-torch through the codec proxy) and, per setting, fidelity (L1 + 1 - MS-SSIM) and
 the EfficientNet-Lite0 feature term; then `uniform+preedit` is evaluated against `uniform` over
@@ -16,17 +16,23 @@ VMAF-NEG, VMAF, PSNR and MS-SSIM (pooled over the validation segments).
 import argparse
 from pathlib import Path
 
+import torch
 from bench_preedit_split import SEGMENT, train_frames, validation_pieces
 
 from vcm.eval.runner import EvalConfig, EvalJob, ResultRow, evaluate_videos
 from vcm.eval.summary import bd_rates, curves
 from vcm.models import load_detector
 from vcm.preedit.losses import LossWeights
+from vcm.preedit.network import PreEditor
 from vcm.preedit.train import TrainConfig, train
 
-SETTINGS = {  # name -> loss weights (rate per unit of ln(bits/pixel), as in the default)
-    "vmaf-neg": LossWeights(rate=0.1, fidelity=0.0, perceptual=0.1, task=0.0, vmaf=1.0),
-    "vmaf-neg+fidelity": LossWeights(rate=0.1, fidelity=1.0, perceptual=0.1, task=0.0, vmaf=1.0),
+PERCEPTUAL = LossWeights(rate=0.1, fidelity=0.0, perceptual=0.1, task=0.0, vmaf=1.0)
+# name -> (loss weights, the initial logit of "keep"; None: the network's default, KEEP_BIAS, at
+# which the blurs start with weight e^-8 and the spatial head gets almost no gradient)
+SETTINGS: dict[str, tuple[LossWeights, float | None]] = {
+    "vmaf-neg": (PERCEPTUAL, None),
+    "vmaf-neg+fidelity": (LossWeights(rate=0.1, fidelity=1.0, perceptual=0.1, task=0.0, vmaf=1.0), None),
+    "vmaf-neg, keep logit 2": (PERCEPTUAL, 2.0),
 }
 METRICS = ("vmaf_neg", "vmaf", "psnr_y_db", "ms_ssim_y")
 
@@ -48,6 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=150, help="training steps per setting (150)")
     parser.add_argument("--out", type=Path, default=Path("out/preedit-perceptual"))
+    parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     detector = load_detector()
@@ -55,9 +62,15 @@ def main() -> None:
     plain = evaluate(None, args.out / "uniform")
     print("| setting | " + " | ".join(f"BD {metric}" for metric in METRICS) + " |")
     print("|---|" + "---|" * len(METRICS))
-    for name, weights in SETTINGS.items():
-        model = args.out / f"{name}.pt"
-        train(frames, model, detector, TrainConfig(steps=args.steps, seed=0, weights=weights))
+    for name in args.settings:
+        weights, keep_logit = SETTINGS[name]
+        model = args.out / f"{name.replace(', ', '-').replace(' ', '-')}.pt"
+        network = PreEditor()
+        if keep_logit is not None:
+            with torch.no_grad():
+                network.head.bias[0] = keep_logit
+        config = TrainConfig(steps=args.steps, seed=0, weights=weights)
+        train(frames, model, detector, config, network=network)
         edited = evaluate(model, args.out / name)
         entry = next(e for e in bd_rates(curves(plain + edited))
                      if e["method"] == "uniform+preedit" and e["reference"] == "uniform")
