@@ -33,6 +33,8 @@ SETTINGS: dict[str, tuple[LossWeights, float | None]] = {
     "vmaf-neg": (PERCEPTUAL, None),
     "vmaf-neg+fidelity": (LossWeights(rate=0.1, fidelity=1.0, perceptual=0.1, task=0.0, vmaf=1.0), None),
     "vmaf-neg, keep logit 2": (PERCEPTUAL, 2.0),
+    "vmaf-neg, rate 1, keep logit 2": (
+        LossWeights(rate=1.0, fidelity=0.0, perceptual=0.1, task=0.0, vmaf=1.0), 2.0),
 }
 METRICS = ("vmaf_neg", "vmaf", "psnr_y_db", "ms_ssim_y")
 
