@@ -9,8 +9,9 @@ edited (no detector boxes kept: the target here is people, not machines). Nothin
 the test split.
 
 Usage: .venv/bin/python bench/bench_preedit_perceptual.py [--steps 150] [--out out/preedit-perceptual]
-Prints a Markdown table: per setting, the BD-rates of uniform+preedit against uniform on
-VMAF-NEG, VMAF, PSNR and MS-SSIM (pooled over the validation segments).
+Progress goes to stderr (a line at least every 10 s in a log). Prints a Markdown table: per
+setting, the BD-rates of uniform+preedit against uniform on VMAF-NEG, VMAF, PSNR and MS-SSIM
+(pooled over the validation segments).
 """
 
 import argparse
@@ -25,6 +26,7 @@ from vcm.models import load_detector
 from vcm.preedit.losses import LossWeights
 from vcm.preedit.network import PreEditor
 from vcm.preedit.train import TrainConfig, train
+from vcm.progress import ProgressCallback, progress_bar, task_reporter
 
 PERCEPTUAL = LossWeights(rate=0.1, fidelity=0.0, perceptual=0.1, task=0.0, vmaf=1.0)
 # name -> (loss weights, the initial logit of "keep"; None: the network's default, KEEP_BIAS, at
@@ -39,7 +41,7 @@ SETTINGS: dict[str, tuple[LossWeights, float | None]] = {
 METRICS = ("vmaf_neg", "vmaf", "psnr_y_db", "ms_ssim_y")
 
 
-def evaluate(model: Path | None, out: Path) -> list[ResultRow]:
+def evaluate(model: Path | None, out: Path, report: ProgressCallback) -> list[ResultRow]:
     """uniform (model None) or uniform+preedit rows over the ladder on every validation piece."""
     method = "uniform" if model is None else "uniform+preedit"
     rows: list[ResultRow] = []
@@ -48,7 +50,7 @@ def evaluate(model: Path | None, out: Path) -> list[ResultRow]:
                             max_segments=piece.count, ladder=True, perceptual_metrics=True,
                             preedit_model=str(model) if model is not None else "default",
                             preedit_detections=True)
-        rows += evaluate_videos(EvalJob((str(piece.path),), config, out))[0]
+        rows += evaluate_videos(EvalJob((str(piece.path),), config, out), report)[0]
     return rows
 
 
@@ -59,27 +61,29 @@ def main() -> None:
     parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    detector = load_detector()
-    frames = train_frames()
-    plain = evaluate(None, args.out / "uniform")
-    print("| setting | " + " | ".join(f"BD {metric}" for metric in METRICS) + " |")
-    print("|---|" + "---|" * len(METRICS))
-    for name in args.settings:
-        weights, keep_logit = SETTINGS[name]
-        model = args.out / f"{name.replace(', ', '-').replace(' ', '-')}.pt"
-        network = PreEditor()
-        if keep_logit is not None:
-            with torch.no_grad():
-                network.head.bias[0] = keep_logit
-        config = TrainConfig(steps=args.steps, seed=0, weights=weights)
-        train(frames, model, detector, config, network=network)
-        edited = evaluate(model, args.out / name)
-        entry = next(e for e in bd_rates(curves(plain + edited))
-                     if e["method"] == "uniform+preedit" and e["reference"] == "uniform")
-        cells = [entry.get(f"bd_rate_{metric}_percent") for metric in METRICS]
-        print(f"| {name} | " + " | ".join("n/a" if c is None else f"{c:+.1f} %" for c in cells) + " |",
-              flush=True)
-
+    with progress_bar() as bar:
+        report = task_reporter(bar)
+        detector = load_detector()
+        frames = train_frames()
+        plain = evaluate(None, args.out / "uniform", report)
+        print("| setting | " + " | ".join(f"BD {metric}" for metric in METRICS) + " |")
+        print("|---|" + "---|" * len(METRICS))
+        for name in args.settings:
+            weights, keep_logit = SETTINGS[name]
+            model = args.out / f"{name.replace(', ', '-').replace(' ', '-')}.pt"
+            network = PreEditor()
+            if keep_logit is not None:
+                with torch.no_grad():
+                    network.head.bias[0] = keep_logit
+            config = TrainConfig(steps=args.steps, seed=0, weights=weights)
+            train(frames, model, detector, config, network=network,
+                  progress=lambda step, steps, _, name=name: report(f"train {name}", step, steps))
+            edited = evaluate(model, args.out / name, report)
+            entry = next(e for e in bd_rates(curves(plain + edited))
+                         if e["method"] == "uniform+preedit" and e["reference"] == "uniform")
+            cells = [entry.get(f"bd_rate_{metric}_percent") for metric in METRICS]
+            print(f"| {name} | " + " | ".join("n/a" if c is None else f"{c:+.1f} %" for c in cells) + " |",
+                  flush=True)
 
 if __name__ == "__main__":
     main()

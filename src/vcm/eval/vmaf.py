@@ -12,6 +12,7 @@ import stat
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -39,8 +40,10 @@ class VmafScores:
     vmaf_neg: float
 
 
+@cache
 def vmaf_binary() -> Path:
-    """The verified FFmpeg binary with libvmaf, fetched on first use and made executable."""
+    """The verified FFmpeg binary with libvmaf, fetched on first use and made executable (its
+    172 MB checksummed once per process, not per encode)."""
     path = VMAF_FFMPEG.paths()["ffmpeg"]
     if not os.access(path, os.X_OK):
         path.chmod(path.stat().st_mode | stat.S_IXUSR)
