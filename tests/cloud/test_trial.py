@@ -10,6 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import boto3
 import pytest
 
 pytestmark = pytest.mark.system  # starts real servers
@@ -62,6 +63,12 @@ def test_start_use_stop_and_start_again_on_the_same_data(tmp_path: Path) -> None
         again = _vcm("servers", "start", "--dir", str(folder))
         assert again.returncode == 0 and "already running" in again.stdout
         assert serve_line in again.stdout
+
+        # a readiness probe cut short (a restart's volume not yet registered) leaves its bucket behind
+        s3 = boto3.client("s3", endpoint_url=storage.split("endpoint=", 1)[1], region_name="us-east-1",
+                          aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+                          aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"])
+        s3.create_bucket(Bucket="readiness-probe")
 
         stopped = _vcm("servers", "stop", "--dir", str(folder))
         assert stopped.returncode == 0 and "PostgreSQL" in stopped.stdout and "S3" in stopped.stdout

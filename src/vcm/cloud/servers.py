@@ -285,13 +285,19 @@ class S3Server:
                             config=Config(**config))
 
     def ready(self) -> bool:
-        """Whether S3 answers signed requests: a bucket created, written, read and removed."""
+        """Whether S3 answers signed requests: a bucket created, written, read and removed. A
+        probe bucket left by an earlier probe that was cut short (the volume not yet registered
+        after a restart, or the server stopped mid-probe) is reused, not taken for a failure."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         s3 = self.client(connect_timeout=1, read_timeout=5, retries={"max_attempts": 1})
         bucket = "readiness-probe"
         try:
-            s3.create_bucket(Bucket=bucket)
+            try:
+                s3.create_bucket(Bucket=bucket)
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
+                    raise
             s3.put_object(Bucket=bucket, Key="probe", Body=b"ok")
             ok = s3.get_object(Bucket=bucket, Key="probe")["Body"].read() == b"ok"
             s3.delete_object(Bucket=bucket, Key="probe")
