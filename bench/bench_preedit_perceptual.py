@@ -15,6 +15,7 @@ setting, the BD-rates of uniform+preedit against uniform on VMAF-NEG, VMAF, PSNR
 """
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -29,14 +30,33 @@ from vcm.preedit.train import TrainConfig, train
 from vcm.progress import ProgressCallback, progress_bar, task_reporter
 
 PERCEPTUAL = LossWeights(rate=0.1, fidelity=0.0, perceptual=0.1, task=0.0, vmaf=1.0)
-# name -> (loss weights, the initial logit of "keep"; None: the network's default, KEEP_BIAS, at
-# which the blurs start with weight e^-8 and the spatial head gets almost no gradient)
-SETTINGS: dict[str, tuple[LossWeights, float | None]] = {
-    "vmaf-neg": (PERCEPTUAL, None),
-    "vmaf-neg+fidelity": (LossWeights(rate=0.1, fidelity=1.0, perceptual=0.1, task=0.0, vmaf=1.0), None),
-    "vmaf-neg, keep logit 2": (PERCEPTUAL, 2.0),
-    "vmaf-neg, rate 1, keep logit 2": (
+
+
+@dataclass(frozen=True)
+class Setting:
+    """weights: the loss; keep_logit: the initial logit of "keep" (None: the network's default,
+    KEEP_BIAS, at which the blurs start with weight e^-8 and the spatial head gets almost no
+    gradient); residual: bound of the learned correction (0: blur only); width: channels."""
+
+    weights: LossWeights
+    keep_logit: float | None = None
+    residual: float = 0.0
+    width: int = 32
+
+
+SETTINGS: dict[str, Setting] = {
+    "vmaf-neg": Setting(PERCEPTUAL),
+    "vmaf-neg+fidelity": Setting(LossWeights(rate=0.1, fidelity=1.0, perceptual=0.1, task=0.0, vmaf=1.0)),
+    "vmaf-neg, keep logit 2": Setting(PERCEPTUAL, 2.0),
+    "vmaf-neg, rate 1, keep logit 2": Setting(
         LossWeights(rate=1.0, fidelity=0.0, perceptual=0.1, task=0.0, vmaf=1.0), 2.0),
+    "residual 8": Setting(PERCEPTUAL, residual=8 / 255),
+    "residual 8, rate 0.3": Setting(
+        LossWeights(rate=0.3, fidelity=0.0, perceptual=0.1, task=0.0, vmaf=1.0), residual=8 / 255),
+    "residual 16, rate 0.3": Setting(
+        LossWeights(rate=0.3, fidelity=0.0, perceptual=0.1, task=0.0, vmaf=1.0), residual=16 / 255),
+    "residual 8, rate 0.3, width 64": Setting(
+        LossWeights(rate=0.3, fidelity=0.0, perceptual=0.1, task=0.0, vmaf=1.0), residual=8 / 255, width=64),
 }
 METRICS = ("vmaf_neg", "vmaf", "psnr_y_db", "ms_ssim_y")
 
@@ -69,13 +89,14 @@ def main() -> None:
         print("| setting | " + " | ".join(f"BD {metric}" for metric in METRICS) + " |")
         print("|---|" + "---|" * len(METRICS))
         for name in args.settings:
-            weights, keep_logit = SETTINGS[name]
+            setting = SETTINGS[name]
             model = args.out / f"{name.replace(', ', '-').replace(' ', '-')}.pt"
-            network = PreEditor()
-            if keep_logit is not None:
+            network = PreEditor(width=setting.width, residual=setting.residual)
+            if setting.keep_logit is not None:
                 with torch.no_grad():
-                    network.head.bias[0] = keep_logit
-            config = TrainConfig(steps=args.steps, seed=0, weights=weights)
+                    network.head.bias[0] = setting.keep_logit
+            config = TrainConfig(steps=args.steps, seed=0, weights=setting.weights, width=setting.width,
+                                 residual=setting.residual)
             train(frames, model, detector, config, network=network,
                   progress=lambda step, steps, _, name=name: report(f"train {name}", step, steps))
             edited = evaluate(model, args.out / name, report)

@@ -47,6 +47,15 @@ def add_parser(commands: Subcommands) -> None:
     training.add_argument("--vmaf-weight", type=number_in(0, 1e6), default=TRAIN_DEFAULTS.weights.vmaf,
                           help="weight of the VMAF-NEG term, (100 - VMAF-NEG) / 100 of the coded edit "
                           f"({TRAIN_DEFAULTS.weights.vmaf})")
+    training.add_argument("--stability-weight", type=number_in(0, 1e6),
+                          default=TRAIN_DEFAULTS.weights.stability,
+                          help="weight of the edit's change between consecutive frames (needs --p-frames) "
+                          f"({TRAIN_DEFAULTS.weights.stability})")
+    training.add_argument("--width", type=at_least(1), default=TRAIN_DEFAULTS.width,
+                          help=f"the network's channels ({TRAIN_DEFAULTS.width})")
+    training.add_argument("--residual", type=number_in(0, 1), default=TRAIN_DEFAULTS.residual,
+                          help="bound of a learned correction added to the frame, in [0, 1] units (0: the "
+                          f"editor can only blur) ({TRAIN_DEFAULTS.residual})")
     training.add_argument("--p-frames", type=int, default=TRAIN_DEFAULTS.p_frames,
                           help="count the rate of a GOP of one I-frame and this many P-frames, coded from "
                           f"pairs of consecutive frames (0: intra only) ({TRAIN_DEFAULTS.p_frames}); the "
@@ -90,9 +99,10 @@ def run_preedit_train(args: argparse.Namespace) -> None:
         config = TrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, qp_range=tuple(args.qp),
                              learning_rate=args.learning_rate,
                              weights=LossWeights(rate=args.rate_weight, task=args.task_weight,
-                                                 perceptual=args.perceptual_weight, vmaf=args.vmaf_weight),
+                                                 perceptual=args.perceptual_weight, vmaf=args.vmaf_weight,
+                                                 stability=args.stability_weight),
                              checkpoint_every=args.checkpoint_every, pool=args.pool, p_frames=args.p_frames,
-                             qp_aware=args.qp_aware)
+                             qp_aware=args.qp_aware, width=args.width, residual=args.residual)
     except ValueError as error:
         raise InputError(f"training settings: {error}") from None
     check_output(args.out)

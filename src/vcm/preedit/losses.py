@@ -18,13 +18,16 @@ class LossWeights:
     (1 - luma MS-SSIM, the evaluation's measure) of the coded edit against the original;
     perceptual: EfficientNet-Lite0 feature distance; task: detector class-score distance
     weighted by the original's scores; vmaf: (100 - VMAF-NEG) / 100 of the coded edit's luma
-    against the original's (vmaf_neg_distance)."""
+    against the original's (vmaf_neg_distance); stability: on pairs of consecutive frames, the
+    mean absolute change of the edit (edited - original, [0, 1] units) from one frame to the next,
+    so that an edit does not flicker (what flickers costs P-frame bits and is seen)."""
 
     rate: float = 0.1
     fidelity: float = 1.0
     perceptual: float = 0.1
     task: float = 1.0
     vmaf: float = 0.0
+    stability: float = 0.0
 
 
 def feature_distance(extract: Callable[[torch.Tensor], Sequence[torch.Tensor]], x: torch.Tensor,
@@ -63,3 +66,10 @@ class VmafNegDistance(torch.nn.Module):
 
     def forward(self, coded_luma: torch.Tensor, original_luma: torch.Tensor) -> torch.Tensor:
         return (100.0 - self.vmaf(original_luma, coded_luma).reshape(-1)) / 100.0
+
+
+def edit_flicker(original: torch.Tensor, edited: torch.Tensor) -> torch.Tensor:
+    """(B, 6, H, W) two consecutive frames and their edits -> scalar, the mean absolute change of
+    the edit from the first frame to the second ([0, 1] units)."""
+    change = edited - original
+    return (change[:, 3:] - change[:, :3]).abs().mean()

@@ -11,6 +11,11 @@ convolutions; its logits are upsampled bilinearly to full resolution. The head s
 zero with a strong bias for "keep", so an untrained pre-editor is the identity on 8-bit
 frames.
 
+A residual pre-editor (residual=B > 0) may also add a bounded learned correction:
+edited += B tanh(r), r (B, 3, H, W) from a second head at the network's quarter resolution,
+pixel-shuffled to full resolution (so it can sharpen, flatten or reshape detail, not only
+smooth it; |correction| <= B, in [0, 1] units). Its head starts at zero: the identity still.
+
 A QP-aware pre-editor (qp_aware=True) is also told the QP each 16x16 block will be coded
 at: the map, as (QP - QP_CENTRE) / QP_SCALE, is one more input channel of the network, and
 a learned slope per class adds it to the logits (so "blur more where the QP is high" is
@@ -68,9 +73,12 @@ class PreEditor(nn.Module):
     """(B, 3, H, W) RGB in [0, 1] (and, when qp_aware, (B, rows, cols) QPs per 16x16 block,
     rows, cols = ceil(H/16), ceil(W/16)) -> edited (B, 3, H, W) in [0, 1] (H, W any size)."""
 
-    def __init__(self, width: int = 32, depth: int = 3, qp_aware: bool = False) -> None:
+    def __init__(self, width: int = 32, depth: int = 3, qp_aware: bool = False,
+                 residual: float = 0.0) -> None:
         super().__init__()
-        self.width, self.depth, self.qp_aware = width, depth, qp_aware
+        if not 0.0 <= residual <= 1.0:
+            raise ValueError(f"the residual bound must lie in [0, 1], got {residual}")
+        self.width, self.depth, self.qp_aware, self.residual = width, depth, qp_aware, residual
         inputs = 3 * GROUP * GROUP + (1 if qp_aware else 0)
         layers: list[nn.Module] = [nn.Conv2d(inputs, width, 1), nn.ReLU()]
         for _ in range(depth):
@@ -84,10 +92,16 @@ class PreEditor(nn.Module):
             self.head.bias[0] = KEEP_BIAS
         # logits += qp_slope x normalised QP (a QP-aware editor only)
         self.qp_slope = nn.Parameter(torch.zeros(1 + len(SMOOTHING_SIGMAS))) if qp_aware else None
+        self.correction = nn.Conv2d(width, 3 * GROUP * GROUP, 1) if residual > 0 else None
+        if self.correction is not None:
+            nn.init.zeros_(self.correction.weight)
+            nn.init.zeros_(self.correction.bias)
 
-    def blend_weights(self, rgb: torch.Tensor, qp_blocks: torch.Tensor | None = None) -> torch.Tensor:
+    def decide(self, rgb: torch.Tensor,
+               qp_blocks: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(B, 3, H, W) (and QPs (B, rows, cols) when qp_aware) -> (B, 1 + K, H, W) per-pixel
-        weights of [keep, blur_1..K], summing to 1."""
+        weights of [keep, blur_1..K], summing to 1, and (B, 3, H, W) the bounded correction in
+        [-residual, residual] (None for an editor without one)."""
         height, width = rgb.shape[-2:]
         padded = F.pad(rgb, (0, -width % GROUP, 0, -height % GROUP), mode="replicate")
         features = F.pixel_unshuffle(padded, GROUP)
@@ -95,16 +109,25 @@ class PreEditor(nn.Module):
             if qp_blocks is None:
                 raise ValueError("this pre-editor is QP-aware: it needs the QP map the frame is coded with")
             qp = qp_plane(qp_blocks.to(rgb.device), *features.shape[-2:])
-            logits = self.head(self.body(torch.cat([features, qp], dim=1)))
-            logits = logits + self.qp_slope.view(1, -1, 1, 1) * qp
+            hidden = self.body(torch.cat([features, qp], dim=1))
+            logits = self.head(hidden) + self.qp_slope.view(1, -1, 1, 1) * qp
         else:
-            logits = self.head(self.body(features))
+            hidden = self.body(features)
+            logits = self.head(hidden)
         logits = F.interpolate(logits, size=padded.shape[-2:], mode="bilinear", align_corners=False)
-        return torch.softmax(logits[..., :height, :width], dim=1)
+        weights = torch.softmax(logits[..., :height, :width], dim=1)
+        if self.correction is None:
+            return weights, None
+        correction = F.pixel_shuffle(self.correction(hidden), GROUP)[..., :height, :width]
+        return weights, self.residual * torch.tanh(correction)
+
+    def blend_weights(self, rgb: torch.Tensor, qp_blocks: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 3, H, W) (and QPs when qp_aware) -> (B, 1 + K, H, W) weights of [keep, blur_1..K]."""
+        return self.decide(rgb, qp_blocks)[0]
 
     def forward(self, rgb: torch.Tensor, qp_blocks: torch.Tensor | None = None) -> torch.Tensor:
-        weights = self.blend_weights(rgb, qp_blocks)
-        edited = rgb
+        weights, correction = self.decide(rgb, qp_blocks)
+        edited = rgb if correction is None else rgb + correction
         for index, sigma in enumerate(SMOOTHING_SIGMAS, start=1):
             weight = weights[:, index:index + 1]
             # at inference a smoothing that could move no pixel by a quarter level is left out
@@ -133,8 +156,9 @@ class PreEditor(nn.Module):
                 edited[index, rows, cols] = frame[rows, cols]
         return edited
 
-    def config(self) -> dict[str, int | bool]:
-        return {"width": self.width, "depth": self.depth, "qp_aware": self.qp_aware}
+    def config(self) -> dict[str, int | bool | float]:
+        return {"width": self.width, "depth": self.depth, "qp_aware": self.qp_aware,
+                "residual": self.residual}
 
 
 def _widened(box: Box, height: int, width: int) -> tuple[slice, slice]:

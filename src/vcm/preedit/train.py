@@ -4,7 +4,8 @@ Each step takes random crops of training frames, edits them, codes the edit with
 differentiable proxy at a random QP per crop, and minimises
 
     rate x ln(bits/pixel) + fidelity x (L1 + 1 - luma MS-SSIM) + perceptual x EfficientNet-Lite0
-    feature distance + task x detector output distance + vmaf x (100 - VMAF-NEG) / 100,
+    feature distance + task x detector output distance + vmaf x (100 - VMAF-NEG) / 100
+    (+ stability x the edit's change between consecutive frames, when trained on pairs),
 
 every term comparing the coded edit with the original crop. The detector runs fully
 convolutionally on the crop (no resize), so its class scores compare cell by cell, each
@@ -29,7 +30,13 @@ from vcm.media.quality import ms_ssim
 from vcm.models.detector import Detector
 from vcm.models.efficientnet_lite import load_efficientnet_lite0
 from vcm.preedit.calibration import inter_scale
-from vcm.preedit.losses import LossWeights, VmafNegDistance, feature_distance, score_map_distance
+from vcm.preedit.losses import (
+    LossWeights,
+    VmafNegDistance,
+    edit_flicker,
+    feature_distance,
+    score_map_distance,
+)
 from vcm.preedit.network import PreEditor
 from vcm.preedit.proxy import BLOCK, ProxyOutput, proxy_code, proxy_code_inter, rgb_to_ycbcr
 from vcm.threads import use_cores
@@ -50,7 +57,8 @@ class TrainConfig:
     sampled from the inputs; p_frames: the rate counted is that of a GOP of one I-frame and
     p_frames P-frames, trained on pairs of consecutive frames (0: intra pictures only);
     qp_aware: the editor reads the QP map, and crops are coded under random per-block maps
-    (random_qp_maps) instead of one QP each."""
+    (random_qp_maps) instead of one QP each; width: the network's channels; residual: the bound
+    of its learned correction (0: an editor that can only blur; see vcm.preedit.network)."""
 
     steps: int = 500
     batch: int = 8
@@ -64,12 +72,18 @@ class TrainConfig:
     pool: int = 128
     p_frames: int = 0
     qp_aware: bool = False
+    width: int = 32
+    residual: float = 0.0
 
     def __post_init__(self) -> None:
         low, high = self.qp_range
+        if not 0.0 <= self.residual <= 1.0:
+            raise ValueError(f"the residual bound must lie in [0, 1], got {self.residual}")
+        if self.weights.stability > 0 and self.p_frames == 0:
+            raise ValueError("the stability term compares consecutive frames: it needs p_frames > 0")
         if self.p_frames < 0:
             raise ValueError(f"p_frames must be at least 0, got {self.p_frames}")
-        for name in ("steps", "batch", "checkpoint_every", "pool"):
+        for name in ("steps", "batch", "checkpoint_every", "pool", "width"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.crop < 32 or self.crop % BLOCK:
@@ -197,10 +211,11 @@ class Objective:
         vmaf = (self.vmaf_neg(coded.luma, original_luma * 255.0).mean() if self.vmaf_neg is not None
                 else torch.zeros(()))
         w = self.weights
+        flicker = edit_flicker(original, edited) if w.stability > 0 else torch.zeros(())
         total = (w.rate * torch.log(bits_per_pixel).mean() + w.fidelity * fidelity
-                 + w.perceptual * perceptual + w.task * task + w.vmaf * vmaf)
+                 + w.perceptual * perceptual + w.task * task + w.vmaf * vmaf + w.stability * flicker)
         return {"total": total, "bpp": bits_per_pixel.mean(), "fidelity": fidelity, "perceptual": perceptual,
-                "task": task, "vmaf_neg_loss": vmaf}
+                "task": task, "vmaf_neg_loss": vmaf, "flicker": flicker}
 
 
 def save_checkpoint(path: Path, network: PreEditor, optimizer: torch.optim.Optimizer, step: int,
@@ -228,10 +243,10 @@ def train(frames: Sequence[np.ndarray] | np.ndarray, out: Path, detector: Detect
         raise InputError(f"training with p_frames={config.p_frames} takes frames of {channels} channels")
     use_cores()
     torch.manual_seed(config.seed)
-    network = network or PreEditor(qp_aware=config.qp_aware)
-    if network.qp_aware != config.qp_aware:
-        raise ValueError(f"a {'QP-aware' if network.qp_aware else 'QP-blind'} network with qp_aware="
-                         f"{config.qp_aware} settings")
+    network = network or PreEditor(width=config.width, qp_aware=config.qp_aware, residual=config.residual)
+    shape = {"width": config.width, "qp_aware": config.qp_aware, "residual": config.residual}
+    if {name: network.config()[name] for name in shape} != shape:
+        raise ValueError(f"a network of {network.config()} trained with settings {shape}")
     global_mix = ("head.bias", "qp_slope")  # the parameters that set the keep/blur mix everywhere
     optimizer = torch.optim.Adam(
         [{"params": [p for n, p in network.named_parameters() if n not in global_mix]},
@@ -298,6 +313,8 @@ def _comparable(settings: dict[str, object]) -> dict[str, object]:
     kept.setdefault("pool", TrainConfig.pool)
     kept.setdefault("p_frames", 0)
     kept.setdefault("qp_aware", False)
-    if isinstance(kept.get("weights"), dict):
-        kept["weights"] = {"vmaf": 0.0, **kept["weights"]}  # checkpoints from before the VMAF-NEG term
+    kept.setdefault("width", TrainConfig.width)
+    kept.setdefault("residual", 0.0)
+    if isinstance(kept.get("weights"), dict):  # checkpoints from before the VMAF-NEG and stability terms
+        kept["weights"] = {"vmaf": 0.0, "stability": 0.0, **kept["weights"]}
     return kept
