@@ -69,3 +69,28 @@ def test_qp_aware_model_files_keep_their_kind(tmp_path: Path) -> None:
     path = tmp_path / "aware.pt"
     torch.save({"config": network.config(), "weights": network.state_dict()}, path)
     assert load_preeditor(path).qp_aware
+
+
+def test_residual_editor_starts_as_the_identity_and_its_correction_stays_bounded(frames: np.ndarray) -> None:
+    network = PreEditor(residual=8 / 255)
+    frame = frames[:1, :96, :128]
+    assert np.array_equal(network.edit_frames(frame), frame)
+    assert network.correction is not None
+    with torch.no_grad():
+        torch.nn.init.normal_(network.correction.weight, std=50.0)  # a saturated correction
+    change = np.abs(network.edit_frames(frame).astype(int) - frame)
+    assert change.max() <= 8  # 8/255 rounds to at most 8 levels
+    assert change.mean() > 2  # and it does move pixels, both ways where not clipped
+    image = torch.rand(1, 3, 32, 48, requires_grad=True)
+    network(image).sum().backward()
+    assert image.grad is not None and torch.isfinite(image.grad).all()
+
+
+def test_residual_and_width_survive_a_model_file(tmp_path: Path) -> None:
+    network = PreEditor(width=16, residual=0.05)
+    path = tmp_path / "residual.pt"
+    torch.save({"config": network.config(), "weights": network.state_dict()}, path)
+    loaded = load_preeditor(path)
+    assert loaded.residual == 0.05 and loaded.width == 16 and loaded.correction is not None
+    with pytest.raises(ValueError, match="residual bound"):
+        PreEditor(residual=1.5)

@@ -176,3 +176,33 @@ def test_training_on_the_vmaf_neg_term_alone_undoes_a_blur(tmp_path: Path, frame
                                 weights=weights), network=network)
     first, last = history[0]["vmaf_neg_loss"], history[-1]["vmaf_neg_loss"]
     assert 0 < last < 0.9 * first, (first, last)
+
+
+def test_flicker_counts_only_an_edit_that_changes_between_frames() -> None:
+    from vcm.preedit.losses import edit_flicker
+
+    pair = torch.rand(2, 6, 32, 32)
+    steady = pair + 0.1  # the same edit on both frames
+    assert float(edit_flicker(pair, steady)) == pytest.approx(0.0, abs=1e-6)
+    flickering = pair.clone()
+    flickering[:, 3:] += 0.1  # only the second frame edited
+    assert float(edit_flicker(pair, flickering)) == pytest.approx(0.1, abs=1e-5)
+    from vcm.preedit.losses import LossWeights
+
+    with pytest.raises(ValueError, match="p_frames"):
+        TrainConfig(weights=LossWeights(stability=1.0))
+
+
+def test_a_residual_editor_trains_and_resumes_only_as_itself(tmp_path: Path, frames: np.ndarray,
+                                                             detector: YoloV3Tiny) -> None:
+    patch = np.ascontiguousarray(frames[:2, 200:264, 300:364])
+    out = tmp_path / "residual.pt"
+    config = TrainConfig(steps=2, batch=2, crop=64, checkpoint_every=1, residual=8 / 255, width=16)
+    train(patch, out, detector, config)
+    network = load_preeditor(out)
+    assert network.residual == pytest.approx(8 / 255) and network.width == 16
+    assert network.correction is not None and network.correction.weight.abs().sum() > 0  # it moved
+    with pytest.raises(InputError, match="other settings"):
+        train(patch, out, detector, TrainConfig(steps=3, batch=2, crop=64, checkpoint_every=1, width=16))
+    with pytest.raises(ValueError, match="network of"):
+        train(patch, tmp_path / "other.pt", detector, config, network=PreEditor())
