@@ -1,21 +1,21 @@
-"""Pre-editing without selection bias: train on the train clips, choose on validation, report
-on test, over three seeds.
+"""The pre-editor for machines without selection bias: train on the train clips, choose on
+validation by the task metric, report on test, over three seeds.
 
 Splits are by clip (vcm.media.clips.CLIP_SPLITS: other cameras and people; the face photo
 clips by FACE_CLIP_SPLITS; the sample by its frame ranges, SAMPLE_SPLITS). First the training
-setting (SETTINGS: the rate weight; whether the rate is that of intra pictures or of a GOP of
-one I and 31 P-frames coded from pairs of consecutive frames, with the proxy's P-frame bits
-calibrated against x265; whether the editor is QP-aware, trained under random per-block QP
-maps, or QP-blind) is chosen: each trains the first seed for CHECKPOINTS[0] steps and the
-lowest validation BD-rate of uniform+preedit on luma MS-SSIM (detections protected, the
-default) wins. Then each seed trains that setting (default
-TrainConfig otherwise, at most 250 steps: with NanoDet's task term 500 steps take 15 min a
-seed here); its checkpoints at CHECKPOINTS steps are evaluated on validation and the one with
-the lowest BD-rate on MS-SSIM is that seed's model. Test: each seed's model, with the
-detector's finds left unedited (which keeps mAP by construction wherever the original's
-detections are what mAP is scored against) and with everything edited; BD-rates of
-uniform+preedit against uniform over the 7-point QP ladder, and of fast+preedit against fast
-over fast's ladder (a QP-aware editor edits each frame for the map the planner chose).
+setting (SETTINGS: the objective, the rate weight, the network's width, whether it may add a
+bounded learned correction or only blur; all QP-aware, trained under random per-block QP maps
+over QP 22-51, the range fast's maps span) is chosen: each trains the first seed for
+CHECKPOINTS[0] steps and the lowest validation `score` wins, the mean of the BD-rates of
+uniform+preedit against uniform on F1 and on mAP@0.5 (both against the original's detections,
+as `vcm eval` defines them; the detector's finds left unedited, the default). Then each seed
+trains that setting (at most 250 steps: with NanoDet's task term 500 steps take 15 min a seed
+here); its checkpoints at CHECKPOINTS steps are evaluated on validation and the one with the
+lowest score is that seed's model. Test: each seed's model, with the detector's finds left
+unedited and with everything edited; BD-rates of uniform+preedit against uniform over the
+7-point QP ladder, and of fast+preedit against fast over fast's ladder (a QP-aware editor
+edits each frame for the map the planner chose). The seed with the best validation score is
+written to --out as machines.pt (what `vcm encode --preedit machines` ships).
 
 Usage: .venv/bin/python bench/bench_preedit_split.py [--out out/preedit-split] [--seeds 0 1 2]
 Prints Markdown tables; models, rows and choice.json in --out. About 80 min on 2 cores.
@@ -48,27 +48,26 @@ CHECKPOINTS = (150, 250)
 
 @dataclass(frozen=True)
 class Setting:
-    """A training setting tried on validation. rate: weight of ln(bits/pixel); p_frames: P-frames
-    per I-frame the rate counts (0: intra pictures only); batch: crops per step (pairs count
-    twice); qp_aware: the editor reads the QP map (trained under random per-block maps);
-    qp_range: the QPs of training."""
+    """A training setting tried on validation. weights: the loss (vcm.preedit.losses.LossWeights);
+    width: the network's channels; residual: bound of its learned correction (0: blur only)."""
 
-    rate: float
-    p_frames: int
-    batch: int
-    qp_aware: bool
-    qp_range: tuple[int, int]
+    weights: LossWeights
+    width: int = 32
+    residual: float = 0.0
 
 
-# Tried on validation (seed 0, first checkpoint). QP-aware editors train on QPs up to 51, the
-# background QP of fast's maps.
-SETTINGS = {"blind": Setting(0.1, 0, 8, False, (22, 42)),
-            "qp-aware": Setting(0.1, 0, 8, True, (22, 51)),
-            "qp-aware-low-rate": Setting(0.03, 0, 8, True, (22, 51)),
-            "qp-aware-gop": Setting(0.1, 31, 4, True, (22, 51))}
+# Tried on validation (seed 0, first checkpoint): the default objective (fidelity + features +
+# task) and the task term alone, each at rate weight 0.1; the task objective also with a
+# residual and with half the width.
+TASK_ONLY = LossWeights(rate=0.1, fidelity=0.0, perceptual=0.0, task=1.0)
+SETTINGS = {"default-objective": Setting(LossWeights(rate=0.1)),
+            "task": Setting(TASK_ONLY),
+            "task-residual": Setting(TASK_ONLY, residual=8 / 255),
+            "task-narrow": Setting(TASK_ONLY, width=16)}
+QP_RANGE = (22, 51)
 METHODS = ("uniform", "fast")  # test: each against itself + preedit
 TRAIN_FRAMES_PER_CLIP = 50
-METRICS = ("psnr_y_db", "ms_ssim_y", "map50")
+METRICS = ("f1", "map50", "psnr_y_db", "ms_ssim_y")
 
 
 @dataclass(frozen=True)
@@ -130,9 +129,9 @@ def bd(plain: list[ResultRow], edited: list[ResultRow], method: str = "uniform")
 
 
 def score(figures: dict[str, float | None]) -> float:
-    """What validation minimises: the BD-rate on luma MS-SSIM (unknown: worst)."""
-    value = figures["ms_ssim_y"]
-    return float("inf") if value is None else value
+    """What validation minimises: the mean BD-rate on F1 and mAP@0.5 (either unknown: worst)."""
+    task = [figures["f1"], figures["map50"]]
+    return float("inf") if None in task else float(np.mean(task))
 
 
 def cell(value: float | None) -> str:
@@ -146,16 +145,15 @@ def spread(values: list[float | None]) -> str:
     return f"{median(known):+.1f} % ({min(known):+.1f} to {max(known):+.1f})"
 
 
-def train_setting(setting: str, seed: int, steps: int, out: Path, data: dict[bool, list[np.ndarray]],
+def train_setting(setting: str, seed: int, steps: int, out: Path, data: list[np.ndarray],
                   detector: Detector) -> Path:
     """Train (or continue training) `setting` with `seed` to `steps` in out/SETTING-seedN.pt;
     returns a snapshot of it at that step."""
     entry = SETTINGS[setting]
     running = out / f"{setting}-seed{seed}.pt"
-    config = TrainConfig(steps=steps, seed=seed, weights=LossWeights(rate=entry.rate),
-                         p_frames=entry.p_frames, batch=entry.batch, qp_aware=entry.qp_aware,
-                         qp_range=entry.qp_range)
-    train(data[entry.p_frames > 0], running, detector, config)
+    config = TrainConfig(steps=steps, seed=seed, weights=entry.weights, qp_aware=True, qp_range=QP_RANGE,
+                         width=entry.width, residual=entry.residual)
+    train(data, running, detector, config)
     snapshot = out / f"{setting}-seed{seed}-step{steps}.pt"
     shutil.copyfile(running, snapshot)
     return snapshot
@@ -170,10 +168,10 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     for stale in args.out.glob("*.pt"):
         stale.unlink()  # every run trains afresh
-    data = {False: train_frames(), True: train_frames(pairs=True)}
+    data = train_frames()
     detector = load_detector()
     validation, test = validation_pieces(), test_pieces()
-    print(f"train: {len(data[False])} frames; validation: {len(validation)} segments; "
+    print(f"train: {len(data)} frames; validation: {len(validation)} segments; "
           f"test: {len(test)} segments", flush=True)
     plain_validation = evaluate(validation, ("uniform",), args.out / "validation")
 
@@ -189,15 +187,15 @@ def main() -> None:
     setting = min(grid, key=lambda name: score(grid[name]))
     print(f"\nTraining settings, seed {first_seed}, {CHECKPOINTS[0]} steps (validation, detections "
           "protected): BD-rate of uniform+preedit against uniform, QP 22-46\n")
-    print("| setting | rate weight | P-frames per I | crops per step | QP map read | training QPs | BD PSNR "
-          "| BD MS-SSIM | BD mAP@0.5 | chosen |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| setting | rate weight | fidelity | features | task | width | correction bound (levels) | BD F1 "
+          "| BD mAP@0.5 | BD PSNR | BD MS-SSIM | chosen |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, figures in grid.items():
         entry = SETTINGS[name]
-        low, high = entry.qp_range
-        print(f"| {name} | {entry.rate} | {entry.p_frames} | {entry.batch} | "
-              f"{'yes' if entry.qp_aware else 'no'} | {low}-{high} | "
-              f"{' | '.join(cell(figures[m]) for m in METRICS)} | {'yes' if name == setting else ''} |")
+        w = entry.weights
+        print(f"| {name} | {w.rate} | {w.fidelity} | {w.perceptual} | {w.task} | {entry.width} | "
+              f"{entry.residual * 255:.0f} | {' | '.join(cell(figures[m]) for m in METRICS)} | "
+              f"{'yes' if name == setting else ''} |")
     chosen: dict[int, tuple[Path, int, float]] = {}
     validation_table = []
     for seed in args.seeds:
@@ -213,8 +211,8 @@ def main() -> None:
             if seed not in chosen or score(figures) < chosen[seed][2]:
                 chosen[seed] = (snapshot, steps, score(figures))
     print("\nValidation (detections protected): BD-rate of uniform+preedit against uniform, QP 22-46\n")
-    print("| seed | steps | BD PSNR | BD MS-SSIM | BD mAP@0.5 | chosen |")
-    print("|---|---|---|---|---|---|")
+    print("| seed | steps | BD F1 | BD mAP@0.5 | BD PSNR | BD MS-SSIM | chosen |")
+    print("|---|---|---|---|---|---|---|")
     for seed, steps, figures in validation_table:
         mark = "yes" if chosen[seed][1] == steps else ""
         print(f"| {seed} | {steps} | {' | '.join(cell(figures[m]) for m in METRICS)} | {mark} |")
@@ -231,15 +229,19 @@ def main() -> None:
                 print(f"seed {seed} {method} {mode}: test {figures}", flush=True)
     print(f"\nTest ({len(test)} segments of other clips and cameras; each seed's validation choice): "
           "BD-rate of METHOD+preedit against METHOD, median over seeds (min to max)\n")
-    print("| method | detections | BD PSNR | BD MS-SSIM | BD mAP@0.5 | per seed (MS-SSIM) |")
-    print("|---|---|---|---|---|---|")
+    print("| method | detections | BD F1 | BD mAP@0.5 | BD PSNR | BD MS-SSIM | per seed (F1) |")
+    print("|---|---|---|---|---|---|---|")
     for method in METHODS:
-        for mode, label in (("protected", "left as is (default; mAP kept by construction)"),
+        for mode, label in (("protected", "left as is (default)"),
                             ("edited", "edited too (--preedit-detections)")):
             entries = results[f"{method} {mode}"]
-            per_seed = ", ".join(f"{e['seed']}: {cell(e['ms_ssim_y'])}" for e in entries)
+            per_seed = ", ".join(f"{e['seed']}: {cell(e['f1'])}" for e in entries)
             print(f"| {method} | {label} | {' | '.join(spread([e[m] for e in entries]) for m in METRICS)} | "
                   f"{per_seed} |")
+    best_seed = min(chosen, key=lambda seed: chosen[seed][2])
+    shutil.copyfile(chosen[best_seed][0], args.out / "machines.pt")
+    print(f"\nmachines.pt: seed {best_seed}, {chosen[best_seed][1]} steps (the best validation score)",
+          flush=True)
     (args.out / "choice.json").write_text(json.dumps(
         {"setting": setting, "grid": grid,
          "chosen": {seed: {"model": str(path), "steps": steps} for seed, (path, steps, _) in chosen.items()},
