@@ -25,7 +25,7 @@ from vcm.eval.runner import EvalConfig, EvalJob, ResultRow, evaluate_videos
 from vcm.eval.summary import bd_rates, curves
 from vcm.models import load_detector
 from vcm.preedit.losses import LossWeights
-from vcm.preedit.network import PreEditor
+from vcm.preedit.network import DEFAULT_MODEL, PreEditor
 from vcm.preedit.train import TrainConfig, train
 from vcm.progress import ProgressCallback, progress_bar, task_reporter
 
@@ -68,7 +68,7 @@ def evaluate(model: Path | None, out: Path, report: ProgressCallback) -> list[Re
     for piece in validation_pieces():
         config = EvalConfig(methods=(method,), segment=SEGMENT, first_segment=piece.first,
                             max_segments=piece.count, ladder=True, perceptual_metrics=True,
-                            preedit_model=str(model) if model is not None else "default",
+                            preedit_model=str(model) if model is not None else DEFAULT_MODEL,
                             preedit_detections=True)
         rows += evaluate_videos(EvalJob((str(piece.path),), config, out), report)[0]
     return rows

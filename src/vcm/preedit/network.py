@@ -35,8 +35,9 @@ from vcm.codec.qpmap import BLOCK_SIZE
 from vcm.errors import InputError
 
 GROUP = 4
-DEFAULT_MODEL = "default"
 SHIPPED_MODELS = Path(__file__).parent / "models"
+SHIPPED = {"machines": "machines.pt"}  # name -> file in SHIPPED_MODELS
+DEFAULT_MODEL = "machines"
 SMOOTHING_SIGMAS = (0.6, 1.2, 2.4)
 KEEP_BIAS = 8.0  # initial logit of "keep": the blurs start with weight e^-8 each
 KEEP_MARGIN = 8  # pixels around a kept box that stay unedited too
@@ -170,19 +171,19 @@ def _widened(box: Box, height: int, width: int) -> tuple[slice, slice]:
 
 
 def model_path(model: str | Path) -> Path:
-    """The file of a model: DEFAULT_MODEL names the one shipped with vcm, anything else is a path."""
-    return SHIPPED_MODELS / "default.pt" if str(model) == DEFAULT_MODEL else Path(model)
+    """The file of a model: a name in SHIPPED is one shipped with vcm, anything else is a path."""
+    return SHIPPED_MODELS / SHIPPED[str(model)] if str(model) in SHIPPED else Path(model)
 
 
 def load_preeditor(model: str | Path = DEFAULT_MODEL) -> PreEditor:
-    """A trained pre-editor: DEFAULT_MODEL or a model file written by `vcm preedit train`."""
+    """A trained pre-editor: a name in SHIPPED or a model file written by `vcm preedit train`."""
     path = model_path(model)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
         network = PreEditor(**payload["config"])
         network.load_state_dict(payload["weights"])
     except FileNotFoundError:
-        hint = " (the shipped model is missing: reinstall vcm)" if str(model) == DEFAULT_MODEL else ""
+        hint = " (the shipped model is missing: reinstall vcm)" if str(model) in SHIPPED else ""
         raise InputError(f"no such pre-editor model: {path}{hint}") from None
     except Exception as error:  # torch.load of an arbitrary file fails in arbitrary ways
         raise InputError(f"{path} is not a vcm pre-editor model ({type(error).__name__})") from None
