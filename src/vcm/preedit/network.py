@@ -196,11 +196,13 @@ class PreEditor(nn.Module):
 
     def edit_frames(self, frames: np.ndarray | Sequence[np.ndarray],
                     keep: Sequence[Sequence[Box]] | None = None,
-                    qp_maps: Sequence[np.ndarray] | None = None) -> np.ndarray:
+                    qp_maps: Sequence[np.ndarray] | None = None,
+                    keep_blocks: Sequence[np.ndarray] | None = None) -> np.ndarray:
         """(N, H, W, 3) uint8 RGB -> edited (N, H, W, 3) uint8, one frame at a time (edit_frame).
         keep: per frame, boxes (x1, y1, x2, y2 in pixels) left as they are, widened by
         KEEP_MARGIN pixels (e.g. what the detector found on the original). qp_maps: per
-        frame, its (rows, cols) block QPs (needed by a QP-aware editor, ignored otherwise)."""
+        frame, its (rows, cols) block QPs (needed by a QP-aware editor, ignored otherwise).
+        keep_blocks: per frame, a (rows, cols) bool mask of 16x16 blocks left as they are."""
         if self.qp_aware and qp_maps is None:
             raise ValueError("this pre-editor is QP-aware: it needs the QP map of every frame")
         edited = np.empty_like(np.asarray(frames))
@@ -210,6 +212,10 @@ class PreEditor(nn.Module):
             for box in keep[index] if keep is not None else ():
                 rows, cols = _widened(box, frame.shape[0], frame.shape[1])
                 edited[index, rows, cols] = frame[rows, cols]
+            if keep_blocks is not None and keep_blocks[index].any():
+                pixels = np.kron(keep_blocks[index], np.ones((BLOCK_SIZE, BLOCK_SIZE), dtype=bool))
+                kept = pixels[:frame.shape[0], :frame.shape[1]]
+                edited[index][kept] = frame[kept]
         return edited
 
     def config(self) -> dict[str, int | bool | float]:
