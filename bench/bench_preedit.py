@@ -1,8 +1,12 @@
-"""Pre-editor speed: frames/s of the shipped pre-editor on 1280x720 frames on this CPU
-(inference only, batch 1), against a uniform QP 30 HEVC encode of the same frames.
+"""Pre-editor speed at 1280x720 on this CPU (inference only, batch 1, `PreEditor.edit_frames`),
+against a uniform QP 30 HEVC encode of the same frames.
 
-Usage: .venv/bin/python bench/bench_preedit.py [--frames 30] [--model MODEL]
-Prints a markdown table; the figures are medians over the frames, measured in one run.
+Rows: each shipped model as trained (a smoothing weighted below NEGLIGIBLE_WEIGHT everywhere
+is skipped, so a model's speed depends on what it learned), and the worst case of each network
+width: every smoothing in use and a learned correction (residual 16 levels).
+
+Usage: .venv/bin/python bench/bench_preedit.py [--frames 30]
+Prints a Markdown table; per frame, the median over the frames, every row measured in one run.
 """
 
 import argparse
@@ -18,38 +22,56 @@ from PIL import Image
 
 from vcm.codec import QPMap, encode
 from vcm.media import fetch_sample, read_video
-from vcm.preedit.network import DEFAULT_MODEL, load_preeditor
+from vcm.preedit.network import SHIPPED, PreEditor, load_preeditor
+
+WIDTHS = (32, 16)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--frames", type=int, default=30)
-    parser.add_argument("--model", default=DEFAULT_MODEL, help="a model file (default: the shipped one)")
-    args = parser.parse_args()
-    torch.set_num_threads(os.cpu_count() or 1)
-    clip = read_video(fetch_sample(), max_frames=args.frames).frames
-    frames = np.stack([np.asarray(Image.fromarray(f).resize((1280, 720), Image.Resampling.BILINEAR))
-                       for f in clip])
-    network = load_preeditor(args.model)
-    network.edit_frames(frames[:2])
+def worst_case(width: int) -> PreEditor:
+    """A network of `width` channels that uses every smoothing and its correction everywhere."""
+    network = PreEditor(width=width, residual=16 / 255)
+    with torch.no_grad():
+        network.head.bias.zero_()
+        torch.nn.init.normal_(network.head.weight, std=0.1)
+        if network.correction is not None:
+            torch.nn.init.normal_(network.correction.weight, std=0.1)
+    return network.eval()
+
+
+def per_frame(network: PreEditor, frames: np.ndarray) -> float:
+    """Median seconds of one edit_frames call on one frame."""
+    network.edit_frames(frames[:2])  # warm-up
     seconds = []
     for frame in frames:
         start = time.perf_counter()
         network.edit_frames(frame[None])
         seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=30)
+    args = parser.parse_args()
+    torch.set_num_threads(os.cpu_count() or 1)
+    clip = read_video(fetch_sample(), max_frames=args.frames).frames
+    frames = np.stack([np.asarray(Image.fromarray(f).resize((1280, 720), Image.Resampling.BILINEAR))
+                       for f in clip])
     with tempfile.TemporaryDirectory() as work:
         start = time.perf_counter()
         encode(frames, [QPMap(30)] * len(frames), Path(work) / "u.mp4", fps=25)
-        encode_seconds = (time.perf_counter() - start) / len(frames)
-    parameters = sum(p.numel() for p in network.parameters())
-    edit = statistics.median(seconds)
-    print(f"{len(frames)} frames of 1280x720, {os.cpu_count()} cores")
-    print("| measure | value |\n|---|---|")
-    print(f"| pre-editor parameters | {parameters} |")
-    print(f"| pre-editor, median per frame | {edit * 1000:.1f} ms ({1 / edit:.1f} frames/s) |")
-    print(f"| HEVC encode QP 30, per frame | {encode_seconds * 1000:.1f} ms "
-          f"({1 / encode_seconds:.1f} frames/s) |")
-    print(f"| pre-edit + encode (ratio to encode alone) | {(edit + encode_seconds) / encode_seconds:.2f}x |")
+        encoding = (time.perf_counter() - start) / len(frames)
+    networks = {f"shipped: {name}": load_preeditor(name) for name in SHIPPED}
+    networks |= {f"width {width}, every smoothing and a correction": worst_case(width) for width in WIDTHS}
+    print(f"{len(frames)} frames of 1280x720, {os.cpu_count()} cores; HEVC encode at QP 30 alone: "
+          f"{encoding * 1000:.1f} ms/frame ({1 / encoding:.1f} frames/s)\n")
+    print("| pre-editor | parameters | edit per frame | pre-edit + encode vs encode alone |")
+    print("|---|---|---|---|")
+    for name, network in networks.items():
+        edit = per_frame(network, frames)
+        parameters = sum(p.numel() for p in network.parameters())
+        print(f"| {name} | {parameters} | {edit * 1000:.1f} ms ({1 / edit:.1f} frames/s) | "
+              f"{(edit + encoding) / encoding:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":

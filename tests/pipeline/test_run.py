@@ -172,3 +172,24 @@ def test_a_closed_loop_planner_hears_only_the_checks_it_is_told_to_steer_by(
     every, every_2nd = maps(1), maps(2)
     assert (every[1] == every_2nd[1]).all()  # frame 0 steers both
     assert not (every[2] == every_2nd[2]).all()  # frame 1 steers only the first
+
+
+def test_the_pre_editor_leaves_what_the_planner_protects(frames: np.ndarray) -> None:
+    """Blocks coded finer than the frame's coarsest QP (what a planner keeps, unsure finds
+    included) stay as they are, even with --preedit-detections; a uniform map protects nothing."""
+    from vcm.pipeline.run import _Editor
+    from vcm.planners.base import FramePlan
+
+    editor = PreEditor()
+    with torch.no_grad():
+        editor.head.bias.copy_(torch.tensor([0.0, 0.0, 0.0, 9.0]))  # the strongest blur everywhere
+    picture = np.ascontiguousarray(frames[0, :96, :128])
+    blocks = np.full((6, 8), 51, dtype=np.int16)
+    blocks[1:3, 2:5] = 30  # a protected rectangle: pixel rows 16-47, columns 32-79
+    maps = [QPMap(51, blocks), QPMap(30)]
+    plans = [FramePlan(rgb=picture, qp_map=qp_map) for qp_map in maps]
+    planned, uniform = _Editor(Edits(preeditor=editor, preedit_detections=True), None).preedit(
+        plans, maps, [None, None])
+    change = np.abs(planned.astype(int) - picture).sum(axis=2)
+    assert (change[16:48, 32:80] == 0).all()
+    assert change[60:, :].mean() > 2 and np.abs(uniform.astype(int) - picture).mean() > 2

@@ -94,3 +94,24 @@ def test_residual_and_width_survive_a_model_file(tmp_path: Path) -> None:
     assert loaded.residual == 0.05 and loaded.width == 16 and loaded.correction is not None
     with pytest.raises(ValueError, match="residual bound"):
         PreEditor(residual=1.5)
+
+
+@pytest.mark.parametrize("shape", [{"width": 32}, {"width": 16, "qp_aware": True, "residual": 16 / 255}])
+def test_the_fast_inference_path_makes_the_same_edit_as_training(frames: np.ndarray, shape: dict) -> None:
+    """edit_frames (OpenCV at full resolution) against forward (PyTorch, what training
+    differentiates), on frames of odd sizes: within one level of rounding."""
+    torch.manual_seed(0)
+    network = PreEditor(**shape)
+    with torch.no_grad():
+        torch.nn.init.normal_(network.head.weight, std=0.3)
+        network.head.bias.copy_(torch.tensor([1.0, 0.5, 0.0, -0.5]))  # every smoothing in use
+        if network.correction is not None:
+            torch.nn.init.normal_(network.correction.weight, std=0.5)
+    clip = np.ascontiguousarray(frames[:2, :77, :101])
+    qp = np.random.default_rng(0).integers(22, 52, (2, 5, 7)) if network.qp_aware else None
+    fast = network.edit_frames(clip, qp_maps=qp).astype(int)
+    with torch.no_grad():
+        image = torch.from_numpy(clip).permute(0, 3, 1, 2).float() / 255.0
+        slow = network(image, None if qp is None else torch.from_numpy(qp)).permute(0, 2, 3, 1) * 255.0
+    assert np.abs(fast - slow.round().numpy()).max() <= 1
+    assert np.abs(fast - clip).mean() > 1.0  # the edit is not the identity

@@ -33,6 +33,7 @@ from vcm.media.source import FrameSource
 from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR
 from vcm.pipeline.options import VERIFY_EVERY, Verification
 from vcm.planners import GivenMap, PlanSettings, listed_planners
+from vcm.preedit.network import DEFAULT_MODEL, SHIPPED
 from vcm.progress import ProgressCallback, console, progress_bar, task_reporter
 
 GIVEN = "given"  # the planner --qp-map selects
@@ -67,9 +68,10 @@ def add_parser(commands: Subcommands) -> None:
                      "identity does not survive while the person stays detectable")
     enc.add_argument("--face-qp", type=int, help="with --privacy: force this QP on face blocks")
     add_face_detector_option(enc, default=CONCEALING_FACE_DETECTOR, role="finds the faces --privacy conceals")
-    enc.add_argument("--preedit", nargs="?", const="default", metavar="MODEL",
-                     help="edit every frame with a pre-editor: the shipped one (no MODEL, or "
-                     "'default') or a file from `vcm preedit train`, after planning, before coding")
+    enc.add_argument("--preedit", nargs="?", const=DEFAULT_MODEL, metavar="MODEL",
+                     help="edit every frame with a pre-editor, after planning, before coding: a shipped "
+                     f"one ({', '.join(SHIPPED)}; no MODEL: {DEFAULT_MODEL}) or a file from "
+                     "`vcm preedit train`")
     enc.add_argument("--preedit-detections", action="store_true",
                      help="let the pre-editor edit what the detector found too (default: left as is)")
     add_target_options(enc)

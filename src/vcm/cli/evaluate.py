@@ -27,6 +27,7 @@ from vcm.eval.references import REFERENCES
 from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR, MEASURING_FACE_DETECTOR
 from vcm.pipeline.methods import parse_methods
 from vcm.planners import listed_planners
+from vcm.preedit.network import DEFAULT_MODEL, SHIPPED
 from vcm.progress import console, progress_bar, task_reporter
 
 if TYPE_CHECKING:
@@ -67,8 +68,9 @@ def add_parser(commands: Subcommands) -> None:
                                                                 for name, coding in REFERENCES.items()))
     evaluation.add_argument("--repair", type=at_least(0), default=1, metavar="ROUNDS",
                             help="repair rounds for frame-qp (1)")
-    evaluation.add_argument("--preedit", default="default", metavar="MODEL",
-                            help="pre-editor model for METHOD+preedit methods (default: the shipped one)")
+    evaluation.add_argument("--preedit", default=DEFAULT_MODEL, metavar="MODEL",
+                            help="pre-editor for METHOD+preedit methods: a shipped one "
+                            f"({', '.join(SHIPPED)}) or a file from `vcm preedit train` ({DEFAULT_MODEL})")
     evaluation.add_argument("--preedit-detections", action="store_true",
                             help="let the pre-editor edit what the detector found too")
     evaluation.add_argument("--privacy", action="store_true",

@@ -41,8 +41,8 @@ class EvalConfig:
     planners registered as repairable (frame-qp);
     privacy_metrics adds face-identity leak rate and person detection rate to every row
     (always on when a METHOD+privacy is run); privacy: the settings of those methods;
-    preedit_model: the pre-editor METHOD+preedit methods use (a file, or "default" for the
-    shipped one); preedit_detections: let it edit what the detector found too; detector:
+    preedit_model: the pre-editor METHOD+preedit methods use (a file, or a shipped name);
+    preedit_detections: let it edit what the detector found too; detector:
     the object detector's registry name; task: what the planners keep ("detect": the
     detector's objects, "pose": MoveNet poses); targets: the planning task's target spec;
     pose_metrics adds pose accuracy (OKS) to every row (always on with task "pose");

@@ -110,8 +110,10 @@ class _Editor:
     def preedit(self, plans: Sequence[FramePlan], maps: Sequence[QPMap],
                 detections: Sequence[list[Detection] | None]) -> list[np.ndarray]:
         """The frames to encode: each plan's picture, pre-edited for its final QP map when
-        the run pre-edits (what the detector found on the original left unedited unless
-        preedit_detections)."""
+        the run pre-edits. What the planner protects (blocks coded finer than the frame's
+        coarsest QP) is never edited (fail safe: a planner keeps what it is unsure of), nor,
+        unless preedit_detections, what the detector found on the original. A uniform map
+        protects nothing."""
         pictures = [plan.rgb for plan in plans]
         preeditor = self.edits.preeditor
         if preeditor is None:
@@ -119,7 +121,9 @@ class _Editor:
         keep = (None if self.edits.preedit_detections
                 else [[d.box for d in found or []] for found in detections])
         rows, cols = grid_shape(pictures[0].shape[1], pictures[0].shape[0])
-        return list(preeditor.edit_frames(pictures, keep=keep, qp_maps=[m.dense(rows, cols) for m in maps]))
+        dense = [m.dense(rows, cols) for m in maps]
+        protected = [qp < qp.max() for qp in dense]
+        return list(preeditor.edit_frames(pictures, keep=keep, qp_maps=dense, keep_blocks=protected))
 
     def _faces_detector(self) -> FaceDetector:
         if self._face_detector is None:
