@@ -159,7 +159,7 @@ class PreEditor(nn.Module):
     def edit_frame(self, frame: np.ndarray, qp_blocks: np.ndarray | None = None) -> np.ndarray:
         """(H, W, 3) uint8 RGB (and its (rows, cols) block QPs when qp_aware) -> the edited frame,
         (H, W, 3) uint8: forward's edit, with the full-resolution work (upsampling, softmax,
-        smoothing, blending) done by OpenCV on the CPU, about ten times faster than in PyTorch;
+        smoothing, blending) done by OpenCV, which is faster on the CPU than PyTorch is;
         a smoothing whose weight stays below NEGLIGIBLE_WEIGHT everywhere is left out."""
         height, width = frame.shape[:2]
         padded = np.pad(frame, ((0, -height % GROUP), (0, -width % GROUP), (0, 0)), mode="edge")
@@ -177,22 +177,25 @@ class PreEditor(nn.Module):
         bounds = 1 / (1 + np.exp(-(quarter_logits[1:] - quarter_logits[:1]).max(axis=(1, 2))))
         used = [0] + [index for index, bound in enumerate(bounds, start=1) if bound >= NEGLIGIBLE_WEIGHT]
         pixels = frame.astype(np.float32)
-        edited = pixels.copy()
-        if correction is not None:
-            shuffled = F.pixel_shuffle(correction * 255.0, GROUP)[0, :, :height, :width]
-            edited += shuffled.permute(1, 2, 0).numpy()
+        edited = pixels
         if len(used) > 1:
             planes = {index: cv2.resize(quarter_logits[index], size, interpolation=cv2.INTER_LINEAR)
                       [:height, :width] for index in used}
             highest = np.maximum.reduce(list(planes.values()))
-            exponentials = {index: np.exp(plane - highest) for index, plane in planes.items()}
+            exponentials = {index: cv2.exp(plane - highest) for index, plane in planes.items()}
             total = sum(exponentials.values())
+            blended = exponentials[0] / total  # the weight already in `edited`
             for index in used[1:]:
-                sigma = SMOOTHING_SIGMAS[index - 1]
+                sigma, weight = SMOOTHING_SIGMAS[index - 1], exponentials[index] / total
                 side = 2 * blur_radius(sigma) + 1
                 smoothed = cv2.GaussianBlur(pixels, (side, side), sigma, borderType=cv2.BORDER_REPLICATE)
-                edited += (exponentials[index] / total)[..., None] * (smoothed - pixels)
-        return np.clip(np.rint(edited), 0, 255).astype(np.uint8)
+                # (weight x smoothed + blended x edited) / (weight + blended), per pixel
+                edited = cv2.blendLinear(smoothed, edited, weight, blended)
+                blended = blended + weight
+        if correction is not None:
+            shuffled = F.pixel_shuffle(correction * 255.0, GROUP)[0, :, :height, :width]
+            edited = edited + shuffled.permute(1, 2, 0).numpy()
+        return cv2.convertScaleAbs(cv2.max(edited, 0.0))  # rounded, saturated at 255
 
     def edit_frames(self, frames: np.ndarray | Sequence[np.ndarray],
                     keep: Sequence[Sequence[Box]] | None = None,
