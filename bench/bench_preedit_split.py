@@ -92,10 +92,9 @@ def test_pieces() -> list[Piece]:
     return [Piece(fetch_sample(), first, 1), Piece(fetch_sample(), first + 4, 1), *clips, face]
 
 
-def train_frames(pairs: bool = False) -> list[np.ndarray]:
+def train_frames() -> list[np.ndarray]:
     """About TRAIN_FRAMES_PER_CLIP evenly spaced frames of every train clip, of the sample's
-    train range and of the train face clips (one list, sizes differ); with `pairs`, each
-    stacked with the frame after it, (H, W, 6)."""
+    train range and of the train face clips (one list, sizes differ)."""
     sources = [(fetch_sample(), *SAMPLE_SPLITS["train"])]
     sources += [(clip_path(name), 0, None) for name in CLIP_SPLITS["train"]]
     sources += [(path, 0, None) for path in face_clip_files(24, "dev")]
@@ -104,8 +103,7 @@ def train_frames(pairs: bool = False) -> list[np.ndarray]:
         with FrameSource(path, start=start, max_frames=None if stop is None else stop - start) as source:
             clip = list(source)
         step = max(len(clip) // TRAIN_FRAMES_PER_CLIP, 1)
-        firsts = range(0, len(clip) - 1 if pairs else len(clip), step)[:TRAIN_FRAMES_PER_CLIP]
-        frames += [np.concatenate(clip[i:i + 2], axis=2) if pairs else clip[i] for i in firsts]
+        frames += [clip[i] for i in range(0, len(clip), step)[:TRAIN_FRAMES_PER_CLIP]]
     return frames
 
 
