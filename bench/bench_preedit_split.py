@@ -41,6 +41,7 @@ from vcm.models.detector import Detector
 from vcm.preedit.losses import LossWeights
 from vcm.preedit.network import DEFAULT_MODEL
 from vcm.preedit.train import TrainConfig, train
+from vcm.progress import ProgressCallback, progress_bar, task_reporter
 
 SEGMENT = 32  # frames per evaluated segment: one GOP, I + 31 P
 CHECKPOINTS = (150, 250)
@@ -107,14 +108,14 @@ def train_frames() -> list[np.ndarray]:
     return frames
 
 
-def evaluate(pieces: list[Piece], methods: tuple[str, ...], out: Path, model: str = DEFAULT_MODEL,
-             edit_detections: bool = False) -> list[ResultRow]:
+def evaluate(pieces: list[Piece], methods: tuple[str, ...], out: Path, report: ProgressCallback,
+             model: str = DEFAULT_MODEL, edit_detections: bool = False) -> list[ResultRow]:
     rows: list[ResultRow] = []
     for piece in pieces:
         config = EvalConfig(methods=methods, segment=SEGMENT, first_segment=piece.first,
                             max_segments=piece.count, ladder=True, preedit_model=model,
                             preedit_detections=edit_detections)
-        part, _ = evaluate_videos(EvalJob((str(piece.path),), config, out))
+        part, _ = evaluate_videos(EvalJob((str(piece.path),), config, out), report)
         rows += part
     return rows
 
@@ -144,14 +145,15 @@ def spread(values: list[float | None]) -> str:
 
 
 def train_setting(setting: str, seed: int, steps: int, out: Path, data: list[np.ndarray],
-                  detector: Detector) -> Path:
+                  detector: Detector, report: ProgressCallback) -> Path:
     """Train (or continue training) `setting` with `seed` to `steps` in out/SETTING-seedN.pt;
     returns a snapshot of it at that step."""
     entry = SETTINGS[setting]
     running = out / f"{setting}-seed{seed}.pt"
     config = TrainConfig(steps=steps, seed=seed, weights=entry.weights, qp_aware=True, qp_range=QP_RANGE,
                          width=entry.width, residual=entry.residual)
-    train(data, running, detector, config)
+    train(data, running, detector, config,
+          progress=lambda step, total, _: report(f"train {setting} seed {seed}", step, total))
     snapshot = out / f"{setting}-seed{seed}-step{steps}.pt"
     shutil.copyfile(running, snapshot)
     return snapshot
@@ -163,6 +165,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("out/preedit-split"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args()
+    with progress_bar() as bar:
+        run(args, task_reporter(bar))
+
+
+def run(args: argparse.Namespace, report: ProgressCallback) -> None:
+    """The whole protocol; progress goes to `report` (tables to stdout)."""
     args.out.mkdir(parents=True, exist_ok=True)
     for stale in args.out.glob("*.pt"):
         stale.unlink()  # every run trains afresh
@@ -171,15 +179,16 @@ def main() -> None:
     validation, test = validation_pieces(), test_pieces()
     print(f"train: {len(data)} frames; validation: {len(validation)} segments; "
           f"test: {len(test)} segments", flush=True)
-    plain_validation = evaluate(validation, ("uniform",), args.out / "validation")
+    plain_validation = evaluate(validation, ("uniform",), args.out / "validation", report)
 
     def validate(snapshot: Path) -> dict[str, float | None]:
-        edited = evaluate(validation, ("uniform+preedit",), args.out / "validation", str(snapshot))
+        edited = evaluate(validation, ("uniform+preedit",), args.out / "validation", report, str(snapshot))
         return bd(plain_validation, edited)
 
     first_seed, grid = args.seeds[0], {}
     for setting in SETTINGS:
-        grid[setting] = validate(train_setting(setting, first_seed, CHECKPOINTS[0], args.out, data, detector))
+        model = train_setting(setting, first_seed, CHECKPOINTS[0], args.out, data, detector, report)
+        grid[setting] = validate(model)
         print(f"setting {setting} seed {first_seed} step {CHECKPOINTS[0]}: validation {grid[setting]}",
               flush=True)
     setting = min(grid, key=lambda name: score(grid[name]))
@@ -202,7 +211,7 @@ def main() -> None:
             if seed == first_seed and steps == CHECKPOINTS[0]:
                 figures = grid[setting]
             else:
-                snapshot = train_setting(setting, seed, steps, args.out, data, detector)
+                snapshot = train_setting(setting, seed, steps, args.out, data, detector, report)
                 figures = validate(snapshot)
             validation_table.append((seed, steps, figures))
             print(f"seed {seed} step {steps}: validation {figures}", flush=True)
@@ -214,13 +223,13 @@ def main() -> None:
     for seed, steps, figures in validation_table:
         mark = "yes" if chosen[seed][1] == steps else ""
         print(f"| {seed} | {steps} | {' | '.join(cell(figures[m]) for m in METRICS)} | {mark} |")
-    plain_test = evaluate(test, METHODS, args.out / "test")
+    plain_test = evaluate(test, METHODS, args.out / "test", report)
     results: dict[str, list[dict[str, float | None]]] = {
         f"{method} {mode}": [] for method in METHODS for mode in ("protected", "edited")}
     for seed, (snapshot, _, _) in chosen.items():
         for mode, edit in (("protected", False), ("edited", True)):
             edited = evaluate(test, tuple(f"{method}+preedit" for method in METHODS), args.out / "test",
-                              str(snapshot), edit)
+                              report, str(snapshot), edit)
             for method in METHODS:
                 figures = bd(plain_test, edited, method)
                 results[f"{method} {mode}"].append({"seed": seed, **figures})

@@ -104,19 +104,12 @@ class PreEditor(nn.Module):
             nn.init.zeros_(self.correction.weight)
             nn.init.zeros_(self.correction.bias)
 
-    def quarter(self, rgb: torch.Tensor, qp_blocks: torch.Tensor | None = None) -> tuple[torch.Tensor,
-                                                                                         torch.Tensor | None]:
-        """(B, 3, H, W) (and QPs (B, rows, cols) when qp_aware) -> what the network decides at
-        1/GROUP resolution of the frame padded to a multiple of GROUP: (B, 1 + K, H', W') logits
-        of [keep, blur_1..K] and (B, 3 GROUP^2, H', W') the bounded correction in
-        [-residual, residual], pixel-unshuffled (None for an editor without one)."""
-        height, width = rgb.shape[-2:]
-        padded = F.pad(rgb, (0, -width % GROUP, 0, -height % GROUP), mode="replicate")
-        return self.decide_quarter(F.pixel_unshuffle(padded, GROUP), qp_blocks)
-
     def decide_quarter(self, features: torch.Tensor, qp_blocks: torch.Tensor | None = None) -> tuple[
             torch.Tensor, torch.Tensor | None]:
-        """quarter's work from the pixel-unshuffled frame, (B, 3 GROUP^2, H', W') in [0, 1]."""
+        """The frame padded to a multiple of GROUP and pixel-unshuffled, (B, 3 GROUP^2, H', W') in
+        [0, 1] (and QPs (B, rows, cols) when qp_aware) -> what the network decides at that 1/GROUP
+        resolution: (B, 1 + K, H', W') logits of [keep, blur_1..K] and (B, 3 GROUP^2, H', W') the
+        bounded correction in [-residual, residual], pixel-unshuffled (None without one)."""
         if self.qp_slope is not None:
             if qp_blocks is None:
                 raise ValueError("this pre-editor is QP-aware: it needs the QP map the frame is coded with")
@@ -136,7 +129,8 @@ class PreEditor(nn.Module):
         blur_1..K], summing to 1 (the logits upsampled bilinearly), and (B, 3, H, W) the bounded
         correction (None for an editor without one)."""
         height, width = rgb.shape[-2:]
-        logits, correction = self.quarter(rgb, qp_blocks)
+        padded = F.pad(rgb, (0, -width % GROUP, 0, -height % GROUP), mode="replicate")
+        logits, correction = self.decide_quarter(F.pixel_unshuffle(padded, GROUP), qp_blocks)
         full = (logits.shape[-2] * GROUP, logits.shape[-1] * GROUP)
         logits = F.interpolate(logits, size=full, mode="bilinear", align_corners=False)
         weights = torch.softmax(logits[..., :height, :width], dim=1)
