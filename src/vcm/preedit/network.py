@@ -43,6 +43,7 @@ SMOOTHING_SIGMAS = (0.6, 1.2, 2.4)
 KEEP_BIAS = 8.0  # initial logit of "keep": the blurs start with weight e^-8 each
 KEEP_MARGIN = 8  # pixels around a kept box that stay unedited too
 NEGLIGIBLE_WEIGHT = 1 / 1024  # at inference, a smoothing weighted below this everywhere is skipped
+LARGEST_RELATIVE_LOGIT = 80.0  # at inference, e^80 is still finite in float32
 QP_CENTRE, QP_SCALE = 32.0, 8.0  # a QP-aware editor reads (QP - QP_CENTRE) / QP_SCALE
 
 Box = tuple[float, float, float, float]
@@ -149,47 +150,81 @@ class PreEditor(nn.Module):
             edited = edited + weights[:, index:index + 1] * (gaussian_blur(rgb, sigma) - rgb)
         return edited.clamp(0.0, 1.0)
 
+    def _decide_cells(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """One frame's decide_quarter on the CPU: (C, H', W') float32 network input (the
+        unshuffled frame, and the normalised QP plane last when qp_aware) -> (1 + K, H', W')
+        logits without the QP slope, and the (3 GROUP^2, H', W') correction (None without one).
+        Pointwise convolutions run as matrix products and depthwise ones through OpenCV, each
+        several times faster on the CPU than PyTorch's convolutions."""
+        rows, cols = features.shape[1:]
+        hidden = torch.from_numpy(features.reshape(len(features), rows * cols))
+        for layer in self.body:
+            if isinstance(layer, nn.ReLU):
+                hidden.relu_()
+            elif layer.groups == 1:
+                hidden = torch.addmm(layer.bias[:, None], layer.weight[:, :, 0, 0], hidden)
+            else:
+                planes = hidden.numpy().reshape(-1, rows, cols)
+                kernels, biases = layer.weight.detach().numpy(), layer.bias.detach().numpy()
+                convolved = np.empty_like(planes)
+                for channel, plane in enumerate(planes):  # cross-correlation with zero padding, as Conv2d
+                    cv2.filter2D(plane, -1, kernels[channel, 0], dst=convolved[channel],
+                                 delta=float(biases[channel]), borderType=cv2.BORDER_CONSTANT)
+                hidden = torch.from_numpy(convolved.reshape(len(convolved), rows * cols))
+        logits = torch.addmm(self.head.bias[:, None], self.head.weight[:, :, 0, 0], hidden)
+        if self.correction is None:
+            return logits.view(-1, rows, cols).numpy(), None
+        correction = torch.addmm(self.correction.bias[:, None], self.correction.weight[:, :, 0, 0], hidden)
+        bounded = self.residual * correction.tanh_()
+        return logits.view(-1, rows, cols).numpy(), bounded.view(-1, rows, cols).numpy()
+
     @torch.inference_mode()
     def edit_frame(self, frame: np.ndarray, qp_blocks: np.ndarray | None = None) -> np.ndarray:
         """(H, W, 3) uint8 RGB (and its (rows, cols) block QPs when qp_aware) -> the edited frame,
-        (H, W, 3) uint8: forward's edit, with the full-resolution work (upsampling, softmax,
-        smoothing, blending) done by OpenCV, which is faster on the CPU than PyTorch is;
-        a smoothing whose weight stays below NEGLIGIBLE_WEIGHT everywhere is left out."""
+        (H, W, 3) uint8: forward's edit on the CPU, the network through _decide_cells and the
+        full-resolution work (upsampling, softmax, smoothing, blending) through OpenCV; a
+        smoothing whose weight stays below NEGLIGIBLE_WEIGHT everywhere is left out."""
+        if self.qp_slope is not None and qp_blocks is None:
+            raise ValueError("this pre-editor is QP-aware: it needs the QP map the frame is coded with")
         height, width = frame.shape[:2]
         padded = np.pad(frame, ((0, -height % GROUP), (0, -width % GROUP), (0, 0)), mode="edge")
         rows, cols = padded.shape[0] // GROUP, padded.shape[1] // GROUP
-        # pixel unshuffle on the bytes: channel c * GROUP^2 + i * GROUP + j holds pixel (i, j) of each
-        # cell; channels last in memory, which PyTorch's CPU convolutions run faster on
-        cells = padded.reshape(rows, GROUP, cols, GROUP, 3).transpose(0, 2, 4, 1, 3)
-        features = cells.reshape(rows, cols, 3 * GROUP * GROUP).astype(np.float32) / 255.0
-        qp = torch.from_numpy(np.asarray(qp_blocks))[None] if qp_blocks is not None else None
-        logits, correction = self.decide_quarter(torch.from_numpy(features).permute(2, 0, 1)[None], qp)
-        size = (cols * GROUP, rows * GROUP)  # OpenCV's (width, height)
-        quarter_logits = logits[0].numpy()
-        # a smoothing's weight never exceeds sigmoid(its logit - keep's), bilinear interpolation
-        # included: one whose bound stays below NEGLIGIBLE_WEIGHT in every cell is left out
-        bounds = 1 / (1 + np.exp(-(quarter_logits[1:] - quarter_logits[:1]).max(axis=(1, 2))))
-        used = [0] + [index for index, bound in enumerate(bounds, start=1) if bound >= NEGLIGIBLE_WEIGHT]
+        # pixel unshuffle on the bytes: channel c * GROUP^2 + i * GROUP + j holds pixel (i, j) of each cell
+        cells = padded.reshape(rows, GROUP, cols, GROUP, 3).transpose(4, 1, 3, 0, 2)
+        features = cells.reshape(3 * GROUP * GROUP, rows, cols).astype(np.float32) * np.float32(1 / 255)
+        qp = None
+        if self.qp_slope is not None:
+            qp = qp_plane(torch.from_numpy(np.asarray(qp_blocks))[None], rows, cols)[0].numpy()
+            features = np.concatenate([features, qp])
+        logits, correction = self._decide_cells(features)
+        if qp is not None:
+            logits += self.qp_slope.detach().numpy()[:, None, None] * qp
+        # each smoothing's logit relative to keep's: its weight is e^d / (1 + sum of e^d), and never
+        # exceeds sigmoid(d) (bilinear interpolation included): one below NEGLIGIBLE_WEIGHT in every
+        # cell is left out
+        relative = {index: logits[index] - logits[0] for index in range(1, len(logits))}
+        threshold = float(np.log(NEGLIGIBLE_WEIGHT / (1 - NEGLIGIBLE_WEIGHT)))
+        used = [index for index, plane in relative.items() if plane.max() >= threshold]
         pixels = frame.astype(np.float32)
         edited = pixels
-        if len(used) > 1:
-            planes = {index: cv2.resize(quarter_logits[index], size, interpolation=cv2.INTER_LINEAR)
-                      [:height, :width] for index in used}
-            highest = np.maximum.reduce(list(planes.values()))
-            exponentials = {index: cv2.exp(plane - highest) for index, plane in planes.items()}
-            total = sum(exponentials.values())
-            blended = exponentials[0] / total  # the weight already in `edited`
-            for index in used[1:]:
-                sigma, weight = SMOOTHING_SIGMAS[index - 1], exponentials[index] / total
+        if used:
+            size = (cols * GROUP, rows * GROUP)  # OpenCV's (width, height)
+            exponentials = {index: cv2.exp(cv2.min(cv2.resize(relative[index], size)[:height, :width],
+                                                   LARGEST_RELATIVE_LOGIT)) for index in used}
+            keep = 1 / (1 + sum(exponentials.values()))
+            blended = keep  # the weight already in `edited`
+            for index in used:
+                sigma, weight = SMOOTHING_SIGMAS[index - 1], exponentials[index] * keep
                 side = 2 * blur_radius(sigma) + 1
                 smoothed = cv2.GaussianBlur(pixels, (side, side), sigma, borderType=cv2.BORDER_REPLICATE)
                 # (weight x smoothed + blended x edited) / (weight + blended), per pixel
                 edited = cv2.blendLinear(smoothed, edited, weight, blended)
                 blended = blended + weight
-        if correction is not None:
-            shuffled = F.pixel_shuffle(correction * 255.0, GROUP)[0, :, :height, :width]
-            edited = edited + shuffled.permute(1, 2, 0).numpy()
-        return cv2.convertScaleAbs(cv2.max(edited, 0.0))  # rounded, saturated at 255
+        if correction is None:
+            return cv2.convertScaleAbs(edited)  # rounded; a blend of pixels is never negative
+        shuffled = correction.reshape(3, GROUP, GROUP, rows, cols).transpose(3, 1, 4, 2, 0)
+        levels = shuffled.reshape(rows * GROUP, cols * GROUP, 3)[:height, :width] * np.float32(255)
+        return cv2.add(edited, levels, dtype=cv2.CV_8U)  # rounded, saturated at 0 and 255
 
     def edit_frames(self, frames: np.ndarray | Sequence[np.ndarray],
                     keep: Sequence[Sequence[Box]] | None = None,
