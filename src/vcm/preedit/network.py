@@ -37,7 +37,7 @@ from vcm.errors import InputError
 
 GROUP = 4
 SHIPPED_MODELS = Path(__file__).parent / "models"
-SHIPPED = {"machines": "machines.pt"}  # name -> file in SHIPPED_MODELS
+SHIPPED = {"machines": "machines.pt", "people": "people.pt"}  # name -> file in SHIPPED_MODELS
 DEFAULT_MODEL = "machines"
 SMOOTHING_SIGMAS = (0.6, 1.2, 2.4)
 KEEP_BIAS = 8.0  # initial logit of "keep": the blurs start with weight e^-8 each
