@@ -81,6 +81,9 @@ def test_residual_editor_starts_as_the_identity_and_its_correction_stays_bounded
     change = np.abs(network.edit_frames(frame).astype(int) - frame)
     assert change.max() <= 8  # 8/255 rounds to at most 8 levels
     assert change.mean() > 2  # and it does move pixels, both ways where not clipped
+    grey = np.repeat(frame[..., :1], 3, axis=-1)
+    edited = network.edit_frames(grey)
+    assert (edited != grey).any() and (edited == edited[..., :1]).all()  # brightness, never colour
     image = torch.rand(1, 3, 32, 48, requires_grad=True)
     network(image).sum().backward()
     assert image.grad is not None and torch.isfinite(image.grad).all()

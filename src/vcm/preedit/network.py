@@ -12,9 +12,13 @@ zero with a strong bias for "keep", so an untrained pre-editor is the identity o
 frames.
 
 A residual pre-editor (residual=B > 0) may also add a bounded learned correction:
-edited += B tanh(r), r (B, 3, H, W) from a second head at the network's quarter resolution,
-pixel-shuffled to full resolution (so it can sharpen, flatten or reshape detail, not only
-smooth it; |correction| <= B, in [0, 1] units). Its head starts at zero: the identity still.
+edited += B tanh(r), r (B, 1, H, W) from a second head at the network's quarter resolution,
+pixel-shuffled to full resolution and added alike to R, G and B (so it can sharpen, flatten
+or reshape detail, not only smooth it; |correction| <= B, in [0, 1] units). It changes
+brightness, never colour: every metric vcm judges people by (PSNR-Y, MS-SSIM, VMAF, VMAF-NEG)
+reads luma only, so a change of colour would go unjudged (a per-colour correction was seen
+to leave colour blotches in x265's output on a grey film). Its head starts at zero: the
+identity still.
 
 A QP-aware pre-editor (qp_aware=True) is also told the QP each 16x16 block will be coded
 at: the map, as (QP - QP_CENTRE) / QP_SCALE, is one more input channel of the network, and
@@ -100,7 +104,7 @@ class PreEditor(nn.Module):
             self.head.bias[0] = KEEP_BIAS
         # logits += qp_slope x normalised QP (a QP-aware editor only)
         self.qp_slope = nn.Parameter(torch.zeros(1 + len(SMOOTHING_SIGMAS))) if qp_aware else None
-        self.correction = nn.Conv2d(width, 3 * GROUP * GROUP, 1) if residual > 0 else None
+        self.correction = nn.Conv2d(width, GROUP * GROUP, 1) if residual > 0 else None
         if self.correction is not None:
             nn.init.zeros_(self.correction.weight)
             nn.init.zeros_(self.correction.bias)
@@ -109,7 +113,7 @@ class PreEditor(nn.Module):
             torch.Tensor, torch.Tensor | None]:
         """The frame padded to a multiple of GROUP and pixel-unshuffled, (B, 3 GROUP^2, H', W') in
         [0, 1] (and QPs (B, rows, cols) when qp_aware) -> what the network decides at that 1/GROUP
-        resolution: (B, 1 + K, H', W') logits of [keep, blur_1..K] and (B, 3 GROUP^2, H', W') the
+        resolution: (B, 1 + K, H', W') logits of [keep, blur_1..K] and (B, GROUP^2, H', W') the
         bounded correction in [-residual, residual], pixel-unshuffled (None without one)."""
         if self.qp_slope is not None:
             if qp_blocks is None:
@@ -127,8 +131,8 @@ class PreEditor(nn.Module):
     def decide(self, rgb: torch.Tensor,
                qp_blocks: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(B, 3, H, W) (and QPs when qp_aware) -> (B, 1 + K, H, W) per-pixel weights of [keep,
-        blur_1..K], summing to 1 (the logits upsampled bilinearly), and (B, 3, H, W) the bounded
-        correction (None for an editor without one)."""
+        blur_1..K], summing to 1 (the logits upsampled bilinearly), and (B, 1, H, W) the bounded
+        correction, the same for every colour (None for an editor without one)."""
         height, width = rgb.shape[-2:]
         padded = F.pad(rgb, (0, -width % GROUP, 0, -height % GROUP), mode="replicate")
         logits, correction = self.decide_quarter(F.pixel_unshuffle(padded, GROUP), qp_blocks)
@@ -153,7 +157,7 @@ class PreEditor(nn.Module):
     def _decide_cells(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """One frame's decide_quarter on the CPU: (C, H', W') float32 network input (the
         unshuffled frame, and the normalised QP plane last when qp_aware) -> (1 + K, H', W')
-        logits without the QP slope, and the (3 GROUP^2, H', W') correction (None without one).
+        logits without the QP slope, and the (GROUP^2, H', W') correction (None without one).
         Pointwise convolutions run as matrix products and depthwise ones through OpenCV, each
         several times faster on the CPU than PyTorch's convolutions."""
         rows, cols = features.shape[1:]
@@ -222,9 +226,9 @@ class PreEditor(nn.Module):
                 blended = blended + weight
         if correction is None:
             return cv2.convertScaleAbs(edited)  # rounded; a blend of pixels is never negative
-        shuffled = correction.reshape(3, GROUP, GROUP, rows, cols).transpose(3, 1, 4, 2, 0)
-        levels = shuffled.reshape(rows * GROUP, cols * GROUP, 3)[:height, :width] * np.float32(255)
-        return cv2.add(edited, levels, dtype=cv2.CV_8U)  # rounded, saturated at 0 and 255
+        shuffled = correction.reshape(GROUP, GROUP, rows, cols).transpose(2, 0, 3, 1)
+        levels = shuffled.reshape(rows * GROUP, cols * GROUP)[:height, :width] * np.float32(255)
+        return cv2.add(edited, cv2.merge([levels] * 3), dtype=cv2.CV_8U)  # rounded, saturated at 0 and 255
 
     def edit_frames(self, frames: np.ndarray | Sequence[np.ndarray],
                     keep: Sequence[Sequence[Box]] | None = None,
