@@ -2,8 +2,10 @@
 against a uniform QP 30 HEVC encode of the same frames.
 
 Rows: each shipped model as trained (a smoothing weighted below NEGLIGIBLE_WEIGHT everywhere
-is skipped, so a model's speed depends on what it learned), and the worst case of each network
-width: every smoothing in use and a learned correction (residual 16 levels).
+is skipped, so a model's speed depends on what it learned); the worst case of each network
+width: every smoothing in use and a learned correction (residual 16 levels); and the lightest
+edit of each width: one smoothing (sigma 0.6, as the shipped model for machines uses), no
+correction.
 
 Usage: .venv/bin/python bench/bench_preedit.py [--frames 30]
 Prints a Markdown table; per frame, the median over the frames, every row measured in one run.
@@ -38,6 +40,15 @@ def worst_case(width: int) -> PreEditor:
     return network.eval()
 
 
+def lightest(width: int) -> PreEditor:
+    """A network of `width` channels that blends in the first smoothing only, no correction."""
+    network = PreEditor(width=width)
+    with torch.no_grad():
+        network.head.bias.copy_(torch.tensor([0.0, 0.0] + [-30.0] * (len(network.head.bias) - 2)))
+        torch.nn.init.normal_(network.head.weight, std=0.01)
+    return network.eval()
+
+
 def per_frame(network: PreEditor, frames: np.ndarray) -> float:
     """Median seconds of one edit_frames call on one frame."""
     network.edit_frames(frames[:2])  # warm-up
@@ -63,6 +74,7 @@ def main() -> None:
         encoding = (time.perf_counter() - start) / len(frames)
     networks = {f"shipped: {name}": load_preeditor(name) for name in SHIPPED}
     networks |= {f"width {width}, every smoothing and a correction": worst_case(width) for width in WIDTHS}
+    networks |= {f"width {width}, one smoothing": lightest(width) for width in WIDTHS}
     print(f"{len(frames)} frames of 1280x720, {os.cpu_count()} cores; HEVC encode at QP 30 alone: "
           f"{encoding * 1000:.1f} ms/frame ({1 / encoding:.1f} frames/s)\n")
     print("| pre-editor | parameters | edit per frame | pre-edit + encode vs encode alone |")
