@@ -11,14 +11,15 @@ uniform+preedit against uniform on F1 and on mAP@0.5 (both against the original'
 as `vcm eval` defines them; the detector's finds left unedited, the default). Then each seed
 trains that setting (at most 250 steps: with NanoDet's task term 500 steps take 15 min a seed
 here); its checkpoints at CHECKPOINTS steps are evaluated on validation and the one with the
-lowest score is that seed's model. Test: each seed's model, with the detector's finds left
-unedited and with everything edited; BD-rates of uniform+preedit against uniform over the
+lowest score is that seed's model. Test: each seed's model, the detector's finds left unedited
+(the default; `--preedit-detections` is not measured here); BD-rates of uniform+preedit against
+uniform over the
 7-point QP ladder, and of fast+preedit against fast over fast's ladder (a QP-aware editor
 edits each frame for the map the planner chose). The seed with the best validation score is
 written to --out as machines.pt (what `vcm encode --preedit machines` ships).
 
 Usage: .venv/bin/python bench/bench_preedit_split.py [--out out/preedit-split] [--seeds 0 1 2]
-Prints Markdown tables; models, rows and choice.json in --out. About 80 min on 2 cores.
+Prints Markdown tables; models, rows and choice.json in --out. About 75 min on 2 cores.
 """
 
 import argparse
@@ -109,12 +110,11 @@ def train_frames() -> list[np.ndarray]:
 
 
 def evaluate(pieces: list[Piece], methods: tuple[str, ...], out: Path, report: ProgressCallback,
-             model: str = DEFAULT_MODEL, edit_detections: bool = False) -> list[ResultRow]:
+             model: str = DEFAULT_MODEL) -> list[ResultRow]:
     rows: list[ResultRow] = []
     for piece in pieces:
         config = EvalConfig(methods=methods, segment=SEGMENT, first_segment=piece.first,
-                            max_segments=piece.count, ladder=True, preedit_model=model,
-                            preedit_detections=edit_detections)
+                            max_segments=piece.count, ladder=True, preedit_model=model)
         part, _ = evaluate_videos(EvalJob((str(piece.path),), config, out), report)
         rows += part
     return rows
@@ -224,27 +224,21 @@ def run(args: argparse.Namespace, report: ProgressCallback) -> None:
         mark = "yes" if chosen[seed][1] == steps else ""
         print(f"| {seed} | {steps} | {' | '.join(cell(figures[m]) for m in METRICS)} | {mark} |")
     plain_test = evaluate(test, METHODS, args.out / "test", report)
-    results: dict[str, list[dict[str, float | None]]] = {
-        f"{method} {mode}": [] for method in METHODS for mode in ("protected", "edited")}
+    results: dict[str, list[dict[str, float | None]]] = {method: [] for method in METHODS}
     for seed, (snapshot, _, _) in chosen.items():
-        for mode, edit in (("protected", False), ("edited", True)):
-            edited = evaluate(test, tuple(f"{method}+preedit" for method in METHODS), args.out / "test",
-                              report, str(snapshot), edit)
-            for method in METHODS:
-                figures = bd(plain_test, edited, method)
-                results[f"{method} {mode}"].append({"seed": seed, **figures})
-                print(f"seed {seed} {method} {mode}: test {figures}", flush=True)
+        edited = evaluate(test, tuple(f"{method}+preedit" for method in METHODS), args.out / "test",
+                          report, str(snapshot))
+        for method in METHODS:
+            figures = bd(plain_test, edited, method)
+            results[method].append({"seed": seed, **figures})
+            print(f"seed {seed} {method}: test {figures}", flush=True)
     print(f"\nTest ({len(test)} segments of other clips and cameras; each seed's validation choice): "
           "BD-rate of METHOD+preedit against METHOD, median over seeds (min to max)\n")
-    print("| method | detections | BD F1 | BD mAP@0.5 | BD PSNR | BD MS-SSIM | per seed (F1) |")
-    print("|---|---|---|---|---|---|---|")
-    for method in METHODS:
-        for mode, label in (("protected", "left as is (default)"),
-                            ("edited", "edited too (--preedit-detections)")):
-            entries = results[f"{method} {mode}"]
-            per_seed = ", ".join(f"{e['seed']}: {cell(e['f1'])}" for e in entries)
-            print(f"| {method} | {label} | {' | '.join(spread([e[m] for e in entries]) for m in METRICS)} | "
-                  f"{per_seed} |")
+    print("| method | BD F1 | BD mAP@0.5 | BD PSNR | BD MS-SSIM | per seed (F1) |")
+    print("|---|---|---|---|---|---|")
+    for method, entries in results.items():
+        per_seed = ", ".join(f"{e['seed']}: {cell(e['f1'])}" for e in entries)
+        print(f"| {method} | {' | '.join(spread([e[m] for e in entries]) for m in METRICS)} | {per_seed} |")
     best_seed = min(chosen, key=lambda seed: chosen[seed][2])
     shutil.copyfile(chosen[best_seed][0], args.out / "machines.pt")
     print(f"\nmachines.pt: seed {best_seed}, {chosen[best_seed][1]} steps (the best validation score)",
