@@ -3,9 +3,11 @@ against a uniform QP 30 HEVC encode of the same frames.
 
 Rows: each shipped model as trained (a smoothing weighted below NEGLIGIBLE_WEIGHT everywhere
 is skipped, so a model's speed depends on what it learned); the worst case of each network
-width: every smoothing in use and a learned correction (residual 16 levels); and the lightest
+width: every smoothing in use and a learned correction (residual 16 levels); the lightest
 edit of each width: one smoothing (sigma 0.6, as the shipped model for machines uses), no
-correction.
+correction; and that edit from a network of one channel and no hidden layer, which costs
+almost nothing: the full-resolution work (input, upsampled weights, smoothing, blend, output)
+alone.
 
 Usage: .venv/bin/python bench/bench_preedit.py [--frames 30]
 Prints a Markdown table; per frame, the median over the frames, every row measured in one run.
@@ -40,9 +42,10 @@ def worst_case(width: int) -> PreEditor:
     return network.eval()
 
 
-def lightest(width: int) -> PreEditor:
-    """A network of `width` channels that blends in the first smoothing only, no correction."""
-    network = PreEditor(width=width)
+def lightest(width: int, depth: int = 3) -> PreEditor:
+    """A network of `width` channels and `depth` hidden layers that blends in the first smoothing
+    only, no correction."""
+    network = PreEditor(width=width, depth=depth)
     with torch.no_grad():
         network.head.bias.copy_(torch.tensor([0.0, 0.0] + [-30.0] * (len(network.head.bias) - 2)))
         torch.nn.init.normal_(network.head.weight, std=0.01)
@@ -75,6 +78,7 @@ def main() -> None:
     networks = {f"shipped: {name}": load_preeditor(name) for name in SHIPPED}
     networks |= {f"width {width}, every smoothing and a correction": worst_case(width) for width in WIDTHS}
     networks |= {f"width {width}, one smoothing": lightest(width) for width in WIDTHS}
+    networks["width 1, no hidden layer, one smoothing (the full-resolution work alone)"] = lightest(1, 0)
     print(f"{len(frames)} frames of 1280x720, {os.cpu_count()} cores; HEVC encode at QP 30 alone: "
           f"{encoding * 1000:.1f} ms/frame ({1 / encoding:.1f} frames/s)\n")
     print("| pre-editor | parameters | edit per frame | pre-edit + encode vs encode alone |")
