@@ -49,6 +49,7 @@ KEEP_MARGIN = 8  # pixels around a kept box that stay unedited too
 NEGLIGIBLE_WEIGHT = 1 / 1024  # at inference, a smoothing weighted below this everywhere is skipped
 LARGEST_RELATIVE_LOGIT = 80.0  # at inference, e^80 is still finite in float32
 QP_CENTRE, QP_SCALE = 32.0, 8.0  # a QP-aware editor reads (QP - QP_CENTRE) / QP_SCALE
+NEEDS_QP = "this pre-editor is QP-aware: it needs the QP map the frame is coded with"
 
 Box = tuple[float, float, float, float]
 
@@ -117,7 +118,7 @@ class PreEditor(nn.Module):
         bounded correction in [-residual, residual], pixel-unshuffled (None without one)."""
         if self.qp_slope is not None:
             if qp_blocks is None:
-                raise ValueError("this pre-editor is QP-aware: it needs the QP map the frame is coded with")
+                raise ValueError(NEEDS_QP)
             qp = qp_plane(qp_blocks.to(features.device), *features.shape[-2:])
             hidden = self.body(torch.cat([features, qp], dim=1))
             logits = self.head(hidden) + self.qp_slope.view(1, -1, 1, 1) * qp
@@ -189,7 +190,7 @@ class PreEditor(nn.Module):
         full-resolution work (upsampling, softmax, smoothing, blending) through OpenCV; a
         smoothing whose weight stays below NEGLIGIBLE_WEIGHT everywhere is left out."""
         if self.qp_slope is not None and qp_blocks is None:
-            raise ValueError("this pre-editor is QP-aware: it needs the QP map the frame is coded with")
+            raise ValueError(NEEDS_QP)
         height, width = frame.shape[:2]
         padded = np.pad(frame, ((0, -height % GROUP), (0, -width % GROUP), (0, 0)), mode="edge")
         rows, cols = padded.shape[0] // GROUP, padded.shape[1] // GROUP
