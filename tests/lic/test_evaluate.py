@@ -7,19 +7,20 @@ from vcm.lic.evaluate import Point, gap_recovered, jpeg
 from vcm.media.quality import luma_psnr
 
 
-def _points(method: str, metrics: list[float]) -> list[Point]:
-    rates = [0.1, 0.2, 0.4]
+def _points(method: str, rates: list[float]) -> list[Point]:
+    metrics = [0.5, 0.7, 0.9]
     pairs = zip(rates, metrics, strict=True)
     return [Point(method, "detect", str(i), bpp, m) for i, (bpp, m) in enumerate(pairs)]
 
 
-def test_gap_recovered_is_the_share_of_the_fine_tuning_gain() -> None:
-    points = _points("lic-base", [0.5, 0.5, 0.5]) + _points("lic-finetuned", [0.9, 0.9, 0.9])
-    assert gap_recovered(points + _points("lic-adapters", [0.7, 0.7, 0.7]), "detect") == pytest.approx(0.5)
-    assert gap_recovered(points + _points("lic-adapters", [0.5, 0.5, 0.5]), "detect") == pytest.approx(0.0)
-    no_gap = (_points("lic-base", [0.9] * 3) + _points("lic-finetuned", [0.9] * 3)
-              + _points("lic-adapters", [1.0] * 3))
-    assert gap_recovered(no_gap, "detect") is None
+def test_gap_recovered_is_the_share_of_the_bits_fine_tuning_saves() -> None:
+    points = _points("lic-base", [0.2, 0.4, 0.8]) + _points("lic-finetuned", [0.1, 0.2, 0.4])  # -50 %
+    assert gap_recovered(points + _points("lic-adapters", [0.15, 0.3, 0.6]), "detect") == pytest.approx(0.5)
+    assert gap_recovered(points + _points("lic-adapters", [0.2, 0.4, 0.8]), "detect") == pytest.approx(0.0)
+    worse = gap_recovered(points + _points("lic-adapters", [0.3, 0.6, 1.2]), "detect")
+    assert worse == pytest.approx(-1.0)  # adapters that cost 50 % more bits lose a whole gap
+    no_gap = _points("lic-base", [0.2, 0.4, 0.8]) + _points("lic-finetuned", [0.2, 0.4, 0.8])
+    assert gap_recovered(no_gap + _points("lic-adapters", [0.1, 0.2, 0.4]), "detect") is None
 
 
 def test_jpeg_anchor_spends_more_bits_for_more_quality(frames: np.ndarray) -> None:

@@ -21,18 +21,18 @@ def _weights(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {name: value.clone() for name, value in module.state_dict().items()}
 
 
-def test_base_phase_checkpoints_and_resumes(crops: np.ndarray, tmp_path: Path) -> None:
+def test_finetune_phase_checkpoints_and_resumes(crops: np.ndarray, tmp_path: Path) -> None:
     model = Trainable.new()
     before = _weights(model.codec)
-    history = train_phase(model, "base", crops, tmp_path / "base.pt", TINY)
+    history = train_phase(model, "finetune-classify", crops, tmp_path / "base.pt", TINY)
     assert [entry["step"] for entry in history] == [1, 2]
     assert all(np.isfinite(entry["total"]) for entry in history)
     assert any(not torch.equal(before[name], value) for name, value in model.codec.state_dict().items())
     longer = PhaseSettings(**{**TINY.__dict__, "steps": 3})
     with pytest.raises(InputError, match="other settings"):
-        train_phase(Trainable.new(), "base", crops, tmp_path / "base.pt", longer)
+        train_phase(Trainable.new(), "finetune-classify", crops, tmp_path / "base.pt", longer)
     resumed = Trainable.new()
-    again = train_phase(resumed, "base", crops, tmp_path / "base.pt", TINY)
+    again = train_phase(resumed, "finetune-classify", crops, tmp_path / "base.pt", TINY)
     assert again == history  # already finished: nothing more to do, the saved model is loaded
     for name, value in model.codec.state_dict().items():
         assert torch.equal(resumed.codec.state_dict()[name], value)
@@ -54,6 +54,6 @@ def test_not_a_checkpoint_is_refused(crops: np.ndarray, tmp_path: Path) -> None:
     junk = tmp_path / "base.pt"
     junk.write_bytes(b"not a checkpoint")
     with pytest.raises(InputError, match="not a vcm lic checkpoint"):
-        train_phase(Trainable.new(), "base", crops, junk, TINY)
-    with pytest.raises(InputError, match="unknown phase"):
-        train_phase(Trainable.new(), "everything", crops, tmp_path / "x.pt", TINY)
+        train_phase(Trainable.new(), "adapters", crops, junk, TINY)
+    with pytest.raises(InputError, match="unknown phase"):  # the base is the base run's, not a phase
+        train_phase(Trainable.new(), "base", crops, tmp_path / "x.pt", TINY)

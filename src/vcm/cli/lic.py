@@ -1,4 +1,4 @@
-"""`vcm lic`: the learned codec with task adapters (train, encode, decode, eval)."""
+"""`vcm lic`: the learned codec with task adapters (train-base, train, encode, decode, eval)."""
 
 import argparse
 from collections.abc import Callable, Iterator
@@ -24,7 +24,7 @@ def add_parser(commands: Subcommands) -> None:
         "encoder-side adapter and one decoder-side adapter per machine task: one .vcml bitstream, "
         "the decoder picks the task's picture. Also decodes standard streams through the task's "
         "post-filter.")
-    actions = lic.add_subparsers(dest="lic_command", required=True, metavar="encode | decode | train | eval")
+    actions = lic.add_subparsers(dest="lic_command", required=True, metavar="encode | decode | train-base | train | eval")
     encode = actions.add_parser(
         "encode", help="code an image or video into a .vcml file",
         description="Code every picture with the learned codec at --quality; one bitstream from which "
@@ -46,10 +46,18 @@ def add_parser(commands: Subcommands) -> None:
     decode.add_argument("--task", default="human", choices=sorted(TASKS), help="whose picture (human)")
     decode.add_argument("--model", type=Path, help="a model file (default: the shipped one)")
     decode.set_defaults(run=run_lic_decode)
+    base = actions.add_parser(
+        "train-base", help="continue the base codec's training run for some minutes",
+        description="Continue the base codec's run (the committed file, or --run) on the training frames "
+        "(the sample's train split and the train clips) for --minutes, saving it every few minutes "
+        "with its step count, loss curve and validation curve (BD-rate against JPEG and HEVC intra).")
+    base.add_argument("--minutes", type=float, required=True, help="wall-clock minutes to train")
+    base.add_argument("--run", type=Path, help="the run file (default: the committed one in the package)")
+    base.set_defaults(run=run_lic_train_base)
     train = actions.add_parser(
-        "train", help="train the base codec, adapters, fine-tuned bounds and post-filters",
-        description="Every phase trains on the sample's train frames (0-395) and checkpoints into "
-        "WORK; a stopped run resumes and finished phases are skipped.")
+        "train", help="train adapters, fine-tuned bounds and post-filters on the base run's codec",
+        description="Every phase starts from the base run's codec, trains on the training frames and "
+        "checkpoints into WORK; a stopped run resumes and finished phases are skipped.")
     train.add_argument("--work", type=Path, default=Path("out/lic"), help="checkpoint folder (out/lic)")
     train.add_argument("--out", type=Path, required=True, help="the model file to write")
     train.set_defaults(run=run_lic_train)
@@ -170,6 +178,25 @@ def _write_pictures(pictures: Iterator[np.ndarray], out: Path, fps: float,
 
     encode(counted(), VIDEO_OUT_QP, out, codec="h264", fps=fps)
     return count[0]
+
+
+def run_lic_train_base(args: argparse.Namespace) -> None:
+    from vcm.lic.base_run import RUN_FILE, continue_run, load_run
+
+    path = args.run or RUN_FILE
+    load_run(path)  # refuses a missing or foreign file before the frames are read
+    check_output(path)
+    with progress_bar() as progress:
+        task = progress.add_task("base run", total=None)
+
+        def report(step: int, values: dict[str, float]) -> None:
+            terms = ", ".join(f"{name} {value:.3g}" for name, value in values.items())
+            progress.update(task, description=f"base run step {step} ({terms})")
+
+        state = continue_run(args.minutes, path, report, console.print)
+    last = state["validation"][-1]
+    console.print(f"{path}: step {state['step']}, validation BD-rate {last['bd_jpeg']} % against JPEG, "
+                  f"{last['bd_hevc']} % against HEVC intra")
 
 
 def run_lic_train(args: argparse.Namespace) -> None:

@@ -25,16 +25,19 @@ class CodecShape:
 
     channels: int = 48
     latent: int = 64
-    lambdas: tuple[float, ...] = (0.0035, 0.0067, 0.013, 0.025)
+    lambdas: tuple[float, ...] = (0.00045, 0.0009, 0.0018, 0.0035, 0.0067, 0.013, 0.025)
 
     @property
     def qualities(self) -> int:
         return len(self.lambdas)
 
 
-def make_adapter(shape: CodecShape, hidden: int = 16) -> nn.ModuleList:
-    """One adapter per GDN of a transform (three)."""
-    return nn.ModuleList(Adapter(shape.channels, hidden) for _ in range(3))
+def make_adapter(shape: CodecShape, *, decoder: bool, hidden: int = 16) -> nn.ModuleList:
+    """One adapter per GDN of a transform: three, on features at 1/2, 1/4 and 1/8 of the
+    picture's side in the encoder (1/8, 1/4, 1/2 in the decoder). Only those at 1/4 and 1/8 have
+    the frequency branch: at 1/2 its FFTs would take longer than the whole synthesis."""
+    sides = (8, 4, 2) if decoder else (2, 4, 8)
+    return nn.ModuleList(Adapter(shape.channels, hidden, frequency=side >= 4) for side in sides)
 
 
 class HyperpriorCodec(nn.Module):

@@ -1,5 +1,6 @@
-"""The whole training recipe of the shipped model, on the sample's train frames only:
-base codec -> adapters -> fine-tuned upper bounds -> HEVC post-filters -> one model file."""
+"""The training recipe of the shipped model on top of the base run (vcm.lic.base_run):
+adapters -> fine-tuned upper bounds -> HEVC post-filters -> one model file. Everything trains on
+the training frames only (the sample's train split and the train clips)."""
 
 from collections.abc import Callable
 from pathlib import Path
@@ -8,15 +9,14 @@ import numpy as np
 import torch
 
 from vcm.atomic import atomic_output
+from vcm.lic.base_run import load_run, run_model, training_frames
 from vcm.lic.distortions import MACHINE_TASKS
 from vcm.lic.postfilter import train_postfilter
 from vcm.lic.train import PhaseSettings, Trainable, completed, read_checkpoint, train_phase
 from vcm.media.samples import SAMPLE_SPLITS, sample_frames
 
-TRAIN_FRAME_STEP = 2  # every other train frame: 198 pictures of 768x576 in memory
-POSTFILTER_FRAME_STEP = 8  # 50 train frames, each coded at every post-filter training QP
+POSTFILTER_FRAME_STEP = 8  # 50 frames of the sample's train split, each coded at every post-filter QP
 RECIPE: dict[str, PhaseSettings] = {
-    "base": PhaseSettings(steps=9000, learning_rate=5e-4),
     "adapters": PhaseSettings(steps=800, batch=4, crop=192, learning_rate=1e-3),
     **{f"finetune-{task}": PhaseSettings(steps=800, batch=4, crop=192, learning_rate=2e-4)
        for task in MACHINE_TASKS},
@@ -27,30 +27,29 @@ RECIPE: dict[str, PhaseSettings] = {
 Progress = Callable[[str, int, int, dict[str, float]], None]
 
 
-def train_frames(step: int = TRAIN_FRAME_STEP) -> np.ndarray:
-    """(N, 576, 768, 3) uint8: every step-th frame of the sample's train split."""
-    return np.stack(list(sample_frames(*SAMPLE_SPLITS["train"], step=step)))
+def postfilter_frames() -> np.ndarray:
+    """(N, 576, 768, 3) uint8: every POSTFILTER_FRAME_STEP-th frame of the sample's train split."""
+    return np.stack(list(sample_frames(*SAMPLE_SPLITS["train"], step=POSTFILTER_FRAME_STEP)))
 
 
 def train_recipe(folder: Path, phases: tuple[str, ...] = tuple(RECIPE),
                  progress: Progress | None = None) -> None:
     """Run the recipe's phases in order into folder/PHASE.pt; a finished phase is skipped and a
-    stopped one resumes. Adapters and fine-tuning start from the finished base."""
+    stopped one resumes. Adapters and fine-tuning start from the base run's codec."""
     folder.mkdir(parents=True, exist_ok=True)
-    frames: np.ndarray | None = None
+    frames: list[np.ndarray] | None = None
     for phase in phases:
         checkpoint, settings = folder / f"{phase}.pt", RECIPE[phase]
         report = None if progress is None else (lambda s, n, v, p=phase: progress(p, s, n, v))
         if phase.startswith("postfilter-"):
             if not checkpoint.exists():
-                train_postfilter(phase.removeprefix("postfilter-"), train_frames(POSTFILTER_FRAME_STEP),
-                                 checkpoint, settings, report)
+                train_postfilter(phase.removeprefix("postfilter-"), postfilter_frames(), checkpoint, settings,
+                                 report)
             continue
         if completed(checkpoint, phase, settings):
             continue
-        frames = train_frames() if frames is None else frames
-        start = Trainable.new() if phase == "base" else phase_model(folder, "base")
-        train_phase(start, phase, frames, checkpoint, settings, report)
+        frames = training_frames() if frames is None else frames
+        train_phase(run_model(load_run()), phase, frames, checkpoint, settings, report)
 
 
 def phase_model(folder: Path, phase: str) -> Trainable:

@@ -1,6 +1,7 @@
-"""Train the codec on CPU in phases, each resumable from its checkpoint:
+"""Train the codec on CPU in phases, each resumable from its checkpoint. The base itself
+(every codec weight, loss bpp + lambda_q 255^2 MSE for people, quality q drawn per crop) is a
+run continued across sessions (vcm.lic.base_run); the phases here start from it:
 
-- base: every codec weight, loss bpp + lambda_q 255^2 MSE (people), quality q drawn per crop;
 - adapters: base frozen; the shared encoder adapter and one decoder adapter per machine task,
   loss bpp + lambda_q (255^2 MSE of the base decoder + sum over tasks of the task's distortion
   of its adapter's picture);
@@ -40,7 +41,7 @@ class PhaseSettings:
     checkpoint_every: int = 100
 
 
-PHASES = ("base", "adapters", *(f"finetune-{task}" for task in MACHINE_TASKS))
+PHASES = ("adapters", *(f"finetune-{task}" for task in MACHINE_TASKS))
 
 
 @dataclass
@@ -54,21 +55,26 @@ class Trainable:
     @classmethod
     def new(cls, shape: CodecShape | None = None) -> "Trainable":
         codec = HyperpriorCodec(shape)
-        return cls(codec, make_adapter(codec.shape),
-                   nn.ModuleDict({task: make_adapter(codec.shape) for task in MACHINE_TASKS}))
+        return cls(codec, make_adapter(codec.shape, decoder=False),
+                   nn.ModuleDict({task: make_adapter(codec.shape, decoder=True) for task in MACHINE_TASKS}))
+
+    def codec_state(self) -> dict[str, Any]:
+        """The codec alone (what the base run keeps)."""
+        return {"shape": self.codec.config(), "codec": self.codec.state_dict()}
 
     def state(self) -> dict[str, Any]:
-        return {"shape": self.codec.config(), "codec": self.codec.state_dict(),
-                "encoder_adapter": self.encoder_adapter.state_dict(),
+        return {**self.codec_state(), "encoder_adapter": self.encoder_adapter.state_dict(),
                 "decoder_adapters": self.decoder_adapters.state_dict()}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> "Trainable":
+        """From `state` or `codec_state`; the latter gets new (identity) adapters."""
         shape = state["shape"]
         made = cls.new(CodecShape(**{**shape, "lambdas": tuple(shape["lambdas"])}))
         made.codec.load_state_dict(state["codec"])
-        made.encoder_adapter.load_state_dict(state["encoder_adapter"])
-        made.decoder_adapters.load_state_dict(state["decoder_adapters"])
+        if "encoder_adapter" in state:
+            made.encoder_adapter.load_state_dict(state["encoder_adapter"])
+            made.decoder_adapters.load_state_dict(state["decoder_adapters"])
         return made
 
     def eval(self) -> "Trainable":
@@ -86,7 +92,8 @@ def phase_parameters(model: Trainable, phase: str) -> list[nn.Parameter]:
 
 def phase_loss(model: Trainable, phase: str, original: torch.Tensor,
                quality: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The phase's loss and its terms (batch means) for crops (B, 3, H, W) at qualities (B,)."""
+    """The loss of a phase (or of "base", the base run's) and its terms (batch means) for crops
+    (B, 3, H, W) at qualities (B,)."""
     lambdas = torch.tensor(model.codec.shape.lambdas)[quality]
     pixels = original.shape[-1] * original.shape[-2]
     if phase == "adapters":
@@ -104,9 +111,9 @@ def phase_loss(model: Trainable, phase: str, original: torch.Tensor,
     return {"total": total, "bpp": bpp.mean(), **{name: value.mean() for name, value in terms.items()}}
 
 
-def train_phase(model: Trainable, phase: str, frames: np.ndarray, checkpoint: Path,
+def train_phase(model: Trainable, phase: str, frames: Sequence[np.ndarray], checkpoint: Path,
                 settings: PhaseSettings, progress: Progress | None = None) -> list[dict[str, float]]:
-    """Run `phase` on (N, H, W, 3) uint8 frames, checkpointing to `checkpoint` and resuming from
+    """Run `phase` on (H, W, 3) uint8 frames, checkpointing to `checkpoint` and resuming from
     it when it holds an unfinished run of the same phase and settings. Returns the history (mean
     terms per checkpoint interval)."""
     if phase not in PHASES:
