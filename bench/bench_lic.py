@@ -2,11 +2,11 @@
 classification; BD-rates against JPEG and HEVC intra; the share of the fine-tuning gain the
 adapters recover (over adapter training seeds); decoding speed at 768x576.
 
-Everything trains on the sample's train frames (0-395) through `vcm lic train`, which must
-have run first: its checkpoints in WORK hold the base and the fine-tuned codecs, which are not
-shipped (the shipped model is adapter seed 0; other adapter seeds are trained here from the
-same frozen base, into WORK);
-nothing is chosen on the test frames (528-794), on which everything here is measured.
+Everything trains on the training frames (the sample's 0-395 and the train clips) through
+`vcm lic train`, which must have run first: its checkpoints in WORK hold the fine-tuned codecs,
+which are not shipped (the shipped model is adapter seed 0; other adapter seeds are trained
+here from the base run's codec, into WORK); nothing is chosen on the test frames (528-794),
+on which everything here is measured.
 
 Usage: .venv/bin/python bench/bench_lic.py [--work out/lic] [--out out/lic-bench]
        [--frame-step 11] [--adapter-seeds 0 1 2] [--repeats 3]
@@ -25,10 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from vcm.lic.base_run import load_run, run_model, training_frames
 from vcm.lic.coding import LearnedCodec
 from vcm.lic.distortions import MACHINE_TASKS, TASKS
 from vcm.lic.evaluate import METHODS, TaskMetrics, evaluate, gap_recovered, summary
-from vcm.lic.pipeline import RECIPE, phase_model, train_frames
+from vcm.lic.pipeline import RECIPE, phase_model
 from vcm.lic.postfilter import hevc_intra
 from vcm.lic.report import write_report
 from vcm.lic.train import Trainable, completed, parameter_count, read_checkpoint, train_phase
@@ -43,7 +44,7 @@ def adapter_seed(work: Path, base: LearnedCodec, seed: int) -> LearnedCodec:
     checkpoint = work / f"adapters-seed{seed}.pt"
     if not completed(checkpoint, "adapters", settings):
         print(f"training adapters with seed {seed} ...", flush=True)
-        train_phase(phase_model(work, "base"), "adapters", train_frames(), checkpoint, settings)
+        train_phase(run_model(load_run()), "adapters", training_frames(), checkpoint, settings)
     return LearnedCodec(Trainable.from_state(read_checkpoint(checkpoint)["model"]), base.postfilters)
 
 
@@ -82,9 +83,9 @@ def main() -> None:
     parser.add_argument("--adapter-seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    needed = ["base", *(f"finetune-{task}" for task in MACHINE_TASKS)]
+    needed = [f"finetune-{task}" for task in MACHINE_TASKS]
     missing = [f"{phase}.pt" for phase in needed if not (args.work / f"{phase}.pt").is_file()]
-    if missing:  # the fine-tuned upper bounds and the adapter seeds' base are not shipped
+    if missing:  # the fine-tuned upper bounds are not shipped
         raise SystemExit(f"bench_lic: {args.work} lacks {', '.join(missing)}; run `vcm lic train "
                          f"--work {args.work} --out out/lic.pt` first (every phase, resumable)")
     base = LearnedCodec.load()

@@ -1,4 +1,4 @@
-"""`vcm lic encode/decode` end to end with the shipped model, and their refusals."""
+"""`vcm lic encode/decode` end to end with the shipped model, and the refusals of lic commands."""
 
 from pathlib import Path
 
@@ -70,6 +70,9 @@ def test_video_round_trip_and_post_filter_on_a_standard_stream(hevc_clip: Path, 
     (["encode", "{tmp}/junk.png", "-o", "{tmp}/no/x.vcml"], "does not exist"),
     (["decode", "{tmp}/junk.png", "-o", "{tmp}/x.gif"], "must end in .png or .mp4"),
     (["decode", "{tmp}/junk.vcml", "-o", "{tmp}/x.png"], "not a readable video"),
+    (["train-base", "--minutes", "5", "--run", "{tmp}/junk.png"], "not a vcm lic checkpoint"),
+    (["train-base", "--minutes", "0"], "minutes must be above 0"),
+    (["train-base", "--minutes", "nan"], "minutes must be above 0"),
 ])
 def test_refusals_are_one_line(argv: list[str], message: str, tmp_path: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:

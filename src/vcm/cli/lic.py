@@ -52,7 +52,8 @@ def add_parser(commands: Subcommands) -> None:
         "(the sample's train split and the train clips) for --minutes, saving it every few minutes "
         "with its step count, loss curve and validation curve (BD-rate against JPEG and HEVC intra).")
     base.add_argument("--minutes", type=float, required=True, help="wall-clock minutes to train")
-    base.add_argument("--run", type=Path, help="the run file (default: the committed one in the package)")
+    base.add_argument("--run", dest="run_file", type=Path,
+                      help="the run file (default: the committed one in the package)")
     base.set_defaults(run=run_lic_train_base)
     train = actions.add_parser(
         "train", help="train adapters, fine-tuned bounds and post-filters on the base run's codec",
@@ -183,7 +184,7 @@ def _write_pictures(pictures: Iterator[np.ndarray], out: Path, fps: float,
 def run_lic_train_base(args: argparse.Namespace) -> None:
     from vcm.lic.base_run import RUN_FILE, continue_run, load_run
 
-    path = args.run or RUN_FILE
+    path = args.run_file or RUN_FILE
     load_run(path)  # refuses a missing or foreign file before the frames are read
     check_output(path)
     with progress_bar() as progress:
