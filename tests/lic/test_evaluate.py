@@ -28,3 +28,13 @@ def test_jpeg_anchor_spends_more_bits_for_more_quality(frames: np.ndarray) -> No
     high, high_bytes = jpeg(frames[0], 75)
     assert low_bytes < high_bytes
     assert luma_psnr(frames[0], low) < luma_psnr(frames[0], high)
+
+
+def test_classes_of_a_small_picture_come_from_six_tiles(frames: np.ndarray) -> None:
+    from vcm.lic.evaluate import TaskMetrics
+
+    small = frames[0, 100:244, 200:376]  # 176x144, as carphone
+    metrics = TaskMetrics([small])
+    assert metrics.reference_classes.shape == (6,)
+    assert metrics.score("classify", [small]) == 1.0
+    assert metrics.score("detect", [small]) == 1.0

@@ -26,3 +26,13 @@ def test_hevc_intra_codes_every_picture_and_training_moves_the_filter(frames: np
     assert (tmp_path / "f.pt").exists()
     x = torch.rand(1, 3, 64, 64)
     assert not torch.equal(network(x), x.clamp(0, 1))
+
+
+def test_hevc_intra_keeps_the_order_of_frames_of_several_sizes(frames: np.ndarray) -> None:
+    pictures = [frames[0, :128, :192], frames[1, :64, :96], frames[2, :128, :192]]
+    decoded, sizes = hevc_intra(pictures, 32)
+    assert [picture.shape for picture in decoded] == [picture.shape for picture in pictures]
+    for original, picture in zip(pictures, decoded, strict=True):
+        error = np.abs(original.astype(int) - picture).mean()
+        assert error < 6, error  # each decoded picture is its own frame's, not a neighbour's
+    assert sizes[1] < sizes[0]

@@ -124,17 +124,11 @@ class QualityCurves:
             coded = [jpeg(frame, quality) for frame in self.frames]
             self.jpeg.append([(8 * size, luma_psnr(frame, picture))
                               for frame, (picture, size) in zip(self.frames, coded, strict=True)])
-        by_shape: dict[tuple[int, ...], list[int]] = {}
-        for index, frame in enumerate(self.frames):
-            by_shape.setdefault(frame.shape, []).append(index)
         self.hevc: Coded = []
         for qp in HEVC_QPS:
-            row: list[tuple[int, float]] = [(0, 0.0)] * len(self.frames)
-            for indices in by_shape.values():  # one intra video per frame size
-                decoded, sizes = hevc_intra([self.frames[i] for i in indices], qp)
-                for index, picture, size in zip(indices, decoded, sizes, strict=True):
-                    row[index] = (8 * size, luma_psnr(self.frames[index], picture))
-            self.hevc.append(row)
+            decoded, sizes = hevc_intra(self.frames, qp)
+            self.hevc.append([(8 * size, luma_psnr(frame, picture))
+                              for frame, picture, size in zip(self.frames, decoded, sizes, strict=True)])
 
     def lic(self, model: Trainable) -> Coded:
         """Real range coding of every frame at every quality of the model's base codec."""

@@ -14,6 +14,7 @@ import io
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
 
+import cv2
 import numpy as np
 import torch
 from PIL import Image
@@ -57,10 +58,15 @@ class TaskMetrics:
         self.reference_classes = self.classes(self.originals)
 
     def classes(self, pictures: Sequence[np.ndarray]) -> np.ndarray:
-        """Top-1 ImageNet class per 224x224 tile (a 3x2 grid spread over each picture) -> (N * 6,)."""
+        """Top-1 ImageNet class per 224x224 tile (a 3x2 grid spread over each picture; a picture
+        with a side under 224 is first enlarged, bilinear, until it has none) -> (N * 6,)."""
         found = []
         for picture in pictures:
             height, width = picture.shape[:2]
+            if min(height, width) < TILE:
+                scale = TILE / min(height, width)
+                width, height = max(TILE, round(width * scale)), max(TILE, round(height * scale))
+                picture = cv2.resize(picture, (width, height), interpolation=cv2.INTER_LINEAR)
             tiles = [picture[top:top + TILE, left:left + TILE]
                      for top in np.linspace(0, height - TILE, 2).astype(int)
                      for left in np.linspace(0, width - TILE, 3).astype(int)]
@@ -97,7 +103,12 @@ def lic_pictures(codec: LearnedCodec, frames: Sequence[np.ndarray], quality: int
         for task in tasks:
             pictures[task].append(codec.decode_picture(z_string, y_string, frame.shape[1], frame.shape[0],
                                                        quality, task))
-    return pictures, bits / (len(frames) * frames[0].shape[0] * frames[0].shape[1])
+    return pictures, bits / pixel_count(frames)
+
+
+def pixel_count(frames: Sequence[np.ndarray]) -> int:
+    """Pixels of every frame together (frames may differ in size)."""
+    return sum(frame.shape[0] * frame.shape[1] for frame in frames)
 
 
 METHODS = ("lic-base", "lic-adapters", "lic-finetuned", "jpeg", "hevc", "hevc+filter")
@@ -106,10 +117,11 @@ METHODS = ("lic-base", "lic-adapters", "lic-finetuned", "jpeg", "hevc", "hevc+fi
 def evaluate(frames: Sequence[np.ndarray], base: LearnedCodec, finetuned: dict[str, LearnedCodec],
              progress: Progress | None = None, methods: Collection[str] = METHODS,
              metrics: "TaskMetrics | None" = None) -> list[Point]:
-    """The points of `methods`' curves on (H, W, 3) uint8 test frames."""
+    """The points of `methods`' curves on (H, W, 3) uint8 test frames (of any sizes): bits per
+    pixel over every frame together, each task's metric over every frame."""
     say = progress or (lambda _: None)
     metrics = metrics or TaskMetrics(frames)
-    pixels = len(frames) * frames[0].shape[0] * frames[0].shape[1]
+    pixels = pixel_count(frames)
     points: list[Point] = []
 
     def add(method: str, setting: str, bpp: float, pictures: dict[str, list[np.ndarray]]) -> None:

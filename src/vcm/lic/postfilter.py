@@ -47,7 +47,23 @@ class PostFilter(nn.Module):
 
 def hevc_intra(frames: Iterable[np.ndarray], qp: int) -> tuple[list[np.ndarray], list[int]]:
     """Code frames as HEVC intra pictures at a uniform QP (the project's encoder) and decode them
-    -> (decoded (H, W, 3) uint8 frames, bytes of each coded picture)."""
+    -> (decoded (H, W, 3) uint8 frames, bytes of each coded picture), in the frames' order;
+    frames of several sizes are coded as one intra video per size."""
+    pictures = list(frames)
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for index, picture in enumerate(pictures):
+        by_shape.setdefault(picture.shape, []).append(index)
+    decoded: list[np.ndarray] = [pictures[0]] * len(pictures)
+    sizes = [0] * len(pictures)
+    for indices in by_shape.values():
+        found, counts = _hevc_intra_video([pictures[i] for i in indices], qp)
+        for index, picture, count in zip(indices, found, counts, strict=True):
+            decoded[index], sizes[index] = picture, count
+    return decoded, sizes
+
+
+def _hevc_intra_video(frames: list[np.ndarray], qp: int) -> tuple[list[np.ndarray], list[int]]:
+    """hevc_intra of frames of one size."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "intra.mp4"
         result = encode(frames, qp, path, codec="hevc", gop=1)
