@@ -10,7 +10,7 @@ session, behind a short warm-up of the learning rate.
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +88,10 @@ def validation_frames() -> list[np.ndarray]:
 
 
 def load_run(path: Path = RUN_FILE) -> dict[str, Any]:
-    """The run's state: model, step, megapixels, settings, history, validation, sessions."""
+    """The run's state: phase "base-run", model (the codec's shape and weights), step, megapixels
+    seen, settings (RunSettings), origin (where it started), history (loss terms per
+    checkpoint), validation (QualityCurves.summary per validation step) and sessions (date,
+    steps and minutes of each continuation)."""
     state = read_checkpoint(path)
     if state.get("phase") != "base-run":
         raise InputError(f"{path} is not a base-codec run (it holds phase {state.get('phase')!r})")
@@ -243,9 +246,3 @@ def _validate(state: dict[str, Any], model: Trainable, validation: QualityCurves
     log(f"step {step}: validation BD-rate {point['bd_jpeg']} % against JPEG, "
         f"{point['bd_hevc']} % against HEVC")
 
-
-def new_run(model: Trainable, step: int, megapixels: float, origin: str,
-            settings: RunSettings = RunSettings()) -> dict[str, Any]:
-    """A run state that starts from `model` (trained for `step` steps on `megapixels` before)."""
-    return {"phase": "base-run", "model": model.codec_state(), "step": step, "megapixels": megapixels,
-            "origin": origin, "settings": asdict(settings), "history": [], "validation": [], "sessions": []}
