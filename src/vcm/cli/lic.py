@@ -24,7 +24,8 @@ def add_parser(commands: Subcommands) -> None:
         "encoder-side adapter and one decoder-side adapter per machine task: one .vcml bitstream, "
         "the decoder picks the task's picture. Also decodes standard streams through the task's "
         "post-filter.")
-    actions = lic.add_subparsers(dest="lic_command", required=True, metavar="encode | decode | train-base | train | eval")
+    actions = lic.add_subparsers(dest="lic_command", required=True,
+                                 metavar="encode | decode | train-base | train | eval")
     encode = actions.add_parser(
         "encode", help="code an image or video into a .vcml file",
         description="Code every picture with the learned codec at --quality; one bitstream from which "
@@ -64,14 +65,15 @@ def add_parser(commands: Subcommands) -> None:
     train.set_defaults(run=run_lic_train)
     evaluate = actions.add_parser(
         "eval", help="rate-accuracy curves and BD-rates on held-out frames",
-        description="On the sample's test frames (528-794): the base codec, base + adapters, the "
+        description="On frames of the test clips (never used in training or choices): the base "
+        "codec, base + adapters, the "
         "fine-tuned codecs in WORK, JPEG, HEVC intra and HEVC + post-filters; writes results.json, "
         "results.csv, rate_accuracy.png and index.html.")
     evaluate.add_argument("--out", type=Path, required=True, help="report folder")
     evaluate.add_argument("--work", type=Path, default=Path("out/lic"), help="checkpoint folder (out/lic)")
     evaluate.add_argument("--model", type=Path, help="a model file (default: the shipped one)")
-    evaluate.add_argument("--frame-step", type=at_least(1), default=11,
-                          help="every N-th test frame (11: 25 frames)")
+    evaluate.add_argument("--clip-frames", type=at_least(1), default=8,
+                          help="frames spread over each test clip (8)")
     evaluate.set_defaults(run=run_lic_eval)
 
 
@@ -222,25 +224,22 @@ def run_lic_train(args: argparse.Namespace) -> None:
 def run_lic_eval(args: argparse.Namespace) -> None:
     from vcm.lic.coding import LearnedCodec
     from vcm.lic.distortions import MACHINE_TASKS
-    from vcm.lic.evaluate import evaluate, summary
+    from vcm.lic.evaluate import evaluate, summary, test_frames
     from vcm.lic.pipeline import phase_model
     from vcm.lic.report import write_report
-    from vcm.media.samples import SAMPLE_SPLITS, sample_frames
 
     check_output_folder(args.out)
-    if args.frame_step < 1:
-        raise InputError(f"--frame-step must be at least 1, got {args.frame_step}")
     base = LearnedCodec.load(args.model)
     missing = [task for task in MACHINE_TASKS if not (args.work / f"finetune-{task}.pt").exists()]
     if missing:
         raise InputError(f"{args.work} lacks the fine-tuned codecs for {', '.join(missing)}; "
                          "run `vcm lic train` first")
     finetuned = {task: LearnedCodec(phase_model(args.work, f"finetune-{task}")) for task in MACHINE_TASKS}
-    frames = list(sample_frames(*SAMPLE_SPLITS["test"], step=args.frame_step))
+    frames = test_frames(args.clip_frames)
     with progress_bar() as progress:
         task = progress.add_task("evaluate", total=None)
         points = evaluate(frames, base, finetuned, lambda what: progress.update(task, description=what))
-    result = summary(points) | {"settings": {"test_frames": f"{SAMPLE_SPLITS['test']} step {args.frame_step}",
+    result = summary(points) | {"settings": {"test_frames": f"{args.clip_frames} of each test clip",
                                              "frames": len(frames)}}
     page = write_report(result, args.out)
     for name, tasks in result["bd_rate_percent"].items():

@@ -85,6 +85,15 @@ class TaskMetrics:
         return float(np.mean(self.classes(pictures) == self.reference_classes))
 
 
+def test_frames(per_clip: int) -> list[np.ndarray]:
+    """`per_clip` frames spread evenly over each test clip (vcm.media.clips.CLIP_SPLITS), clips
+    never used in training or in any choice; (H, W, 3) uint8 of the clips' own sizes."""
+    from vcm.lic.base_run import clip_frames
+    from vcm.media.clips import CLIP_SPLITS
+
+    return [frame for name in CLIP_SPLITS["test"] for frame in clip_frames(name, per_clip)]
+
+
 def jpeg(picture: np.ndarray, quality: int) -> tuple[np.ndarray, int]:
     """Pillow JPEG (4:2:0) at `quality` -> (decoded (H, W, 3) uint8, bytes)."""
     buffer = io.BytesIO()
