@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from vcm.lic.layers import Adapter, FrequencyMask
+from vcm.lic.layers import Adapter, FrequencyMask, up, upsample_subpixel
 from vcm.lic.model import CodecShape, HyperpriorCodec, make_adapter
 from vcm.lic.train import parameter_count
 
@@ -43,3 +43,10 @@ def test_the_frequency_branch_sits_where_features_are_small() -> None:
     assert [a.frequency is not None for a in decoder] == [True, True, False]  # 1/8, 1/4, 1/2
     share = parameter_count([decoder]) / parameter_count([HyperpriorCodec(shape)])
     assert share <= 0.05  # the budget per task
+
+
+def test_the_subpixel_form_is_the_transposed_convolution() -> None:
+    for channels_in, channels_out in ((8, 3), (5, 7)):
+        conv = up(channels_in, channels_out)
+        x = torch.randn(2, channels_in, 9, 13)
+        assert torch.allclose(upsample_subpixel(conv, x), conv(x), atol=1e-5)

@@ -38,6 +38,22 @@ def up(channels_in: int, channels_out: int, kernel: int = 5) -> nn.ConvTranspose
                               output_padding=1)
 
 
+SUBPIXEL_TAPS = torch.tensor([[4, 2, 0], [5, 3, 1]])  # [output phase, 3x3 offset] -> tap of the 5x5 kernel
+
+
+def upsample_subpixel(conv: nn.ConvTranspose2d, x: torch.Tensor) -> torch.Tensor:
+    """`conv(x)` for a stride-2 5x5 transposed convolution made by `up`, computed as a 3x3
+    convolution to 4x the channels and pixel_shuffle(2): the same numbers (to float rounding),
+    about twice as fast on CPU where the output has few channels."""
+    padded = F.pad(conv.weight, (0, 1, 0, 1))  # (in, out, 6, 6): tap 5 is zero
+    rows, columns = SUBPIXEL_TAPS[:, None, :, None], SUBPIXEL_TAPS[None, :, None, :]
+    weight = padded[:, :, rows, columns]  # (in, out, phase y, phase x, 3, 3)
+    channels_in, channels_out = weight.shape[:2]
+    weight = weight.permute(1, 2, 3, 0, 4, 5).reshape(4 * channels_out, channels_in, 3, 3)
+    bias = None if conv.bias is None else conv.bias.repeat_interleave(4)
+    return F.pixel_shuffle(F.conv2d(x, weight, bias, padding=1), 2)
+
+
 class FrequencyMask(nn.Module):
     """A learned gain per channel and spatial frequency: irfft2(rfft2(x) m), m (C, H, W/2 + 1)
     interpolated from `grid` (C, rows, columns) over the vertical frequency (-1/2 .. 1/2 cycles

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vcm.lic import entropy
-from vcm.lic.layers import GDN, Adapter, down, up
+from vcm.lic.layers import GDN, Adapter, down, up, upsample_subpixel
 
 STRIDE = 64  # y is 16x smaller than the image and z 4x smaller than y
 
@@ -81,7 +81,7 @@ class HyperpriorCodec(nn.Module):
         """Quantised y (B, M, h, w) -> picture (B, 3, 16 h, 16 w), not clamped."""
         x = y_hat * torch.exp(self.log_inverse_gain[quality])[:, :, None, None]
         for index, conv in enumerate(self.synthesis_convs):
-            x = conv(x)
+            x = conv(x) if index < 3 else upsample_subpixel(conv, x)  # the same layer, faster to 3 channels
             if index < 3:
                 x = self.synthesis_gdns[index](x)
                 if adapter is not None:
