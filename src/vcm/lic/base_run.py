@@ -20,7 +20,7 @@ import torch
 from vcm.atomic import atomic_output
 from vcm.errors import InputError
 from vcm.eval.bdrate import bd_rate
-from vcm.lic.train import Trainable, phase_loss, read_checkpoint
+from vcm.lic.train import Trainable, optimise_step, read_checkpoint
 from vcm.preedit.train import random_crops
 from vcm.threads import use_cores
 
@@ -194,21 +194,13 @@ def continue_run(minutes: float, path: Path = RUN_FILE, progress: Progress | Non
     torch.manual_seed(settings.seed + start_step)
     if not state["validation"]:  # where the run starts from
         _validate(state, model, validation, start_step, log)
-    qualities = model.codec.shape.qualities
     running: dict[str, list[float]] = {}
     step = start_step
     model.codec.train()
     while time.monotonic() - started < 60 * minutes:
-        original = random_crops(frames, settings.batch, settings.crop, generator)
-        quality = torch.from_numpy(generator.integers(0, qualities, settings.batch))
-        terms = phase_loss(model, "base", original, quality)
-        optimizer.zero_grad()
-        terms["total"].backward()
-        torch.nn.utils.clip_grad_norm_(trained, 1.0)
-        optimizer.step()
-        warmup.step()
+        values = optimise_step(model, "base", random_crops(frames, settings.batch, settings.crop, generator),
+                               generator, optimizer, warmup)
         step += 1
-        values = {name: float(value.detach()) for name, value in terms.items()}
         for name, value in values.items():
             running.setdefault(name, []).append(value)
         if progress:

@@ -144,21 +144,13 @@ def train_phase(model: Trainable, phase: str, frames: Sequence[np.ndarray], chec
         schedule.load_state_dict(state["schedule"])
         step, history = state["step"], state["history"]
     generator = np.random.default_rng([settings.seed, step])
-    qualities = model.codec.shape.qualities
     running: dict[str, list[float]] = {}
     for module in (model.codec, model.encoder_adapter, model.decoder_adapters):
         module.train()
     while step < settings.steps:
-        original = random_crops(frames, settings.batch, settings.crop, generator)
-        quality = torch.from_numpy(generator.integers(0, qualities, settings.batch))
-        terms = phase_loss(model, phase, original, quality)
-        optimizer.zero_grad()
-        terms["total"].backward()
-        torch.nn.utils.clip_grad_norm_(trained, 1.0)
-        optimizer.step()
-        schedule.step()
+        values = optimise_step(model, phase, random_crops(frames, settings.batch, settings.crop, generator),
+                               generator, optimizer, schedule)
         step += 1
-        values = {name: float(value.detach()) for name, value in terms.items()}
         for name, value in values.items():
             running.setdefault(name, []).append(value)
         if progress:
@@ -173,6 +165,21 @@ def train_phase(model: Trainable, phase: str, frames: Sequence[np.ndarray], chec
                 torch.save(payload, temporary)
     model.eval()
     return history
+
+
+def optimise_step(model: Trainable, phase: str, original: torch.Tensor, generator: np.random.Generator,
+                  optimizer: torch.optim.Optimizer, schedule: torch.optim.lr_scheduler.LRScheduler
+                  ) -> dict[str, float]:
+    """One step of `phase` on crops (B, 3, H, W), each at a random quality, gradients clipped
+    to norm 1 -> the loss terms' values."""
+    quality = torch.from_numpy(generator.integers(0, model.codec.shape.qualities, len(original)))
+    terms = phase_loss(model, phase, original, quality)
+    optimizer.zero_grad()
+    terms["total"].backward()
+    torch.nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group["params"]], 1.0)
+    optimizer.step()
+    schedule.step()
+    return {name: float(value.detach()) for name, value in terms.items()}
 
 
 def _cosine(step: int, steps: int) -> float:
