@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from vcm.errors import InputError
-from vcm.lic.base_run import RUN_FILE, continue_run, evenly, load_run, run_model
+from vcm.lic.base_run import RUN_FILE, clip_frames, continue_run, evenly, load_run, run_model
 from vcm.lic.train import Trainable, read_checkpoint
 
 
@@ -54,6 +54,16 @@ def test_refuses_what_is_not_a_run(tmp_path: Path) -> None:
 
 
 def test_evenly_spreads_over_the_whole_clip() -> None:
-    frames = [np.full((2, 2, 3), value, np.uint8) for value in range(10)]
-    assert [int(frame[0, 0, 0]) for frame in evenly(frames, 4)] == [0, 3, 6, 9]
-    assert len(evenly(frames, 20)) == 10
+    assert evenly(4, 10) == [0, 3, 6, 9]
+    assert evenly(20, 10) == list(range(10))
+
+
+def test_clip_frames_are_the_clips_own_spread_frames() -> None:
+    from vcm.media import FrameSource
+    from vcm.media.clips import clip_path
+
+    picked = clip_frames("face-webcam", 3)
+    with FrameSource(clip_path("face-webcam")) as source:
+        every = list(source)  # 72 frames: small enough to hold
+    assert len(picked) == 3
+    assert np.array_equal(picked[0], every[0]) and np.array_equal(picked[-1], every[-1])

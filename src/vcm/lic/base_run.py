@@ -48,21 +48,28 @@ class RunSettings:
     seed: int = 0
 
 
-def evenly(frames: Sequence[np.ndarray], count: int) -> list[np.ndarray]:
-    """`count` frames spread evenly over `frames` (all of them when there are fewer)."""
-    if len(frames) <= count:
-        return list(frames)
-    return [frames[int(i)] for i in np.linspace(0, len(frames) - 1, count)]
+def evenly(count: int, total: int) -> list[int]:
+    """Indices of `count` items spread evenly over `total` (all of them when there are fewer)."""
+    if total <= count:
+        return list(range(total))
+    return sorted({int(i) for i in np.linspace(0, total - 1, count)})
 
 
 def clip_frames(name: str, count: int) -> list[np.ndarray]:
-    """`count` frames spread evenly over the named clip, (H, W, 3) uint8."""
+    """`count` frames spread evenly over the named clip, (H, W, 3) uint8; only those are kept
+    in memory while the clip is decoded."""
     from vcm.media import FrameSource
     from vcm.media.clips import clip_path
 
-    with FrameSource(clip_path(name)) as source:
-        every = list(source)
-    return evenly(every, count)
+    path = clip_path(name)
+    with FrameSource(path) as source:
+        total = source.expected_frames
+    if total is None:  # the container does not list its frames: count them
+        with FrameSource(path) as source:
+            total = sum(1 for _ in source)
+    wanted = set(evenly(count, total))
+    with FrameSource(path) as source:
+        return [frame for index, frame in enumerate(source) if index in wanted]
 
 
 def training_frames() -> list[np.ndarray]:
@@ -151,8 +158,10 @@ class QualityCurves:
 
     def curve(self, coded: Coded, indices: Sequence[int] | None = None) -> list[tuple[float, float]]:
         """(bits per pixel over the chosen frames, their mean PSNR) per setting, lowest rate first."""
+        from vcm.lic.evaluate import pixel_count
+
         chosen = range(len(self.frames)) if indices is None else indices
-        pixels = sum(self.frames[i].shape[0] * self.frames[i].shape[1] for i in chosen)
+        pixels = pixel_count([self.frames[i] for i in chosen])
         points = [(sum(row[i][0] for i in chosen) / pixels, float(np.mean([row[i][1] for i in chosen])))
                   for row in coded]
         return sorted(points)
