@@ -1,51 +1,83 @@
-"""Learned-codec benchmark (issue 15): rate-accuracy on held-out frames for people, detection and
-classification; BD-rates against JPEG and HEVC intra; the share of the fine-tuning gain the
-adapters recover (over adapter training seeds); decoding speed at 768x576.
+"""Learned-codec benchmark (issue 15, 32): rate-accuracy on held-out frames for people, detection
+and classification; BD-rates against JPEG and HEVC intra; the share of the fine-tuning gain the
+adapters recover, over seeds; whether the encoder adapter leaves people's picture unchanged;
+decoding speed at 768x576.
 
-Everything trains on the training frames (the sample's 0-395 and the train clips) through
-`vcm lic train`, which must have run first: its checkpoints in WORK hold the fine-tuned codecs,
-which are not shipped (the shipped model is adapter seed 0; other adapter seeds are trained
-here from the base run's codec, into WORK); everything here is measured on frames of the test
-clips, which no training or choice has seen (speed on the sample's 768x576 test frames).
+Everything trains on the training frames (the sample's train split and the train clips) from
+the base run's codec, which the shipped model must hold (checked first). Seed 0's adapters are
+the shipped ones; the other adapter seeds and every fine-tuned upper bound (one per task and
+seed) are trained here into WORK (resumable; `vcm lic train --work WORK` leaves seed 0's
+bounds there). Seed i's adapters are measured against seed i's bounds. Everything is measured
+on frames of the test clips, which no training or choice has seen (speed on the sample's
+768x576 test frames).
 
 Usage: .venv/bin/python bench/bench_lic.py [--work out/lic] [--out out/lic-bench]
-       [--clip-frames 8] [--adapter-seeds 0 1 2] [--repeats 3]
+       [--clip-frames 8] [--seeds 0 1 2] [--repeats 3]
 Prints markdown; writes the report (index.html, rate_accuracy.png, results.json/csv) into --out.
 """
 
 import argparse
+import functools
 import json
 import os
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from vcm.eval.bdrate import bd_metric, bd_rate
 from vcm.lic.base_run import load_run, run_model, training_frames
 from vcm.lic.coding import LearnedCodec
 from vcm.lic.distortions import MACHINE_TASKS, TASKS
-from vcm.lic.evaluate import METHODS, TaskMetrics, evaluate, gap_recovered, summary, test_frames
-from vcm.lic.pipeline import RECIPE, phase_model
+from vcm.lic.evaluate import METHODS, Point, TaskMetrics, curve, evaluate, gap_recovered, summary, test_frames
+from vcm.lic.pipeline import RECIPE
 from vcm.lic.postfilter import hevc_intra
 from vcm.lic.report import write_report
 from vcm.lic.train import Trainable, completed, parameter_count, read_checkpoint, train_phase
 from vcm.media.samples import SAMPLE_SPLITS, sample_frames
+from vcm.rounding import rounded
 
 
-def adapter_seed(work: Path, base: LearnedCodec, seed: int) -> LearnedCodec:
-    """The shipped base with adapters trained from `seed` (seed 0: the shipped adapters)."""
-    if seed == 0:
-        return base
-    settings = replace(RECIPE["adapters"], seed=seed)
-    checkpoint = work / f"adapters-seed{seed}.pt"
-    if not completed(checkpoint, "adapters", settings):
-        print(f"training adapters with seed {seed} ...", flush=True)
-        train_phase(run_model(load_run()), "adapters", training_frames(), checkpoint, settings)
-    return LearnedCodec(Trainable.from_state(read_checkpoint(checkpoint)["model"]), base.postfilters)
+def check_frozen_base(shipped: LearnedCodec) -> None:
+    """Refuse when the shipped model's codec is not the base run's (the bounds start from the run)."""
+    run = load_run()["model"]["codec"]
+    mine = shipped.model.codec.state_dict()
+    if set(run) != set(mine) or any(not torch.equal(run[name], mine[name]) for name in run):
+        raise SystemExit("bench_lic: the shipped lic.pt holds another codec than the base run; "
+                         "assemble it again with `vcm lic train` after the run's last session")
+
+
+@functools.cache
+def training_frames_once() -> tuple[np.ndarray, ...]:
+    return tuple(training_frames())
+
+
+def trained(work: Path, phase: str, seed: int) -> Trainable:
+    """`phase` of the recipe at `seed`, trained from the base run into WORK unless finished there
+    (seed 0 in WORK/PHASE.pt, where `vcm lic train` leaves it; others in WORK/PHASE-seedN.pt)."""
+    settings = replace(RECIPE[phase], seed=seed)
+    checkpoint = work / (f"{phase}.pt" if seed == 0 else f"{phase}-seed{seed}.pt")
+    if not completed(checkpoint, phase, settings):
+        print(f"training {phase} with seed {seed} ...", flush=True)
+        work.mkdir(parents=True, exist_ok=True)
+        train_phase(run_model(load_run()), phase, training_frames_once(), checkpoint, settings)
+    return Trainable.from_state(read_checkpoint(checkpoint)["model"]).eval()
+
+
+def human_change(points: Sequence[Point]) -> dict[str, object]:
+    """People's picture (the base decoder's) from the adapted bitstream against the base
+    bitstream: BD-PSNR (dB at equal rate), and PSNR (dB) and bits (percent) quality by quality."""
+    base, adapted = curve(points, "lic-base", "human"), curve(points, "lic-adapters", "human")
+    psnr = [a - b for a, b in zip(adapted[1], base[1], strict=True)]
+    rate = [100 * (a / b - 1) for a, b in zip(adapted[0], base[0], strict=True)]
+    return {"bd_psnr_db": rounded(bd_metric(*base, *adapted), "db"),
+            "psnr_db_per_quality": [rounded(v, "db") for v in psnr],
+            "bpp_percent_per_quality": [rounded(v, "percent") for v in rate]}
 
 
 def frames_per_second(run: Callable[[], object], count: int, repeats: int) -> float:
@@ -75,37 +107,51 @@ def speed(codec: LearnedCodec, frames: list[np.ndarray], repeats: int) -> dict[s
     return {name: round(value, 2) for name, value in result.items()}
 
 
+def _percents(values: Sequence[float | None]) -> str:
+    return ", ".join("n/a" if v is None else f"{v:+.1f} %" for v in values)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, default=Path("out/lic"))
     parser.add_argument("--out", type=Path, default=Path("out/lic-bench"))
     parser.add_argument("--clip-frames", type=int, default=8)
-    parser.add_argument("--adapter-seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    needed = [f"finetune-{task}" for task in MACHINE_TASKS]
-    missing = [f"{phase}.pt" for phase in needed if not (args.work / f"{phase}.pt").is_file()]
-    if missing:  # the fine-tuned upper bounds are not shipped
-        raise SystemExit(f"bench_lic: {args.work} lacks {', '.join(missing)}; run `vcm lic train "
-                         f"--work {args.work} --out out/lic.pt` first (every phase, resumable)")
     base = LearnedCodec.load()
-    finetuned = {task: LearnedCodec(phase_model(args.work, f"finetune-{task}")) for task in MACHINE_TASKS}
+    check_frozen_base(base)
+    adapters = {seed: LearnedCodec(trained(args.work, "adapters", seed), base.postfilters) if seed else base
+                for seed in args.seeds}
+    bounds = {seed: {task: LearnedCodec(trained(args.work, f"finetune-{task}", seed))
+                     for task in MACHINE_TASKS} for seed in args.seeds}
     frames = test_frames(args.clip_frames)
     metrics = TaskMetrics(frames)
     progress = lambda what: print(what, flush=True)  # noqa: E731
-    points = evaluate(frames, base, finetuned, progress, METHODS, metrics)
+    first = args.seeds[0]
+    points = evaluate(frames, adapters[first], bounds[first], progress, METHODS, metrics)
     result = summary(points)
+    shared = [p for p in points if p.method not in ("lic-adapters", "lic-finetuned")]
     gaps: dict[str, list[float | None]] = {task: [] for task in MACHINE_TASKS}
-    for seed in args.adapter_seeds:
-        codec = adapter_seed(args.work, base, seed)
-        seed_points = points if seed == 0 else [p for p in points if p.method != "lic-adapters"] + evaluate(
-            frames, codec, {}, progress, ("lic-adapters",), metrics)
+    savings: dict[str, dict[str, list[float | None]]] = {task: {"adapters": [], "finetuned": []}
+                                                         for task in MACHINE_TASKS}
+    changes = []
+    for seed in args.seeds:
+        seed_points = points if seed == first else shared + evaluate(
+            frames, adapters[seed], bounds[seed], progress, ("lic-adapters", "lic-finetuned"), metrics)
+        changes.append(human_change(seed_points))
         for task in MACHINE_TASKS:
             gaps[task].append(gap_recovered(seed_points, task))
+            base_curve = curve(seed_points, "lic-base", task)
+            for method in ("adapters", "finetuned"):
+                saving = bd_rate(*base_curve, *curve(seed_points, f"lic-{method}", task))
+                savings[task][method].append(rounded(saving, "percent"))
     model = base.model
     result["settings"] = {"test_frames": f"{args.clip_frames} of each test clip",
-                          "frames": len(frames), "adapter_seeds": args.adapter_seeds}
+                          "frames": len(frames), "seeds": args.seeds}
     result["gap_recovered_per_seed"] = gaps
+    result["bd_rate_vs_base_per_seed"] = savings
+    result["human_change_per_seed"] = changes
     result["parameters"] = {"base": parameter_count([model.codec]),
                             "encoder_adapter": parameter_count([model.encoder_adapter]),
                             **{f"decoder_adapter {t}": parameter_count([model.decoder_adapters[t]])
@@ -124,11 +170,20 @@ def main() -> None:
     for name, tasks in result["bd_rate_percent"].items():
         for task, value in tasks.items():
             print(f"| {name} | {task} | {'n/a' if value is None else f'{value:+.1f} %'} |")
-    print("\n| task | gap recovered, seed 0 | per seed | mean ± std |\n|---|---|---|---|")
+    print("\n| task | adapters vs base, per seed | fine-tuned vs base, per seed | gap recovered, per seed "
+          "| mean ± std |\n|---|---|---|---|---|")
     for task, values in gaps.items():
         known = [v for v in values if v is not None]
-        spread = f"{np.mean(known):.2f} ± {np.std(known):.2f}" if known else "n/a"
-        print(f"| {task} | {values[0]} | {[None if v is None else round(v, 3) for v in values]} | {spread} |")
+        spread = (f"{np.mean(known):.2f} ± {np.std(known):.2f} ({len(known)} of {len(values)})"
+                  if known else "n/a")
+        adapters, finetuned = _percents(savings[task]["adapters"]), _percents(savings[task]["finetuned"])
+        shares = ", ".join("n/a" if v is None else f"{v:.2f}" for v in values)
+        print(f"| {task} | {adapters} | {finetuned} | {shares} | {spread} |")
+    print("\n| seed | people's picture: BD-PSNR (dB) | PSNR change per quality (dB) "
+          "| bits change per quality (%) |\n|---|---|---|---|")
+    for seed, change in zip(args.seeds, changes, strict=True):
+        print(f"| {seed} | {change['bd_psnr_db']} | {change['psnr_db_per_quality']} | "
+              f"{change['bpp_percent_per_quality']} |")
     print("\n| parameters | count |\n|---|---|")
     for name, count in result["parameters"].items():
         print(f"| {name} | {count} ({count / result['parameters']['base']:.1%} of the base) |")

@@ -73,6 +73,8 @@ def test_video_round_trip_and_post_filter_on_a_standard_stream(hevc_clip: Path, 
     (["train-base", "--minutes", "5", "--run", "{tmp}/junk.png"], "not a vcm lic checkpoint"),
     (["train-base", "--minutes", "0"], "minutes must be above 0"),
     (["train-base", "--minutes", "nan"], "minutes must be above 0"),
+    (["train-base", "--minutes", "5", "--learning-rate", "inf"], "learning-rate must be in (0, 0.01]"),
+    (["train-base", "--minutes", "5", "--learning-rate", "0"], "learning-rate must be in (0, 0.01]"),
 ])
 def test_refusals_are_one_line(argv: list[str], message: str, tmp_path: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,6 +9,7 @@ import torch
 
 from vcm.errors import InputError
 from vcm.lic.base_run import RUN_FILE, clip_frames, continue_run, evenly, load_run, run_model
+from vcm.lic.coding import SHIPPED_MODEL
 from vcm.lic.train import Trainable, read_checkpoint
 
 
@@ -23,17 +24,27 @@ def test_the_committed_run_records_its_curves() -> None:
         assert rates == sorted(rates) and len(rates) == run_model(state).codec.shape.qualities
 
 
+def test_the_shipped_model_holds_the_runs_codec_frozen() -> None:
+    shipped = torch.load(SHIPPED_MODEL, map_location="cpu", weights_only=True)["model"]
+    run = load_run()["model"]
+    assert shipped["shape"] == run["shape"]
+    assert shipped["codec"].keys() == run["codec"].keys()
+    for name, tensor in run["codec"].items():
+        assert torch.equal(shipped["codec"][name], tensor), name
+
+
 def test_continuing_trains_saves_and_measures(tmp_path: Path) -> None:
     run = tmp_path / "run.pt"
     shutil.copyfile(RUN_FILE, run)
     before = load_run(run)
     lines: list[str] = []
-    after = continue_run(0.03, run, log=lines.append)
+    after = continue_run(0.03, run, log=lines.append, learning_rate=1e-5)
     saved = load_run(run)
     assert saved["step"] == after["step"] > before["step"]
     assert saved["megapixels"] > before["megapixels"]
     assert saved["sessions"][-1]["from_step"] == before["step"]
     assert saved["sessions"][-1]["to_step"] == saved["step"]
+    assert saved["sessions"][-1]["learning_rate"] == 1e-5
     assert saved["validation"][-1]["step"] == saved["step"]
     assert np.isfinite(saved["history"][-1]["total"])
     assert any("validation BD-rate" in line for line in lines)
@@ -51,6 +62,8 @@ def test_refuses_what_is_not_a_run(tmp_path: Path) -> None:
         continue_run(0.0, RUN_FILE)
     with pytest.raises(InputError, match="minutes must be above 0"):
         continue_run(float("nan"), RUN_FILE)
+    with pytest.raises(InputError, match="learning-rate must be"):
+        continue_run(1.0, RUN_FILE, learning_rate=float("nan"))
 
 
 def test_evenly_spreads_over_the_whole_clip() -> None:

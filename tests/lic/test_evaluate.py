@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from vcm.lic.evaluate import Point, gap_recovered, jpeg
 from vcm.media.quality import luma_psnr
@@ -38,3 +39,23 @@ def test_classes_of_a_small_picture_come_from_six_tiles(frames: np.ndarray) -> N
     assert metrics.reference_classes.shape == (6,)
     assert metrics.score("classify", [small]) == 1.0
     assert metrics.score("detect", [small]) == 1.0
+
+
+def test_the_base_curve_gives_every_task_peoples_picture(frames: np.ndarray) -> None:
+    from vcm.lic.coding import LearnedCodec
+    from vcm.lic.evaluate import TaskMetrics, evaluate
+
+    codec = LearnedCodec.load()
+    with torch.no_grad():  # the classification adapter now decodes a white picture
+        codec.model.decoder_adapters["classify"][2].expand.bias.fill_(10.0)
+    frame = frames[0, 200:392, 256:512]
+    metrics = TaskMetrics([frame])
+    top = codec.qualities
+    z_string, y_string = codec.encode_picture(frame, top, machine=False)
+    people = codec.decode_picture(z_string, y_string, 256, 192, top)
+    white = codec.decode_picture(z_string, y_string, 256, 192, top, "classify")
+    assert white.min() == 255
+    assert metrics.score("classify", [people]) != metrics.score("classify", [white])
+    points = evaluate([frame], codec, {}, methods=("lic-base",), metrics=metrics)
+    found = next(p for p in points if p.task == "classify" and p.setting == f"q{top}")
+    assert found.metric == metrics.score("classify", [people])

@@ -12,7 +12,8 @@ from vcm.lic.train import parameter_count
 def test_a_new_adapter_leaves_its_host_unchanged() -> None:
     x = torch.randn(2, 8, 12, 20)
     for frequency in (False, True):
-        assert torch.equal(Adapter(8, 4, frequency=frequency)(x), x)
+        for kernel in (1, 3):
+            assert torch.equal(Adapter(8, 4, frequency=frequency, kernel=kernel)(x), x)
 
 
 def test_a_mask_of_ones_passes_every_frequency_at_any_size() -> None:
@@ -41,6 +42,7 @@ def test_the_frequency_branch_sits_where_features_are_small() -> None:
     encoder, decoder = make_adapter(shape, decoder=False), make_adapter(shape, decoder=True)
     assert [a.frequency is not None for a in encoder] == [False, True, True]  # 1/2, 1/4, 1/8
     assert [a.frequency is not None for a in decoder] == [True, True, False]  # 1/8, 1/4, 1/2
+    assert [a.reduce.kernel_size for a in decoder] == [(3, 3), (3, 3), (1, 1)]  # pixel by pixel at 1/2
     share = parameter_count([decoder]) / parameter_count([HyperpriorCodec(shape)])
     assert share <= 0.05  # the budget per task
 

@@ -12,11 +12,13 @@ from vcm.errors import InputError
 from vcm.progress import console, progress_bar
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff", ".webp"}
+DEFAULT_QUALITY = 5  # of 7 (lambda 0.0067): the earlier default's rate, ~0.3 bpp on the sample
 VIDEO_OUT_QP = 10  # H.264 QP of a decoded .mp4: near-transparent, so the picture is what the task gets
 
 
 def add_parser(commands: Subcommands) -> None:
     from vcm.lic.distortions import TASKS
+    from vcm.lic.model import CodecShape
 
     lic = commands.add_parser(
         "lic", help="learned codec: one bitstream for people and several machine tasks",
@@ -32,7 +34,8 @@ def add_parser(commands: Subcommands) -> None:
         "`vcm lic decode --task` gives people's picture or a machine task's.")
     encode.add_argument("input", type=Path, help="an image (PNG, JPEG...) or a video")
     encode.add_argument("-o", "--out", type=Path, required=True, help="the .vcml file to write")
-    encode.add_argument("--quality", type=int, default=2, help="1 (lowest rate) .. 4 (2)")
+    encode.add_argument("--quality", type=int, default=DEFAULT_QUALITY,
+                        help=f"1 (lowest rate) .. {CodecShape().qualities} ({DEFAULT_QUALITY})")
     encode.add_argument("--people-only", action="store_true",
                         help="code with the frozen base encoder (no machine adapter)")
     encode.add_argument("--model", type=Path, help="a model file (default: the shipped one)")
@@ -55,6 +58,8 @@ def add_parser(commands: Subcommands) -> None:
     base.add_argument("--minutes", type=float, required=True, help="wall-clock minutes to train")
     base.add_argument("--run", dest="run_file", type=Path,
                       help="the run file (default: the committed one in the package)")
+    base.add_argument("--learning-rate", type=float,
+                      help="Adam's learning rate for this session (default: the run's, 1e-4)")
     base.set_defaults(run=run_lic_train_base)
     train = actions.add_parser(
         "train", help="train adapters, fine-tuned bounds and post-filters on the base run's codec",
@@ -196,7 +201,7 @@ def run_lic_train_base(args: argparse.Namespace) -> None:
             terms = ", ".join(f"{name} {value:.3g}" for name, value in values.items())
             progress.update(task, description=f"base run step {step} ({terms})")
 
-        state = continue_run(args.minutes, path, report, console.print)
+        state = continue_run(args.minutes, path, report, console.print, args.learning_rate)
     last = state["validation"][-1]
     console.print(f"{path}: step {state['step']}, validation BD-rate {last['bd_jpeg']} % against JPEG, "
                   f"{last['bd_hevc']} % against HEVC intra")

@@ -39,3 +39,22 @@ def bd_rate(reference_rate: Sequence[float], reference_metric: Sequence[float],
     grid = np.linspace(low, high, GRID_POINTS)
     difference = np.interp(grid, *test) - np.interp(grid, *reference)
     return float((np.exp(difference.mean()) - 1) * 100)
+
+
+def bd_metric(reference_rate: Sequence[float], reference_metric: Sequence[float],
+              test_rate: Sequence[float], test_metric: Sequence[float]) -> float | None:
+    """Metric change of `test` vs `reference` at equal rate (BD-PSNR in dB for PSNR), averaged
+    over the log-rate range both monotone curves cover, with piecewise-linear interpolation of
+    the metric. None when a curve has fewer than 2 increasing points or the ranges do not
+    overlap."""
+    reference_metrics, reference_log_rates = monotone_curve(reference_rate, reference_metric)
+    test_metrics, test_log_rates = monotone_curve(test_rate, test_metric)
+    if len(reference_metrics) < 2 or len(test_metrics) < 2:
+        return None
+    low = max(reference_log_rates[0], test_log_rates[0])
+    high = min(reference_log_rates[-1], test_log_rates[-1])
+    if high <= low:
+        return None
+    grid = np.linspace(low, high, GRID_POINTS)
+    return float(np.mean(np.interp(grid, test_log_rates, test_metrics)
+                         - np.interp(grid, reference_log_rates, reference_metrics)))

@@ -181,13 +181,17 @@ class QualityCurves:
 
 
 def continue_run(minutes: float, path: Path = RUN_FILE, progress: Progress | None = None,
-                 log: Callable[[str], None] = print) -> dict[str, Any]:
+                 log: Callable[[str], None] = print, learning_rate: float | None = None) -> dict[str, Any]:
     """Train the run in `path` for about `minutes` of wall time, saving every checkpoint_every
-    steps and measuring a validation point every validate_every steps and at the end."""
+    steps and measuring a validation point every validate_every steps and at the end.
+    `learning_rate` replaces the run's for this session (the published recipes end at a tenth)."""
     if not minutes > 0:
         raise InputError(f"--minutes must be above 0, got {minutes}")
+    if learning_rate is not None and not 0 < learning_rate <= 1e-2:
+        raise InputError(f"--learning-rate must be in (0, 0.01], got {learning_rate}")
     state = load_run(path)
     settings = RunSettings(**state["settings"])
+    learning_rate = settings.learning_rate if learning_rate is None else learning_rate
     use_cores()
     model = run_model(state)
     log("reading the training and validation frames ...")
@@ -195,7 +199,7 @@ def continue_run(minutes: float, path: Path = RUN_FILE, progress: Progress | Non
     trained = list(model.codec.parameters())
     for parameter in [*model.encoder_adapter.parameters(), *model.decoder_adapters.parameters()]:
         parameter.requires_grad_(False)
-    optimizer = torch.optim.Adam(trained, lr=settings.learning_rate)
+    optimizer = torch.optim.Adam(trained, lr=learning_rate)
     warmup = torch.optim.lr_scheduler.LambdaLR(optimizer,
                                                lambda local: min(1.0, (local + 1) / settings.warmup))
     start_step, started = state["step"], time.monotonic()
@@ -226,7 +230,8 @@ def continue_run(minutes: float, path: Path = RUN_FILE, progress: Progress | Non
     if not state["validation"] or state["validation"][-1]["step"] != step:
         _validate(state, model, validation, step, log)
     state["sessions"].append({"date": time.strftime("%Y-%m-%d"), "from_step": start_step, "to_step": step,
-                              "minutes": round((time.monotonic() - started) / 60, 1)})
+                              "minutes": round((time.monotonic() - started) / 60, 1),
+                              "learning_rate": learning_rate})
     save_run(state, path)
     return state
 

@@ -1,7 +1,7 @@
 """Code pictures and videos to .vcml files and back with a trained model (the Python API).
 
     model = LearnedCodec.load()                       # the shipped base + adapters
-    model.encode_file("clip.mp4", "clip.vcml", quality=3)
+    model.encode_file("clip.mp4", "clip.vcml", quality=5)
     for picture in model.decode_file("clip.vcml", task="detect"): ...   # (H, W, 3) uint8
 
 Frames are coded one at a time (intra only), so memory does not grow with the video's length.

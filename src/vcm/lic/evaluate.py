@@ -142,9 +142,9 @@ def evaluate(frames: Sequence[np.ndarray], base: LearnedCodec, finetuned: dict[s
     all_tasks = tuple(TASKS)
     for quality in range(1, base.qualities + 1):
         say(f"lic quality {quality}")
-        if "lic-base" in methods:
-            pictures, bpp = lic_pictures(base, frames, quality, False, all_tasks)
-            add("lic-base", f"q{quality}", bpp, pictures)
+        if "lic-base" in methods:  # the frozen codec alone: every task gets people's picture
+            pictures, bpp = lic_pictures(base, frames, quality, False, ("human",))
+            add("lic-base", f"q{quality}", bpp, {task: pictures["human"] for task in all_tasks})
         if "lic-adapters" in methods:
             pictures, bpp = lic_pictures(base, frames, quality, True, all_tasks)
             add("lic-adapters", f"q{quality}", bpp, pictures)

@@ -74,13 +74,13 @@ class FrequencyMask(nn.Module):
 
 
 class Adapter(nn.Module):
-    """x + B(relu(A(x))) [+ M(x)]: a spatial bottleneck, A a 3x3 convolution to `hidden` channels
-    and B a 1x1 back, beside a frequency branch M (FrequencyMask) when `frequency`. B and M
-    start at zero, so a new adapter leaves its frozen host unchanged."""
+    """x + B(relu(A(x))) [+ M(x)]: a spatial bottleneck, A a `kernel` x `kernel` convolution to
+    `hidden` channels and B a 1x1 back, beside a frequency branch M (FrequencyMask) when
+    `frequency`. B and M start at zero, so a new adapter leaves its frozen host unchanged."""
 
-    def __init__(self, channels: int, hidden: int, *, frequency: bool) -> None:
+    def __init__(self, channels: int, hidden: int, *, frequency: bool, kernel: int = 3) -> None:
         super().__init__()
-        self.reduce = nn.Conv2d(channels, hidden, 3, padding=1)
+        self.reduce = nn.Conv2d(channels, hidden, kernel, padding=kernel // 2)
         self.expand = nn.Conv2d(hidden, channels, 1)
         self.frequency = FrequencyMask(channels) if frequency else None
         nn.init.zeros_(self.expand.weight)
