@@ -12,7 +12,7 @@ on frames of the test clips, which no training or choice has seen (speed on the 
 768x576 test frames).
 
 Usage: .venv/bin/python bench/bench_lic.py [--work out/lic] [--out out/lic-bench]
-       [--clip-frames 8] [--seeds 0 1 2] [--repeats 3]
+       [--clip-frames 8] [--seeds 0 1 2] [--repeats 5]
 Prints markdown; writes the report (index.html, rate_accuracy.png, results.json/csv) into --out.
 """
 
@@ -32,7 +32,7 @@ import torch
 
 from vcm.eval.bdrate import bd_metric, bd_rate
 from vcm.lic.base_run import load_run, run_model, training_frames
-from vcm.lic.coding import LearnedCodec
+from vcm.lic.coding import DEFAULT_QUALITY, LearnedCodec
 from vcm.lic.distortions import MACHINE_TASKS, TASKS
 from vcm.lic.evaluate import METHODS, Point, TaskMetrics, curve, evaluate, gap_recovered, summary, test_frames
 from vcm.lic.pipeline import RECIPE
@@ -91,14 +91,16 @@ def frames_per_second(run: Callable[[], object], count: int, repeats: int) -> fl
 
 
 def speed(codec: LearnedCodec, frames: list[np.ndarray], repeats: int) -> dict[str, float]:
-    """Frames/s at the frames' size: encode (quality 2), decode per task, HEVC decode + post-filter."""
-    strings = [codec.encode_picture(frame, 2) for frame in frames]
+    """Frames/s at the frames' size: encode, decode per task (both at the default quality), HEVC
+    decode + post-filter."""
+    quality = DEFAULT_QUALITY
+    strings = [codec.encode_picture(frame, quality) for frame in frames]
     height, width = frames[0].shape[:2]
-    result = {"encode": frames_per_second(lambda: [codec.encode_picture(f, 2) for f in frames], len(frames),
-                                          repeats)}
+    result = {"encode": frames_per_second(lambda: [codec.encode_picture(f, quality) for f in frames],
+                                          len(frames), repeats)}
     for task in TASKS:
         result[f"decode {task}"] = frames_per_second(
-            lambda task=task: [codec.decode_picture(z, y, width, height, 2, task) for z, y in strings],
+            lambda task=task: [codec.decode_picture(z, y, width, height, quality, task) for z, y in strings],
             len(frames), repeats)
     decoded, _ = hevc_intra(frames, 37)
     for task in MACHINE_TASKS:
@@ -117,7 +119,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("out/lic-bench"))
     parser.add_argument("--clip-frames", type=int, default=8)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     base = LearnedCodec.load()
     check_frozen_base(base)

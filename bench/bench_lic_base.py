@@ -4,7 +4,7 @@ clips never used in training or in any choice, against Pillow JPEG and x265 HEVC
 speed at 768x576, plain and with a task adapter's work (spatial + frequency branches).
 
 Usage: .venv/bin/python bench/bench_lic_base.py [--clip-frames 8] [--sample-step 22]
-       [--figure docs/figures/lic-base.png] [--repeats 3]
+       [--figure docs/figures/lic-base.png] [--repeats 5]
 Prints markdown tables; writes the figure (rate-PSNR on the test clips, BD-rate against steps).
 """
 
@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from vcm.lic.base_run import QualityCurves, clip_frames, load_run, run_model
-from vcm.lic.coding import LearnedCodec
+from vcm.lic.coding import DEFAULT_QUALITY, LearnedCodec
 from vcm.lic.evaluate import JPEG_QUALITIES
 from vcm.lic.postfilter import HEVC_QPS
 from vcm.lic.train import Trainable
@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--sample-step", type=int, default=22,
                         help="every N-th frame of the sample's test split")
     parser.add_argument("--figure", type=Path, default=Path("docs/figures/lic-base.png"))
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     use_cores()
     state = load_run()
@@ -99,8 +99,8 @@ def main() -> None:
         print(f"| {point['step']} | {point['megapixels']:.0f} | {_percent(point['bd_jpeg'])} | "
               f"{_percent(point['bd_hevc'])} |")
 
-    speed = decode_speed(model, sample[:5], 4, args.repeats)
-    print("\n| 768x576, quality 4 | frames/s (median of repeats) |\n|---|---|")
+    speed = decode_speed(model, sample[:5], DEFAULT_QUALITY, args.repeats)
+    print(f"\n| 768x576, quality {DEFAULT_QUALITY} | frames/s (median of repeats) |\n|---|---|")
     for label, value in speed.items():
         print(f"| {label} | {value} |")
     _figure(plotted, state["validation"], args.figure)

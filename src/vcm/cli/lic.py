@@ -12,11 +12,11 @@ from vcm.errors import InputError
 from vcm.progress import console, progress_bar
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff", ".webp"}
-DEFAULT_QUALITY = 5  # of 7 (lambda 0.0067): the earlier default's rate, ~0.3 bpp on the sample
 VIDEO_OUT_QP = 10  # H.264 QP of a decoded .mp4: near-transparent, so the picture is what the task gets
 
 
 def add_parser(commands: Subcommands) -> None:
+    from vcm.lic.coding import DEFAULT_QUALITY
     from vcm.lic.distortions import TASKS
     from vcm.lic.model import CodecShape
 

@@ -24,6 +24,7 @@ from vcm.lic.train import Trainable
 
 SHIPPED_MODEL = Path(__file__).parent / "models" / "lic.pt"
 FINGERPRINT_BYTES = 8
+DEFAULT_QUALITY = 5  # of 7 (lambda 0.0067): about 0.3 bits per pixel on the sample
 
 
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
