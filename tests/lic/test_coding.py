@@ -92,8 +92,8 @@ def test_damage_and_mistakes_are_named(codec: LearnedCodec, frames: np.ndarray, 
     (tmp_path / "other.vcml").write_bytes(bytes(other))
     with pytest.raises(InputError, match="another model"):
         list(codec.decode_file(tmp_path / "other.vcml"))
-    with pytest.raises(InputError, match=r"quality must be 1\.\.4"):
-        codec.encode_file(frames[:1], tmp_path / "q.vcml", 5)
+    with pytest.raises(InputError, match=r"quality must be 1\.\.7"):
+        codec.encode_file(frames[:1], tmp_path / "q.vcml", 8)
     with pytest.raises(InputError, match="no frames"):
         codec.encode_file([], tmp_path / "none.vcml", 2)
     with pytest.raises(InputError, match="not 768x576"):
