@@ -57,6 +57,18 @@ def training_frames_once() -> tuple[np.ndarray, ...]:
     return tuple(training_frames())
 
 
+def every_ten_seconds() -> Callable[[int, int, dict[str, float]], None]:
+    """A training progress callback that prints a line at most every 10 s."""
+    last = [time.monotonic()]
+
+    def report(step: int, steps: int, values: dict[str, float]) -> None:
+        if time.monotonic() - last[0] >= 10 or step == steps:
+            last[0] = time.monotonic()
+            terms = ", ".join(f"{name} {value:.3g}" for name, value in values.items())
+            print(f"  step {step}/{steps}: {terms}", flush=True)
+    return report
+
+
 def trained(work: Path, phase: str, seed: int) -> Trainable:
     """`phase` of the recipe at `seed`, trained from the base run into WORK unless finished there
     (seed 0 in WORK/PHASE.pt, where `vcm lic train` leaves it; others in WORK/PHASE-seedN.pt)."""
@@ -65,7 +77,8 @@ def trained(work: Path, phase: str, seed: int) -> Trainable:
     if not completed(checkpoint, phase, settings):
         print(f"training {phase} with seed {seed} ...", flush=True)
         work.mkdir(parents=True, exist_ok=True)
-        train_phase(run_model(load_run()), phase, training_frames_once(), checkpoint, settings)
+        train_phase(run_model(load_run()), phase, training_frames_once(), checkpoint, settings,
+                    every_ten_seconds())
     return Trainable.from_state(read_checkpoint(checkpoint)["model"]).eval()
 
 
