@@ -26,6 +26,7 @@ def test_finetune_phase_checkpoints_and_resumes(crops: np.ndarray, tmp_path: Pat
     before = _weights(model.codec)
     history = train_phase(model, "finetune-classify", crops, tmp_path / "base.pt", TINY)
     assert [entry["step"] for entry in history] == [1, 2]
+    assert {"human", "classify"} <= set(history[0])  # the adapters' objective for that task
     assert all(np.isfinite(entry["total"]) for entry in history)
     assert any(not torch.equal(before[name], value) for name, value in model.codec.state_dict().items())
     longer = PhaseSettings(**{**TINY.__dict__, "steps": 3})
