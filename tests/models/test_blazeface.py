@@ -27,7 +27,8 @@ def test_matches_tensorflow_js(source: str, frames: np.ndarray, blazeface: Blaze
     network_input, _ = blazeface.network_input(frame)
     outputs = blazeface.raw_outputs(network_input)
     for name, ours in zip([*SCORE_OUTPUTS, *REGRESSOR_OUTPUTS], outputs, strict=True):
-        assert np.abs(ours.numpy() - reference.raw[name]).max() < 1e-3, name
+        theirs = reference.raw[name]  # float32 logits reach ~2,000 on the clip frame: 1e-3 relative to that
+        assert np.abs(ours.numpy() - theirs).max() < 1e-3 * max(1.0, float(np.abs(theirs).max())), name
     ours = blazeface.detect_faces(frame)
     assert len(ours) == len(reference.results) == (1 if source == "obama" else 0)
     for face, theirs in zip(ours, reference.results, strict=True):
