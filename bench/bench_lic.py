@@ -7,12 +7,13 @@ Everything trains on the training frames (the sample's train split and the train
 the base run's codec, which the shipped model must hold (checked first). Seed 0's adapters are
 the shipped ones; the other adapter seeds and every fine-tuned upper bound (one per task and
 seed) are trained here into WORK (resumable; `vcm lic train --work WORK` leaves seed 0's
-bounds there). Seed i's adapters are measured against seed i's bounds. Everything is measured
-on frames of the test clips, which no training or choice has seen (speed on the sample's
-768x576 test frames).
+bounds there). Seed i's adapters are measured against seed i's bounds, on frames of the test
+clips, which no training or choice has seen, and for comparison on the validation clips
+(people and classification on frames spread over each clip, detection on every 8th frame
+holding an object at the operating score; speed on the sample's 768x576 test frames).
 
 Usage: .venv/bin/python bench/bench_lic.py [--work out/lic] [--out out/lic-bench]
-       [--clip-frames 8] [--seeds 0 1 2] [--repeats 5]
+       [--clip-frames 8] [--detect-step 8] [--seeds 0 1 2] [--repeats 5]
 Prints markdown; writes the report (index.html, rate_accuracy.png, results.json/csv) into --out.
 """
 
@@ -24,7 +25,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,13 +35,24 @@ from vcm.eval.bdrate import bd_metric, bd_rate
 from vcm.lic.base_run import load_run, run_model, training_frames
 from vcm.lic.coding import DEFAULT_QUALITY, LearnedCodec
 from vcm.lic.distortions import MACHINE_TASKS, TASKS
-from vcm.lic.evaluate import METHODS, Point, TaskMetrics, curve, evaluate, gap_recovered, summary, test_frames
+from vcm.lic.evaluate import (
+    DETECT_FRAME_STEP,
+    METHODS,
+    Point,
+    TaskMetrics,
+    curve,
+    evaluate,
+    gap_recovered,
+    summary,
+    test_sets,
+)
 from vcm.lic.pipeline import RECIPE
 from vcm.lic.postfilter import hevc_intra
 from vcm.lic.report import write_report
 from vcm.lic.train import Trainable, completed, parameter_count, read_checkpoint, train_phase
 from vcm.media.samples import SAMPLE_SPLITS, sample_frames
 from vcm.rounding import rounded
+from vcm.tasks.registry import DETECT_MIN_SCORE
 
 
 def check_frozen_base(shipped: LearnedCodec) -> None:
@@ -93,6 +105,58 @@ def human_change(points: Sequence[Point]) -> dict[str, object]:
             "bpp_percent_per_quality": [rounded(v, "percent") for v in rate]}
 
 
+LIC_METHODS = ("lic-base", "lic-adapters", "lic-finetuned")
+
+
+@dataclass
+class SeedComparison:
+    """Seed i's adapters against seed i's bounds on one split's frames: `points` are the first
+    seed's (every method asked for); gaps, savings (BD-rate vs the base, percent) and people's
+    picture changes are per seed."""
+
+    points: list[Point]
+    frames: dict[str, int]
+    objects: int
+    gaps: dict[str, list[float | None]]
+    savings: dict[str, dict[str, list[float | None]]]
+    changes: list[dict[str, object]]
+
+
+def compare_seeds(sets: dict[tuple[str, ...], list[np.ndarray]], adapters: dict[int, LearnedCodec],
+                  bounds: dict[int, dict[str, LearnedCodec]], methods: Sequence[str],
+                  progress: Callable[[str], None]) -> SeedComparison:
+    """Measure every seed of `adapters` (with its `bounds`) on the frame sets (tasks -> frames);
+    the first seed with `methods`, the others with the adapters and bounds only."""
+    metrics = {tasks: TaskMetrics(frames, tasks) for tasks, frames in sets.items()}
+
+    def measured(seed: int, chosen: Sequence[str]) -> list[Point]:
+        return [point for tasks, frames in sets.items()
+                for point in evaluate(frames, adapters[seed], bounds[seed], progress, chosen, metrics[tasks],
+                                      tasks)]
+
+    seeds = list(adapters)
+    points = measured(seeds[0], methods)
+    shared = [p for p in points if p.method not in ("lic-adapters", "lic-finetuned")]
+    gaps: dict[str, list[float | None]] = {task: [] for task in MACHINE_TASKS}
+    savings: dict[str, dict[str, list[float | None]]] = {task: {"adapters": [], "finetuned": []}
+                                                         for task in MACHINE_TASKS}
+    changes = []
+    for seed in seeds:
+        seed_points = (points if seed == seeds[0]
+                       else shared + measured(seed, ("lic-adapters", "lic-finetuned")))
+        changes.append(human_change(seed_points))
+        for task in MACHINE_TASKS:
+            gaps[task].append(gap_recovered(seed_points, task))
+            base_curve = curve(seed_points, "lic-base", task)
+            for method in ("adapters", "finetuned"):
+                saving = bd_rate(*base_curve, *curve(seed_points, f"lic-{method}", task))
+                savings[task][method].append(rounded(saving, "percent"))
+    objects = sum(d.score >= DETECT_MIN_SCORE for m in metrics.values() if "detect" in m.tasks
+                  for found in m.reference_detections for d in found)
+    counts = {"+".join(tasks): len(frames) for tasks, frames in sets.items()}
+    return SeedComparison(points, counts, int(objects), gaps, savings, changes)
+
+
 def frames_per_second(run: Callable[[], object], count: int, repeats: int) -> float:
     """Median over repeats of count / seconds of run()."""
     times = []
@@ -131,6 +195,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("out/lic"))
     parser.add_argument("--out", type=Path, default=Path("out/lic-bench"))
     parser.add_argument("--clip-frames", type=int, default=8)
+    parser.add_argument("--detect-step", type=int, default=DETECT_FRAME_STEP)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
@@ -140,33 +205,21 @@ def main() -> None:
                 for seed in args.seeds}
     bounds = {seed: {task: LearnedCodec(trained(args.work, f"finetune-{task}", seed))
                      for task in MACHINE_TASKS} for seed in args.seeds}
-    frames = test_frames(args.clip_frames)
-    metrics = TaskMetrics(frames)
     progress = lambda what: print(what, flush=True)  # noqa: E731
-    first = args.seeds[0]
-    points = evaluate(frames, adapters[first], bounds[first], progress, METHODS, metrics)
-    result = summary(points)
-    shared = [p for p in points if p.method not in ("lic-adapters", "lic-finetuned")]
-    gaps: dict[str, list[float | None]] = {task: [] for task in MACHINE_TASKS}
-    savings: dict[str, dict[str, list[float | None]]] = {task: {"adapters": [], "finetuned": []}
-                                                         for task in MACHINE_TASKS}
-    changes = []
-    for seed in args.seeds:
-        seed_points = points if seed == first else shared + evaluate(
-            frames, adapters[seed], bounds[seed], progress, ("lic-adapters", "lic-finetuned"), metrics)
-        changes.append(human_change(seed_points))
-        for task in MACHINE_TASKS:
-            gaps[task].append(gap_recovered(seed_points, task))
-            base_curve = curve(seed_points, "lic-base", task)
-            for method in ("adapters", "finetuned"):
-                saving = bd_rate(*base_curve, *curve(seed_points, f"lic-{method}", task))
-                savings[task][method].append(rounded(saving, "percent"))
+    splits = {split: compare_seeds(test_sets(args.clip_frames, args.detect_step, split), adapters, bounds,
+                                   methods, progress)
+              for split, methods in (("validation", LIC_METHODS), ("test", METHODS))}
+    test = splits["test"]
+    result = summary(test.points)
     model = base.model
-    result["settings"] = {"test_frames": f"{args.clip_frames} of each test clip",
-                          "frames": len(frames), "seeds": args.seeds}
-    result["gap_recovered_per_seed"] = gaps
-    result["bd_rate_vs_base_per_seed"] = savings
-    result["human_change_per_seed"] = changes
+    result["settings"] = {"frames": f"{args.clip_frames} of each clip (people, classification); every "
+                          f"{args.detect_step}th frame of each clip holding an object at the operating score "
+                          "(detection)", "seeds": args.seeds}
+    for split, comparison in splits.items():
+        result[split] = {"frames": comparison.frames, "detection_objects": comparison.objects,
+                         "gap_recovered_per_seed": comparison.gaps,
+                         "bd_rate_vs_base_per_seed": comparison.savings}
+    result["test"]["human_change_per_seed"] = test.changes
     result["parameters"] = {"base": parameter_count([model.codec]),
                             "encoder_adapter": parameter_count([model.encoder_adapter]),
                             **{f"decoder_adapter {t}": parameter_count([model.decoder_adapters[t]])
@@ -177,7 +230,10 @@ def main() -> None:
     result["machine"] = f"{os.cpu_count()} cores, {platform.machine()}, {time.strftime('%Y-%m-%d')}"
     page = write_report(result, args.out)
 
-    print(f"\n## vcm lic benchmark ({result['machine']}, {len(frames)} frames of the test clips)\n")
+    counts = test.frames
+    print(f"\n## vcm lic benchmark ({result['machine']}; test clips: {counts['human+classify']} frames for "
+          f"people and classification, {counts['detect']} frames with {test.objects} objects for "
+          "detection)\n")
     print("| method | task | setting | bits/pixel | metric |\n|---|---|---|---|---|")
     for p in result["points"]:
         print(f"| {p['method']} | {p['task']} | {p['setting']} | {p['bpp']:.4f} | {p['metric']:.4f} |")
@@ -185,18 +241,22 @@ def main() -> None:
     for name, tasks in result["bd_rate_percent"].items():
         for task, value in tasks.items():
             print(f"| {name} | {task} | {'n/a' if value is None else f'{value:+.1f} %'} |")
-    print("\n| task | adapters vs base, per seed | fine-tuned vs base, per seed | gap recovered, per seed "
-          "| mean ± std |\n|---|---|---|---|---|")
-    for task, values in gaps.items():
-        known = [v for v in values if v is not None]
-        spread = (f"{np.mean(known):.2f} ± {np.std(known):.2f} ({len(known)} of {len(values)})"
-                  if known else "n/a")
-        adapters, finetuned = _percents(savings[task]["adapters"]), _percents(savings[task]["finetuned"])
-        shares = ", ".join("n/a" if v is None else f"{v:.2f}" for v in values)
-        print(f"| {task} | {adapters} | {finetuned} | {shares} | {spread} |")
+    print("\n| clips | task | measured on | adapters vs base, per seed | fine-tuned vs base, per seed "
+          "| gap recovered, per seed | mean ± std |\n|---|---|---|---|---|---|---|")
+    for split, comparison in splits.items():
+        for task, values in comparison.gaps.items():
+            known = [v for v in values if v is not None]
+            spread = (f"{np.mean(known):.2f} ± {np.std(known):.2f} ({len(known)} of {len(values)})"
+                      if known else "n/a")
+            on = (f"{comparison.objects} objects in {comparison.frames.get('detect', 0)} frames"
+                  if task == "detect" else f"{6 * comparison.frames['human+classify']} tiles")
+            savings = comparison.savings[task]
+            shares = ", ".join("n/a" if v is None else f"{v:.2f}" for v in values)
+            print(f"| {split} | {task} | {on} | {_percents(savings['adapters'])} | "
+                  f"{_percents(savings['finetuned'])} | {shares} | {spread} |")
     print("\n| seed | people's picture: BD-PSNR (dB) | PSNR change per quality (dB) "
           "| bits change per quality (%) |\n|---|---|---|---|")
-    for seed, change in zip(args.seeds, changes, strict=True):
+    for seed, change in zip(args.seeds, test.changes, strict=True):
         print(f"| {seed} | {change['bd_psnr_db']} | {change['psnr_db_per_quality']} | "
               f"{change['bpp_percent_per_quality']} |")
     print("\n| parameters | count |\n|---|---|")
@@ -206,7 +266,7 @@ def main() -> None:
     for name, value in result["frames_per_second"].items():
         print(f"| {name} | {value} |")
     print(f"\nreport: {page}")
-    print(json.dumps({"gap_recovered_per_seed": gaps}, indent=None))
+    print(json.dumps({split: c.gaps for split, c in splits.items()}, indent=None))
 
 
 if __name__ == "__main__":

@@ -59,3 +59,29 @@ def test_the_base_curve_gives_every_task_peoples_picture(frames: np.ndarray) -> 
     points = evaluate([frame], codec, {}, methods=("lic-base",), metrics=metrics)
     found = next(p for p in points if p.task == "classify" and p.setting == f"q{top}")
     assert found.metric == metrics.score("classify", [people])
+
+
+def test_detection_is_measured_only_on_frames_holding_an_object(frames: np.ndarray) -> None:
+    from vcm.lic.evaluate import holding_objects
+    from vcm.models.yolo import YoloV3Tiny
+
+    detector = YoloV3Tiny()
+    blank = np.full_like(frames[0], 128)
+    kept = list(holding_objects([frames[0], blank, frames[1]], detector))
+    assert not any(frame is blank for frame in kept)
+    for frame in kept:
+        assert max(d.score for d in detector.detect([frame])[0]) >= 0.7
+    assert len(kept) == 2  # the sample's street scene holds people or cars at score 0.7
+
+
+def test_a_task_subset_scores_only_those_tasks(frames: np.ndarray) -> None:
+    from vcm.lic.coding import LearnedCodec
+    from vcm.lic.evaluate import TaskMetrics, evaluate
+
+    small = [frames[0, :256, :320]]
+    metrics = TaskMetrics(small, ("detect",))
+    assert len(metrics.reference_classes) == 0  # no classification reference was computed
+    points = evaluate(small, LearnedCodec.load(), {}, methods=("lic-base", "jpeg"), metrics=metrics,
+                      tasks=("detect",))
+    assert {p.task for p in points} == {"detect"}
+    assert {p.method for p in points} == {"lic-base", "jpeg"}

@@ -78,7 +78,8 @@ def add_parser(commands: Subcommands) -> None:
     evaluate.add_argument("--work", type=Path, default=Path("out/lic"), help="checkpoint folder (out/lic)")
     evaluate.add_argument("--model", type=Path, help="a model file (default: the shipped one)")
     evaluate.add_argument("--clip-frames", type=at_least(1), default=8,
-                          help="frames spread over each test clip (8)")
+                          help="frames spread over each test clip for people and classification (8); "
+                          "detection looks at every 8th frame holding an object")
     evaluate.set_defaults(run=run_lic_eval)
 
 
@@ -229,7 +230,7 @@ def run_lic_train(args: argparse.Namespace) -> None:
 def run_lic_eval(args: argparse.Namespace) -> None:
     from vcm.lic.coding import LearnedCodec
     from vcm.lic.distortions import MACHINE_TASKS
-    from vcm.lic.evaluate import evaluate, summary, test_frames
+    from vcm.lic.evaluate import DETECT_FRAME_STEP, TaskMetrics, evaluate, summary, test_sets
     from vcm.lic.pipeline import phase_model
     from vcm.lic.report import write_report
 
@@ -240,12 +241,17 @@ def run_lic_eval(args: argparse.Namespace) -> None:
         raise InputError(f"{args.work} lacks the fine-tuned codecs for {', '.join(missing)}; "
                          "run `vcm lic train` first")
     finetuned = {task: LearnedCodec(phase_model(args.work, f"finetune-{task}")) for task in MACHINE_TASKS}
-    frames = test_frames(args.clip_frames)
+    sets = test_sets(args.clip_frames)
     with progress_bar() as progress:
-        task = progress.add_task("evaluate", total=None)
-        points = evaluate(frames, base, finetuned, lambda what: progress.update(task, description=what))
-    result = summary(points) | {"settings": {"test_frames": f"{args.clip_frames} of each test clip",
-                                             "frames": len(frames)}}
+        bar = progress.add_task("evaluate", total=None)
+        say = lambda what: progress.update(bar, description=what)  # noqa: E731
+        points = [point for tasks, frames in sets.items()
+                  for point in evaluate(frames, base, finetuned, say, metrics=TaskMetrics(frames, tasks),
+                                        tasks=tasks)]
+    result = summary(points) | {"settings": {
+        "frames": {"+".join(tasks): len(frames) for tasks, frames in sets.items()},
+        "selection": f"{args.clip_frames} spread over each test clip (people, classification); every "
+                     f"{DETECT_FRAME_STEP}th frame holding an object (detection)"}}
     page = write_report(result, args.out)
     for name, tasks in result["bd_rate_percent"].items():
         console.print(f"{name}: " + ", ".join(f"{t} {'n/a' if v is None else f'{v:+.1f} %'}"

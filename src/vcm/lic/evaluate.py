@@ -8,11 +8,15 @@ Metrics against the original frames: human RGB PSNR (dB); detect F1 of YOLOv3-ti
 detections at the task's operating score against its detections on the original (every size
 of object; the measure of AccMPEG and DDS, which does not saturate the way mAP does at these
 rates); classify EfficientNet-Lite0 top-1 agreement with the original on 224x224 tiles.
+People and classification are measured on frames spread evenly over each clip; detection on
+frames in which the detector finds an object on the original (elsewhere F1 counts only false
+alarms), so each task's curve has its own bits per pixel.
 """
 
 import io
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -29,7 +33,11 @@ from vcm.models.efficientnet_lite import load_efficientnet_lite0
 from vcm.rounding import rounded
 from vcm.tasks.registry import DETECT_MIN_SCORE
 
+if TYPE_CHECKING:
+    from vcm.models.detector import Detector
+
 JPEG_QUALITIES = (5, 10, 20, 35, 50, 75)
+DETECT_FRAME_STEP = 8  # detection looks at every 8th frame of a clip (those holding an object)
 TILE = 224
 TASK_METRICS = {"human": "PSNR (dB)", "detect": f"F1 at score {DETECT_MIN_SCORE} vs original",
                 "classify": "top-1 agreement"}
@@ -46,16 +54,17 @@ class Point:
 
 
 class TaskMetrics:
-    """Each task's metric of decoded pictures against the originals (references computed once)."""
+    """The metrics of `tasks` of decoded pictures against the originals (references computed once)."""
 
-    def __init__(self, originals: Sequence[np.ndarray]) -> None:
+    def __init__(self, originals: Sequence[np.ndarray], tasks: Collection[str] = tuple(TASKS)) -> None:
         from vcm.models.yolo import YoloV3Tiny
 
         self.originals = list(originals)
+        self.tasks = tuple(tasks)
         self.detector = YoloV3Tiny()
         self.classifier = load_efficientnet_lite0()
-        self.reference_detections = self.detector.detect(self.originals)
-        self.reference_classes = self.classes(self.originals)
+        self.reference_detections = self.detector.detect(self.originals) if "detect" in self.tasks else []
+        self.reference_classes = self.classes(self.originals) if "classify" in self.tasks else np.empty(0)
 
     def classes(self, pictures: Sequence[np.ndarray]) -> np.ndarray:
         """Top-1 ImageNet class per 224x224 tile (a 3x2 grid spread over each picture; a picture
@@ -85,13 +94,53 @@ class TaskMetrics:
         return float(np.mean(self.classes(pictures) == self.reference_classes))
 
 
-def test_frames(per_clip: int) -> list[np.ndarray]:
-    """`per_clip` frames spread evenly over each test clip (vcm.media.clips.CLIP_SPLITS), clips
-    never used in training or in any choice; (H, W, 3) uint8 of the clips' own sizes."""
+def test_frames(per_clip: int, split: str = "test") -> list[np.ndarray]:
+    """`per_clip` frames spread evenly over each clip of `split` (vcm.media.clips.CLIP_SPLITS; the
+    test clips were never used in training or in any choice); (H, W, 3) uint8 of the clips' own
+    sizes."""
     from vcm.lic.base_run import clip_frames
     from vcm.media.clips import CLIP_SPLITS
 
-    return [frame for name in CLIP_SPLITS["test"] for frame in clip_frames(name, per_clip)]
+    return [frame for name in CLIP_SPLITS[split] for frame in clip_frames(name, per_clip)]
+
+
+def every_nth_frame(name: str, step: int) -> Iterator[np.ndarray]:
+    """Frames 0, step, 2 step, ... of the named clip, (H, W, 3) uint8, decoded one at a time."""
+    from vcm.media import FrameSource
+    from vcm.media.clips import clip_path
+
+    with FrameSource(clip_path(name)) as source:
+        for index, frame in enumerate(source):
+            if index % step == 0:
+                yield frame
+
+
+def detection_frames(step: int = DETECT_FRAME_STEP, split: str = "test") -> list[np.ndarray]:
+    """Every `step`-th frame of each clip of `split` in which YOLOv3-tiny finds at least one
+    object at the operating score on the original; (H, W, 3) uint8."""
+    from vcm.media.clips import CLIP_SPLITS
+    from vcm.models.yolo import YoloV3Tiny
+
+    detector = YoloV3Tiny()
+    return [frame for name in CLIP_SPLITS[split]
+            for frame in holding_objects(every_nth_frame(name, step), detector)]
+
+
+def holding_objects(frames: Iterable[np.ndarray], detector: "Detector") -> Iterator[np.ndarray]:
+    """The (H, W, 3) uint8 frames in which `detector` finds an object at the operating score."""
+    for frame in frames:
+        if any(d.score >= DETECT_MIN_SCORE for d in detector.detect([frame])[0]):
+            yield frame
+
+
+def test_sets(per_clip: int, detect_step: int = DETECT_FRAME_STEP,
+              split: str = "test") -> dict[tuple[str, ...], list[np.ndarray]]:
+    """The frames of `split`'s clips each task is measured on: people and classification on
+    `per_clip` frames spread over each clip, detection on detection_frames(detect_step); a set
+    with no frames is left out (its task then has no curve)."""
+    machine_free = tuple(task for task in TASKS if task != "detect")
+    sets = {machine_free: test_frames(per_clip, split), ("detect",): detection_frames(detect_step, split)}
+    return {tasks: frames for tasks, frames in sets.items() if frames}
 
 
 def jpeg(picture: np.ndarray, quality: int) -> tuple[np.ndarray, int]:
@@ -125,11 +174,11 @@ METHODS = ("lic-base", "lic-adapters", "lic-finetuned", "jpeg", "hevc", "hevc+fi
 
 def evaluate(frames: Sequence[np.ndarray], base: LearnedCodec, finetuned: dict[str, LearnedCodec],
              progress: Progress | None = None, methods: Collection[str] = METHODS,
-             metrics: "TaskMetrics | None" = None) -> list[Point]:
-    """The points of `methods`' curves on (H, W, 3) uint8 test frames (of any sizes): bits per
-    pixel over every frame together, each task's metric over every frame."""
+             metrics: "TaskMetrics | None" = None, tasks: Collection[str] = tuple(TASKS)) -> list[Point]:
+    """The points of `methods`' curves for `tasks` on (H, W, 3) uint8 test frames (of any
+    sizes): bits per pixel over every frame together, each task's metric over every frame."""
     say = progress or (lambda _: None)
-    metrics = metrics or TaskMetrics(frames)
+    metrics = metrics or TaskMetrics(frames, tasks)
     pixels = pixel_count(frames)
     points: list[Point] = []
 
@@ -139,7 +188,8 @@ def evaluate(frames: Sequence[np.ndarray], base: LearnedCodec, finetuned: dict[s
         for task, decoded in pictures.items():
             points.append(Point(method, task, setting, bpp, metrics.score(task, decoded)))
 
-    all_tasks = tuple(TASKS)
+    all_tasks = tuple(task for task in TASKS if task in tasks)
+    machine_tasks = tuple(task for task in all_tasks if task in MACHINE_TASKS)
     for quality in range(1, base.qualities + 1):
         say(f"lic quality {quality}")
         if "lic-base" in methods:  # the frozen codec alone: every task gets people's picture
@@ -149,6 +199,8 @@ def evaluate(frames: Sequence[np.ndarray], base: LearnedCodec, finetuned: dict[s
             pictures, bpp = lic_pictures(base, frames, quality, True, all_tasks)
             add("lic-adapters", f"q{quality}", bpp, pictures)
         for task, codec in finetuned.items() if "lic-finetuned" in methods else ():
+            if task not in tasks:
+                continue
             pictures, bpp = lic_pictures(codec, frames, quality, False, ("human",))
             add("lic-finetuned", f"q{quality}", bpp, {task: pictures["human"]})
     for quality in JPEG_QUALITIES if "jpeg" in methods else ():
@@ -163,7 +215,8 @@ def evaluate(frames: Sequence[np.ndarray], base: LearnedCodec, finetuned: dict[s
         bpp = 8 * sum(sizes) / pixels
         add("hevc", f"qp{qp}", bpp, {task: decoded for task in all_tasks})
         add("hevc+filter", f"qp{qp}", bpp,
-            {task: [base.postfilter(picture, task) for picture in decoded] for task in base.postfilters})
+            {task: [base.postfilter(picture, task) for picture in decoded]
+             for task in base.postfilters if task in machine_tasks})
     return points
 
 
