@@ -13,7 +13,7 @@ clips, which no training or choice has seen, and for comparison on the validatio
 holding an object at the operating score; speed on the sample's 768x576 test frames).
 
 Usage: .venv/bin/python bench/bench_lic.py [--work out/lic] [--out out/lic-bench]
-       [--clip-frames 8] [--detect-step 8] [--seeds 0 1 2] [--repeats 5]
+       [--clip-frames 16] [--detect-step 8] [--seeds 0 1 2] [--repeats 5]
 Prints markdown; writes the report (index.html, rate_accuracy.png, results.json/csv) into --out.
 """
 
@@ -194,7 +194,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, default=Path("out/lic"))
     parser.add_argument("--out", type=Path, default=Path("out/lic-bench"))
-    parser.add_argument("--clip-frames", type=int, default=8)
+    parser.add_argument("--clip-frames", type=int, default=16)
     parser.add_argument("--detect-step", type=int, default=DETECT_FRAME_STEP)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--repeats", type=int, default=5)
