@@ -27,8 +27,8 @@ LAYERS = (
     {"edge", "server"},
     {"cli"},
 )
-ROOT_UTILITIES = {"__init__", "assets", "atomic", "batch", "cache", "errors", "interrupt", "progress",
-                  "registry", "rounding", "streamjson", "threads", "tomlfile"}
+ROOT_UTILITIES = {"__init__", "allocator", "assets", "atomic", "batch", "cache", "errors", "interrupt",
+                  "progress", "registry", "rounding", "streamjson", "threads", "tomlfile"}
 
 
 def _layer_of(folder: str) -> int:
