@@ -41,7 +41,7 @@ from vcm.lic.evaluate import (
     Point,
     TaskMetrics,
     curve,
-    evaluate,
+    evaluate_sets,
     gap_recovered,
     summary,
     test_sets,
@@ -130,9 +130,7 @@ def compare_seeds(sets: dict[tuple[str, ...], list[np.ndarray]], adapters: dict[
     metrics = {tasks: TaskMetrics(frames, tasks) for tasks, frames in sets.items()}
 
     def measured(seed: int, chosen: Sequence[str]) -> list[Point]:
-        return [point for tasks, frames in sets.items()
-                for point in evaluate(frames, adapters[seed], bounds[seed], progress, chosen, metrics[tasks],
-                                      tasks)]
+        return evaluate_sets(sets, adapters[seed], bounds[seed], progress, chosen, metrics)
 
     seeds = list(adapters)
     points = measured(seeds[0], methods)
@@ -232,7 +230,7 @@ def main() -> None:
 
     counts = test.frames
     print(f"\n## vcm lic benchmark ({result['machine']}; test clips: {counts['human+classify']} frames for "
-          f"people and classification, {counts['detect']} frames with {test.objects} objects for "
+          f"people and classification, {counts.get('detect', 0)} frames with {test.objects} objects for "
           "detection)\n")
     print("| method | task | setting | bits/pixel | metric |\n|---|---|---|---|---|")
     for p in result["points"]:

@@ -4,7 +4,7 @@ glibc's malloc takes blocks above its mmap threshold straight from the kernel an
 back on free, so a feature map can be fresh pages that the kernel must fault in and zero. In
 this project's processes that happened once a oneDNN convolution had run (an elementwise
 product then took 3.3 ms instead of 0.2 ms); for the learned codec at 768x576 on 2 cores it
-was about a quarter of the decoding time. keep_freed_memory() serves blocks up to
+was about a third of the decoding time. keep_freed_memory() serves blocks up to
 32 MiB from the heap and keeps up to 256 MiB of freed heap for reuse: memory stays bounded by
 the largest working set, it is only not returned to the system between frames.
 """

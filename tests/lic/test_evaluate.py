@@ -85,3 +85,14 @@ def test_a_task_subset_scores_only_those_tasks(frames: np.ndarray) -> None:
                       tasks=("detect",))
     assert {p.task for p in points} == {"detect"}
     assert {p.method for p in points} == {"lic-base", "jpeg"}
+
+
+def test_each_frame_set_gives_its_tasks_their_own_bits(frames: np.ndarray) -> None:
+    from vcm.lic.coding import LearnedCodec
+    from vcm.lic.evaluate import evaluate_sets
+
+    sets = {("human",): [frames[0, :128, :192]], ("detect",): [frames[1]]}
+    points = evaluate_sets(sets, LearnedCodec.load(), {}, methods=("jpeg",))
+    rates = {task: {p.bpp for p in points if p.task == task} for task in ("human", "detect")}
+    assert {p.task for p in points} == {"human", "detect"}
+    assert rates["human"] != rates["detect"]  # each curve's bits are over its own frames

@@ -230,7 +230,7 @@ def run_lic_train(args: argparse.Namespace) -> None:
 def run_lic_eval(args: argparse.Namespace) -> None:
     from vcm.lic.coding import LearnedCodec
     from vcm.lic.distortions import MACHINE_TASKS
-    from vcm.lic.evaluate import DETECT_FRAME_STEP, TaskMetrics, evaluate, summary, test_sets
+    from vcm.lic.evaluate import DETECT_FRAME_STEP, evaluate_sets, summary, test_sets
     from vcm.lic.pipeline import phase_model
     from vcm.lic.report import write_report
 
@@ -244,10 +244,7 @@ def run_lic_eval(args: argparse.Namespace) -> None:
     sets = test_sets(args.clip_frames)
     with progress_bar() as progress:
         bar = progress.add_task("evaluate", total=None)
-        say = lambda what: progress.update(bar, description=what)  # noqa: E731
-        points = [point for tasks, frames in sets.items()
-                  for point in evaluate(frames, base, finetuned, say, metrics=TaskMetrics(frames, tasks),
-                                        tasks=tasks)]
+        points = evaluate_sets(sets, base, finetuned, lambda what: progress.update(bar, description=what))
     result = summary(points) | {"settings": {
         "frames": {"+".join(tasks): len(frames) for tasks, frames in sets.items()},
         "selection": f"{args.clip_frames} spread over each test clip (people, classification); every "

@@ -220,6 +220,17 @@ def evaluate(frames: Sequence[np.ndarray], base: LearnedCodec, finetuned: dict[s
     return points
 
 
+def evaluate_sets(sets: dict[tuple[str, ...], list[np.ndarray]], base: LearnedCodec,
+                  finetuned: dict[str, LearnedCodec], progress: Progress | None = None,
+                  methods: Collection[str] = METHODS,
+                  metrics: "dict[tuple[str, ...], TaskMetrics] | None" = None) -> list[Point]:
+    """evaluate() on each frame set of test_sets() (tasks -> frames) for its tasks; `metrics`
+    holds each set's references when they are reused (several seeds)."""
+    return [point for tasks, frames in sets.items()
+            for point in evaluate(frames, base, finetuned, progress, methods,
+                                  metrics[tasks] if metrics else TaskMetrics(frames, tasks), tasks)]
+
+
 def curve(points: Sequence[Point], method: str, task: str) -> tuple[list[float], list[float]]:
     chosen = sorted((p.bpp, p.metric) for p in points if p.method == method and p.task == task)
     return [bpp for bpp, _ in chosen], [metric for _, metric in chosen]
