@@ -22,8 +22,8 @@ from PIL import Image
 from vcm.codec import encode
 from vcm.media.face_clips import face_clip, load_photo
 from vcm.models import load_detector
-from vcm.models.dlib_identity import load_face_identity
 from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR, LANDMARK_FACE_DETECTOR, load_face_detector
+from vcm.models.face_identities import load_face_identity
 from vcm.models.faces import Face
 from vcm.planners import PlanSettings, plan_clip
 from vcm.privacy.generic_face import GenericFace

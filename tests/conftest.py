@@ -20,6 +20,7 @@ from vcm.models import YoloV3Tiny, load_detector
 
 if TYPE_CHECKING:
     from vcm.models.dlib_identity import DlibIdentity
+    from vcm.models.faces import FaceIdentity
     from vcm.models.mtcnn import Mtcnn
 
 
@@ -56,9 +57,17 @@ def face_detector() -> "Mtcnn":
 
 @pytest.fixture(scope="session")
 def face_identity() -> "DlibIdentity":
-    from vcm.models.dlib_identity import load_face_identity
+    from vcm.models.face_identities import load_face_identity
 
     return load_face_identity()
+
+
+@pytest.fixture(scope="session")
+def attackers() -> dict[str, "FaceIdentity"]:
+    """Every face identity model leaks are measured with, by name."""
+    from vcm.models.face_identities import load_attackers
+
+    return load_attackers()
 
 
 @pytest.fixture(scope="session")

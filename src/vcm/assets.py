@@ -126,13 +126,14 @@ def _as_paths(asset: object) -> list[Path]:
 
 ASSET_GROUPS: Registry[AssetGroup] = Registry("asset group")
 for _group in (
-    AssetGroup("weights", "the detectors' weights (YOLOv3-tiny; NanoDet, CenterNet, MoveNet, BlazeFace as "
-               "TF.js graphs)", ("vcm.models.weights:YOLO_PACKAGE", "vcm.models.tfjs.package:HUMAN_MODELS")),
+    AssetGroup("weights", "the detectors' weights (YOLOv3-tiny; NanoDet, CenterNet, MoveNet, BlazeFace and "
+               "the FaceRes identity model as TF.js graphs)",
+               ("vcm.models.weights:YOLO_PACKAGE", "vcm.models.tfjs.package:HUMAN_MODELS")),
     AssetGroup("samples", "the sample clip (vtest.avi, from Debian's opencv-doc)",
                ("vcm.media.samples:fetch_sample",)),
     AssetGroup("faces", "the face models (MTCNN, dlib), the face photos and their clips",
                ("vcm.models.face_weights:MTCNN_PACKAGE", "vcm.models.face_weights:DLIB_PACKAGE",
-                "vcm.media.face_clips:face_clip_files")),
+                "vcm.media.face_clips:face_clip_files", "vcm.media.face_clips:FEAT_PHOTOS")),
     AssetGroup("clips", "real clips of other cameras, to train, choose and test on (vcm.media.clips)",
                ("vcm.media.clips:clip_paths",)),
     AssetGroup("preedit", "EfficientNet-Lite0, for pre-editor training",

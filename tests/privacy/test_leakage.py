@@ -8,8 +8,9 @@ import pytest
 from vcm.codec import QPMap, decode, encode
 from vcm.models import YoloV3Tiny
 from vcm.models.dlib_identity import DlibIdentity
-from vcm.models.faces import Face, detect_faces
+from vcm.models.faces import Face, FaceIdentity, detect_faces
 from vcm.models.mtcnn import Mtcnn
+from vcm.privacy.attacks import ATTEMPTS
 from vcm.privacy.leakage import measure_leakage, privacy_report
 
 
@@ -20,41 +21,65 @@ def _coded(frames: np.ndarray, qp: int, folder: Path) -> np.ndarray:
 
 
 def test_plain_coding_leaks_and_the_person_stays(tmp_path: Path, face_video: np.ndarray, face_detector: Mtcnn,
-                                                 face_identity: DlibIdentity, detector: YoloV3Tiny) -> None:
+                                                 attackers: dict[str, FaceIdentity],
+                                                 detector: YoloV3Tiny) -> None:
     frames = face_video[:3]
     report = privacy_report(frames, _coded(frames, 30, tmp_path), face_detector=face_detector,
-                            identity=face_identity, detector=detector)
+                            attackers=attackers, detector=detector)
     assert report.recognisable == 3 and report.too_small == 0
-    assert report.leak_rate == 1.0
-    assert all(face.distance is not None and face.distance < 0.4 for face in report.faces)
+    assert report.leak_rate == report.leak_rate_as_decoded == 1.0
+    assert all(report.leak_rate_to(name) == 1.0 for name in attackers)
+    for face in report.faces:  # every attacker matches every attempt, by a wide margin
+        assert face.leaked_to == list(attackers) and set(face.distances) == set(attackers)
+        for name, identity in attackers.items():
+            assert set(face.distances[name]) == set(ATTEMPTS)
+            assert max(face.distances[name].values()) < 0.7 * identity.match_distance, face.distances
     assert report.person_targets == 3 and report.person_detection_rate is not None
     payload = report.to_dict()
     assert payload["faces_leaked"] == 3 and len(payload["faces"]) == 3
+    assert payload["leak_rate_to"] == {"dlib-resnet": 1.0, "faceres": 1.0}
 
 
 def test_a_flat_grey_decode_leaks_nothing(face_video: np.ndarray, face_detector: Mtcnn,
-                                          face_identity: DlibIdentity) -> None:
+                                          attackers: dict[str, FaceIdentity]) -> None:
     frames = face_video[:2]
     grey = np.full_like(frames, 128)
-    records = measure_leakage(frames, grey, detect_faces(frames, face_detector), face_identity)
+    records = measure_leakage(frames, grey, detect_faces(frames, face_detector), attackers)
     assert [r.status for r in records] == ["protected", "protected"]
-    assert all(r.distance is not None and r.distance >= face_identity.match_distance for r in records)
+    assert all(r.leaked_to == [] for r in records)
+    for record in records:
+        for name, identity in attackers.items():
+            assert min(record.distances[name].values()) >= identity.match_distance
+
+
+def test_averaging_neighbouring_frames_undoes_noise_that_differs_per_frame(
+        face_video: np.ndarray, face_detector: Mtcnn, face_identity: DlibIdentity) -> None:
+    frames = face_video[:5]
+    noise = np.random.default_rng(0).normal(0, 60, frames.shape)
+    noisy = np.clip(frames + noise, 0, 255).astype(np.uint8)
+    faces = detect_faces(frames, face_detector)
+    assert all(len(found) == 1 for found in faces)
+    records = measure_leakage(frames, noisy, faces, {"dlib-resnet": face_identity})
+    middle = records[2].distances["dlib-resnet"]  # two frames on either side to average
+    assert middle["averaged"] < middle["decoded"] - 0.05, middle
+    assert middle["averaged"] < face_identity.match_distance and records[2].status == "leaked"
 
 
 def test_small_faces_are_reported_not_counted(face_video: np.ndarray, face_detector: Mtcnn,
                                               face_identity: DlibIdentity) -> None:
     frames = face_video[:1]
     faces = detect_faces(frames, face_detector)
-    records = measure_leakage(frames, frames, faces, face_identity, min_face_px=faces[0][0].size + 1)
-    assert [r.status for r in records] == ["too_small"] and records[0].distance is None
+    records = measure_leakage(frames, frames, faces, {"dlib-resnet": face_identity},
+                              min_face_px=faces[0][0].size + 1)
+    assert [r.status for r in records] == ["too_small"] and records[0].distances == {}
     face = faces[0][0]  # by default a face is too small below 16 px on its shorter side
     x1, y1, x2, y2 = face.box
     boxes = [(x1, (y1 + y2 - side) / 2, x2, (y1 + y2 + side) / 2) for side in (15.9, 16.0)]  # as wide, lower
     records = measure_leakage(frames, frames, [[Face(box, face.score, face.landmarks) for box in boxes]],
-                              face_identity)
-    assert [r.status for r in records] == ["too_small", "leaked"] and records[1].distance is not None
+                              {"dlib-resnet": face_identity})
+    assert [r.status for r in records] == ["too_small", "leaked"] and records[1].leaked_to == ["dlib-resnet"]
 
 
 def test_mismatched_clips_are_rejected(face_video: np.ndarray, face_identity: DlibIdentity) -> None:
     with pytest.raises(ValueError, match="differ in shape"):
-        measure_leakage(face_video[:2], face_video[:1], [[], []], face_identity)
+        measure_leakage(face_video[:2], face_video[:1], [[], []], {"dlib-resnet": face_identity})

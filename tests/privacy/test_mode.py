@@ -7,8 +7,7 @@ import pytest
 
 from vcm.codec import QPMap
 from vcm.models import YoloV3Tiny
-from vcm.models.dlib_identity import DlibIdentity
-from vcm.models.faces import Face, detect_faces
+from vcm.models.faces import Face, FaceIdentity, detect_faces
 from vcm.models.mtcnn import Mtcnn
 from vcm.pipeline import Edits, Known, run_method
 from vcm.planners import PlanSettings
@@ -54,7 +53,7 @@ def test_protect_maps_raises_only_face_blocks() -> None:
 
 @pytest.mark.slow
 def test_privacy_mode_stops_the_leak_where_plain_coding_leaks(
-        tmp_path: Path, face_video: np.ndarray, face_detector: Mtcnn, face_identity: DlibIdentity,
+        tmp_path: Path, face_video: np.ndarray, face_detector: Mtcnn, attackers: dict[str, FaceIdentity],
         detector: YoloV3Tiny) -> None:
     frames = face_video[:4]
     faces = detect_faces(frames, face_detector)
@@ -63,7 +62,7 @@ def test_privacy_mode_stops_the_leak_where_plain_coding_leaks(
         report = run_method("uniform", frames, 10.0, tmp_path / f"{name}.mp4", detector, PlanSettings(),
                             edits=Edits(privacy=privacy), known=Known(faces=faces), keep_frames=True)
         result = privacy_report(frames, report.decoded_rgb, face_detector=face_detector,
-                                identity=face_identity, detector=detector, faces=faces,
+                                attackers=attackers, detector=detector, faces=faces,
                                 decoded_detections=report.decoded_detections)
         leak[name] = result.leak_rate
         if privacy:

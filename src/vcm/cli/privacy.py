@@ -49,12 +49,19 @@ def run_privacy(args: argparse.Namespace) -> None:
                                      detector=args.detector,
                                      spec=TargetSpec(min_score=args.min_score, min_iou=args.min_iou),
                                      max_frames=args.frames, progress=task_reporter(progress))
-    leak = "n/a (no recognisable face)" if total.leak_rate is None else f"{total.leak_rate:.3f}"
+    leak = "n/a (no recognisable face)" if total.leak_rate is None else _rate(total.leak_rate)
     person = ("n/a (no person target)" if total.person_detection_rate is None
               else f"{total.person_detection_rate:.3f} of {total.person_targets}")
+    by_attacker = ", ".join(f"{name} {_rate(total.leak_rate_to(name))}" for name in total.thresholds)
     console.print(f"{frames} frames: {total.recognisable} recognisable faces, {total.leaked} still "
-                  f"match (leak rate {leak}); {total.too_small} too small to recognise "
+                  f"match an attacker after its inversion attempts (leak rate {leak}; by {by_attacker}; "
+                  f"as decoded {_rate(total.leak_rate_as_decoded)}); {total.too_small} too small to "
+                  "recognise "
                   f"(< {total.min_face_px:.0f} px); person detection rate {person}")
     if args.json:
         write_json(args.json, {"original": str(args.original), "decoded": str(args.decoded),
                                **total.to_dict()})
+
+
+def _rate(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{rate:.3f}"

@@ -105,12 +105,24 @@ def headline_table(summary: dict[str, object]) -> list[dict[str, object]]:
     return table
 
 
+_PER_NAME = {"f1_by": "f1_", "leak_rate_to": "leak_rate_"}  # dict fields -> prefix of their columns
+
+
+def flat_record(row: ResultRow) -> dict[str, object]:
+    """A row as one flat record: the F1 by each judging detector becomes a column f1_NAME, the
+    leak rate to each attacker a column leak_rate_NAME."""
+    record = dataclasses.asdict(row)
+    flat = {key: value for key, value in record.items() if key not in _PER_NAME}
+    for key, prefix in _PER_NAME.items():
+        flat.update({f"{prefix}{name}": value for name, value in record[key].items()})
+    return flat
+
+
 def write_results(rows: Sequence[ResultRow], out_dir: Path) -> None:
-    """results.csv and results.json, one row per segment, method and ladder point (in the CSV,
-    the F1 by each judging detector is a column f1_NAME)."""
+    """results.csv and results.json, one row per segment, method and ladder point (the CSV's
+    columns as flat_record)."""
     records = [dataclasses.asdict(row) for row in rows]
-    flat = [{**{key: value for key, value in record.items() if key != "f1_by"},
-             **{f"f1_{name}": value for name, value in record["f1_by"].items()}} for record in records]
+    flat = [flat_record(row) for row in rows]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(dict.fromkeys(key for record in flat for key in record)))
     writer.writeheader()
@@ -213,8 +225,7 @@ def write_report(rows: Sequence[ResultRow], config: EvalConfig, out_dir: Path,
         parts.append(f"<h3>{html.escape(method)}</h3>")
         parts.extend(f"<img src='{path}' alt='{html.escape(method)}'>" for path in paths)
     parts.append("<details><summary>All results (one row per segment, method and point)</summary><div>")
-    parts.append(_table([{**{k: v for k, v in dataclasses.asdict(r).items() if k not in ("stream", "f1_by")},
-                          **{f"f1_{name}": value for name, value in r.f1_by.items()}} for r in rows]))
+    parts.append(_table([{k: v for k, v in flat_record(r).items() if k != "stream"} for r in rows]))
     parts.append("</div></details>")
     parts.append("</body></html>")
     with atomic_output(out_dir / "index.html") as temporary:

@@ -172,6 +172,8 @@ class ResultRow:
     lost_targets: int = 0
     lost_near_threshold: int = 0
     leak_rate: float | None = None
+    leak_rate_to: dict[str, float | None] = field(default_factory=dict)
+    leak_rate_as_decoded: float | None = None
     faces_recognisable: int | None = None
     faces_too_small: int | None = None
     concealer_leak_rate: float | None = None
@@ -299,6 +301,9 @@ def measure(report: EncodeReport, segment: Segment, point: LadderPoint, referenc
         lost_targets=len(lost),
         lost_near_threshold=sum(headroom < NEAR_THRESHOLD for headroom in lost),
         leak_rate=None if privacy is None else rounded(privacy.leak_rate, "share"),
+        leak_rate_to={} if privacy is None else {name: rounded(privacy.leak_rate_to(name), "share")
+                                                 for name in privacy.thresholds},
+        leak_rate_as_decoded=None if privacy is None else rounded(privacy.leak_rate_as_decoded, "share"),
         faces_recognisable=None if privacy is None else privacy.recognisable,
         faces_too_small=None if privacy is None else privacy.too_small,
         person_detection_rate=None if privacy is None else rounded(privacy.person_detection_rate, "share"),
@@ -350,11 +355,12 @@ def _prefixed(progress: ProgressCallback | None, prefix: str) -> ProgressCallbac
 @dataclass
 class FaceModels:
     """The face models privacy needs: `detector` finds the faces whose identity leak is
-    measured, `identity` embeds them; `concealer` finds the faces METHOD+privacy conceals
+    measured, `attackers` (name -> face identity model) try to recognise them;
+    `concealer` finds the faces METHOD+privacy conceals
     (another detector, so that the faces it misses are counted)."""
 
     detector: FaceDetector
-    identity: FaceIdentity
+    attackers: dict[str, FaceIdentity]
     concealer: FaceDetector
 
 
@@ -416,7 +422,7 @@ def run_eval(paths: Sequence[str | Path], config: EvalConfig, detector: Detector
                 if face_models is not None and report.decoded_rgb is not None:
                     leakage, concealer_leakage = (
                         privacy_report(segment.frames, report.decoded_rgb, face_detector=face_models.detector,
-                                       identity=face_models.identity, detector=detector,
+                                       attackers=face_models.attackers, detector=detector,
                                        spec=config.spec("detect"), faces=faces,
                                        original_detections=segment.detections,
                                        decoded_detections=decoded.detections)
@@ -499,10 +505,11 @@ def evaluate_videos(job: EvalJob, progress: ProgressCallback | None = None
     pose_model = load_task_model("pose") if job.config.measures_pose else None
     faces = None
     if job.config.measures_privacy:
-        from vcm.models.dlib_identity import load_face_identity
         from vcm.models.face_detectors import load_face_detector
+        from vcm.models.face_identities import load_attackers
 
-        faces = FaceModels(load_face_detector(job.config.leak_faces_with), load_face_identity(),
+        faces = FaceModels(load_face_detector(job.config.leak_faces_with),
+                           load_attackers(),
                            load_face_detector(job.config.conceal_faces_with))
     return run_eval(job.videos, job.config, load_detector(job.config.detector), job.out_dir, progress, faces,
                     pose_model)

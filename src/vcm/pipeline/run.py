@@ -274,22 +274,26 @@ class MethodRun:
         report.encode_seconds += time.perf_counter() - started - (report.verify_seconds - verify_before)
 
     def _prepare(self, start: int, chunk: np.ndarray) -> _Prepared:
-        """A window's detections on the original (None where not run), targets, frames with
-        faces concealed, and the faces concealed per frame."""
-        detections, detect_seconds = _original_detections(start, chunk, self.detector, self.known,
+        """A window's detections on the picture to code, the original or with faces concealed
+        (None where not run), targets, frames with faces concealed, and the faces concealed per
+        frame."""
+        concealed_chunk, concealed = self.editor.conceal(start, chunk)
+        self.report.faces_concealed += sum(len(faces) for faces in concealed)
+        # with faces concealed, the picture to keep is the concealed one: the targets are what the
+        # detector finds on it (a target the concealment itself weakened cannot be kept by coding)
+        known = self.known if self.edits.privacy is None else Known(faces=self.known.faces)
+        detections, detect_seconds = _original_detections(start, concealed_chunk, self.detector, known,
                                                           self.verify, self.needs_all)
         if not self.needs_all:  # made for the check alone: verification time, not planning
             self.report.verify_seconds += detect_seconds
             self.report.plan_seconds -= detect_seconds
         targets = select_targets([found or [] for found in detections], self.settings.targets)
-        concealed_chunk, concealed = self.editor.conceal(start, chunk)
-        self.report.faces_concealed += sum(len(faces) for faces in concealed)
         return detections, targets, concealed_chunk, concealed
 
     def _plan_frame(self, start: int, i: int, pictures: np.ndarray, targets: list[list[Detection]],
                     detections: list[list[Detection] | None]) -> FramePlan:
         """The planner's plan for frame start + i of a window."""
-        reuse = self.edits.privacy is None and self.known.detections is None
+        reuse = self.edits.privacy is not None or self.known.detections is None
         return self.planning.plan(FrameInput(
             index=start + i, rgb=pictures[i], targets=targets[i],
             detections=detections[i] if reuse else None, intra=(start + i) % self.settings.gop == 0))

@@ -11,10 +11,10 @@ from vcm.errors import InputError
 from vcm.media import FrameSource, windows
 from vcm.models import load_detector
 from vcm.models.detector import detect_frames
-from vcm.models.dlib_identity import load_face_identity
 from vcm.models.face_detectors import load_face_detector
+from vcm.models.face_identities import load_attackers
 from vcm.models.faces import detect_faces
-from vcm.privacy.leakage import PrivacyReport, privacy_report
+from vcm.privacy.leakage import PrivacyReport, match_thresholds, privacy_report
 from vcm.progress import ProgressCallback
 from vcm.tasks.targets import TargetSpec
 
@@ -25,7 +25,7 @@ def measure_leak(original_path: str | Path, decoded_path: str | Path, *, face_de
                  detector: str, spec: TargetSpec, max_frames: int | None = None,
                  progress: ProgressCallback | None = None) -> tuple[PrivacyReport, int]:
     """(the report over every frame, frames compared). Faces are found on the original with
-    `face_detector` and embedded in both videos with dlib's ResNet; person targets follow
+    `face_detector` and attacked in the decoded video by every attacker (ATTACKERS); person targets follow
     `spec`. InputError when the two videos differ in size or length."""
     with FrameSource(original_path, max_frames=max_frames) as original, \
             FrameSource(decoded_path, max_frames=max_frames) as decoded:
@@ -33,9 +33,10 @@ def measure_leak(original_path: str | Path, decoded_path: str | Path, *, face_de
             raise InputError(f"{original_path} ({original.width}x{original.height}) and {decoded_path} "
                              f"({decoded.width}x{decoded.height}) differ in size; compare a video with its "
                              "own decoded version")
-        faces, identity = load_face_detector(face_detector), load_face_identity()
+        faces = load_face_detector(face_detector)
+        attackers = load_attackers()
         people = load_detector(detector)
-        total = PrivacyReport(match_distance=identity.match_distance)
+        total = PrivacyReport(thresholds=match_thresholds(attackers))
 
         def pairs() -> Iterator[np.ndarray]:
             for before, after in itertools.zip_longest(original, decoded):
@@ -46,7 +47,7 @@ def measure_leak(original_path: str | Path, decoded_path: str | Path, *, face_de
 
         for start, chunk in windows(pairs(), PRIVACY_WINDOW):
             before, after = chunk[:, 0], chunk[:, 1]
-            part = privacy_report(before, after, face_detector=faces, identity=identity, detector=people,
+            part = privacy_report(before, after, face_detector=faces, attackers=attackers, detector=people,
                                   spec=spec, faces=detect_faces(before, faces),
                                   original_detections=detect_frames(people, before),
                                   decoded_detections=detect_frames(people, after))

@@ -5,8 +5,11 @@ so a frame the face detector misses does not leak) is rebuilt from two parts: it
 coarse colours (cells x cells area averages, smoothly interpolated), which keep skin
 tone and lighting, and the detail of a generic face (the mean of 100 people, aligned
 to the face's landmarks), which keeps eyes, nose and mouth where the person detector
-expects them while carrying nobody's identity. The face's blocks may then be coded at
-a fixed QP (face_qp), or left to the planner.
+expects them while carrying nobody's identity. The rebuilt face covers an ellipse
+inscribed in the face box and scaled by `inner`, blended into the frame over a soft
+edge (its outer FEATHER of the radius): the head's outline, hair and ears stay, and no box edge
+is drawn across the head (a hard rectangle cost a close-up person its detection). The
+face's blocks may then be coded at a fixed QP (face_qp), or left to the planner.
 """
 
 from collections.abc import Sequence
@@ -21,21 +24,24 @@ from vcm.models.faces import Face
 from vcm.privacy.generic_face import GenericFace
 
 Box = tuple[int, int, int, int]
+FEATHER = 0.3  # the ellipse's soft edge: blended over its outer FEATHER of its radius
 
 
 @dataclass(frozen=True)
 class PrivacyConfig:
     """hold: frames a face is kept concealed before and after each detection; cells:
     resolution of the face's own colours that survive (cells x cells); detail: weight
-    of the generic face's detail; face_qp: QP forced on face blocks (None: the planner's)."""
+    of the generic face's detail; inner: size of the concealed ellipse as a share of the
+    face box's ellipse (0 < inner <= 1); face_qp: QP forced on face blocks (None: the planner's)."""
 
     hold: int = 1
     cells: int = 4
     detail: float = 1.0
+    inner: float = 1.0
     face_qp: int | None = None
 
     def __post_init__(self) -> None:
-        if self.hold < 0 or self.cells < 1 or self.detail < 0:
+        if self.hold < 0 or self.cells < 1 or self.detail < 0 or not 0 < self.inner <= 1:
             raise ValueError(f"invalid privacy settings: {self}")
         if self.face_qp is not None and not 0 <= self.face_qp <= QP_MAX:
             raise ValueError(f"face_qp must be in 0..{QP_MAX}, got {self.face_qp}")
@@ -63,10 +69,23 @@ def _coarse(patch: torch.Tensor, cells: int) -> torch.Tensor:
     return F.interpolate(pooled, size=(height, width), mode="bilinear", align_corners=False)
 
 
+def ellipse_weight(face: Face, box: Box, inner: float) -> torch.Tensor:
+    """(1, 1, y2 - y1, x2 - x1) weights over pixel box (x1, y1, x2, y2): 1 inside the ellipse
+    inscribed in the face box scaled by `inner` to 1 - FEATHER of its radius, falling linearly to 0
+    at its rim."""
+    fx1, fy1, fx2, fy2 = face.box
+    x1, y1, x2, y2 = box
+    ys, xs = torch.meshgrid(torch.arange(y1, y2, dtype=torch.float32) + 0.5,
+                            torch.arange(x1, x2, dtype=torch.float32) + 0.5, indexing="ij")
+    radius_x, radius_y = max(fx2 - fx1, 1e-6) / 2 * inner, max(fy2 - fy1, 1e-6) / 2 * inner
+    reach = torch.sqrt(((xs - (fx1 + fx2) / 2) / radius_x) ** 2 + ((ys - (fy1 + fy2) / 2) / radius_y) ** 2)
+    return ((1 - reach) / FEATHER).clamp(0, 1)[None, None]
+
+
 def conceal(frames: np.ndarray, faces: Sequence[Sequence[Face]], generic: GenericFace,
             config: PrivacyConfig) -> np.ndarray:
     """Rebuild every face of (N, H, W, 3) uint8 frames from its coarse colours plus the
-    generic face's detail -> a new (N, H, W, 3) uint8 array."""
+    generic face's detail, inside its soft ellipse -> a new (N, H, W, 3) uint8 array."""
     edited = frames.copy()
     height, width = frames.shape[1:3]
     for index, frame_faces in enumerate(faces):
@@ -80,7 +99,9 @@ def conceal(frames: np.ndarray, faces: Sequence[Sequence[Face]], generic: Generi
             if len(face.landmarks) == 5:
                 mean_face = generic.warped(face, box)
                 rebuilt = rebuilt + config.detail * (mean_face - _coarse(mean_face, config.cells))
-            edited[index, y1:y2, x1:x2] = rebuilt[0].permute(1, 2, 0).round().clamp(0, 255).byte().numpy()
+            weight = ellipse_weight(face, box, config.inner)
+            blended = weight * rebuilt + (1 - weight) * patch
+            edited[index, y1:y2, x1:x2] = blended[0].permute(1, 2, 0).round().clamp(0, 255).byte().numpy()
     return edited
 
 

@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -91,3 +93,22 @@ def test_unknown_padding_is_refused() -> None:
     attrs = {"padding": {"s": "Rk9P"}, "strides": {"list": {"i": ["1", "1", "1", "1"]}}}  # "FOO"
     with pytest.raises(UnsupportedOp, match="FOO"):
         OPS["Conv2D"](attrs, [torch.ones(1, 3, 3, 1), torch.ones(3, 3, 1, 1)])
+
+
+def test_fused_mat_mul_transposes_adds_bias_then_relu() -> None:
+    a = torch.tensor([[1.0, 2.0], [3.0, -4.0]])
+    b = torch.tensor([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]])
+    bias = torch.tensor([0.5, -1.0, 0.0])
+    fused = {"fused_ops": {"list": {"s": ["Qmlhc0FkZA==", "UmVsdQ=="]}}}  # BiasAdd, Relu
+    out = OPS["_FusedMatMul"](fused, [a, b, bias])[0]
+    assert out.tolist() == [[1.5, 1.0, 0.0], [3.5, 0.0, 10.0]]  # a @ b + bias = [[1.5, 1, 0], [3.5, -5, 10]]
+    transposed = {"fused_ops": {"list": {"s": ["Qmlhc0FkZA=="]}},  # BiasAdd only
+                  "transpose_a": {"b": True}, "transpose_b": {"b": True}}
+    out = OPS["_FusedMatMul"](transposed, [a.T, b.T, bias])[0]
+    assert out.tolist() == [[1.5, 1.0, 0.0], [3.5, -5.0, 10.0]]
+
+
+def test_softmax_normalises_the_last_axis() -> None:
+    logits = torch.tensor([[0.0, 0.0], [0.0, math.log(3.0)]])
+    out = OPS["Softmax"]({}, [logits])[0]
+    assert torch.allclose(out, torch.tensor([[0.5, 0.5], [0.25, 0.75]]))

@@ -86,8 +86,9 @@ def _check_nhwc(attrs: Attrs) -> None:
 
 def _activation(x: torch.Tensor, names: Sequence[str], extra: Sequence[torch.Tensor],
                 attrs: Attrs) -> torch.Tensor:
-    """Apply a fused op's tail (BiasAdd then an activation) to an NHWC tensor; extra: the
-    node's inputs after the filter (bias, then a PReLU's alphas)."""
+    """Apply a fused op's tail (BiasAdd then an activation) to a channels-last tensor (NHWC,
+    or (N, C) after a matmul); extra: the node's inputs after the filter or matrix (bias,
+    then a PReLU's alphas)."""
     for name in names:
         if name == "BiasAdd":
             x = x + extra[0]
@@ -137,6 +138,17 @@ def conv2d(attrs: Attrs, inputs: list[torch.Tensor], depthwise: bool = False) ->
     result = F.conv2d(image, weight, bias, stride=strides, dilation=dilations,
                       groups=x.shape[3] // weight.shape[1]).permute(0, 2, 3, 1)
     return [_activation(result, fused, inputs[2:], attrs)]
+
+
+def fused_mat_mul(attrs: Attrs, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+    """_FusedMatMul: a @ b (either transposed as transpose_a / transpose_b say), then the
+    fused tail (BiasAdd with inputs[2], then an activation)."""
+    a, b = inputs[0], inputs[1]
+    if attr_bool(attrs, "transpose_a"):
+        a = a.transpose(-2, -1)
+    if attr_bool(attrs, "transpose_b"):
+        b = b.transpose(-2, -1)
+    return [_activation(a @ b, attr_strings(attrs, "fused_ops"), inputs[2:], attrs)]
 
 
 def max_pool(attrs: Attrs, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -313,6 +325,7 @@ OPS: dict[str, Op] = {
     "_FusedConv2D": conv2d,
     "DepthwiseConv2dNative": lambda attrs, inputs: conv2d(attrs, inputs, depthwise=True),
     "FusedDepthwiseConv2dNative": lambda attrs, inputs: conv2d(attrs, inputs, depthwise=True),
+    "_FusedMatMul": fused_mat_mul,
     "MaxPool": max_pool,
     "ResizeBilinear": resize_bilinear,
     "Pad": pad,
@@ -353,6 +366,7 @@ OPS: dict[str, Op] = {
     "GreaterEqual": _binary(torch.ge),
     "LogicalAnd": _binary(torch.logical_and),
     "Sigmoid": _unary(torch.sigmoid),
+    "Softmax": _unary(lambda x: torch.softmax(x, dim=-1)),
     "Relu": _unary(F.relu),
     "Relu6": _unary(F.relu6),
     "Sqrt": _unary(torch.sqrt),
