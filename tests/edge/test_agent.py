@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from tests.live_service import VCM, Service, create_token
@@ -88,6 +89,30 @@ def test_a_camera_checks_its_stream_as_it_codes_and_the_check_steers_the_planner
 
     checked, unchecked = maps(2), maps(0)
     assert (checked[0] == unchecked[0]).all() and not (checked[1] == unchecked[1]).all()
+
+
+def test_a_private_camera_stores_no_recognisable_face_in_either_layer(
+        face_video: np.ndarray, detector, face_detector, attackers) -> None:
+    from vcm.api.playback import machine_frames, segment_frames
+    from vcm.edge.agent import EdgeConfig, SegmentCoder
+    from vcm.models.faces import detect_faces
+    from vcm.privacy.leakage import measure_leakage
+    from vcm.privacy.mode import PRIVACY_MODES
+
+    frames = face_video[:4]
+    faces = detect_faces(frames, face_detector)
+
+    def stored(privacy: str) -> tuple[np.ndarray, np.ndarray]:
+        coder = SegmentCoder(EdgeConfig("cam", privacy=PRIVACY_MODES[privacy]), detector)
+        kept = coder.stored_frames(frames)
+        machine, _, records = coder.machine(kept, 10.0, 0.0)
+        layer = coder.restoration(kept, 10.0, machine, records)
+        return np.stack(list(machine_frames(machine))), np.stack(list(segment_frames(machine, layer)))
+
+    for privacy, leaks in (("off", True), ("faces", False)):
+        for decoded in stored(privacy):  # the machine stream, then the restored picture
+            records = measure_leakage(frames, decoded, faces, attackers)
+            assert [record.status == "leaked" for record in records] == [leaks] * 4, (privacy, records)
 
 
 def test_a_refused_token_stops_the_agent_before_coding_and_a_fixed_one_sends_everything(

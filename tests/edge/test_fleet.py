@@ -41,12 +41,14 @@ source = "dock.mp4"
 token_env = "DOCK_TOKEN"
 classes = "truck,person"
 restoration = false
+privacy = "faces"
 """))
     gate, dock = config.cameras
     assert (gate.name, gate.token, gate.edge.settings.gop, gate.edge.settings.targets.classes) == (
         "gate", "vcm_gate", 16, ("person",))
     assert (dock.token, dock.edge.settings.targets.classes, dock.edge.restoration) == (
         "vcm_dock", ("truck", "person"), False)
+    assert gate.edge.privacy is None and dock.edge.privacy is not None and dock.edge.privacy.cells >= 1
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -58,6 +60,8 @@ restoration = false
     ('server = "http://x"\n[cameras.a]\nsource = "a.mp4"\ntoken_file = "none.token"', "cannot read"),
     ('server = "http://x"\n[cameras."../a"]\nsource = "a.mp4"\ntoken_env = "T"', "bad name"),
     ('server = "http://x"\n[cameras.a]\nsource = "a.mp4"\ntoken_env = "T"\ngop = 0', "gop"),
+    ('server = "http://x"\n[cameras.a]\nsource = "a.mp4"\ntoken_env = "T"\nprivacy = "blur"',
+     "privacy must be"),
     ('server = "http://x"\n[cameras.a]\nsource = "a.mp4"\ntoken_env = "T"\nclasses = "unicorn"', "unicorn"),
     ('server = "http://x"\n[cameras.a]\nsource = "a.mp4"\ntoken_env = "T"\nmin_score = 2', "min_score"),
     ('server = "http://x"\n[cameras.a]\nsource = "a.mp4"\ntoken_env = "T"\ndetector = "x"', "detector"),

@@ -10,7 +10,7 @@ from vcm.models import YoloV3Tiny
 from vcm.models.dlib_identity import DlibIdentity
 from vcm.models.faces import Face, FaceIdentity, detect_faces
 from vcm.models.mtcnn import Mtcnn
-from vcm.privacy.attacks import ATTEMPTS
+from vcm.privacy.attacks import ATTEMPTS, CONTEXT
 from vcm.privacy.leakage import measure_leakage, privacy_report
 
 
@@ -32,8 +32,10 @@ def test_plain_coding_leaks_and_the_person_stays(tmp_path: Path, face_video: np.
     for face in report.faces:  # every attacker matches every attempt, by a wide margin
         assert face.leaked_to == list(attackers) and set(face.distances) == set(attackers)
         for name, identity in attackers.items():
-            assert set(face.distances[name]) == set(ATTEMPTS)
-            assert max(face.distances[name].values()) < 0.7 * identity.match_distance, face.distances
+            assert set(face.distances[name]) == {*ATTEMPTS, CONTEXT}
+            assert max(face.distances[name][attempt] for attempt in ATTEMPTS) < 0.7 * identity.match_distance
+            assert face.distances[name][CONTEXT] >= identity.match_distance  # without the face: no match
+    assert report.leak_rate_raw == 1.0 and report.measurable == 3
     assert report.person_targets == 3 and report.person_detection_rate is not None
     payload = report.to_dict()
     assert payload["faces_leaked"] == 3 and len(payload["faces"]) == 3
@@ -46,10 +48,22 @@ def test_a_flat_grey_decode_leaks_nothing(face_video: np.ndarray, face_detector:
     grey = np.full_like(frames, 128)
     records = measure_leakage(frames, grey, detect_faces(frames, face_detector), attackers)
     assert [r.status for r in records] == ["protected", "protected"]
-    assert all(r.leaked_to == [] for r in records)
+    assert all(r.leaked_to == [] and r.measured_by == list(attackers) for r in records)
     for record in records:
         for name, identity in attackers.items():
-            assert min(record.distances[name].values()) >= identity.match_distance
+            assert min(record.distances[name][attempt] for attempt in ATTEMPTS) >= identity.match_distance
+
+
+def test_a_face_whose_surroundings_alone_match_is_not_counted(face_video: np.ndarray, face_detector: Mtcnn,
+                                                              face_identity: DlibIdentity) -> None:
+    frames = face_video[:1]
+    face = detect_faces(frames, face_detector)[0][0]
+    x1, y1, x2, y2 = face.box
+    inner = Face((x1 + 0.3 * (x2 - x1), y1 + 0.3 * (y2 - y1), x2 - 0.3 * (x2 - x1), y2 - 0.3 * (y2 - y1)),
+                 face.score, face.landmarks)  # a box around the nose: the eyes and mouth stay in the control
+    records = measure_leakage(frames, frames, [[inner]], {"dlib-resnet": face_identity})
+    assert records[0].distances["dlib-resnet"][CONTEXT] < face_identity.match_distance
+    assert records[0].status == "context" and records[0].measured_by == []
 
 
 def test_averaging_neighbouring_frames_undoes_noise_that_differs_per_frame(
@@ -77,7 +91,8 @@ def test_small_faces_are_reported_not_counted(face_video: np.ndarray, face_detec
     boxes = [(x1, (y1 + y2 - side) / 2, x2, (y1 + y2 + side) / 2) for side in (15.9, 16.0)]  # as wide, lower
     records = measure_leakage(frames, frames, [[Face(box, face.score, face.landmarks) for box in boxes]],
                               {"dlib-resnet": face_identity})
-    assert [r.status for r in records] == ["too_small", "leaked"] and records[1].leaked_to == ["dlib-resnet"]
+    assert records[0].status == "too_small" and records[0].distances == {}
+    assert records[1].status != "too_small" and records[1].distances["dlib-resnet"]["decoded"] < 0.1
 
 
 def test_mismatched_clips_are_rejected(face_video: np.ndarray, face_identity: DlibIdentity) -> None:

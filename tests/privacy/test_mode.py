@@ -9,11 +9,11 @@ from vcm.codec import QPMap
 from vcm.models import YoloV3Tiny
 from vcm.models.faces import Face, FaceIdentity, detect_faces
 from vcm.models.mtcnn import Mtcnn
-from vcm.pipeline import Edits, Known, run_method
+from vcm.pipeline import Edits, Known, Verification, run_method
 from vcm.planners import PlanSettings
 from vcm.privacy import PrivacyConfig, privacy_report
 from vcm.privacy.generic_face import GenericFace, similarity_transform
-from vcm.privacy.mode import conceal, held_faces, protect_maps
+from vcm.privacy.mode import FaceConcealer, conceal, ellipse_weight, held_faces, protect_maps
 
 
 def test_similarity_transform_recovers_a_known_one() -> None:
@@ -42,6 +42,43 @@ def test_conceal_touches_only_the_face_box(face_video: np.ndarray, face_detector
     outside = changed.copy()
     outside[max(y1 - 1, 0):y2 + 2, max(x1 - 1, 0):x2 + 2] = False
     assert not outside.any()
+
+
+def test_the_concealed_ellipse_fades_out_before_the_box_corners() -> None:
+    face = Face((0, 0, 40, 60), 0.9)
+    weight = ellipse_weight(face, (0, 0, 40, 60), inner=1.0)[0, 0]
+    assert weight[30, 20] == 1.0 and weight[0, 0] == 0.0 and weight[59, 39] == 0.0
+    assert 0 < weight[30, 1] < 1  # the rim is soft
+    smaller = ellipse_weight(face, (0, 0, 40, 60), inner=0.85)[0, 0]
+    assert smaller.sum() < weight.sum() and (smaller <= weight).all()
+    with pytest.raises(ValueError, match="invalid privacy"):
+        PrivacyConfig(inner=0)
+
+
+def test_a_concealer_holds_a_face_into_the_next_window(face_video: np.ndarray, face_detector: Mtcnn) -> None:
+    frames = face_video[:2]
+    faces = detect_faces(frames, face_detector)
+    concealer = FaceConcealer(PrivacyConfig(hold=1), face_detector)
+    first, concealed = concealer.conceal(frames[:1], faces[:1])
+    second, held = concealer.conceal(frames[1:], [[]])  # the detector missed it in the next window
+    assert concealed == faces[:1] and held == faces[:1]
+    assert (first != frames[:1]).any() and (second != frames[1:]).any()
+
+
+def test_with_faces_concealed_the_detections_are_the_concealed_pictures(
+        tmp_path: Path, face_video: np.ndarray, face_detector: Mtcnn, detector: YoloV3Tiny) -> None:
+    frames = face_video[:2]
+    faces = detect_faces(frames, face_detector)
+    records: list = []
+    run_method("uniform", frames, 10.0, tmp_path / "p.mp4", detector, PlanSettings(),
+               edits=Edits(privacy=PrivacyConfig(), face_detector=face_detector), known=Known(faces=faces),
+               verify=Verification(every=1), on_frame=records.append)
+    concealed, _ = FaceConcealer(PrivacyConfig(), face_detector).conceal(frames, faces)
+    expected = detector.detect(concealed)
+    found = [record.detections for record in sorted(records, key=lambda record: record.index)]
+    assert [[d.box for d in frame] for frame in found] == [[d.box for d in frame] for frame in expected]
+    on_originals = detector.detect(frames)
+    assert [[d.box for d in frame] for frame in found] != [[d.box for d in frame] for frame in on_originals]
 
 
 def test_protect_maps_raises_only_face_blocks() -> None:

@@ -59,6 +59,9 @@ def add_parser(commands: Subcommands) -> None:
     edge.add_argument("--verify-every", type=at_least(0), default=0, metavar="N",
                       help=f"decode and check every N-th frame as it is coded, which steers the fast planner "
                       f"({VERIFY_EVERY}: as vcm encode; default 0: no check, open loop, the faster)")
+    edge.add_argument("--privacy", choices=["off", "faces"], default="off",
+                      help="faces: conceal every face before coding, so neither the machine stream nor the "
+                      "restoration layer holds a recognisable face (off)")
     edge.add_argument("--json", action="store_true", help="print the run's summary as JSON")
     add_detector_option(edge)
     add_task_target_options(edge)
@@ -126,6 +129,7 @@ def run_edge(args: argparse.Namespace) -> None:
     from vcm.media.source import FrameSource, NoFrames
     from vcm.models import load_detector
     from vcm.planners import PlanSettings
+    from vcm.privacy.mode import PRIVACY_MODES
 
     if args.config is not None:
         if args.source is not None or args.camera is not None or args.server is not None:
@@ -143,7 +147,8 @@ def run_edge(args: argparse.Namespace) -> None:
                         settings=PlanSettings(codec=args.codec, gop=args.gop, targets=target_spec(args)),
                         restoration=not args.no_restoration,
                         restore_target=QualityTarget(reference_qp=args.restore_like_qp),
-                        give_up_after=args.give_up_after, verify_every=args.verify_every)
+                        give_up_after=args.give_up_after, verify_every=args.verify_every,
+                        privacy=PRIVACY_MODES[args.privacy])
     opened: list[object] = []
 
     def source_from(start: int) -> FrameSource:

@@ -23,6 +23,7 @@ from vcm.models.detector import Detector
 from vcm.pipeline import Verification, run_method
 from vcm.pipeline.report import FrameReport
 from vcm.planners import PlanSettings
+from vcm.privacy.mode import FaceConcealer, PrivacyConfig
 from vcm.progress import ProgressCallback
 from vcm.restoration.target import LayerCoder, QualityTarget
 
@@ -36,7 +37,9 @@ class EdgeConfig:
     failed uploads before the agent stops (None: retry for ever, as a camera should);
     verify_every: decode and check every n-th frame of the machine stream as it is coded,
     which steers the fast planner's closed loop (0, the default: no check, open loop; every
-    2nd frame took the agent below real time on the sample on 2 cores)."""
+    2nd frame took the agent below real time on the sample on 2 cores); privacy: conceal
+    faces before anything is coded (None: off), so that neither the machine stream nor the
+    restoration layer holds a recognisable face."""
 
     camera: str
     planner: str = "fast"
@@ -45,6 +48,7 @@ class EdgeConfig:
     restore_target: QualityTarget | None = field(default_factory=QualityTarget)
     give_up_after: float | None = None
     verify_every: int = 0
+    privacy: PrivacyConfig | None = None
 
     def verification(self) -> Verification:
         """The check made while coding each segment."""
@@ -81,6 +85,12 @@ class SegmentCoder:
         self.config, self.detector = config, detector
         target = config.restore_target
         self.layers = None if target is None else LayerCoder(target)  # stage 2 runs one segment at a time
+        self.concealer = None if config.privacy is None else FaceConcealer(config.privacy)
+
+    def stored_frames(self, frames: np.ndarray) -> np.ndarray:
+        """The (n, H, W, 3) frames of the next segment as the camera may keep them: with faces
+        concealed when its privacy is on (both stages code these, never the originals)."""
+        return frames if self.concealer is None else self.concealer.conceal(frames)[0]
 
     def machine(self, frames: np.ndarray, fps: float,
                 start: float) -> tuple[bytes, list[DetectionRecord], list[FrameReport]]:
@@ -226,6 +236,7 @@ def _code_source(open_source: Callable[[int], FrameSource], spool: Spool, state:
             if uploader.error is not None:
                 break
             start = now() - len(chunk) / fps if source.live else state.epoch + first / fps
+            chunk = coder.stored_frames(chunk)
             machine, found, records = coder.machine(chunk, fps, start)
             parts = {MACHINE: machine, DETECTIONS: json.dumps([d.to_dict() for d in found]).encode()}
             behind = in_flight is not None and not in_flight.layer.done()  # the layer stage holds us back

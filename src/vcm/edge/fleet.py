@@ -11,9 +11,10 @@
     source = "rtsp://10.0.0.6/stream1"
     token_env = "VCM_TOKEN_DOCK"
     classes = "truck,person"
+    privacy = "faces"                    # conceal faces at the source (default "off")
 
 Camera settings: source (required), token_file or token_env (required), method, codec, gop,
-restoration, restore_like_qp, classes, min_score, detector, verify_every, frames. Each camera
+restoration, restore_like_qp, classes, min_score, detector, verify_every, frames, privacy. Each camera
 runs the agent in its own thread. A live source that drops or cannot be reached is reconnected with
 exponential backoff (RECONNECT_START_S doubling to RECONNECT_MAX_S, back to the start once a
 segment was coded); a file source runs once. A refused token stops that camera for good (the
@@ -37,6 +38,7 @@ from vcm.errors import InputError, VcmError
 from vcm.media.source import FrameSource, NoFrames, is_live
 from vcm.models.detectors import DEFAULT_DETECTOR, check_detector_name
 from vcm.planners import PlanSettings, listed_planners
+from vcm.privacy.mode import PRIVACY_MODES
 from vcm.restoration.target import QualityTarget
 from vcm.tasks import DEFAULT_CLASSES, DETECT_MIN_SCORE, class_names
 from vcm.tasks.targets import TargetSpec
@@ -45,8 +47,7 @@ from vcm.tomlfile import read_toml
 RECONNECT_START_S = 1.0
 RECONNECT_MAX_S = 60.0
 SETTINGS = {"source", "token_file", "token_env", "method", "codec", "gop", "restoration", "restore_like_qp",
-            "classes",
-            "min_score", "detector", "verify_every", "frames"}
+            "classes", "min_score", "detector", "verify_every", "frames", "privacy"}
 
 
 @dataclass(frozen=True)
@@ -122,10 +123,13 @@ def _camera(name: str, settings: Mapping[str, Any], base: Path, where: str) -> C
         check_detector_name(str(detector))
     except InputError as error:
         raise InputError(f"{where}: detector: {error}") from None
+    privacy = settings.get("privacy", "off")
+    if privacy not in PRIVACY_MODES:
+        raise InputError(f"{where}: privacy must be one of {', '.join(PRIVACY_MODES)}")
     targets = TargetSpec(min_score=float(min_score), classes=names)
     edge = EdgeConfig(camera=name, planner=method, restoration=restoration, verify_every=verify_every,
                       settings=PlanSettings(codec=codec, gop=gop, targets=targets),
-                      restore_target=QualityTarget(reference_qp=like_qp))
+                      restore_target=QualityTarget(reference_qp=like_qp), privacy=PRIVACY_MODES[privacy])
     return CameraSetup(name, source, _token(settings, base, where), edge, str(detector), frames)
 
 

@@ -105,12 +105,13 @@ def headline_table(summary: dict[str, object]) -> list[dict[str, object]]:
     return table
 
 
-_PER_NAME = {"f1_by": "f1_", "leak_rate_to": "leak_rate_"}  # dict fields -> prefix of their columns
+_PER_NAME = {"f1_by": "f1_", "leak_rate_to": "leak_rate_",  # dict fields -> prefix of their columns
+             "faces_measured_by": "faces_measured_by_"}
 
 
 def flat_record(row: ResultRow) -> dict[str, object]:
     """A row as one flat record: the F1 by each judging detector becomes a column f1_NAME, the
-    leak rate to each attacker a column leak_rate_NAME."""
+    leak rate to each attacker a column leak_rate_NAME (faces_measured_by_NAME: of how many)."""
     record = dataclasses.asdict(row)
     flat = {key: value for key, value in record.items() if key not in _PER_NAME}
     for key, prefix in _PER_NAME.items():

@@ -142,7 +142,9 @@ class ResultRow:
     """One method at one operating point on one segment (a row of results.csv). lost_targets:
     targets lost over the segment; lost_near_threshold: those of them whose original score
     was within NEAR_THRESHOLD of the score they had to keep (fragile ones). leak_rate counts
-    the faces the measuring (independent) face detector finds on the original;
+    the measurable faces (vcm.privacy.leakage) the measuring (independent) face detector finds
+    on the original, leak_rate_to[attacker] the faces_measured_by[attacker] that attacker can
+    measure, leak_rate_raw every recognisable face;
     concealer_leak_rate the faces the concealing detector finds (the privacy mode's own view);
     f1: F1 of the decoded frames' detections against the original's at the task's operating
     score (None when neither has one; see vcm.eval.detection_f1); f1_by: the same F1 by each
@@ -174,10 +176,13 @@ class ResultRow:
     leak_rate: float | None = None
     leak_rate_to: dict[str, float | None] = field(default_factory=dict)
     leak_rate_as_decoded: float | None = None
+    leak_rate_raw: float | None = None
     faces_recognisable: int | None = None
+    faces_measurable: int | None = None
+    faces_measured_by: dict[str, int] = field(default_factory=dict)
     faces_too_small: int | None = None
     concealer_leak_rate: float | None = None
-    concealer_faces_recognisable: int | None = None
+    concealer_faces_measurable: int | None = None
     person_detection_rate: float | None = None
     pose_accuracy: float | None = None
     f1: float | None = None
@@ -304,12 +309,15 @@ def measure(report: EncodeReport, segment: Segment, point: LadderPoint, referenc
         leak_rate_to={} if privacy is None else {name: rounded(privacy.leak_rate_to(name), "share")
                                                  for name in privacy.thresholds},
         leak_rate_as_decoded=None if privacy is None else rounded(privacy.leak_rate_as_decoded, "share"),
+        leak_rate_raw=None if privacy is None else rounded(privacy.leak_rate_raw, "share"),
         faces_recognisable=None if privacy is None else privacy.recognisable,
+        faces_measurable=None if privacy is None else privacy.measurable,
+        faces_measured_by={} if privacy is None else privacy.measured_by(),
         faces_too_small=None if privacy is None else privacy.too_small,
         person_detection_rate=None if privacy is None else rounded(privacy.person_detection_rate, "share"),
         concealer_leak_rate=(None if concealer_privacy is None
                              else rounded(concealer_privacy.leak_rate, "share")),
-        concealer_faces_recognisable=None if concealer_privacy is None else concealer_privacy.recognisable,
+        concealer_faces_measurable=None if concealer_privacy is None else concealer_privacy.measurable,
         pose_accuracy=pose_accuracy,
         f1=rounded(task_f1(segment.detections, decoded.detections, spec), "share"),
         **_perceptual(segment, report, config),

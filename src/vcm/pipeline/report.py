@@ -18,7 +18,8 @@ from vcm.rounding import rounded
 class FrameReport:
     """One coded frame: its plan, its cost and which targets survived decoding (survived
     is None when the frame was not checked); qp_map: (rows, cols) block QPs; detections:
-    what the detector found on the original, where it ran (None where it did not);
+    what the detector found on the picture to code (the original, or with faces concealed),
+    where it ran (None where it did not);
     recodes: times the planner coded the frame again because its final stream lost a
     target its checks had kept. to_dict() is the JSON form (--stats, results)."""
 

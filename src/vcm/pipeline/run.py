@@ -27,8 +27,7 @@ from vcm.codec.qpmap import block_span
 from vcm.errors import InputError
 from vcm.media import windows
 from vcm.models.detector import Detection, Detector
-from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR, LANDMARK_FACE_DETECTOR, load_face_detector
-from vcm.models.faces import Face, FaceDetector
+from vcm.models.faces import Face
 from vcm.pipeline.methods import Method
 from vcm.pipeline.options import Edits, Known, Verification
 from vcm.pipeline.report import EncodeReport, FrameReport
@@ -42,8 +41,7 @@ from vcm.planners import (
     build_planner,
     planner_entry,
 )
-from vcm.privacy.generic_face import GenericFace
-from vcm.privacy.mode import conceal, held_faces, protect_maps
+from vcm.privacy.mode import FaceConcealer, protect_maps
 from vcm.progress import ProgressCallback
 from vcm.tasks.targets import select_targets, survival
 
@@ -81,31 +79,19 @@ class _Coded:
 
 class _Editor:
     """Applies a run's Edits to windows of frames: concealment before planning, pre-editing
-    after it (a QP-aware pre-editor needs the planned maps). State: the generic face, and the
-    faces of the previous window's last frames so concealment holds across windows."""
+    after it (a QP-aware pre-editor needs the planned maps)."""
 
     def __init__(self, edits: Edits, known_faces: Sequence[Sequence[Face]] | None) -> None:
         self.edits, self.known_faces = edits, known_faces
-        self._generic: GenericFace | None = None
-        self._carry: list[list[Face]] = []
-        self._face_detector: FaceDetector | None = edits.face_detector
+        self.concealer = (None if edits.privacy is None
+                          else FaceConcealer(edits.privacy, edits.face_detector))
 
     def conceal(self, start: int, chunk: np.ndarray) -> tuple[np.ndarray, list[list[Face]]]:
         """(the (n, H, W, 3) frames with faces concealed, per frame the faces concealed)."""
-        edits = self.edits
-        if edits.privacy is None:
+        if self.concealer is None:
             return chunk, [[] for _ in chunk]
-        detector = self._faces_detector()
-        if self.known_faces is not None:
-            faces = [list(f) for f in self.known_faces[start : start + len(chunk)]]
-        else:
-            faces = [detector.detect_faces(frame) for frame in chunk]
-        hold = edits.privacy.hold
-        concealed = held_faces(self._carry + faces, hold)[len(self._carry):]
-        self._carry = faces[-hold:] if hold else []
-        if self._generic is None:
-            self._generic = GenericFace.build(load_face_detector(LANDMARK_FACE_DETECTOR))
-        return conceal(chunk, concealed, self._generic, edits.privacy), concealed
+        known = None if self.known_faces is None else self.known_faces[start : start + len(chunk)]
+        return self.concealer.conceal(chunk, known)
 
     def preedit(self, plans: Sequence[FramePlan], maps: Sequence[QPMap],
                 detections: Sequence[list[Detection] | None]) -> list[np.ndarray]:
@@ -124,11 +110,6 @@ class _Editor:
         dense = [m.dense(rows, cols) for m in maps]
         protected = [qp < qp.max() for qp in dense]
         return list(preeditor.edit_frames(pictures, keep=keep, qp_maps=dense, keep_blocks=protected))
-
-    def _faces_detector(self) -> FaceDetector:
-        if self._face_detector is None:
-            self._face_detector = load_face_detector(CONCEALING_FACE_DETECTOR)
-        return self._face_detector
 
 
 def run_method(

@@ -13,6 +13,11 @@ the attacked one at the same scale, so the two are embedded with one alignment:
     (found on the original, the attacker's best case) lands on this frame's box, then averaged:
     coding noise and per-frame concealment that differs between frames average out;
   - averaged+sharpened: the average, then the unsharp mask.
+
+Beside the attempts, a control: the original with the face box filled with its mean colour
+(CONTEXT). An attacker that still matches the control recognises the surroundings (hair,
+clothes, background: the same pixels in both pictures), not the face, so for that attacker
+this face cannot tell a concealment that works from one that does not.
 """
 
 from collections.abc import Sequence
@@ -32,6 +37,7 @@ AVERAGE_RADIUS = 2  # frames before and after: five frames averaged
 SHARPEN_SIGMA = 1.5  # pixels of the region the attempt works at
 SHARPEN_AMOUNT = 1.5
 ATTEMPTS = ("decoded", "sharpened", "upsampled", "averaged", "averaged+sharpened")
+CONTEXT = "context"  # the control view: no face left, only its surroundings
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,19 @@ def upsample(pictures: Sequence[np.ndarray], factor: int = UPSAMPLE) -> list[np.
                                    align_corners=False))
 
 
+def without_face(picture: np.ndarray, face: Face) -> np.ndarray:
+    """(h, w, 3) uint8 picture with the pixels of `face`'s box (in its coordinates) replaced by
+    their mean colour."""
+    x1, y1, x2, y2 = face.box
+    left, top = max(int(np.floor(x1)), 0), max(int(np.floor(y1)), 0)
+    right, bottom = min(int(np.ceil(x2)), picture.shape[1]), min(int(np.ceil(y2)), picture.shape[0])
+    control = picture.copy()
+    box = control[top:bottom, left:right]
+    if box.size:
+        box[:] = box.reshape(-1, 3).mean(0).round().astype(np.uint8)
+    return control
+
+
 def same_face(face: Face, candidates: Sequence[Face]) -> Face | None:
     """The candidate whose box overlaps `face`'s most, if at least SAME_FACE_IOU."""
     best = max(candidates, key=lambda other: box_iou(face.box, other.box), default=None)
@@ -140,8 +159,8 @@ class Attempt:
 
 def attempts(original: np.ndarray, decoded: np.ndarray, faces: Sequence[Sequence[Face]], index: int,
              face: Face) -> list[Attempt]:
-    """Every attempt of ATTEMPTS on `face` of frame `index`. original, decoded: (N, H, W, 3)
-    uint8 clips; faces: per frame, the faces found on the original."""
+    """Every attempt of ATTEMPTS on `face` of frame `index`, then the CONTEXT control. original,
+    decoded: (N, H, W, 3) uint8 clips; faces: per frame, the faces found on the original."""
     height, width = original.shape[1:3]
     region = Region.around(face, width, height)
     before, after = region.cut(original[index]), region.cut(decoded[index])
@@ -152,4 +171,5 @@ def attempts(original: np.ndarray, decoded: np.ndarray, faces: Sequence[Sequence
     return [Attempt("decoded", before, after, local), Attempt("sharpened", before, sharpened, local),
             Attempt("upsampled", large_before, sharpen([large_after])[0], region.local(face, UPSAMPLE)),
             Attempt("averaged", before, averaged, local),
-            Attempt("averaged+sharpened", before, averaged_sharpened, local)]
+            Attempt("averaged+sharpened", before, averaged_sharpened, local),
+            Attempt(CONTEXT, before, without_face(before, local), local)]

@@ -4,8 +4,16 @@ Faces are found on the original; each face is attacked (vcm.privacy.attacks: the
 face as it is and after inversion attempts) and embedded by every attacker (a face identity
 model with its own published threshold), each attempt aligned as the original. A face leaks
 to an attacker when any attempt's embedding still matches the original's (L2 below that
-model's threshold), and leaks when it leaks to any attacker. Faces smaller than
-MIN_RECOGNISABLE_FACE pixels are reported as too small, not counted as protected.
+model's threshold), and leaks when it leaks to any attacker.
+
+The attacker compares a picture with itself, so pixels around the face that coding keeps
+(hair, clothes, background) make the two alike whatever happened to the face. Each face is
+therefore also compared with its control, the original with the face box filled flat
+(attacks.CONTEXT): an attacker that matches the control recognises the surroundings, and
+that face does not count for that attacker (it is measurable by the others); a face no
+attacker can measure is reported as 'context'. The raw leak rate counts every match,
+measurable or not. Faces smaller than MIN_RECOGNISABLE_FACE pixels are reported as too
+small, not counted as protected.
 """
 
 from collections.abc import Mapping, Sequence
@@ -15,7 +23,7 @@ import numpy as np
 
 from vcm.models.detector import Detection, Detector, detect_frames
 from vcm.models.faces import Face, FaceDetector, FaceIdentity, detect_faces
-from vcm.privacy.attacks import Attempt, attempts
+from vcm.privacy.attacks import ATTEMPTS, CONTEXT, Attempt, attempts
 from vcm.rounding import rounded
 from vcm.tasks.targets import TargetSpec, select_targets, survival
 
@@ -28,26 +36,30 @@ PERSON = "person"
 
 @dataclass
 class FaceRecord:
-    """One face in one frame. status: 'leaked' (some attacker matches it after some attempt),
-    'protected' (none does) or 'too_small' (below MIN_RECOGNISABLE_FACE in the original, so
-    not counted either way); distances: per attacker, per attempt, the L2 between the
-    original's embedding and the attacked one's (empty when too small); leaked_to: the
-    attackers that matched it."""
+    """One face in one frame. status: 'leaked' (an attacker that can measure it matches it
+    after some attempt), 'protected' (none does), 'context' (every attacker matches its
+    control, so none can measure it) or 'too_small' (below MIN_RECOGNISABLE_FACE in the
+    original); distances: per attacker, per attempt (and CONTEXT, the control), the L2
+    between the original's embedding and the attacked one's (empty when too small);
+    measured_by: the attackers that do not match the control; leaked_to: those of them that
+    match an attempt."""
 
     frame: int
     face: dict[str, object]
     status: str
     distances: dict[str, dict[str, float]] = field(default_factory=dict)
+    measured_by: list[str] = field(default_factory=list)
     leaked_to: list[str] = field(default_factory=list)
 
-    def leaked_as_decoded(self, thresholds: Mapping[str, float]) -> bool:
-        """Whether some attacker matches the decoded face without any inversion attempt."""
-        return any(attempts_of["decoded"] < thresholds[name] for name, attempts_of in self.distances.items())
+    def matched(self, attacker: str, threshold: float, attempts: Sequence[str] = ATTEMPTS) -> bool:
+        """Whether `attacker` matches one of `attempts` of this face (measurable or not)."""
+        distances = self.distances.get(attacker, {})
+        return any(distances[name] < threshold for name in attempts if name in distances)
 
 
 @dataclass
 class PrivacyReport:
-    """Per-face records and the clip's figures. leak_rate: leaked / recognisable faces
+    """Per-face records and the clip's figures. leak_rate: leaked / measurable faces
     (None without any); person_detection_rate: person targets still detected after
     decoding (None without any person target)."""
 
@@ -65,7 +77,17 @@ class PrivacyReport:
 
     @property
     def recognisable(self) -> int:
+        """Faces large enough to recognise."""
         return sum(1 for f in self.faces if f.status != "too_small")
+
+    @property
+    def measurable(self) -> int:
+        """Recognisable faces some attacker can measure (its control does not match)."""
+        return sum(1 for f in self.faces if f.status in ("leaked", "protected"))
+
+    @property
+    def context_only(self) -> int:
+        return sum(1 for f in self.faces if f.status == "context")
 
     @property
     def leaked(self) -> int:
@@ -77,19 +99,31 @@ class PrivacyReport:
 
     @property
     def leak_rate(self) -> float | None:
-        """Share of recognisable faces some attacker matches after some attempt."""
-        return self.leaked / self.recognisable if self.recognisable else None
+        """Share of measurable faces an attacker that can measure them matches after some attempt."""
+        return self.leaked / self.measurable if self.measurable else None
+
+    def measured_by(self) -> dict[str, int]:
+        """attacker -> how many faces it can measure."""
+        return {name: sum(name in f.measured_by for f in self.faces) for name in self.thresholds}
 
     def leak_rate_to(self, attacker: str) -> float | None:
-        """Share of recognisable faces `attacker` matches after some attempt."""
-        leaked = sum(1 for f in self.faces if attacker in f.leaked_to)
-        return leaked / self.recognisable if self.recognisable else None
+        """Share of the faces `attacker` can measure that it matches after some attempt."""
+        measured = [f for f in self.faces if attacker in f.measured_by]
+        return sum(attacker in f.leaked_to for f in measured) / len(measured) if measured else None
 
     @property
     def leak_rate_as_decoded(self) -> float | None:
-        """Share of recognisable faces some attacker matches without an inversion attempt."""
-        leaked = sum(1 for face in self.faces
-                     if face.status != "too_small" and face.leaked_as_decoded(self.thresholds))
+        """leak_rate without any inversion attempt."""
+        leaked = sum(1 for face in self.faces if any(face.matched(name, self.thresholds[name], ("decoded",))
+                                                     for name in face.measured_by))
+        return leaked / self.measurable if self.measurable else None
+
+    @property
+    def leak_rate_raw(self) -> float | None:
+        """Share of recognisable faces any attacker matches after some attempt, its control
+        matching or not (an upper bound: surroundings count as identity)."""
+        leaked = sum(1 for face in self.faces if face.status != "too_small"
+                     and any(face.matched(name, threshold) for name, threshold in self.thresholds.items()))
         return leaked / self.recognisable if self.recognisable else None
 
     @property
@@ -100,7 +134,9 @@ class PrivacyReport:
         return {"leak_rate": rounded(self.leak_rate, "share"),
                 "leak_rate_to": {name: rounded(self.leak_rate_to(name), "share") for name in self.thresholds},
                 "leak_rate_as_decoded": rounded(self.leak_rate_as_decoded, "share"),
-                "faces_recognisable": self.recognisable, "faces_leaked": self.leaked,
+                "leak_rate_raw": rounded(self.leak_rate_raw, "share"),
+                "faces_recognisable": self.recognisable, "faces_measurable": self.measurable,
+                "faces_context_only": self.context_only, "faces_leaked": self.leaked,
                 "faces_too_small": self.too_small,
                 "person_detection_rate": rounded(self.person_detection_rate, "share"),
                 "person_targets": self.person_targets, "thresholds": self.thresholds,
@@ -120,8 +156,8 @@ def measure_leakage(original: np.ndarray, decoded: np.ndarray, faces: Sequence[S
                     attackers: Mapping[str, FaceIdentity],
                     min_face_px: float = MIN_RECOGNISABLE_FACE) -> list[FaceRecord]:
     """Per face found on the original (faces[i] for frame i), whether its identity survives
-    in the decoded frame for any attacker after any attempt. original, decoded: (N, H, W, 3)
-    uint8 RGB of equal shape; attackers: name -> face identity model."""
+    in the decoded frame for an attacker that can measure it, after any attempt. original,
+    decoded: (N, H, W, 3) uint8 RGB of equal shape; attackers: name -> face identity model."""
     if original.shape != decoded.shape:
         raise ValueError(f"original {original.shape} and decoded {decoded.shape} differ in shape")
     if len(faces) != len(original):
@@ -134,10 +170,13 @@ def measure_leakage(original: np.ndarray, decoded: np.ndarray, faces: Sequence[S
                 continue
             views = attempts(original, decoded, faces, index, face)
             distances = {name: _attempt_distances(identity, views) for name, identity in attackers.items()}
-            leaked_to = [name for name, identity in attackers.items()
-                         if min(distances[name].values()) < identity.match_distance]
-            records.append(FaceRecord(index, face.to_dict(), "leaked" if leaked_to else "protected",
-                                      distances, leaked_to))
+            measured_by = [name for name, identity in attackers.items()
+                           if distances[name][CONTEXT] >= identity.match_distance]
+            leaked_to = [name for name in measured_by
+                         if min(distances[name][attempt] for attempt in ATTEMPTS)
+                         < attackers[name].match_distance]
+            status = "leaked" if leaked_to else "protected" if measured_by else "context"
+            records.append(FaceRecord(index, face.to_dict(), status, distances, measured_by, leaked_to))
     return records
 
 

@@ -20,10 +20,12 @@ import torch
 import torch.nn.functional as F
 
 from vcm.codec.qpmap import QP_MAX, QPMap, block_span, grid_shape
-from vcm.models.faces import Face
+from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR, LANDMARK_FACE_DETECTOR, load_face_detector
+from vcm.models.faces import Face, FaceDetector
 from vcm.privacy.generic_face import GenericFace
 
 Box = tuple[int, int, int, int]
+MAX_INNER = 1.5
 FEATHER = 0.3  # the ellipse's soft edge: blended over its outer FEATHER of its radius
 
 
@@ -31,8 +33,9 @@ FEATHER = 0.3  # the ellipse's soft edge: blended over its outer FEATHER of its 
 class PrivacyConfig:
     """hold: frames a face is kept concealed before and after each detection; cells:
     resolution of the face's own colours that survive (cells x cells); detail: weight
-    of the generic face's detail; inner: size of the concealed ellipse as a share of the
-    face box's ellipse (0 < inner <= 1); face_qp: QP forced on face blocks (None: the planner's)."""
+    of the generic face's detail; inner: size of the concealed ellipse against the ellipse
+    inscribed in the face box (0 < inner <= MAX_INNER; above 1 it reaches past the box: the
+    jaw and the face's outline); face_qp: QP forced on face blocks (None: the planner's)."""
 
     hold: int = 1
     cells: int = 4
@@ -41,10 +44,13 @@ class PrivacyConfig:
     face_qp: int | None = None
 
     def __post_init__(self) -> None:
-        if self.hold < 0 or self.cells < 1 or self.detail < 0 or not 0 < self.inner <= 1:
+        if self.hold < 0 or self.cells < 1 or self.detail < 0 or not 0 < self.inner <= MAX_INNER:
             raise ValueError(f"invalid privacy settings: {self}")
         if self.face_qp is not None and not 0 <= self.face_qp <= QP_MAX:
             raise ValueError(f"face_qp must be in 0..{QP_MAX}, got {self.face_qp}")
+
+
+PRIVACY_MODES: dict[str, PrivacyConfig | None] = {"off": None, "faces": PrivacyConfig()}  # a camera's setting
 
 
 def held_faces(faces: Sequence[Sequence[Face]], hold: int) -> list[list[Face]]:
@@ -54,9 +60,14 @@ def held_faces(faces: Sequence[Sequence[Face]], hold: int) -> list[list[Face]]:
             for index in range(len(faces))]
 
 
-def pixel_box(face: Face, width: int, height: int) -> Box | None:
-    """The face box in whole pixels (x2, y2 exclusive) clipped to the frame, or None if empty."""
+def pixel_box(face: Face, width: int, height: int, scale: float = 1.0) -> Box | None:
+    """The face box, enlarged `scale` times about its centre, in whole pixels (x2, y2
+    exclusive) clipped to the frame, or None if empty."""
     x1, y1, x2, y2 = face.box
+    if scale != 1.0:
+        half_w, half_h = (x2 - x1) * scale / 2, (y2 - y1) * scale / 2
+        centre_x, centre_y = (x1 + x2) / 2, (y1 + y2) / 2
+        x1, y1, x2, y2 = centre_x - half_w, centre_y - half_h, centre_x + half_w, centre_y + half_h
     box = (max(int(np.floor(x1)), 0), max(int(np.floor(y1)), 0),
            min(int(np.ceil(x2)), width), min(int(np.ceil(y2)), height))
     return box if box[2] > box[0] and box[3] > box[1] else None
@@ -90,7 +101,7 @@ def conceal(frames: np.ndarray, faces: Sequence[Sequence[Face]], generic: Generi
     height, width = frames.shape[1:3]
     for index, frame_faces in enumerate(faces):
         for face in frame_faces:
-            box = pixel_box(face, width, height)
+            box = pixel_box(face, width, height, max(config.inner, 1.0))
             if box is None:
                 continue
             x1, y1, x2, y2 = box
@@ -103,6 +114,35 @@ def conceal(frames: np.ndarray, faces: Sequence[Sequence[Face]], generic: Generi
             blended = weight * rebuilt + (1 - weight) * patch
             edited[index, y1:y2, x1:x2] = blended[0].permute(1, 2, 0).round().clamp(0, 255).byte().numpy()
     return edited
+
+
+class FaceConcealer:
+    """Conceals the faces of one video window after window: finds them (CONCEALING_FACE_DETECTOR
+    unless another detector is given) or takes faces already found, holds each for config.hold
+    frames, also across windows, and rebuilds them (conceal). State: the generic face, built on
+    first use, and the faces of the previous window's last frames."""
+
+    def __init__(self, config: PrivacyConfig, face_detector: FaceDetector | None = None) -> None:
+        self.config = config
+        self._face_detector = face_detector
+        self._generic: GenericFace | None = None
+        self._carry: list[list[Face]] = []
+
+    def conceal(self, chunk: np.ndarray, faces: Sequence[Sequence[Face]] | None = None
+                ) -> tuple[np.ndarray, list[list[Face]]]:
+        """(n, H, W, 3) uint8 frames (the next window) -> (the frames with faces concealed, per
+        frame the faces concealed); faces: per frame, faces already found on `chunk`."""
+        if faces is None:
+            if self._face_detector is None:
+                self._face_detector = load_face_detector(CONCEALING_FACE_DETECTOR)
+            faces = [self._face_detector.detect_faces(frame) for frame in chunk]
+        found = [list(frame_faces) for frame_faces in faces]
+        hold = self.config.hold
+        concealed = held_faces(self._carry + found, hold)[len(self._carry):]
+        self._carry = found[-hold:] if hold else []
+        if self._generic is None:
+            self._generic = GenericFace.build(load_face_detector(LANDMARK_FACE_DETECTOR))
+        return conceal(chunk, concealed, self._generic, self.config), concealed
 
 
 def protect_maps(maps: Sequence[QPMap], faces: Sequence[Sequence[Face]], width: int, height: int,
