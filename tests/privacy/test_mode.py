@@ -32,16 +32,20 @@ def test_held_faces_cover_neighbouring_frames() -> None:
     assert [len(frame) for frame in held] == [0, 1, 1, 1, 0, 0]
 
 
-def test_conceal_touches_only_the_face_box(face_video: np.ndarray, face_detector: Mtcnn) -> None:
+@pytest.mark.parametrize("inner", [1.0, 1.25])
+def test_conceal_touches_only_the_face_box_enlarged_by_inner(face_video: np.ndarray, face_detector: Mtcnn,
+                                                             inner: float) -> None:
     frames = face_video[:1]
     faces = detect_faces(frames, face_detector)
-    edited = conceal(frames, faces, GenericFace.build(face_detector), PrivacyConfig())
+    edited = conceal(frames, faces, GenericFace.build(face_detector), PrivacyConfig(inner=inner))
     x1, y1, x2, y2 = (int(v) for v in faces[0][0].box)
     changed = np.abs(edited.astype(int) - frames).sum(axis=-1)[0] > 0
     assert changed[y1 + 2:y2 - 2, x1 + 2:x2 - 2].mean() > 0.5
+    grow_x, grow_y = int((inner - 1) * (x2 - x1) / 2) + 2, int((inner - 1) * (y2 - y1) / 2) + 2
     outside = changed.copy()
-    outside[max(y1 - 1, 0):y2 + 2, max(x1 - 1, 0):x2 + 2] = False
+    outside[max(y1 - grow_y, 0):y2 + grow_y, max(x1 - grow_x, 0):x2 + grow_x] = False
     assert not outside.any()
+    assert changed[y1 - grow_y + 2:y1, (x1 + x2) // 2].any() == (inner > 1)  # above the box: only when larger
 
 
 def test_the_concealed_ellipse_fades_out_before_the_box_corners() -> None:
