@@ -61,7 +61,7 @@ def add_parser(commands: Subcommands) -> None:
                       f"({VERIFY_EVERY}: as vcm encode; default 0: no check, open loop, the faster)")
     edge.add_argument("--privacy", choices=["off", "faces"], default="off",
                       help="faces: conceal every face before coding, so neither the machine stream nor the "
-                      "restoration layer holds a recognisable face (off)")
+                      "restoration layer holds the real faces (off)")
     edge.add_argument("--json", action="store_true", help="print the run's summary as JSON")
     add_detector_option(edge)
     add_task_target_options(edge)

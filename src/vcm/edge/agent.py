@@ -39,7 +39,7 @@ class EdgeConfig:
     which steers the fast planner's closed loop (0, the default: no check, open loop; every
     2nd frame took the agent below real time on the sample on 2 cores); privacy: conceal
     faces before anything is coded (None: off), so that neither the machine stream nor the
-    restoration layer holds a recognisable face."""
+    restoration layer holds the real faces."""
 
     camera: str
     planner: str = "fast"

