@@ -13,7 +13,8 @@ detection, then fewest bits". Test: every method with that setting, and plain QP
 (uniform) to show the attack works.
 
 Usage: .venv/bin/python bench/bench_privacy_split.py [--out out/privacy-split]
-Prints Markdown tables (validation sweep, test results) and writes choice.json in --out.
+Prints Markdown tables (validation sweep, test results, test per clip) and writes choice.json
+in --out.
 """
 
 import argparse
@@ -30,7 +31,8 @@ from vcm.privacy import PrivacyConfig
 GRID = [PrivacyConfig(inner=inner, detail=detail)
         for inner, detail in itertools.product((1.0, 1.25), (1.0, 2.0))]
 PLAIN_METHODS = ("uniform", "fast", "xai")
-TEST_METHODS = (*PLAIN_METHODS, "fast+privacy", "xai+privacy")
+PRIVACY_METHODS = ("fast+privacy", "xai+privacy")
+TEST_METHODS = (*PLAIN_METHODS, *PRIVACY_METHODS)
 FRAMES = 16
 
 
@@ -128,6 +130,16 @@ def main() -> None:
         ratio = (f"{test[method]['bytes'] / test[plain]['bytes']:.3f}x"  # type: ignore[operator]
                  if plain != method else "")
         print(f"| {method} | {ratio} | {_cells(test[method])} |")
+    print(f"\nTest people, per clip ({', '.join(PRIVACY_METHODS)})\n")
+    print("| clip | method | bytes vs without privacy | leak | raw leak | faces measurable / recognisable | "
+          "person detection rate |")
+    print("|---|---|---|---|---|---|---|")
+    for row in (row for row in rows if row.main and row.method in PRIVACY_METHODS):
+        plain = next(other for other in rows if other.main and other.video == row.video
+                     and other.method == row.method.removesuffix("+privacy"))
+        print(f"| {Path(row.video).stem} | {row.method} | {row.bytes / plain.bytes:.3f}x | {row.leak_rate} | "
+              f"{row.leak_rate_raw} | {row.faces_measurable} / {row.faces_recognisable} | "
+              f"{row.person_detection_rate} |")
     (args.out / "choice.json").write_text(json.dumps(
         {"chosen": vars(chosen), "validation": [{"setting": vars(c), **f} for c, f in sweep], "test": test},
         indent=1))
