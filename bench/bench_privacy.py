@@ -22,11 +22,11 @@ from PIL import Image
 from vcm.codec import encode
 from vcm.media.face_clips import camera_clip, letterbox, load_photo
 from vcm.models import load_detector
-from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR, LANDMARK_FACE_DETECTOR, load_face_detector
+from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR, load_face_detector
 from vcm.models.face_identities import load_face_identity
 from vcm.models.faces import Face
 from vcm.planners import PlanSettings, plan_clip
-from vcm.privacy.generic_face import GenericFace
+from vcm.privacy.generic_face import GENERIC_FACES
 from vcm.privacy.mode import PrivacyConfig, conceal
 
 SIZES = (12, 16, 20, 24, 32, 48)
@@ -60,7 +60,7 @@ def size_sweep() -> None:
 def mode_cost(frames: int, repeats: int) -> None:
     clip = camera_clip(letterbox(load_photo("obama3")), frames, 640, 480)  # the 640x480
     face_detector, detector = load_face_detector(CONCEALING_FACE_DETECTOR), load_detector()
-    generic = GenericFace.build(load_face_detector(LANDMARK_FACE_DETECTOR))
+    generic = GENERIC_FACES.entry(PrivacyConfig().face)()
     private, finding, fast = [], [], []
     with tempfile.TemporaryDirectory() as work:
         for _ in range(repeats):

@@ -3,13 +3,13 @@
 Before encoding, every face (held for `hold` frames before and after each detection,
 so a frame the face detector misses does not leak) is rebuilt from two parts: its own
 coarse colours (cells x cells area averages, smoothly interpolated), which keep skin
-tone and lighting, and the detail of a generic face (the mean of 100 people, aligned
-to the face's landmarks), which keeps eyes, nose and mouth where the person detector
-expects them while carrying nobody's identity. The rebuilt face covers an ellipse
-inscribed in the face box and scaled by `inner`, blended into the frame over a soft
-edge (its outer FEATHER of the radius): the head's outline, hair and ears stay, and no box edge
-is drawn across the head (a hard rectangle cost a close-up person its detection). The
-face's blocks may then be coded at a fixed QP (face_qp), or left to the planner.
+tone and lighting, and the detail of a generic face (vcm.privacy.generic_face: by default
+a drawn face, the same for everyone, aligned to the face's landmarks), which keeps eyes, brows,
+nose and mouth where the person detector expects them while carrying nobody's identity. The
+rebuilt face covers an ellipse inscribed in the face box and scaled by `inner`, blended into the
+frame over a soft edge (its outer FEATHER of the radius): the head's outline, hair and ears stay,
+and no box edge is drawn across the head (a hard rectangle cost a close-up person its detection).
+The face's blocks may then be coded at a fixed QP (face_qp), or left to the planner.
 """
 
 from collections.abc import Sequence
@@ -20,9 +20,9 @@ import torch
 import torch.nn.functional as F
 
 from vcm.codec.qpmap import QP_MAX, QPMap, block_span, grid_shape
-from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR, LANDMARK_FACE_DETECTOR, load_face_detector
+from vcm.models.face_detectors import CONCEALING_FACE_DETECTOR, load_face_detector
 from vcm.models.faces import Face, FaceDetector
-from vcm.privacy.generic_face import GenericFace
+from vcm.privacy.generic_face import GENERIC_FACES, GenericFace
 
 Box = tuple[int, int, int, int]
 MAX_INNER = 1.5
@@ -32,20 +32,23 @@ FEATHER = 0.3  # the ellipse's soft edge: blended over its outer FEATHER of its 
 @dataclass(frozen=True)
 class PrivacyConfig:
     """hold: frames a face is kept concealed before and after each detection; cells:
-    resolution of the face's own colours that survive (cells x cells); detail: weight
-    of the generic face's detail; inner: size of the concealed ellipse against the ellipse
-    inscribed in the face box (0 < inner <= MAX_INNER; above 1 it reaches past the box: the
-    jaw and the face's outline); face_qp: QP forced on face blocks (None: the planner's)."""
+    resolution of the face's own colours that survive (cells x cells); face: the generic face
+    painted over them (a GENERIC_FACES name); detail: weight of its detail; inner: size of the
+    concealed ellipse against the ellipse inscribed in the face box (0 < inner <= MAX_INNER;
+    above 1 it reaches past the box: the jaw and the face's outline); face_qp: QP forced on face
+    blocks (None: the planner's)."""
 
     hold: int = 1
-    cells: int = 4
+    cells: int = 2
+    face: str = "drawn"
     detail: float = 1.0
-    inner: float = 1.25  # chosen on the validation people (part privacy): the lowest leak
+    inner: float = 1.0
     face_qp: int | None = None
 
     def __post_init__(self) -> None:
         if self.hold < 0 or self.cells < 1 or self.detail < 0 or not 0 < self.inner <= MAX_INNER:
             raise ValueError(f"invalid privacy settings: {self}")
+        GENERIC_FACES.entry(self.face)
         if self.face_qp is not None and not 0 <= self.face_qp <= QP_MAX:
             raise ValueError(f"face_qp must be in 0..{QP_MAX}, got {self.face_qp}")
 
@@ -141,7 +144,7 @@ class FaceConcealer:
         concealed = held_faces(self._carry + found, hold)[len(self._carry):]
         self._carry = found[-hold:] if hold else []
         if self._generic is None:
-            self._generic = GenericFace.build(load_face_detector(LANDMARK_FACE_DETECTOR))
+            self._generic = GENERIC_FACES.entry(self.config.face)()
         return conceal(chunk, concealed, self._generic, self.config), concealed
 
 
