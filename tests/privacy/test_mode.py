@@ -13,7 +13,7 @@ from vcm.pipeline import Edits, Known, Verification, run_method
 from vcm.planners import PlanSettings
 from vcm.privacy import PrivacyConfig, privacy_report
 from vcm.privacy.generic_face import GENERIC_FACES, similarity_transform
-from vcm.privacy.mode import FaceConcealer, conceal, ellipse_weight, held_faces, protect_maps
+from vcm.privacy.mode import FaceConcealer, between, conceal, ellipse_weight, held_faces, protect_maps
 
 
 def test_similarity_transform_recovers_a_known_one() -> None:
@@ -110,3 +110,35 @@ def test_privacy_mode_stops_the_leak_where_plain_coding_leaks(
             assert report.method == "uniform+privacy" and report.settings["privacy"] == vars(privacy)
             assert result.person_detection_rate is not None and result.person_detection_rate >= 0.75
     assert leak == {"plain": 1.0, "private": 0.0}
+
+
+def test_between_searches_a_face_moves_linearly_and_an_unpartnered_one_stays() -> None:
+    eyes = ((20.0, 20.0), (40.0, 20.0), (30.0, 30.0), (22.0, 40.0), (38.0, 40.0))
+    before = [Face((10, 10, 50, 50), 0.9, eyes), Face((200, 10, 230, 40), 0.8)]
+    after = [Face((30, 10, 70, 50), 0.7, tuple((x + 20, y) for x, y in eyes))]  # moved 20 px right
+    halfway = between(before, after, 0.5)
+    assert halfway[0].box == (20, 10, 60, 50) and halfway[0].landmarks[0] == (30.0, 20.0)
+    assert halfway[0].score == 0.7 and halfway[1] == before[1]
+    far = [Face((400, 10, 440, 50), 0.9)]  # further than its size: another face, both kept
+    assert between(before[:1], far, 0.5) == [before[0], far[0]]
+
+
+def test_a_concealer_searches_every_stride_th_frame_and_the_windows_last(
+        face_video: np.ndarray, face_detector: Mtcnn) -> None:
+    searched: list[int] = []
+
+    class Counting:
+        def detect_faces(self, frame: np.ndarray) -> list[Face]:
+            searched.append(next(i for i, f in enumerate(face_video) if (f == frame).all()))
+            return face_detector.detect_faces(frame)
+
+    concealer = FaceConcealer(PrivacyConfig(stride=3, hold=0), Counting())  # type: ignore[arg-type]
+    edited, faces = concealer.conceal(face_video[:5])
+    more, later = concealer.conceal(face_video[5:6])
+    assert searched == [0, 3, 4, 5]
+    found = detect_faces(face_video[:4], face_detector)
+    for index in (1, 2):  # followed between frames 0 and 3
+        lows, highs = sorted((found[0][0].box[0], found[3][0].box[0]))
+        assert len(faces[index]) == 1 and lows <= faces[index][0].box[0] <= highs
+    assert all((edited[index] != face_video[index]).any() for index in range(5))
+    assert len(later[0]) == 1 and (more != face_video[5:6]).any()

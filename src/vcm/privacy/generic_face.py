@@ -67,6 +67,8 @@ class GenericFace:
         -> (1, 1, y2 - y1, x2 - x1) float tensor of grey levels."""
         scale, rotation, shift = similarity_transform(self.landmarks, np.asarray(face.landmarks))
         x1, y1, x2, y2 = box
+        if not scale > 1e-6:  # landmarks all in one point: no face to align to, only its colours
+            return torch.full((1, 1, y2 - y1, x2 - x1), float(self.image.mean()))
         ys, xs = np.mgrid[y1:y2, x1:x2].astype(np.float64)
         source = ((np.stack([xs, ys], axis=-1) - shift) @ rotation) / scale  # R^T (p - t) / s
         height, width = self.image.shape

@@ -12,6 +12,7 @@ and no box edge is drawn across the head (a hard rectangle cost a close-up perso
 The face's blocks may then be coded at a fixed QP (face_qp), or left to the planner.
 """
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,7 +34,9 @@ FEATHER = 0.3  # the ellipse's soft edge: blended over its outer FEATHER of its 
 class PrivacyConfig:
     """hold: frames a face is kept concealed before and after each detection; cells:
     resolution of the face's own colours that survive (cells x cells); face: the generic face
-    painted over them (a GENERIC_FACES name); detail: weight of its detail; inner: size of the
+    painted over them (a GENERIC_FACES name); detail: weight of its detail; stride: faces are
+    searched for on every stride-th frame (and each window's last) and followed between
+    searches (FaceConcealer); inner: size of the
     concealed ellipse against the ellipse inscribed in the face box (0 < inner <= MAX_INNER;
     above 1 it reaches past the box: the jaw and the face's outline); face_qp: QP forced on face
     blocks (None: the planner's)."""
@@ -43,10 +46,12 @@ class PrivacyConfig:
     face: str = "drawn"
     detail: float = 1.0
     inner: float = 1.0
+    stride: int = 1
     face_qp: int | None = None
 
     def __post_init__(self) -> None:
-        if self.hold < 0 or self.cells < 1 or self.detail < 0 or not 0 < self.inner <= MAX_INNER:
+        if (self.hold < 0 or self.cells < 1 or self.detail < 0 or not 0 < self.inner <= MAX_INNER
+                or self.stride < 1):
             raise ValueError(f"invalid privacy settings: {self}")
         GENERIC_FACES.entry(self.face)
         if self.face_qp is not None and not 0 <= self.face_qp <= QP_MAX:
@@ -61,6 +66,42 @@ def held_faces(faces: Sequence[Sequence[Face]], hold: int) -> list[list[Face]]:
     return [list(dict.fromkeys(face for window in faces[max(index - hold, 0): index + hold + 1]
                                for face in window))
             for index in range(len(faces))]
+
+
+def _centre(face: Face) -> np.ndarray:
+    return np.array([(face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2])
+
+
+def _shifted_landmarks(face: Face, box: tuple[float, float, float, float]) -> tuple[tuple[float, float], ...]:
+    """`face`'s landmarks moved and scaled with its box onto `box`."""
+    (x1, y1, x2, y2), (ox1, oy1, ox2, oy2) = box, face.box
+    scale_x, scale_y = (x2 - x1) / max(ox2 - ox1, 1e-6), (y2 - y1) / max(oy2 - oy1, 1e-6)
+    return tuple((x1 + (x - ox1) * scale_x, y1 + (y - oy1) * scale_y) for x, y in face.landmarks)
+
+
+def between(before: Sequence[Face], after: Sequence[Face], share: float) -> list[Face]:
+    """The faces `share` (0..1) of the way from one search to the next. A face is followed to
+    the nearest face of the other search whose centre is less than their larger size away (each
+    used once): its box and landmarks move linearly. A face with no such partner stays where it
+    was found (it may have left, or the detector missed it: concealing it costs nothing)."""
+    unmatched = list(after)
+    faces: list[Face] = []
+    for face in before:
+        near = [(float(np.linalg.norm(_centre(face) - _centre(other))), index)
+                for index, other in enumerate(unmatched)
+                if np.linalg.norm(_centre(face) - _centre(other)) < max(face.size, other.size)]
+        if not near:
+            faces.append(face)
+            continue
+        partner = unmatched.pop(min(near)[1])
+        box = tuple(a + share * (b - a) for a, b in zip(face.box, partner.box, strict=True))
+        if face.landmarks and partner.landmarks:
+            landmarks = tuple((ax + share * (bx - ax), ay + share * (by - ay))
+                              for (ax, ay), (bx, by) in zip(face.landmarks, partner.landmarks, strict=True))
+        else:
+            landmarks = _shifted_landmarks(face if face.landmarks else partner, box)  # type: ignore[arg-type]
+        faces.append(Face(box, min(face.score, partner.score), landmarks))  # type: ignore[arg-type]
+    return faces + unmatched
 
 
 def pixel_box(face: Face, width: int, height: int, scale: float = 1.0) -> Box | None:
@@ -121,24 +162,47 @@ def conceal(frames: np.ndarray, faces: Sequence[Sequence[Face]], generic: Generi
 
 class FaceConcealer:
     """Conceals the faces of one video window after window: finds them (CONCEALING_FACE_DETECTOR
-    unless another detector is given) or takes faces already found, holds each for config.hold
-    frames, also across windows, and rebuilds them (conceal). State: the generic face, built on
-    first use, and the faces of the previous window's last frames."""
+    unless another detector is given; on every config.stride-th frame and each window's last,
+    followed between searches by `between`) or takes faces already found, holds each for
+    config.hold frames, also across windows, and rebuilds them (conceal). State: the generic
+    face, built on first use, the last search (frames seen since it, its faces) and the faces
+    of the previous window's last frames."""
 
     def __init__(self, config: PrivacyConfig, face_detector: FaceDetector | None = None) -> None:
         self.config = config
         self._face_detector = face_detector
         self._generic: GenericFace | None = None
         self._carry: list[list[Face]] = []
+        self._seen = 0  # frames of the video seen so far
+        self._last_search: tuple[int, list[Face]] | None = None  # (frame index, faces found)
+
+    def _find(self, chunk: np.ndarray) -> list[list[Face]]:
+        """Per frame of the next window, its faces: searched for on every stride-th frame of the
+        video and the window's last, followed in between."""
+        if self._face_detector is None:
+            self._face_detector = load_face_detector(CONCEALING_FACE_DETECTOR)
+        start, count = self._seen, len(chunk)
+        searched = [index for index in range(count)
+                    if (start + index) % self.config.stride == 0 or index == count - 1]
+        searches = [*([self._last_search] if self._last_search else []),
+                    *((start + index, self._face_detector.detect_faces(chunk[index])) for index in searched)]
+        faces: list[list[Face]] = [[] for _ in range(count)]
+        for (first, before), (last, after) in itertools.pairwise(searches):
+            for frame in range(max(first, start), last + 1):
+                share = (frame - first) / (last - first)
+                faces[frame - start] = between(before, after, share) if 0 < share < 1 else (
+                    list(before) if share == 0 else list(after))
+        if len(searches) == 1:  # the video's first frame, alone in its window
+            faces[0] = list(searches[0][1])
+        self._seen, self._last_search = start + count, searches[-1]
+        return faces
 
     def conceal(self, chunk: np.ndarray, faces: Sequence[Sequence[Face]] | None = None
                 ) -> tuple[np.ndarray, list[list[Face]]]:
         """(n, H, W, 3) uint8 frames (the next window) -> (the frames with faces concealed, per
         frame the faces concealed); faces: per frame, faces already found on `chunk`."""
         if faces is None:
-            if self._face_detector is None:
-                self._face_detector = load_face_detector(CONCEALING_FACE_DETECTOR)
-            faces = [self._face_detector.detect_faces(frame) for frame in chunk]
+            faces = self._find(chunk)
         found = [list(frame_faces) for frame_faces in faces]
         hold = self.config.hold
         concealed = held_faces(self._carry + found, hold)[len(self._carry):]
