@@ -34,12 +34,11 @@ FEATHER = 0.3  # the ellipse's soft edge: blended over its outer FEATHER of its 
 class PrivacyConfig:
     """hold: frames a face is kept concealed before and after each detection; cells:
     resolution of the face's own colours that survive (cells x cells); face: the generic face
-    painted over them (a GENERIC_FACES name); detail: weight of its detail; stride: faces are
-    searched for on every stride-th frame (and each window's last) and followed between
-    searches (FaceConcealer); inner: size of the
+    painted over them (a GENERIC_FACES name); detail: weight of its detail; inner: size of the
     concealed ellipse against the ellipse inscribed in the face box (0 < inner <= MAX_INNER;
-    above 1 it reaches past the box: the jaw and the face's outline); face_qp: QP forced on face
-    blocks (None: the planner's)."""
+    above 1 it reaches past the box: the jaw and the face's outline); stride: faces are searched
+    for on every stride-th frame (and each window's last) and followed between searches
+    (FaceConcealer); face_qp: QP forced on face blocks (None: the planner's)."""
 
     # face, cells, inner, then stride: chosen on the validation people (part privacy)
     hold: int = 1
@@ -88,20 +87,22 @@ def between(before: Sequence[Face], after: Sequence[Face], share: float) -> list
     unmatched = list(after)
     faces: list[Face] = []
     for face in before:
-        near = [(float(np.linalg.norm(_centre(face) - _centre(other))), index)
-                for index, other in enumerate(unmatched)
-                if np.linalg.norm(_centre(face) - _centre(other)) < max(face.size, other.size)]
+        gaps = [(float(np.linalg.norm(_centre(face) - _centre(other))), index, other)
+                for index, other in enumerate(unmatched)]
+        near = [(gap, index) for gap, index, other in gaps if gap < max(face.size, other.size)]
         if not near:
             faces.append(face)
             continue
         partner = unmatched.pop(min(near)[1])
-        box = tuple(a + share * (b - a) for a, b in zip(face.box, partner.box, strict=True))
+        (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = face.box, partner.box
+        box = (ax1 + share * (bx1 - ax1), ay1 + share * (by1 - ay1),
+               ax2 + share * (bx2 - ax2), ay2 + share * (by2 - ay2))
         if face.landmarks and partner.landmarks:
             landmarks = tuple((ax + share * (bx - ax), ay + share * (by - ay))
                               for (ax, ay), (bx, by) in zip(face.landmarks, partner.landmarks, strict=True))
         else:
-            landmarks = _shifted_landmarks(face if face.landmarks else partner, box)  # type: ignore[arg-type]
-        faces.append(Face(box, min(face.score, partner.score), landmarks))  # type: ignore[arg-type]
+            landmarks = _shifted_landmarks(face if face.landmarks else partner, box)
+        faces.append(Face(box, min(face.score, partner.score), landmarks))
     return faces + unmatched
 
 
