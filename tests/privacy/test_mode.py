@@ -129,7 +129,7 @@ def test_between_searches_a_face_moves_linearly_and_an_unpartnered_one_stays() -
     assert between(before[:1], far, 0.5) == [before[0], far[0]]
 
 
-def test_a_concealer_searches_every_stride_th_frame_and_the_windows_last(
+def test_a_concealer_searches_each_windows_last_and_every_stride_th_frame_before_it(
         face_video: np.ndarray, face_detector: Mtcnn) -> None:
     searched: list[int] = []
 
@@ -141,10 +141,10 @@ def test_a_concealer_searches_every_stride_th_frame_and_the_windows_last(
     concealer = FaceConcealer(PrivacyConfig(stride=3, hold=0), Counting())  # type: ignore[arg-type]
     edited, faces = concealer.conceal(face_video[:5])
     more, later = concealer.conceal(face_video[5:6])
-    assert searched == [0, 3, 4, 5]
-    found = detect_faces(face_video[:4], face_detector)
-    for index in (1, 2):  # followed between frames 0 and 3
-        lows, highs = sorted((found[0][0].box[0], found[3][0].box[0]))
+    assert searched == [0, 1, 4, 5]  # the video's first; 4 and 1 counted back from the window's last
+    found = detect_faces(face_video[:5], face_detector)
+    for index in (2, 3):  # followed between frames 1 and 4
+        lows, highs = sorted((found[1][0].box[0], found[4][0].box[0]))
         assert len(faces[index]) == 1 and lows <= faces[index][0].box[0] <= highs
     assert all((edited[index] != face_video[index]).any() for index in range(5))
     assert len(later[0]) == 1 and (more != face_video[5:6]).any()

@@ -146,6 +146,8 @@ class ResultRow:
     on the original, leak_rate_to[attacker] the faces_measured_by[attacker] that attacker can
     measure, leak_rate_raw every recognisable face;
     concealer_leak_rate the faces the concealing detector finds (the privacy mode's own view);
+    person_detection_rate: the share of the segment's person_targets (person boxes on the original
+    frames) still detected after decoding;
     f1: F1 of the decoded frames' detections against the original's at the task's operating
     score (None when neither has one; see vcm.eval.detection_f1); f1_by: the same F1 by each
     other detector of config.measured_by (plan with one model, measure with another)."""
@@ -184,6 +186,7 @@ class ResultRow:
     concealer_leak_rate: float | None = None
     concealer_faces_measurable: int | None = None
     person_detection_rate: float | None = None
+    person_targets: int | None = None
     pose_accuracy: float | None = None
     f1: float | None = None
     f1_by: dict[str, float | None] = field(default_factory=dict)
@@ -315,6 +318,7 @@ def measure(report: EncodeReport, segment: Segment, point: LadderPoint, referenc
         faces_measured_by={} if privacy is None else privacy.measured_by(),
         faces_too_small=None if privacy is None else privacy.too_small,
         person_detection_rate=None if privacy is None else rounded(privacy.person_detection_rate, "share"),
+        person_targets=None if privacy is None else privacy.person_targets,
         concealer_leak_rate=(None if concealer_privacy is None
                              else rounded(concealer_privacy.leak_rate, "share")),
         concealer_faces_measurable=None if concealer_privacy is None else concealer_privacy.measurable,

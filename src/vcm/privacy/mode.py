@@ -37,8 +37,8 @@ class PrivacyConfig:
     painted over them (a GENERIC_FACES name); detail: weight of its detail; inner: size of the
     concealed ellipse against the ellipse inscribed in the face box (0 < inner <= MAX_INNER;
     above 1 it reaches past the box: the jaw and the face's outline); stride: faces are searched
-    for on every stride-th frame (and each window's last) and followed between searches
-    (FaceConcealer); face_qp: QP forced on face blocks (None: the planner's)."""
+    for on every stride-th frame, counted back from each window's last, and followed between
+    searches (FaceConcealer); face_qp: QP forced on face blocks (None: the planner's)."""
 
     # face, cells, inner, then stride: chosen on the validation people (part privacy)
     hold: int = 1
@@ -164,11 +164,11 @@ def conceal(frames: np.ndarray, faces: Sequence[Sequence[Face]], generic: Generi
 
 class FaceConcealer:
     """Conceals the faces of one video window after window: finds them (CONCEALING_FACE_DETECTOR
-    unless another detector is given; on every config.stride-th frame and each window's last,
-    followed between searches by `between`) or takes faces already found, holds each for
-    config.hold frames, also across windows, and rebuilds them (conceal). State: the generic
-    face, built on first use, the last search (frames seen since it, its faces) and the faces
-    of the previous window's last frames."""
+    unless another detector is given; on each window's last frame and every config.stride-th
+    frame before it, followed between searches by `between`) or takes faces already found,
+    holds each for config.hold frames, also across windows, and rebuilds them (conceal). State:
+    the generic face, built on first use, the last search (its frame index, its faces), the
+    frames seen and the faces of the previous window's last frames."""
 
     def __init__(self, config: PrivacyConfig, face_detector: FaceDetector | None = None) -> None:
         self.config = config
@@ -179,13 +179,14 @@ class FaceConcealer:
         self._last_search: tuple[int, list[Face]] | None = None  # (frame index, faces found)
 
     def _find(self, chunk: np.ndarray) -> list[list[Face]]:
-        """Per frame of the next window, its faces: searched for on every stride-th frame of the
-        video and the window's last, followed in between."""
+        """Per frame of the next window, its faces: searched for on the window's last frame and
+        every stride-th frame before it (and on the video's first), followed in between; no two
+        searches are more than stride frames apart, and a window of n frames costs ceil(n / stride)
+        searches."""
         if self._face_detector is None:
             self._face_detector = load_face_detector(CONCEALING_FACE_DETECTOR)
         start, count = self._seen, len(chunk)
-        searched = [index for index in range(count)
-                    if (start + index) % self.config.stride == 0 or index == count - 1]
+        searched = sorted({*range(count - 1, -1, -self.config.stride), *([0] if start == 0 else [])})
         searches = [*([self._last_search] if self._last_search else []),
                     *((start + index, self._face_detector.detect_faces(chunk[index])) for index in searched)]
         faces: list[list[Face]] = [[] for _ in range(count)]
