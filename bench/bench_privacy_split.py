@@ -7,11 +7,11 @@ the MTCNN + BlazeFace pair that conceals). A face leaks when an attacker (dlib's
 FaceRes; vcm.models.face_identities) that can measure it (its control, the original with the
 face box filled flat, does not match) matches it after any inversion attempt
 (vcm.privacy.attacks); raw leak counts every match; leak* counts the faces the concealing pair
-finds. Validation: every
-setting of GRID with the fast planner, chosen by the rule "lowest leak, then highest person
-detection, then fewest bits"; then the chosen setting searching for faces on every
-stride-th frame only (STRIDES), the largest stride kept whose leak and person detection meet
-the goals or are no worse than searching every frame. Test: every method with that setting, and plain QP 30
+finds. Validation: every setting of GRID with the fast planner, chosen by the rule "lowest
+leak, then highest person detection, then fewest bits", a leak within the goal counting as met
+(choose); then the chosen setting searching for faces on every stride-th frame only (STRIDES),
+the largest stride kept whose leak and person detection meet the goals or are no worse than
+searching every frame. Test: every method with that setting, and plain QP 30
 (uniform) to show the attack works.
 
 Usage: .venv/bin/python bench/bench_privacy_split.py [--out out/privacy-split]
@@ -84,14 +84,16 @@ def run(split: str, methods: tuple[str, ...], privacy: PrivacyConfig, out: Path)
 
 
 def choose(sweep: list[tuple[PrivacyConfig, dict[str, object]]]) -> PrivacyConfig:
-    """Lowest leak, then highest person detection, then fewest bits."""
+    """Lowest leak, then highest person detection, then fewest bits, where a leak that meets the
+    goal counts as met: among the settings whose leak meets LEAK_GOAL (all of them if none does)."""
+    def leak(item: tuple[PrivacyConfig, dict[str, object]]) -> float:
+        value = item[1]["leak_rate"]
+        return 1.0 if value is None else float(value)  # type: ignore[arg-type]
+
     def key(item: tuple[PrivacyConfig, dict[str, object]]) -> tuple[float, float, float]:
-        figures = item[1]
-        leak = figures["leak_rate"]
-        person = figures["person_detection_rate"]
-        return (1.0 if leak is None else float(leak),  # type: ignore[arg-type]
-                -(0.0 if person is None else float(person)),  # type: ignore[arg-type]
-                float(figures["bytes"]))  # type: ignore[arg-type]
+        person = item[1]["person_detection_rate"]
+        return (max(leak(item), LEAK_GOAL), -(0.0 if person is None else float(person)),  # type: ignore[arg-type]
+                float(item[1]["bytes"]))  # type: ignore[arg-type]
 
     return min(sweep, key=key)[0]
 
