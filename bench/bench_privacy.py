@@ -97,8 +97,8 @@ def mode_cost(frames: int, repeats: int) -> None:
     print(f"| find faces ({CONCEALING_FACE_DETECTOR}) on one frame | {finding_ms:.1f} |")
     print(f"| privacy mode searching every frame (find + conceal) | {every_frame:.1f} |")
     searches = -(-frames // default.stride)
-    print(f"| privacy mode as configured (faces searched on every {default.stride}th frame: {searches} of "
-          f"{frames}) | {private:.1f} |")
+    print(f"| privacy mode as configured (stride {default.stride}: faces searched on {searches} of {frames} "
+          f"frames) | {private:.1f} |")
     print(f"| fast planner: plan + encode | {fast_ms:.1f} |")
     print(f"| fast+privacy end to end (ratio to fast) | {private + fast_ms:.1f} "
           f"({(private + fast_ms) / fast_ms:.2f}x) |")

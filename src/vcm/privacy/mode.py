@@ -46,7 +46,7 @@ class PrivacyConfig:
     face: str = "drawn"
     detail: float = 1.0
     inner: float = 1.1
-    stride: int = 6
+    stride: int = 1
     face_qp: int | None = None
 
     def __post_init__(self) -> None:
