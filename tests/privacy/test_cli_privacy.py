@@ -56,9 +56,10 @@ def test_eval_adds_privacy_columns_and_plot(tmp_path: Path, face_file: Path,
         assert float(rows["uniform"][f"leak_rate_{attacker}"]) == 1.0
     assert float(rows["uniform+privacy"]["leak_rate_dlib-resnet"]) == 0.0
     assert float(rows["uniform+privacy"]["leak_rate_faceres"]) <= 0.25
-    # the concealing detector's own faces are measured beside the independent detector's
+    # the concealing detector's own faces are measured beside the independent detector's (by both
+    # attackers, so FaceRes's boundary on this face may flip two of the 4 frames)
     assert float(rows["uniform"]["concealer_leak_rate"]) == 1.0
-    assert float(rows["uniform+privacy"]["concealer_leak_rate"]) <= 0.25
+    assert float(rows["uniform+privacy"]["concealer_leak_rate"]) <= 0.5
     assert int(rows["uniform"]["faces_recognisable"]) >= 4
     assert int(rows["uniform"]["concealer_faces_measurable"]) == 4
     private = rows["uniform+privacy"]
