@@ -30,10 +30,10 @@ from vcm.media.face_clips import PRIVACY_SPLITS, privacy_files
 from vcm.models.face_identities import ATTACKERS
 from vcm.privacy import PrivacyConfig
 
-# the drawn face (chosen over the mean LFW face at 740ffca) at cells 2 (b9109af): the weight of its
-# detail (stronger features survive coding), and a larger ellipse (less identity left at its rim)
-GRID = [PrivacyConfig(face="drawn", cells=2, inner=inner, detail=detail, stride=1)
-        for inner, detail in ((1.1, 1.0), (1.1, 2.0), (1.1, 3.0), (1.25, 2.0))]
+# the drawn face (chosen over the mean LFW face at 740ffca) at cells 2 (b9109af): as it was, its
+# features twice as strong (more of them survive coding), or its blocks coded at QP 24 at most
+GRID = [PrivacyConfig(face="drawn", cells=2, inner=1.1, detail=detail, face_max_qp=face_max_qp, stride=1)
+        for detail, face_max_qp in ((1.0, None), (2.0, None), (1.0, 24))]
 STRIDES = (6, 12)  # searching for faces on every stride-th frame only: the privacy mode's cost
 LEAK_GOAL, PERSON_GOAL = 0.05, 0.95  # the goals
 PLAIN_METHODS = ("uniform", "fast", "xai")
@@ -143,19 +143,20 @@ def main() -> None:
     validation = PRIVACY_SPLITS["validation"]
     print(f"\nValidation people ({', '.join(validation['photos'] + validation['clips'])}), fast+privacy, "
           f"{FRAMES} frames each\n")
-    print(f"| generic face | cells | inner | detail | faces searched on | {header}")
-    print("|---" * (header.count("|") + 5) + "|")
+    print(f"| generic face | cells | inner | detail | face QP at most | faces searched on | {header}")
+    print("|---" * (header.count("|") + 6) + "|")
     for privacy, figures in [*sweep, *strides[1:]]:
         mark = " (chosen)" if privacy == chosen else ""
         searched = "every frame" if privacy.stride == 1 else f"every {privacy.stride}th frame"
-        print(f"| {privacy.face}{mark} | {privacy.cells} | {privacy.inner} | {privacy.detail} | {searched} | "
-              f"{_cells(figures)} |")
+        ceiling = "planner's" if privacy.face_max_qp is None else privacy.face_max_qp
+        print(f"| {privacy.face}{mark} | {privacy.cells} | {privacy.inner} | {privacy.detail} | {ceiling} | "
+              f"{searched} | {_cells(figures)} |")
     rows = run("test", TEST_METHODS, chosen, args.out / "test")
     test = {method: pooled(rows, method) for method in TEST_METHODS}
     people = PRIVACY_SPLITS["test"]
     print(f"\nTest people ({', '.join(people['photos'] + people['clips'])}), {FRAMES} frames each, setting "
           f"face={chosen.face} cells={chosen.cells} inner={chosen.inner} detail={chosen.detail} "
-          f"hold={chosen.hold} stride={chosen.stride}\n")
+          f"face_max_qp={chosen.face_max_qp} hold={chosen.hold} stride={chosen.stride}\n")
     print(f"| method | bytes vs without privacy | {header}")
     print("|---" * (header.count("|") + 2) + "|")
     for method in TEST_METHODS:

@@ -13,7 +13,7 @@ from vcm.pipeline import Edits, Known, Verification, run_method
 from vcm.planners import PlanSettings
 from vcm.privacy import PrivacyConfig, privacy_report
 from vcm.privacy.generic_face import GENERIC_FACES, similarity_transform
-from vcm.privacy.mode import FaceConcealer, between, conceal, ellipse_weight, held_faces, protect_maps
+from vcm.privacy.mode import FaceConcealer, between, bound_face_blocks, conceal, ellipse_weight, held_faces
 
 
 def test_similarity_transform_recovers_a_known_one() -> None:
@@ -85,11 +85,17 @@ def test_with_faces_concealed_the_detections_are_the_concealed_pictures(
     assert [[d.box for d in frame] for frame in found] != [[d.box for d in frame] for frame in on_originals]
 
 
-def test_protect_maps_raises_only_face_blocks() -> None:
+def test_face_blocks_are_held_within_the_bounds_and_only_they() -> None:
     faces = [[Face((20, 20, 40, 40), 0.99)], []]
-    maps = protect_maps([QPMap(30), QPMap(30)], faces, 64, 64, 51)
+    maps = bound_face_blocks([QPMap(30), QPMap(30)], faces, 64, 64, PrivacyConfig(face_qp=51))
     assert maps[0].dense(4, 4).tolist() == [[30] * 4, [30, 51, 51, 30], [30, 51, 51, 30], [30] * 4]
     assert maps[1].dense(4, 4).max() == 30
+    coarse = QPMap.from_blocks(np.array([[40, 40, 40, 40], [40, 20, 45, 40], [40, 45, 45, 40], [40] * 4]))
+    capped = bound_face_blocks([coarse], faces[:1], 64, 64, PrivacyConfig(face_max_qp=24))
+    assert capped[0].dense(4, 4).tolist() == [[40] * 4, [40, 20, 24, 40], [40, 24, 24, 40], [40] * 4]
+    assert bound_face_blocks([coarse], faces[:1], 64, 64, PrivacyConfig()) == [coarse]
+    with pytest.raises(ValueError, match="above face_max_qp"):
+        PrivacyConfig(face_qp=40, face_max_qp=24)
 
 
 @pytest.mark.slow

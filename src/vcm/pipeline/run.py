@@ -41,7 +41,7 @@ from vcm.planners import (
     build_planner,
     planner_entry,
 )
-from vcm.privacy.mode import FaceConcealer, protect_maps
+from vcm.privacy.mode import FaceConcealer, bound_face_blocks
 from vcm.progress import ProgressCallback
 from vcm.tasks.targets import select_targets, survival
 
@@ -280,11 +280,10 @@ class MethodRun:
             detections=detections[i] if reuse else None, intra=(start + i) % self.settings.gop == 0))
 
     def _protect(self, maps: list[QPMap], concealed: Sequence[list[Face]]) -> list[QPMap]:
-        """The maps with concealed faces held at the privacy mode's QP, if it sets one."""
-        privacy = self.edits.privacy
-        if privacy is None or privacy.face_qp is None:
+        """The maps with concealed faces held within the privacy mode's QP bounds, if it sets any."""
+        if self.edits.privacy is None:
             return maps
-        return protect_maps(maps, concealed, self.width, self.height, privacy.face_qp)
+        return bound_face_blocks(maps, concealed, self.width, self.height, self.edits.privacy)
 
     def _plan(self, start: int, chunk: np.ndarray) -> "_Window":
         """A window's plans, final QP maps, pictures to code, targets and original detections."""
@@ -384,8 +383,8 @@ def _repair(plans: Sequence[FramePlan], maps: list[QPMap], targets: Sequence[lis
                 break
             maps = [repair_map(m, frame_lost, width, height) if frame_lost else m
                     for m, frame_lost in zip(maps, lost, strict=True)]
-            if edits.privacy is not None and edits.privacy.face_qp is not None:
-                maps = protect_maps(maps, concealed, width, height, edits.privacy.face_qp)
+            if edits.privacy is not None:
+                maps = bound_face_blocks(maps, concealed, width, height, edits.privacy)
             report.repair_rounds = max(report.repair_rounds, round_number + 1)
     return maps
 

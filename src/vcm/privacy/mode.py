@@ -9,7 +9,7 @@ nose and mouth where the person detector expects them while carrying nobody's id
 rebuilt face covers an ellipse inscribed in the face box and scaled by `inner`, blended into the
 frame over a soft edge (its outer FEATHER of the radius): the head's outline, hair and ears stay,
 and no box edge is drawn across the head (a hard rectangle cost a close-up person its detection).
-The face's blocks may then be coded at a fixed QP (face_qp), or left to the planner.
+The face's blocks may then be held within QP bounds (face_qp, face_max_qp), or left to the planner.
 """
 
 import itertools
@@ -38,7 +38,9 @@ class PrivacyConfig:
     concealed ellipse against the ellipse inscribed in the face box (0 < inner <= MAX_INNER;
     above 1 it reaches past the box: the jaw and the face's outline); stride: faces are searched
     for on every stride-th frame, counted back from each window's last, and followed between
-    searches (FaceConcealer); face_qp: QP forced on face blocks (None: the planner's)."""
+    searches (FaceConcealer); face_qp / face_max_qp: the lowest / highest QP of the face blocks
+    (None: the planner's; a ceiling keeps the generic face's features, and the person with them,
+    through coding)."""
 
     # face, cells, inner, then stride: chosen on the validation people (part privacy)
     hold: int = 1
@@ -48,14 +50,18 @@ class PrivacyConfig:
     inner: float = 1.1
     stride: int = 1
     face_qp: int | None = None
+    face_max_qp: int | None = None
 
     def __post_init__(self) -> None:
         if (self.hold < 0 or self.cells < 1 or self.detail < 0 or not 0 < self.inner <= MAX_INNER
                 or self.stride < 1):
             raise ValueError(f"invalid privacy settings: {self}")
         GENERIC_FACES.entry(self.face)
-        if self.face_qp is not None and not 0 <= self.face_qp <= QP_MAX:
-            raise ValueError(f"face_qp must be in 0..{QP_MAX}, got {self.face_qp}")
+        for name, qp in (("face_qp", self.face_qp), ("face_max_qp", self.face_max_qp)):
+            if qp is not None and not 0 <= qp <= QP_MAX:
+                raise ValueError(f"{name} must be in 0..{QP_MAX}, got {qp}")
+        if self.face_qp is not None and self.face_max_qp is not None and self.face_qp > self.face_max_qp:
+            raise ValueError(f"face_qp {self.face_qp} is above face_max_qp {self.face_max_qp}")
 
 
 PRIVACY_MODES: dict[str, PrivacyConfig | None] = {"off": None, "faces": PrivacyConfig()}  # a camera's setting
@@ -215,19 +221,23 @@ class FaceConcealer:
         return conceal(chunk, concealed, self._generic, self.config), concealed
 
 
-def protect_maps(maps: Sequence[QPMap], faces: Sequence[Sequence[Face]], width: int, height: int,
-                 face_qp: int) -> list[QPMap]:
-    """Raise every block a face box touches to at least face_qp."""
+def bound_face_blocks(maps: Sequence[QPMap], faces: Sequence[Sequence[Face]], width: int, height: int,
+                      config: PrivacyConfig) -> list[QPMap]:
+    """Every block a face box touches held at QP >= config.face_qp and <= config.face_max_qp
+    (either None: no bound); maps without a face, or with no bound set, are returned as given."""
+    low, high = config.face_qp, config.face_max_qp
+    if low is None and high is None:
+        return list(maps)
     rows, cols = grid_shape(width, height)
-    protected = []
+    bounded = []
     for qp_map, frame_faces in zip(maps, faces, strict=True):
         boxes = [box for box in (pixel_box(face, width, height) for face in frame_faces) if box]
         if not boxes:
-            protected.append(qp_map)
+            bounded.append(qp_map)
             continue
         blocks = qp_map.dense(rows, cols).copy()
         for x1, y1, x2, y2 in boxes:
             rows_hit, cols_hit = block_span((x1, y1, x2, y2), 0, rows, cols)
-            blocks[rows_hit, cols_hit] = np.maximum(blocks[rows_hit, cols_hit], face_qp)
-        protected.append(QPMap.from_blocks(blocks))
-    return protected
+            blocks[rows_hit, cols_hit] = np.clip(blocks[rows_hit, cols_hit], low, high)
+        bounded.append(QPMap.from_blocks(blocks))
+    return bounded
