@@ -24,7 +24,8 @@ def test_encode_in_privacy_mode_then_measure(tmp_path: Path, face_file: Path,
     assert main(["encode", str(face_file), "-o", str(private), "--method", "uniform", "--privacy", "faces",
                  "--face-qp", "45", "--stats", str(tmp_path / "stats.json")]) == 0
     stats = json.loads((tmp_path / "stats.json").read_text())
-    assert stats["method"] == "uniform+privacy" and stats["settings"]["privacy"]["face_qp"] == 45
+    privacy = stats["settings"]["privacy"]
+    assert stats["method"] == "uniform+privacy" and privacy["face_qp"] == privacy["face_max_qp"] == 45
     # one face in each of the 4 frames, each concealed at least once (regions held from earlier
     # frames count again)
     assert stats["faces_concealed"] >= 4

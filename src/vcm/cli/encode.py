@@ -2,6 +2,7 @@
 
 import argparse
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -66,7 +67,7 @@ def add_parser(commands: Subcommands) -> None:
     enc.add_argument("--privacy", choices=["faces"],
                      help="faces: replace each face's detail by a generic face before coding so "
                      "identity does not survive while the person stays detectable")
-    enc.add_argument("--face-qp", type=int, help="with --privacy: force this QP on face blocks")
+    enc.add_argument("--face-qp", type=int, help="with --privacy: code face blocks at this QP")
     add_face_detector_option(enc, default=CONCEALING_FACE_DETECTOR, role="finds the faces --privacy conceals")
     enc.add_argument("--preedit", nargs="?", const=DEFAULT_MODEL, metavar="MODEL",
                      help="edit every frame with a pre-editor, after planning, before coding: a shipped "
@@ -188,10 +189,13 @@ def _finish_stats(stats: Any, summary: dict[str, object], video: Path) -> None:
 
 
 def _privacy_config(args: argparse.Namespace) -> Any:
-    from vcm.privacy import PrivacyConfig
+    from vcm.privacy.mode import PRIVACY_MODES
 
     if args.face_qp is not None and args.privacy is None:
         raise InputError("--face-qp needs --privacy faces")
-    if args.face_qp is not None:
-        check_qp(args.face_qp, "--face-qp")
-    return PrivacyConfig(face_qp=args.face_qp) if args.privacy == "faces" else None
+    if args.privacy != "faces":
+        return None
+    if args.face_qp is None:
+        return PRIVACY_MODES["faces"]
+    check_qp(args.face_qp, "--face-qp")  # the user's QP replaces the mode's own bounds on face blocks
+    return dataclasses.replace(PRIVACY_MODES["faces"], face_qp=args.face_qp, face_max_qp=args.face_qp)
