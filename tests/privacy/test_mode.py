@@ -87,13 +87,14 @@ def test_with_faces_concealed_the_detections_are_the_concealed_pictures(
 
 def test_face_blocks_are_held_within_the_bounds_and_only_they() -> None:
     faces = [[Face((20, 20, 40, 40), 0.99)], []]
-    maps = bound_face_blocks([QPMap(30), QPMap(30)], faces, 64, 64, PrivacyConfig(face_qp=51))
+    coarsest = PrivacyConfig(face_qp=51, face_max_qp=None)
+    maps = bound_face_blocks([QPMap(30), QPMap(30)], faces, 64, 64, coarsest)
     assert maps[0].dense(4, 4).tolist() == [[30] * 4, [30, 51, 51, 30], [30, 51, 51, 30], [30] * 4]
     assert maps[1].dense(4, 4).max() == 30
     coarse = QPMap.from_blocks(np.array([[40, 40, 40, 40], [40, 20, 45, 40], [40, 45, 45, 40], [40] * 4]))
     capped = bound_face_blocks([coarse], faces[:1], 64, 64, PrivacyConfig(face_max_qp=24))
     assert capped[0].dense(4, 4).tolist() == [[40] * 4, [40, 20, 24, 40], [40, 24, 24, 40], [40] * 4]
-    assert bound_face_blocks([coarse], faces[:1], 64, 64, PrivacyConfig()) == [coarse]
+    assert bound_face_blocks([coarse], faces[:1], 64, 64, PrivacyConfig(face_max_qp=None)) == [coarse]
     with pytest.raises(ValueError, match="above face_max_qp"):
         PrivacyConfig(face_qp=40, face_max_qp=24)
 

@@ -42,7 +42,7 @@ class PrivacyConfig:
     (None: the planner's; a ceiling keeps the generic face's features, and the person with them,
     through coding)."""
 
-    # face, cells, inner, then stride: chosen on the validation people (part privacy)
+    # face, cells, inner, detail, face_max_qp, then stride: chosen on the validation people (part privacy)
     hold: int = 1
     cells: int = 2
     face: str = "drawn"
@@ -50,7 +50,7 @@ class PrivacyConfig:
     inner: float = 1.1
     stride: int = 1
     face_qp: int | None = None
-    face_max_qp: int | None = None
+    face_max_qp: int | None = 24
 
     def __post_init__(self) -> None:
         if (self.hold < 0 or self.cells < 1 or self.detail < 0 or not 0 < self.inner <= MAX_INNER
