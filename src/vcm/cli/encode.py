@@ -2,7 +2,6 @@
 
 import argparse
 import contextlib
-import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -189,13 +188,13 @@ def _finish_stats(stats: Any, summary: dict[str, object], video: Path) -> None:
 
 
 def _privacy_config(args: argparse.Namespace) -> Any:
-    from vcm.privacy.mode import PRIVACY_MODES
+    from vcm.privacy import PrivacyConfig
 
     if args.face_qp is not None and args.privacy is None:
         raise InputError("--face-qp needs --privacy faces")
     if args.privacy != "faces":
         return None
     if args.face_qp is None:
-        return PRIVACY_MODES["faces"]
+        return PrivacyConfig()
     check_qp(args.face_qp, "--face-qp")  # the user's QP replaces the mode's own bounds on face blocks
-    return dataclasses.replace(PRIVACY_MODES["faces"], face_qp=args.face_qp, face_max_qp=args.face_qp)
+    return PrivacyConfig(face_qp=args.face_qp, face_max_qp=args.face_qp)
